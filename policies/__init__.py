@@ -1,0 +1,17 @@
+"""Hukou policies as code: dated, cited parameters, pure vectorised rules per mechanism, and city regimes.
+
+Imports nothing from the other packages of the project (DESIGN section 2).
+"""
+
+from __future__ import annotations
+
+from policies.catalogue import available, load_regime_file, resolve
+from policies.decision import Decision, Lever, Points, decide
+from policies.errors import InputError
+from policies.regime import CITIES, PolicySnapshot, Regime
+from policies.schema import Persons, Profile
+
+__all__ = [
+    "CITIES", "Decision", "InputError", "Lever", "Persons", "PolicySnapshot", "Points", "Profile", "Regime",
+    "available", "decide", "load_regime_file", "resolve",
+]

@@ -1,0 +1,157 @@
+"""The regimes a user can name: the historical timelines, the shipped counterfactuals and YAML files of their own.
+
+``resolve(["historical"])`` gives one regime per city; a counterfactual name gives the regimes it defines (one per
+city it covers); cities that no name covers keep their historical timeline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from policies.errors import InputError
+from policies.parameters import FAR_FUTURE, FAR_PAST, _as_date
+from policies.regime import CITIES, Regime, RegimeVersion, check_mechanisms, parse_overrides
+from policies.yamlio import load_yaml
+
+__all__ = ["REGIME_DIR", "available", "resolve", "load_regime_file", "describe"]
+
+REGIME_DIR = Path(__file__).parent / "regimes"
+_HISTORICAL_KEYS = {"name", "city", "cities", "title", "description", "documents", "versions"}
+_VERSION_KEYS = {"label", "start", "end", "ref", "mechanisms"}
+_COUNTERFACTUAL_KEYS = {"name", "title", "description", "derive_from", "cities", "from", "swap", "overrides"}
+
+
+def _check_keys(doc: Mapping[str, Any], allowed: set[str], file: str, path: str) -> None:
+    for key in doc:
+        if key not in allowed:
+            raise InputError(f"unknown key (allowed: {', '.join(sorted(allowed))})", file=file,
+                             line=getattr(doc, "lines", {}).get(key), field=f"{path}{key}")
+
+
+def _parse_timeline(doc: Mapping[str, Any], file: str) -> dict[str, Regime]:
+    """A file of versions: one regime per city it names (``city:`` or ``cities:``)."""
+    _check_keys(doc, _HISTORICAL_KEYS, file, "")
+    cities = [doc["city"]] if "city" in doc else list(doc.get("cities") or [])
+    for city in cities:
+        if city not in CITIES:
+            raise InputError(f"unknown city {city!r} (known: {', '.join(CITIES)})", file=file,
+                             line=doc.lines.get("city", doc.lines.get("cities")), field="city")
+    versions = []
+    for i, raw in enumerate(doc.get("versions") or []):
+        path = f"versions[{i}]"
+        _check_keys(raw, _VERSION_KEYS, file, path + ".")
+        where = {"file": file, "line": raw.line, "field": path}
+        start = _as_date(raw["start"], where) if "start" in raw else FAR_PAST
+        end = _as_date(raw["end"], where) if "end" in raw else FAR_FUTURE
+        mechanisms = check_mechanisms(raw.get("mechanisms") or {}, file=file, line=raw.line,
+                                      path=f"{path}.mechanisms")
+        versions.append(RegimeVersion(str(raw.get("label", path)), start, end, str(raw.get("ref", "")),
+                                      mechanisms))
+    if not versions:
+        raise InputError("a regime needs at least one version", file=file, line=1, field="versions")
+    name = str(doc.get("name") or Path(file).stem)
+    return {city: Regime(name, city, str(doc.get("title", name)), tuple(versions),
+                         tuple(doc.get("documents") or ()), description=str(doc.get("description", "")))
+            for city in cities}
+
+
+def _parse_counterfactual(doc: Mapping[str, Any], file: str) -> dict[str, Regime]:
+    """A counterfactual: a baseline (a regime name) plus swaps from a date and dated parameter overrides."""
+    _check_keys(doc, _COUNTERFACTUAL_KEYS, file, "")
+    base_name = str(doc["derive_from"])
+    try:
+        bases = resolve([base_name]) if base_name != Path(file).stem else {}
+    except InputError as exc:
+        raise InputError(exc.message, file=file, line=doc.lines.get("derive_from"), field="derive_from") from None
+    cities = list(doc.get("cities") or bases)
+    for city in cities:
+        if city not in bases:
+            raise InputError(f"{base_name!r} has no regime for {city!r}", file=file,
+                             line=doc.lines.get("cities"), field="cities")
+    start = _as_date(doc["from"], {"file": file, "line": doc.lines.get("from"), "field": "from"}) \
+        if "from" in doc else FAR_PAST
+    swap_raw = doc.get("swap") or {}
+    swap = {str(k): (None if v is None else str(v)) for k, v in swap_raw.items()}
+    check_mechanisms(swap_raw, file=file, line=doc.lines.get("swap"), path="swap")
+    overrides = parse_overrides(doc.get("overrides") or {}, file=file, path="overrides")
+    name = str(doc.get("name") or Path(file).stem)
+    return {city: bases[city].derive(name, title=str(doc.get("title", name)), start=start, swap=swap,
+                                     overrides=overrides, description=str(doc.get("description", "")))
+            for city in cities}
+
+
+def load_regime_file(path: str | Path) -> dict[str, Regime]:
+    """Read a regime or counterfactual YAML file into one regime per city it covers."""
+    file = str(path)
+    doc = load_yaml(path)
+    if not isinstance(doc, Mapping):
+        raise InputError("a regime file is a mapping", file=file, line=1)
+    regimes = _parse_counterfactual(doc, file) if "derive_from" in doc else _parse_timeline(doc, file)
+    for regime in regimes.values():
+        for i, version in enumerate(regime.versions):
+            if i and version.start <= regime.versions[i - 1].end:
+                raise InputError(f"version {version.label!r} starts before the previous one ends", file=file,
+                                 field=f"versions[{i}].start")
+    return regimes
+
+
+@cache
+def _builtin_files() -> dict[str, Path]:
+    files = sorted(REGIME_DIR.glob("*.yaml")) + sorted((REGIME_DIR / "counterfactuals").glob("*.yaml"))
+    return {p.stem: p for p in files}
+
+
+def available() -> dict[str, dict[str, Regime]]:
+    """Every regime name a user can pass, with the regimes (by city) it stands for."""
+    out: dict[str, dict[str, Regime]] = {}
+    for name in _builtin_files():
+        out[name] = resolve([name])
+    out["historical"] = resolve(["historical"])
+    return dict(sorted(out.items()))
+
+
+@cache
+def _load_builtin(name: str) -> dict[str, Regime]:
+    return load_regime_file(_builtin_files()[name])
+
+
+def resolve(names: Iterable[str]) -> dict[str, Regime]:
+    """The regime of each city for a list of names (historical names, counterfactuals or YAML files).
+
+    ``historical`` expands to the three city timelines; a city no name covers keeps its historical timeline when
+    the historical timelines exist. Two names covering the same city is an error.
+    """
+    chosen: dict[str, Regime] = {}
+    for name in names:
+        if name == "historical":
+            found = {c: _load_builtin(c)[c] for c in CITIES if c in _builtin_files()}
+        elif name in _builtin_files():
+            found = _load_builtin(name)
+        elif name.endswith((".yaml", ".yml")):
+            found = load_regime_file(name)
+        else:
+            known = ", ".join(["historical", *sorted(_builtin_files())])
+            raise InputError(f"unknown regime {name!r}; available: {known}", field="regimes")
+        for city, regime in found.items():
+            if city in chosen and chosen[city].name != regime.name:
+                raise InputError(f"two regimes for {city}: {chosen[city].name!r} and {regime.name!r}",
+                                 field="regimes")
+            chosen[city] = regime
+    for city in CITIES:
+        if city not in chosen and city in _builtin_files():
+            chosen[city] = _load_builtin(city)[city]
+    missing = [c for c in CITIES if c not in chosen]
+    if missing:
+        raise InputError(f"no regime for {', '.join(missing)}", field="regimes")
+    return chosen
+
+
+def describe(regime: Regime, date: dt.date | None = None) -> str:
+    """A one-line description: name, city, versions and their documents."""
+    versions = "; ".join(f"{v.label} ({v.start if v.start != FAR_PAST else '…'} – "
+                         f"{v.end if v.end != FAR_FUTURE else '…'})" for v in regime.versions)
+    return f"{regime.name} [{regime.city}]: {regime.title}. {versions}"

@@ -1,0 +1,35 @@
+"""Residence registration and permits: who may hold a 暂住证 / 居住证 in a city on a date.
+
+The national regulation (居住证暂行条例 第二条) gives a permit after six months of residence with one of a stable
+job, a stable home or study; Shenzhen 2016 (深府〔2016〕58号 （九）) asks for a stable home AND a stable job; the 2005
+temporary permit (深府〔2005〕125号 （七）) asked only for registration of residence.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from policies.decision import Decision, decide
+from policies.schema import Persons
+
+__all__ = ["ROLE", "REQUIRED", "eligible"]
+
+ROLE = "permit"
+REQUIRED = ("min_months", "requires_job", "requires_home", "job_or_home_suffices")
+
+
+def eligible(persons: Persons, params: dict) -> Decision:
+    """居住证暂行条例 第二条 / 深府〔2016〕58号 （九）: months of residence and the home/job conditions of the date.
+
+    ``job_or_home_suffices`` is the national rule (either condition); ``requires_job`` and ``requires_home`` make
+    one condition compulsory (Shenzhen 2016 sets both).
+    """
+    n = len(persons)
+    job, home = persons.employed, persons.stable_home
+    either = (job | home) if params["job_or_home_suffices"] else np.ones(n, dtype=bool)
+    return decide({
+        f"fewer than {params['min_months']} months of residence": persons.months_in_city >= params["min_months"],
+        "no stable job": job if params["requires_job"] else True,
+        "no stable home": home if params["requires_home"] else True,
+        "neither a stable job nor a stable home": either,
+    }, n)

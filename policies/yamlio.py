@@ -1,0 +1,128 @@
+"""Strict YAML reading for every file a user hands us (configs, regimes, overrides, profiles, specs).
+
+Why not plain ``yaml.safe_load``: YAML 1.1 reads ``NO`` and ``off`` as false and ``1e-3`` as a string, and it keeps
+the last of two duplicate keys silently. Here booleans are only ``true``/``false``, any float literal is a float, a
+duplicate key is an error, and every mapping remembers the line of each key so errors can name file, line and the
+dotted path of the field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from policies.errors import InputError
+
+__all__ = ["LineDict", "load_yaml", "load_yaml_text", "line_of"]
+
+
+class LineDict(dict):
+    """A dict that remembers the source line of each key (``lines[key]``) and of itself (``line``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lines: dict[Any, int] = {}
+        self.line: int | None = None
+        self.file: str | None = None
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans and floats, duplicate-key errors and line-tracking mappings."""
+
+
+# Drop YAML 1.1's yes/no/on/off booleans: only true/false (any case) are booleans.
+_StrictLoader.yaml_implicit_resolvers = {
+    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+# YAML 1.2 floats: 1e-3 and 1E5 are numbers, not strings.
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\d[\d_]*\.\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|\d[\d_]*[eE][-+]?\d+"
+               r"|\.(?:inf|Inf|INF)|[-+]\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."),
+)
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> LineDict:
+    loader.flatten_mapping(node)
+    result = LineDict()
+    result.line = node.start_mark.line + 1
+    result.file = loader.name if isinstance(loader.name, str) and not loader.name.startswith("<") else None
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            key = str(key)
+        if key in result:
+            raise InputError(f"duplicate key {key!r}", file=result.file, line=key_node.start_mark.line + 1,
+                             field=str(key))
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.lines[key] = key_node.start_mark.line + 1
+    return result
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_yaml_text(text: str, source: str = "<string>") -> Any:
+    """Parse YAML text strictly; errors become ``InputError`` naming ``source`` and the line."""
+    loader = _StrictLoader(text)
+    loader.name = source
+    try:
+        return loader.get_single_data()
+    except InputError:
+        raise
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise InputError(f"not valid YAML: {exc.problem or exc}", file=source, line=line) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"not valid YAML: {exc}", file=source) from None
+    finally:
+        loader.dispose()
+
+
+def load_yaml(path: str | Path) -> Any:
+    """Read and parse a YAML file strictly; a missing or unreadable file is an ``InputError`` too."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("file not found", file=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read file: {exc}", file=path) from None
+    return load_yaml_text(text, str(path))
+
+
+def line_of(mapping: Any, dotted: str) -> int | None:
+    """The source line of a dotted path inside nested ``LineDict`` values (the nearest known line)."""
+    node: Any = mapping
+    line = getattr(mapping, "line", None)
+    for part in dotted.split("."):
+        if isinstance(node, Mapping):
+            key: Any = part
+            if key not in node:
+                try:
+                    key = int(part)
+                except ValueError:
+                    return line
+                if key not in node:
+                    return line
+            line = getattr(node, "lines", {}).get(key, line)
+            node = node[key]
+        elif isinstance(node, list):
+            try:
+                node = node[int(part)]
+            except (ValueError, IndexError):
+                return line
+            line = getattr(node, "line", line)
+        else:
+            return line
+    return line
