@@ -8,6 +8,7 @@ from pathlib import Path
 from types import ModuleType
 
 from policies.parameters import Variant, load_variants
+from policies.points import rules as points
 from policies.residence_permit import rules as residence_permit
 
 __all__ = ["MECHANISMS", "variants_of", "ROLES"]
@@ -15,6 +16,7 @@ __all__ = ["MECHANISMS", "variants_of", "ROLES"]
 ROLES = ("permit", "points", "channel", "services", "spatial", "control")
 
 MECHANISMS: dict[str, ModuleType] = {
+    "points": points,
     "residence_permit": residence_permit,
 }
 

@@ -1,0 +1,317 @@
+"""Points tables (积分制入户 / 人才引进综合评价 / 居住证积分): score people indicator by indicator.
+
+Each indicator of a table is one parameter of the variant (``params.yaml``); its points are the part of
+the same name, so a part's citation is that parameter's ``ref`` (or its ``assumption``). A variant scores
+exactly the indicators it declares: Guangzhou 2011–2015 (穗来穗〔2014〕19号 积分指标及分值表),
+Shenzhen 2015 and 2017 (人才引进综合评价分值表, 深人社规〔2014〕15号 / 深人社规〔2016〕23号),
+Chengdu 2018 (居住证积分, 成府发〔2017〕23号 三（一）3). Indicators the ``Persons`` columns cannot
+represent (skills competitions, honours, employer bonus, charity, firm tax) are not scored;
+``docs/policies-points.md`` lists them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from policies.decision import Points
+from policies.schema import EDUCATION, HOUSING, INSURANCES, SKILL, TITLE, WINDOW_YEARS, Persons, code_of
+
+__all__ = ["ROLE", "INDICATORS", "NOT_PARTS", "required", "score", "district_bonus"]
+
+ROLE = "points"
+
+# Highest-only ladders (取最高项, 不累计): the first parameter is the documented table, the optional
+# second holds rungs that are assumptions; a person's points go to the parameter whose rung wins, so the
+# part cites it.
+_LADDERS: tuple[tuple[str, str], ...] = (
+    ("education", ""),
+    ("technical_ability", "technical_ability_technician"),
+    ("education_skill", "education_skill_assumed"),
+)
+_TIER_KEYS = {"points", "education_min", "full_time", "title_min", "skill_min", "shortage"}
+# Parameters that modify or configure parts rather than being parts themselves.
+NOT_PARTS = ("threshold", "social_service_window_years", "social_service_cap")
+MONTHS_PER_YEAR = 12  # a unit, not a policy value: tables count full years of months
+
+Params = Mapping[str, Any]
+
+
+def _meets(persons: Persons, condition: Mapping[str, Any]) -> np.ndarray:
+    """Who meets a rung's conditions: each ``*_min`` is "this level or above"; flags must hold."""
+    unknown = set(condition) - _TIER_KEYS
+    if unknown:
+        raise ValueError(f"unknown key(s) in a points rung: {', '.join(sorted(unknown))}")
+    ok = np.ones(len(persons), dtype=bool)
+    if "education_min" in condition:
+        ok &= persons.education >= code_of(EDUCATION, condition["education_min"])
+    if "title_min" in condition:
+        ok &= persons.professional_title >= code_of(TITLE, condition["title_min"])
+    if "skill_min" in condition:
+        ok &= persons.skill_level >= code_of(SKILL, condition["skill_min"])
+    if condition.get("full_time"):
+        ok &= persons.full_time_degree
+    if condition.get("shortage"):
+        ok &= persons.shortage_occupation
+    return ok
+
+
+def _ladder_points(persons: Persons, tiers: list[Mapping[str, Any]]) -> np.ndarray:
+    """The highest rung each person meets (0 when none)."""
+    best = np.zeros(len(persons), dtype=np.float64)
+    for tier in tiers:
+        best = np.where(_meets(persons, tier), np.maximum(best, tier["points"]), best)
+    return best
+
+
+def highest_rung(persons: Persons, params: Params, documented: str, assumed: str) -> dict[str, np.ndarray]:
+    """文化程度 / 技术能力 (穗来穗〔2014〕19号 分值表 一、二), 学历技能 (深人社规〔2016〕23号): best rung.
+
+    The documented rungs are ``params[documented]["tiers"]``; ``params[assumed]`` (when the variant has
+    it) adds rungs the table does not list. Each person's points (capped by ``cap`` when given) go to the
+    part whose rung won, the documented one on a tie.
+    """
+    table = params[documented]
+    doc = _ladder_points(persons, table["tiers"])
+    parts = {documented: doc}
+    if assumed and assumed in params:
+        extra = _ladder_points(persons, params[assumed]["tiers"])
+        wins = extra > doc
+        parts = {documented: np.where(wins, 0.0, doc), assumed: np.where(wins, extra, 0.0)}
+    if "cap" in table:
+        parts = {k: np.minimum(v, table["cap"]) for k, v in parts.items()}
+    return parts
+
+
+def listed_occupation(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+    """职业资格或职业工种 (穗来穗〔2014〕19号 分值表 三): points for an occupation on the catalogue."""
+    value = params["listed_occupation"]
+    return {"listed_occupation": np.where(persons.shortage_occupation, float(value["points"]), 0.0)}
+
+
+def _per_unit_window(amounts: np.ndarray, value: Mapping[str, Any], window: int) -> np.ndarray:
+    """Points per whole unit in each calendar year of the window, capped per year and in total."""
+    if not 1 <= window <= WINDOW_YEARS:
+        raise ValueError(f"social_service_window_years must be between 1 and {WINDOW_YEARS}, got {window}")
+    yearly = np.floor(amounts[:, :window] / value["unit"]) * value["per_unit"]
+    if value.get("cap_per_year") is not None:
+        yearly = np.minimum(yearly, value["cap_per_year"])
+    total = yearly.sum(axis=1, dtype=np.float64)
+    if value.get("cap_total") is not None:
+        total = np.minimum(total, value["cap_total"])
+    return total
+
+
+def blood_donation(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+    """献血 (穗来穗〔2014〕19号 分值表 四; 2015年深圳分值表 社会服务): points per donation in the window."""
+    window = int(params["social_service_window_years"])
+    return {"blood_donation": _per_unit_window(persons.blood_donations, params["blood_donation"], window)}
+
+
+def volunteer_service(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+    """志愿服务 (穗来穗〔2014〕19号 分值表 四): points per whole block of hours in each year of the window."""
+    window = int(params["social_service_window_years"])
+    value = params["volunteer_service"]
+    return {"volunteer_service": _per_unit_window(persons.volunteer_hours, value, window)}
+
+
+def tax(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+    """纳税 (穗来穗〔2014〕19号 分值表 五; 深人社规〔2016〕23号): highest tier reached by 3 years' tax."""
+    best = np.zeros(len(persons), dtype=np.float64)
+    for tier in params["tax"]["tiers"]:
+        best = np.where(persons.tax_paid_3y >= tier["min_rmb"], np.maximum(best, tier["points"]), best)
+    return {"tax": best}
+
+
+def _capped_count(count: np.ndarray, value: Mapping[str, Any]) -> np.ndarray:
+    points = count.astype(np.float64) * value["per_unit"]
+    return np.minimum(points, value["cap_total"]) if value.get("cap_total") is not None else points
+
+
+def invention_patent(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+    """发明专利 (深人社规〔2016〕23号 分值表): points per (share of a) granted invention patent, capped."""
+    return {"invention_patent": _capped_count(persons.patents_invention, params["invention_patent"])}
+
+
+def utility_model_patent(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+    """实用新型专利 (深人社规〔2016〕23号 分值表): points per share of a utility-model patent, capped."""
+    return {"utility_model_patent": _capped_count(persons.patents_utility, params["utility_model_patent"])}
+
+
+def _si_years(persons: Persons, insurance: str) -> np.ndarray:
+    return getattr(persons, f"si_{insurance}") // MONTHS_PER_YEAR
+
+
+def social_insurance(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+    """社会保险 (深人社规〔2016〕23号; 2015年分值表): per full year of pension and each other type."""
+    value = params["social_insurance"]
+    points = _si_years(persons, "pension") * float(value["pension_per_year"])
+    for insurance in INSURANCES:
+        if insurance != "pension":
+            points = points + _si_years(persons, insurance) * float(value["other_per_type_per_year"])
+    return {"social_insurance": np.minimum(points, value["cap"])}
+
+
+def social_insurance_by_type(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+    """社会保险 (成都市居住证积分, assumed): per type, points once months exceed a line."""
+    value = params["social_insurance_by_type"]
+    points = np.zeros(len(persons), dtype=np.float64)
+    for insurance in value["types"]:
+        months = getattr(persons, f"si_{insurance}")
+        best = np.zeros(len(persons), dtype=np.float64)
+        for tier in value["over_months"]:
+            best = np.where(months > tier["months"], np.maximum(best, tier["points"]), best)
+        points += best
+    return {"social_insurance_by_type": points}
+
+
+def residence_years(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+    """连续居住年限 (成府发〔2017〕23号 三（一）3): points per full year of continuous residence permit."""
+    value = params["residence_years"]
+    points = (persons.residence_permit_months // MONTHS_PER_YEAR) * float(value["per_year"])
+    if value.get("cap") is not None:
+        points = np.minimum(points, value["cap"])
+    return {"residence_years": points}
+
+
+def housing(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+    """住房 (2015年深圳人才引进分值表): owned home or residence-permit years, whichever is more."""
+    value = params["housing"]
+    owned = persons.housing_type == code_of(HOUSING, "owned")
+    owned_value = np.where(persons.mortgaged, value["owned_mortgaged"], value["owned_outright"])
+    owned_points = np.where(owned, owned_value, 0)
+    permit_years = persons.residence_permit_months // MONTHS_PER_YEAR
+    permit_points = np.minimum(permit_years * float(value["permit_per_year"]), value["permit_cap"])
+    return {"housing": np.maximum(owned_points, permit_points).astype(np.float64)}
+
+
+def owned_housing(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+    """自有住房 (广州 2018+ 积分制入户, low-confidence secondary source): flat points for an owned home."""
+    owned = persons.housing_type == code_of(HOUSING, "owned")
+    return {"owned_housing": np.where(owned, float(params["owned_housing"]["points"]), 0.0)}
+
+
+def age(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+    """年龄 (深人社规〔2016〕23号; 2015年分值表): points by age bracket; exempt people lose no points."""
+    value = params["age"]
+    points = np.zeros(len(persons), dtype=np.float64)
+    for bracket in value["brackets"]:
+        inside = (persons.age >= bracket["min"]) & (persons.age <= bracket["max"])
+        slope = bracket.get("per_year", 0) * (persons.age - bracket.get("from", 0))
+        points = np.where(inside, bracket["points"] + slope, points)
+    exempt = np.zeros(len(persons), dtype=bool)
+    for condition in value.get("exempt") or []:
+        exempt |= _meets(persons, condition)
+    return {"age": np.where(exempt, np.maximum(points, 0.0), points)}
+
+
+def _by_adcode(adcodes: np.ndarray, table: Mapping[Any, Any]) -> np.ndarray:
+    """Look up points per adcode (0 for a district the table does not name), vectorised."""
+    adcodes = np.asarray(adcodes)
+    if not table:
+        return np.zeros(adcodes.shape, dtype=np.float64)
+    keys = np.array(sorted(int(k) for k in table), dtype=np.int64)
+    values = np.array([float(table[k]) for k in sorted(table, key=int)], dtype=np.float64)
+    idx = np.clip(np.searchsorted(keys, adcodes), 0, len(keys) - 1)
+    return np.where(keys[idx] == adcodes, values[idx], 0.0)
+
+
+def district_bonus(adcodes: np.ndarray, params: Params) -> np.ndarray:
+    """区域差异化积分 (成府发〔2017〕23号 三（一）3; 职住区域 穗来穗〔2016〕24号): points per home district.
+
+    Zeros when the variant has no district indicator. The model adds these per alternative in location
+    choice; ``score`` adds the bonus of each person's home district.
+    """
+    if "district_bonus" not in params:
+        return np.zeros(np.shape(adcodes), dtype=np.float64)
+    return _by_adcode(adcodes, params["district_bonus"]["by_adcode"])
+
+
+def home_district(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+    """区域差异化积分 (成府发〔2017〕23号 三（一）3): the district bonus of each person's home district."""
+    return {"district_bonus": district_bonus(persons.home_district, params)}
+
+
+def bad_credit(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+    """减分指标 个人信用不良记录 (2015年深圳人才引进分值表): a deduction for a bad credit record."""
+    return {"bad_credit": np.where(persons.bad_credit, float(params["bad_credit"]["points"]), 0.0)}
+
+
+def _cap_group(parts: dict[str, np.ndarray], value: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """社会服务 最高10分 (2015年深圳分值表): cap a sum of parts, cutting the last ones first."""
+    names = [n for n in value["parts"] if n in parts]
+    out = dict(parts)
+    if not names:
+        return out
+    excess = np.maximum(sum(parts[n] for n in names) - value["cap"], 0.0)
+    for name in reversed(names):
+        cut = np.minimum(out[name], excess)
+        out[name] = out[name] - cut
+        excess = excess - cut
+    return out
+
+
+def _ladder_rule(documented: str, assumed: str) -> Callable[[Persons, Params], dict[str, np.ndarray]]:
+    def rule(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+        return highest_rung(persons, params, documented, assumed)
+    rule.__doc__ = highest_rung.__doc__
+    return rule
+
+
+# Indicator parameter name -> its rule and the companion parameters it needs. Order = breakdown order.
+INDICATORS: dict[str, tuple[Callable[[Persons, Params], dict[str, np.ndarray]], tuple[str, ...]]] = {
+    **{doc: (_ladder_rule(doc, extra), ()) for doc, extra in _LADDERS},
+    "listed_occupation": (listed_occupation, ()),
+    "residence_years": (residence_years, ()),
+    "social_insurance": (social_insurance, ()),
+    "social_insurance_by_type": (social_insurance_by_type, ()),
+    "housing": (housing, ()),
+    "owned_housing": (owned_housing, ()),
+    "tax": (tax, ()),
+    "invention_patent": (invention_patent, ()),
+    "utility_model_patent": (utility_model_patent, ()),
+    "age": (age, ()),
+    "blood_donation": (blood_donation, ("social_service_window_years",)),
+    "volunteer_service": (volunteer_service, ("social_service_window_years",)),
+    "district_bonus": (home_district, ()),
+    "bad_credit": (bad_credit, ()),
+}
+_COMPANIONS = {extra for _, extra in _LADDERS if extra}
+
+
+def known_parameters() -> set[str]:
+    """Every parameter name this module reads (a variant with another name has a typo)."""
+    return set(INDICATORS) | _COMPANIONS | set(NOT_PARTS)
+
+
+def required(params: Params) -> tuple[str, ...]:
+    """The parameters a variant needs: the threshold and the companions of the indicators it declares."""
+    needed = ["threshold"]
+    for name, (_, companions) in INDICATORS.items():
+        if name in params:
+            needed += [c for c in companions if c not in needed]
+    return tuple(needed)
+
+
+def score(persons: Persons, params: Params) -> Points:
+    """积分 (the variant's points table): every declared indicator's points per person, and their total.
+
+    Args:
+        persons: the batch to score, on the date of ``params``.
+        params: the points variant's parameter values in force on that date.
+
+    Returns:
+        ``Points`` with ``parts`` keyed by parameter name (in table order) and ``total`` their sum.
+    """
+    parts: dict[str, np.ndarray] = {}
+    for name, (rule, _) in INDICATORS.items():
+        if name in params:
+            parts.update(rule(persons, params))
+    if "social_service_cap" in params:
+        parts = _cap_group(parts, params["social_service_cap"])
+    total = np.zeros(len(persons), dtype=np.float64)
+    for part in parts.values():
+        total = total + part
+    return Points(total=total, parts=parts)
