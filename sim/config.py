@@ -1,0 +1,98 @@
+"""The configuration of one run: years, scale, seed, regimes and behavioural parameters, validated strictly.
+
+A run is fully determined by its resolved config, its seed and the code version (DESIGN section 1); the resolved
+config is written to ``config.yaml`` in the run folder and hashed into the manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from policies.errors import InputError
+from policies.yamlio import line_of, load_yaml
+from sim.params import Behaviour, default_behaviour
+
+__all__ = ["RunConfig", "FIRST_YEAR", "LAST_YEAR", "load_config", "validation_error"]
+
+FIRST_YEAR = 2010  # the model starts on the 2010 census day: the only day with district-level data
+LAST_YEAR = 2050   # assumption: beyond 2050 the regimes and growth parameters are pure extrapolation
+
+
+class RunConfig(BaseModel):
+    """One run's settings. ``scale`` is persons per agent: every output is in persons."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: int = Field(2010, description="first year reported (the model always starts on 2010-11-01)")
+    end: int = Field(2035, description="last year simulated, through December")
+    scale: float = Field(100.0, gt=0, description="persons per agent")
+    seed: int = Field(0, ge=0)
+    regimes: tuple[str, ...] = ("historical",)
+    step_months: Literal[1, 3] = 3
+    history: bool = Field(True, description="keep each migrant's status changes for model.migrant(i)")
+    behaviour: Behaviour = Field(default_factory=default_behaviour)
+
+    @model_validator(mode="after")
+    def _years_covered(self) -> RunConfig:
+        if not FIRST_YEAR <= self.start <= LAST_YEAR:
+            raise ValueError(f"start {self.start} is outside the years the data cover ({FIRST_YEAR}–{LAST_YEAR})")
+        if not self.start <= self.end <= LAST_YEAR:
+            raise ValueError(f"end {self.end} must be between start {self.start} and {LAST_YEAR}")
+        if not self.regimes:
+            raise ValueError("at least one regime name is needed")
+        return self
+
+    def config_hash(self) -> str:
+        """A short hash of the resolved configuration (the seed included)."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def validation_error(exc: ValidationError, *, file: str | None = None, doc: Any = None) -> InputError:
+    """The first pydantic error as an ``InputError`` naming the field (and line when the document is known)."""
+    err = exc.errors()[0]
+    field = ".".join(str(p) for p in err["loc"]) or None
+    line = line_of(doc, field) if (doc is not None and field) else None
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        message = "unknown key"
+    return InputError(message, file=file, line=line, field=field)
+
+
+def load_config(path: str | Path | None = None, **cli: Any) -> RunConfig:
+    """Build a config from an optional YAML file plus command-line values (which win over the file)."""
+    raw: dict[str, Any] = {}
+    doc: Any = None
+    file = str(path) if path else None
+    if path is not None:
+        doc = load_yaml(path)
+        if doc is None:
+            doc = {}
+        if not isinstance(doc, dict):
+            raise InputError("a config file is a mapping of settings", file=file, line=1)
+        raw = dict(doc)
+    if "behaviour" in raw:
+        if not isinstance(raw["behaviour"], dict):
+            raise InputError("behaviour must be a mapping", file=file, line=line_of(doc, "behaviour"),
+                             field="behaviour")
+        raw["behaviour"] = _merge(default_behaviour().model_dump(), raw["behaviour"])
+    raw.update({k: v for k, v in cli.items() if v is not None})
+    try:
+        return RunConfig(**raw)
+    except ValidationError as exc:
+        raise validation_error(exc, file=file, doc=doc) from None

@@ -1,0 +1,72 @@
+"""District state as columns (rents, housing, jobs and wages by skill tier, school places, commuting, natives),
+and the thin Mesa ``District`` agents that give each district a name and a read-only view of its row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mesa
+import numpy as np
+
+from sim.geography import ZONES, Geography
+from sim.params import Behaviour
+
+__all__ = ["DistrictState", "District"]
+
+
+@dataclass
+class DistrictState:
+    """Arrays over districts (index = district number); tier arrays are ``(districts, 3)``."""
+
+    rent: np.ndarray
+    rent_2010: np.ndarray
+    housing_stock: np.ndarray      # persons the housing holds at normal occupancy
+    jobs: np.ndarray               # jobs open to migrants by skill tier
+    wage: np.ndarray               # wage index relative to the origin region by tier
+    wage_2010: np.ndarray
+    commute: np.ndarray            # commuting-cost index
+    school_places: np.ndarray      # public school places for children without local hukou... and with it
+    natives: np.ndarray            # hukou natives (counts, not agents)
+    school_access: np.ndarray      # (districts, 3): access rate of children by status group (hukou, permit, none)
+
+    @classmethod
+    def initial(cls, geo: Geography, b: Behaviour) -> DistrictState:
+        """State on the census day; jobs and school places are set by the model once migrants are placed."""
+        zone = geo.zone.astype(np.int64)
+        cities = [("shenzhen", "guangzhou", "chengdu")[c] for c in geo.city]
+        wage = np.array([b.wage_index_2010[c] for c in cities]) * np.asarray(b.zone_wage_premium)[zone][:, None]
+        rent = np.asarray(b.zone_rent_2010, dtype=np.float64)[zone]
+        return cls(
+            rent=rent.copy(), rent_2010=rent,
+            housing_stock=geo.residents_2010 * (1 + b.vacancy_rate),
+            jobs=np.zeros((geo.n, 3)), wage=wage.copy(), wage_2010=wage,
+            commute=np.asarray(b.zone_commute, dtype=np.float64)[zone],
+            school_places=np.zeros(geo.n), natives=geo.natives_2010.astype(np.float64),
+            school_access=np.ones((geo.n, 3)),
+        )
+
+
+class District(mesa.Agent):
+    """One district as an institutional actor: its identity and a read-only view of its market state."""
+
+    def __init__(self, model: mesa.Model, index: int) -> None:
+        super().__init__(model)
+        self.index = index
+        geo: Geography = model.geography
+        self.adcode = int(geo.adcode[index])
+        self.name = geo.name[index]
+        self.name_cn = geo.name_cn[index]
+        self.zone = ZONES[int(geo.zone[index])]
+
+    @property
+    def rent(self) -> float:
+        """Current rent index."""
+        return float(self.model.district_state.rent[self.index])
+
+    @property
+    def wage(self) -> tuple[float, float, float]:
+        """Current wage index by skill tier (low, mid, high)."""
+        return tuple(float(w) for w in self.model.district_state.wage[self.index])
+
+    def __repr__(self) -> str:
+        return f"District({self.adcode} {self.name}, {self.zone})"

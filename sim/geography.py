@@ -1,0 +1,125 @@
+"""The 41 districts of Shenzhen, Guangzhou and Chengdu on the 2010 census day, from the shipped census table.
+
+Derived values, each a documented choice (docs/model.md, "Initial state"):
+- Migrants per district = max(residents − registered, out-of-province residents). Registration can exceed
+  residents (Yuexiu, outer Chengdu counties: people registered there live elsewhere); there the census count of
+  residents registered in another province is a lower bound of the district's migrants.
+- Shenzhen's Bao'an, Longgang, Longhua, Pingshan, Guangming and Dapeng have no published 2010 registered count
+  (only old Bao'an and Longgang aggregates). The city total (2,510,145) minus the four districts with a count is
+  shared among them in proportion to residents (assumption: no finer source was found).
+- Dapeng New Area is a functional area without a county-level adcode; it gets 440399, a code this project assigns.
+- Shenshan (an exclave administered since 2018) is left out.
+- Zones are normalised to core / inner_suburb / outer_suburb / new_town / exurb from the table's zone labels.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import numpy as np
+
+from policies.regime import CITIES
+
+__all__ = ["ZONES", "CITIES", "Geography", "load_geography", "DAPENG_ADCODE"]
+
+ZONES = ("core", "inner_suburb", "outer_suburb", "new_town", "exurb")
+DAPENG_ADCODE = 440399
+SHENZHEN_HUKOU_2010 = 2_510_145  # city total, census yearbook (city_population.csv, high confidence)
+_CITY_OF_LABEL = {"Shenzhen": "shenzhen", "Guangzhou": "guangzhou", "Chengdu": "chengdu"}
+
+
+def _zone(city: str, label: str) -> str:
+    """Normalise the table's zone label to one of ``ZONES``."""
+    label = label.strip().lower()
+    if label.startswith("core"):
+        return "core"
+    if label.startswith("inner-suburb"):
+        return "inner_suburb"
+    if label.startswith(("outer-newtown", "new-town", "suburban-new-town")):
+        return "new_town"
+    if label.startswith("exurb"):
+        return "exurb"
+    if label.startswith("outer"):
+        # Guangzhou's and Shenzhen's "outer" districts are contiguous suburbs; Chengdu's are its counties.
+        return "exurb" if city == "chengdu" else "outer_suburb"
+    raise ValueError(f"unknown zone label {label!r}")
+
+
+def _bonus_group(label: str) -> int:
+    """Chengdu's later points-bonus group written in the zone label (``points_bonus=+10``), else 0."""
+    match = re.search(r"points_bonus=\+?(\d+)", label)
+    return int(match.group(1)) if match else 0
+
+
+@dataclass(frozen=True)
+class Geography:
+    """District attributes as aligned arrays (index = district number used by the model)."""
+
+    adcode: np.ndarray          # int32
+    name: tuple[str, ...]
+    name_cn: tuple[str, ...]
+    city: np.ndarray            # int8 index into CITIES
+    zone: np.ndarray            # int8 index into ZONES
+    residents_2010: np.ndarray  # int64, census 2010-11-01
+    hukou_2010: np.ndarray      # int64, registered (estimated where noted)
+    hukou_estimated: np.ndarray  # bool
+    other_province_2010: np.ndarray  # int64 (0 where not published)
+    migrants_2010: np.ndarray   # int64
+    natives_2010: np.ndarray    # int64 = residents − migrants
+    chengdu_bonus_group: np.ndarray  # int16: +10/+20 group label of Chengdu's later scheme
+
+    @property
+    def n(self) -> int:
+        """Number of districts."""
+        return int(self.adcode.shape[0])
+
+    def of_city(self, city: int) -> np.ndarray:
+        """Indices of the districts of city ``city`` (index into ``CITIES``)."""
+        return np.flatnonzero(self.city == city)
+
+    def index_of_adcode(self, adcodes: np.ndarray) -> np.ndarray:
+        """District indices of ``adcodes`` (−1 where not one of ours)."""
+        order = np.argsort(self.adcode)
+        pos = np.searchsorted(self.adcode[order], adcodes)
+        pos = np.clip(pos, 0, self.n - 1)
+        found = self.adcode[order][pos] == adcodes
+        return np.where(found, order[pos], -1)
+
+
+@cache
+def load_geography() -> Geography:
+    """Read ``sim/data/districts.csv`` (shipped with its sources) into a ``Geography``."""
+    text = resources.files("sim.data").joinpath("districts.csv").read_text(encoding="utf-8")
+    rows = [r for r in csv.DictReader(text.splitlines()) if not r["zone"].startswith("exclave")]
+    city = [_CITY_OF_LABEL[r["city"]] for r in rows]
+    adcode = [int(r["adcode"]) if r["adcode"] else DAPENG_ADCODE for r in rows]
+    residents = np.array([int(r["pop_2010"]) for r in rows], dtype=np.int64)
+    hukou_known = np.array([bool(r["hukou_2010"]) for r in rows])
+    hukou = np.array([int(r["hukou_2010"]) if r["hukou_2010"] else 0 for r in rows], dtype=np.int64)
+    other = np.array([int(r["res_hukou_other_province_2010"] or 0) for r in rows], dtype=np.int64)
+
+    shenzhen = np.array([c == "shenzhen" for c in city])
+    missing = shenzhen & ~hukou_known
+    remainder = SHENZHEN_HUKOU_2010 - hukou[shenzhen & hukou_known].sum()
+    share = residents[missing] / residents[missing].sum()
+    hukou[missing] = np.round(remainder * share).astype(np.int64)
+
+    migrants = np.maximum(residents - hukou, other)
+    return Geography(
+        adcode=np.array(adcode, dtype=np.int32),
+        name=tuple(r["district_en"] for r in rows),
+        name_cn=tuple(r["district_cn"] for r in rows),
+        city=np.array([CITIES.index(c) for c in city], dtype=np.int8),
+        zone=np.array([ZONES.index(_zone(c, r["zone"])) for c, r in zip(city, rows, strict=True)], dtype=np.int8),
+        residents_2010=residents,
+        hukou_2010=hukou,
+        hukou_estimated=~hukou_known,
+        other_province_2010=other,
+        migrants_2010=migrants,
+        natives_2010=residents - migrants,
+        chengdu_bonus_group=np.array([_bonus_group(r["zone"]) for r in rows], dtype=np.int16),
+    )

@@ -1,0 +1,226 @@
+"""``HukouModel``: migrants choosing among the districts of Shenzhen, Guangzhou and Chengdu, gaining permits and
+points, and settling under each city's regime. A step is a month or a quarter, mapped to dates by ``Clock``; it
+reads as the list of phases in ``step()``, each a vectorised function of the whole model."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import mesa
+import numpy as np
+import pandas as pd
+
+import policies
+from policies.regime import CITIES, Regime
+from policies.schema import Persons
+from sim.attributes import draw_migrants, tier_of
+from sim.clock import Clock
+from sim.config import RunConfig
+from sim.districts import District, DistrictState
+from sim.geography import load_geography
+from sim.government import CityGovernment
+from sim.params import ORIGINS
+from sim.phases.choice import district_terms
+from sim.phases.employment import work_and_accrue
+from sim.phases.exits import retire
+from sim.phases.markets import update_markets
+from sim.phases.migration import arrive, relocate, stochastic_round
+from sim.phases.permits import issue_permits
+from sim.phases.services import allocate_school_places, initial_school_places
+from sim.phases.settlement import settlement_rounds
+from sim.population import EventLog, MigrantPopulation, MigrantView, build_persons, view_of
+from sim.record import Flows, record_state
+from sim.tax import monthly_income, tax_paid_3y
+
+__all__ = ["HukouModel"]
+log = logging.getLogger(__name__)
+_HOME_ORIGIN = {"shenzhen": "guangdong", "guangzhou": "guangdong", "chengdu": "sichuan_chongqing"}
+_ORIGIN_TABLE = {"shenzhen": "guangdong", "guangzhou": "guangdong", "chengdu": "chengdu"}
+
+
+class HukouModel(mesa.Model):
+    """The model. ``HukouModel(RunConfig(scale=1000, end=2020)).run()`` then read ``district_year()``."""
+
+    def __init__(self, config: RunConfig | None = None, *, regimes: dict[str, Regime] | None = None) -> None:
+        config = config or RunConfig()
+        super().__init__(rng=config.seed)
+        self.config = config
+        self.behaviour = config.behaviour
+        self.scale = float(config.scale)
+        self.clock = Clock(config.end, config.step_months)
+        self.t = -1  # index of the step under way (−1: the census-day state before the first step)
+        self.geography = load_geography()
+        self.regimes = regimes if regimes is not None else policies.resolve(config.regimes)
+        self.district_state = DistrictState.initial(self.geography, self.behaviour)
+        expected = self.geography.migrants_2010.sum() / self.scale
+        self.population = MigrantPopulation(capacity=int(expected * 1.3) + 64)
+        self.events = EventLog(config.history)
+        self.flows = Flows(self.geography.n)
+        self.district_rows: list[pd.DataFrame] = []
+        self.city_rows: list[pd.DataFrame] = []
+        self.round_log: list[dict] = []
+        self.channel_names: list[str] = []
+        self.governments = [CityGovernment(self, i, self.regimes[city]) for i, city in enumerate(CITIES)]
+        self.districts = [District(self, i) for i in range(self.geography.n)]
+        self._place_census_stock()
+        self.choice_terms = district_terms(self)
+        record_state(self, self.date, census_day=True)
+
+    # The clock ------------------------------------------------------------------------------------------------
+    @property
+    def date(self) -> dt.date:
+        """The first day of the step under way (the census day before the first step)."""
+        return self.clock.start(max(self.t, 0))
+
+    @property
+    def month_index(self) -> int:
+        """Months since January 1950 on ``date``."""
+        return self.clock.month_index(self.date)
+
+    @property
+    def step_months(self) -> int:
+        """Length of the step under way in months."""
+        return self.clock.months(self.t)
+
+    @property
+    def steps_done(self) -> bool:
+        """Whether the run has reached the end of its last year."""
+        return self.t + 1 >= self.clock.n_steps
+
+    # One step -------------------------------------------------------------------------------------------------
+    def step(self) -> None:
+        """Arrivals → markets → location choice → employment and insurance → permits → settlement → services →
+        exits → record."""
+        self.begin_step()
+        arrive(self)
+        update_markets(self)
+        self.choice_terms = district_terms(self)
+        relocate(self)
+        work_and_accrue(self)
+        issue_permits(self)
+        settlement_rounds(self)
+        allocate_school_places(self)
+        retire(self)
+        self.end_step()
+
+    def begin_step(self) -> None:
+        """Advance the clock and let each city government take the rules in force on the new date."""
+        self.t = self.steps - 1
+        self.flows.new_step()
+        for gov in self.governments:
+            gov.refresh(self.date)
+            if self.date.month == 1 and self.date.day == 1:
+                gov.start_year()
+
+    def end_step(self) -> None:
+        """Record census-day and year-end states; once a year drop the rows of migrants who left."""
+        end = self.clock.end(self.t)
+        if self.clock.ends_on_census_day(self.t):
+            record_state(self, end, census_day=True)
+        if self.clock.ends_year(self.t):
+            record_state(self, end, census_day=False)
+            self.flows.new_year()
+            self.population.compact()
+            self.events.consolidate()
+        self.running = not self.steps_done
+
+    def run(self, progress=None) -> HukouModel:  # noqa: ANN001 - any callable(step, n_steps)
+        """Run every step to the end of the last year; ``progress(done, total)`` is called after each step."""
+        while self.running and not self.steps_done:
+            self.step()
+            if progress is not None:
+                progress(self.t + 1, self.clock.n_steps)
+        return self
+
+    # Helpers the phases share ---------------------------------------------------------------------------------
+    def persons(self, rows: np.ndarray) -> Persons:
+        """The ``Persons`` batch (what rules read) of the migrants at ``rows`` today."""
+        return build_persons(self.population, rows, date=self.date, month_index=self.month_index,
+                             adcode=self.geography.adcode, income_tax_3y=self.tax_3y(self.population, rows))
+
+    def tax_3y(self, columns, rows: np.ndarray) -> np.ndarray:  # noqa: ANN001
+        """Income tax paid over three years by each migrant at ``rows`` (from today's wage where they live)."""
+        district = columns["district"][rows].astype(np.int64)
+        tier = tier_of(columns["education"][rows])
+        wage_index = np.where(district >= 0, self.district_state.wage[np.maximum(district, 0), tier], 1.0)
+        income = monthly_income(wage_index, columns["productivity"][rows], self.date)
+        return tax_paid_3y(income, columns["employed"][rows], self.date)
+
+    def channel_code(self, name: str, category: str) -> int:
+        """A small integer for a settlement channel (stored in ``settled``)."""
+        if name not in self.channel_names:
+            self.channel_names.append(name)
+        return self.channel_names.index(name)
+
+    def control_state(self, gov: CityGovernment) -> dict:
+        """What population control looks at: the city's residents and hukou residents, last year's settlements."""
+        frame = self.city_rows[-1] if self.city_rows else None
+        row = frame[frame["city"] == gov.city].iloc[0] if frame is not None else None
+        return {"year": self.date.year, "residents": float(row["residents"]) if row is not None else 0.0,
+                "hukou_residents": float(row["hukou_residents"]) if row is not None else 0.0,
+                "settled_last_year": dict(gov.settled_last_year)}
+
+    # Inspection -----------------------------------------------------------------------------------------------
+    def migrant(self, uid: int) -> MigrantView | None:
+        """A read-only view of migrant ``uid``: current attributes and history of status changes."""
+        return view_of(self.population, self.events, uid, list(self.clock.boundaries))
+
+    def district_year(self) -> pd.DataFrame:
+        """District rows of every recorded date (years from ``config.start``)."""
+        frame = pd.concat(self.district_rows, ignore_index=True)
+        return frame[frame["year"] >= self.config.start].reset_index(drop=True)
+
+    def city_year(self) -> pd.DataFrame:
+        """City outcome metrics of every recorded date (years from ``config.start``)."""
+        frame = pd.concat(self.city_rows, ignore_index=True)
+        return frame[frame["year"] >= self.config.start].reset_index(drop=True)
+
+    # The census-day stock -------------------------------------------------------------------------------------
+    def _place_census_stock(self) -> None:
+        """Migrants of each district on 2010-11-01 (documented in sim/geography.py), with drawn attributes."""
+        geo, b, rng = self.geography, self.behaviour, self.rng
+        counts = [stochastic_round(rng, m / self.scale) for m in geo.migrants_2010]
+        district = np.repeat(np.arange(geo.n, dtype=np.int8), counts)
+        out_share = np.zeros(geo.n)
+        for c, city in enumerate(CITIES):
+            mine = geo.city == c
+            known = mine & (geo.other_province_2010 > 0)
+            share = np.minimum(geo.other_province_2010 / np.maximum(geo.migrants_2010, 1), 1.0)
+            fallback = geo.other_province_2010[known].sum() / geo.migrants_2010[known].sum()
+            out_share[mine] = np.where(known[mine], share[mine], fallback)
+        city = geo.city[district]
+        origin = np.empty(len(district), dtype=np.uint8)
+        out_of_province = rng.random(len(district)) < out_share[district]
+        for c, name in enumerate(CITIES):
+            in_city = city == c
+            origin[in_city & ~out_of_province] = ORIGINS.index(_HOME_ORIGIN[name])
+            away = np.flatnonzero(in_city & out_of_province)
+            split = np.cumsum(b.origin_of_out_of_province[_ORIGIN_TABLE[name]])
+            origin[away] = np.searchsorted(split / split[-1], rng.random(len(away)), side="right")
+        columns = draw_migrants(rng, origin, b, month_index=self.month_index, step=-1, stock_2010=True)
+        columns["district"] = district
+        rows = self.population.append(columns)
+        self._initial_permits(rows)
+        self._initial_jobs_and_schools()
+        self.events.add("arrive", self.population["uid"][rows], -1, district)
+
+    def _initial_permits(self, rows: np.ndarray) -> None:
+        pop = self.population
+        for gov in self.governments:
+            rule = gov.permit_rule()
+            if rule is None:
+                continue
+            mine = rows[self.geography.city[pop["district"][rows]] == gov.city_index]
+            eligible = rule.rules.eligible(self.persons(mine), rule.params).eligible
+            holders = mine[eligible & (self.rng.random(len(mine)) < self.behaviour.permit_share_2010)]
+            pop["permit"][holders] = True
+            pop["permit_months"][holders] = (pop["months_in_city"][holders] * 0.7).astype(np.uint16)
+
+    def _initial_jobs_and_schools(self) -> None:
+        pop, geo, state = self.population, self.geography, self.district_state
+        employed = pop["employed"]
+        cell = pop["district"][employed].astype(np.int64) * 3 + tier_of(pop["education"][employed])
+        workers = np.bincount(cell, minlength=geo.n * 3).reshape(geo.n, 3) * self.scale
+        state.jobs = workers * (1 + self.behaviour.vacancy_rate)
+        state.school_places = initial_school_places(self)

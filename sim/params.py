@@ -1,0 +1,124 @@
+"""Behavioural parameters: their types (pydantic) and their default values with provenance (``behaviour.yaml``).
+
+Every default in ``sim/data/behaviour.yaml`` carries ``ref:`` or ``assumption:``; the loader refuses one without.
+A run's config may override any value (``behaviour: {beta_rent: 1.5}``); unknown names are refused.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from policies.errors import InputError
+from policies.parameters import parse_entries
+from policies.yamlio import load_yaml_text
+
+__all__ = ["Behaviour", "default_behaviour", "behaviour_provenance", "ORIGINS", "TIERS"]
+
+ORIGINS = ("guangdong", "sichuan_chongqing", "central", "other")
+TIERS = ("low", "mid", "high")
+Prob = Field(ge=0, le=1)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ByTier(_Frozen):
+    """One value per skill tier."""
+
+    low: float
+    mid: float
+    high: float
+
+    def as_list(self) -> list[float]:
+        """Values in tier order."""
+        return [self.low, self.mid, self.high]
+
+
+class Behaviour(_Frozen):
+    """The behavioural parameters (see ``sim/data/behaviour.yaml`` for meaning and provenance of each)."""
+
+    inflow_persons_per_year: dict[str, float]
+    inflow_growth_per_year: float = Field(ge=-0.5, le=0.5)
+    origin_of_out_of_province: dict[str, list[float]]
+    rural_share: float = Prob
+    male_share: float = Prob
+    age_mean: float = Field(ge=16, le=59)
+    age_sd: float = Field(gt=0)
+    education_shares: dict[str, list[float]]
+    full_time_degree_share: float = Prob
+    title_shares_by_education: dict[str, list[float]]
+    skill_shares_non_degree: list[float]
+    shortage_occupation_share: float = Prob
+    sector_shares_by_tier: dict[str, list[float]]
+    productivity_sigma: float = Field(ge=0)
+    child_probability: float = Prob
+    months_in_city_mean_2010: float = Field(gt=0)
+    permit_share_2010: float = Prob
+    formal_job_share: list[float]
+    housing_shares: dict[str, list[float]]
+    registered_lease_share: float = Prob
+    home_purchase_rate: ByTier
+    job_separation_rate: ByTier
+    job_finding_rate: float = Field(ge=0)
+    reconsider_rate: float = Prob
+    beta_wage: float
+    beta_rent: float
+    beta_commute: float
+    beta_service: float
+    beta_prospect: float
+    beta_network: float
+    move_cost_within_city: float
+    move_cost_between_cities: float
+    origin_cost: dict[str, dict[str, float]]
+    outside_utility: dict[str, float]
+    settled_outside_penalty: float
+    prospect_horizon_years: int = Field(ge=0, le=20)
+    wage_index_2010: dict[str, list[float]]
+    zone_wage_premium: list[float]
+    zone_rent_2010: list[float]
+    zone_commute: list[float]
+    rent_elasticity: float = Field(ge=0)
+    rent_adjustment_per_year: float = Prob
+    wage_elasticity: float = Field(ge=0)
+    vacancy_rate: float = Field(ge=0, le=1)
+    housing_growth_per_year: list[float]
+    job_growth_per_year: ByTier
+    school_places_for_migrants_2010: float = Field(ge=0)
+    school_places_growth_per_year: float
+    native_school_age_share: float = Prob
+    native_growth_per_year: float
+    retirement_age: dict[str, int]
+    retirement_return_probability: float = Prob
+    native_bachelor_share: dict[str, float]
+
+
+@cache
+def _defaults() -> tuple[dict[str, Any], dict[str, str]]:
+    text = resources.files("sim.data").joinpath("behaviour.yaml").read_text(encoding="utf-8")
+    file = "sim/data/behaviour.yaml"
+    doc = load_yaml_text(text, file)
+    values, provenance = {}, {}
+    for name, raw in doc.items():
+        (entry,) = parse_entries(raw, file=file, line=doc.lines.get(name), path=name)
+        values[name] = entry.value
+        provenance[name] = entry.provenance
+    unknown = set(values) - set(Behaviour.model_fields)
+    if unknown:
+        name = sorted(unknown)[0]
+        raise InputError("unknown behavioural parameter", file=file, line=doc.lines.get(name), field=name)
+    return values, provenance
+
+
+def default_behaviour() -> Behaviour:
+    """The default behavioural parameters."""
+    return Behaviour(**_defaults()[0])
+
+
+def behaviour_provenance() -> dict[str, str]:
+    """The ``ref`` or ``assumption: …`` of each default behavioural parameter."""
+    return dict(_defaults()[1])

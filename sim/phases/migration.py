@@ -1,0 +1,68 @@
+"""Arrivals from the origin regions and relocation of migrants already in the cities (moves and returns)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.attributes import draw_migrants
+from sim.params import ORIGINS
+from sim.population import OUTSIDE
+from sim.phases.choice import choose
+
+__all__ = ["arrive", "relocate", "stochastic_round"]
+
+
+def stochastic_round(rng: np.random.Generator, x: float) -> int:
+    """``floor(x)`` plus one with probability ``x − floor(x)``: unbiased whole numbers of agents."""
+    whole = int(np.floor(x))
+    return whole + int(rng.random() < x - whole)
+
+
+def arrive(model) -> None:  # noqa: ANN001
+    """Potential migrants from each origin weigh the 41 districts against staying; those who pick a district
+    arrive. The pool's size per origin is a parameter (persons a year, shrinking at ``inflow_growth_per_year``)."""
+    b, rng = model.behaviour, model.rng
+    years = (model.date.year - 2010) + (model.date.month - 1) / 12
+    factor = (1 + b.inflow_growth_per_year) ** years * model.step_months / 12 / model.scale
+    counts = [rng.poisson(b.inflow_persons_per_year[o] * factor) for o in ORIGINS]
+    origin = np.repeat(np.arange(len(ORIGINS), dtype=np.uint8), counts)
+    if len(origin) == 0:
+        return
+    columns = draw_migrants(rng, origin, b, month_index=model.month_index, step=model.steps)
+    columns["district"] = np.full(len(origin), OUTSIDE, dtype=np.int8)
+    choice = choose(model, columns, np.arange(len(origin)), arriving=True)
+    chosen = choice != OUTSIDE
+    columns = {name: col[chosen] for name, col in columns.items()}
+    columns["district"] = choice[chosen]
+    rows = model.population.append(columns)
+    model.flows.add("arrivals", columns["district"])
+    model.events.add("arrive", model.population["uid"][rows], model.steps, columns["district"])
+
+
+def relocate(model) -> None:  # noqa: ANN001
+    """Each migrant reconsiders with a yearly probability: stay, move to another district or city, or return."""
+    pop, rng, geo = model.population, model.rng, model.geography
+    p = 1 - (1 - model.behaviour.reconsider_rate) ** (model.step_months / 12)
+    present = np.flatnonzero(pop["district"] >= 0)
+    rows = present[rng.random(len(present)) < p]
+    choice = choose(model, pop, rows, arriving=False)
+    old = pop["district"][rows]
+    leaving = choice == OUTSIDE
+    moving = ~leaving & (choice != old)
+    gone, moved = rows[leaving], rows[moving]
+
+    model.flows.add("returns", old[leaving])
+    model.flows.add("moves_out", old[moving])
+    model.flows.add("moves_in", choice[moving])
+    model.events.add("return", pop["uid"][gone], model.steps, old[leaving])
+    model.events.add("move", pop["uid"][moved], model.steps, choice[moving])
+
+    changed_city = geo.city[choice[moving]] != geo.city[old[moving]]
+    new_city = moved[changed_city]
+    model.events.add("lose_permit", pop["uid"][new_city[pop["permit"][new_city]]], model.steps, 0)
+    pop["district"][moved] = choice[moving]
+    pop["district"][gone] = OUTSIDE
+    # Records are kept per city: a move to another city starts them again (and a settled migrant never does).
+    for name in ("months_in_city", "si_months", "permit_months"):
+        pop[name][new_city] = 0
+    pop["permit"][new_city] = False

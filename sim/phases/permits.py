@@ -1,0 +1,29 @@
+"""Residence registration and permits: eligible migrants apply with the regime's take-up rate and get a permit
+(暂住证 or 居住证, whichever the city's regime issues on the date)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["issue_permits"]
+
+
+def issue_permits(model) -> None:  # noqa: ANN001
+    """Each city grants permits to eligible applicants among its migrants without one."""
+    pop, rng, geo = model.population, model.rng, model.geography
+    district = pop["district"]
+    without = (district >= 0) & ~pop["permit"] & (pop["settled"] < 0)
+    for gov in model.governments:
+        rule = gov.permit_rule()
+        if rule is None:
+            continue
+        rows = np.flatnonzero(without & (geo.city[np.maximum(district, 0)] == gov.city_index))
+        if len(rows) == 0:
+            continue
+        persons = model.persons(rows)
+        eligible = rule.rules.eligible(persons, rule.params).eligible
+        p = 1 - (1 - float(rule.params.get("take_up", 1.0))) ** (model.step_months / 12)
+        granted = rows[eligible & (rng.random(len(rows)) < p)]
+        pop["permit"][granted] = True
+        pop["permit_months"][granted] = 0
+        model.events.add("permit", pop["uid"][granted], model.steps, district[granted])

@@ -1,0 +1,68 @@
+"""Public services: school places in each district go first to hukou children, then to migrant children tier by
+tier (the regime's 梯度赋权 / points tiers, or by default permit holders first, 居住证暂行条例 第十二条)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["allocate_school_places", "STATUS_GROUPS"]
+
+STATUS_GROUPS = ("hukou", "permit", "none")
+
+
+def _default_tier(permit: np.ndarray) -> np.ndarray:
+    """居住证暂行条例 第十二条: permit holders' children are entitled to compulsory education; others come after."""
+    return np.where(permit, 1, 2).astype(np.int64)
+
+
+def allocate_school_places(model) -> None:  # noqa: ANN001
+    """Fill each district's school places in priority order; store access rates by status group and the counts
+    of migrant children served."""
+    pop, geo, state, b = model.population, model.geography, model.district_state, model.behaviour
+    district = pop["district"]
+    with_children = np.flatnonzero((district >= 0) & (pop["children"] > 0))
+    d = district[with_children].astype(np.int64)
+    kids = pop["children"][with_children].astype(np.float64) * model.scale
+    settled = pop["settled"][with_children] >= 0
+    permit = pop["permit"][with_children]
+    tier = _default_tier(permit)
+    for gov in model.governments:
+        in_city = (geo.city[d] == gov.city_index) & ~settled
+        if in_city.any():
+            regime_tier = gov.school_tier(model.persons(with_children[in_city]))
+            if regime_tier is not None:
+                tier[in_city] = np.asarray(regime_tier, dtype=np.int64)
+    tier[settled] = 0
+    n_tiers = int(tier.max(initial=2)) + 1
+    demand = np.bincount(d * n_tiers + tier, weights=kids, minlength=geo.n * n_tiers).reshape(geo.n, n_tiers)
+    remaining = np.maximum(state.school_places - state.natives * b.native_school_age_share, 0.0)
+    served = np.zeros_like(demand)
+    for t in range(n_tiers):
+        served[:, t] = np.minimum(demand[:, t], remaining)
+        remaining -= served[:, t]
+    access_by_tier = np.divide(served, demand, out=np.ones_like(served), where=demand > 0)
+
+    group = np.where(settled, 0, np.where(permit, 1, 2))
+    access_person = access_by_tier[d, tier]
+    for g in range(len(STATUS_GROUPS)):
+        mine = group == g
+        got = np.bincount(d[mine], weights=kids[mine] * access_person[mine], minlength=geo.n)
+        want = np.bincount(d[mine], weights=kids[mine], minlength=geo.n)
+        state.school_access[:, g] = np.divide(got, want, out=np.full(geo.n, np.nan), where=want > 0)
+    # Where a group has no children, fall back on the access of the tier it would have.
+    fallback = np.stack([access_by_tier[:, 0], access_by_tier[:, 1], access_by_tier[:, min(2, n_tiers - 1)]], 1)
+    state.school_access = np.where(np.isnan(state.school_access), fallback, state.school_access)
+    migrant = ~settled
+    model.flows.school_demand = np.bincount(d[migrant], weights=kids[migrant], minlength=geo.n)
+    model.flows.school_served = np.bincount(d[migrant], weights=kids[migrant] * access_person[migrant],
+                                            minlength=geo.n)
+
+
+def initial_school_places(model) -> np.ndarray:  # noqa: ANN001
+    """School places on the census day: all hukou children plus a share of migrant children (behaviour.yaml)."""
+    pop, geo, b = model.population, model.geography, model.behaviour
+    district = pop["district"]
+    here = district >= 0
+    migrant_kids = np.bincount(district[here], weights=pop["children"][here].astype(np.float64), minlength=geo.n)
+    return model.district_state.natives * b.native_school_age_share + (
+        migrant_kids * model.scale * b.school_places_for_migrants_2010)
