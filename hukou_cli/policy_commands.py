@@ -1,0 +1,93 @@
+"""``hukou points`` and ``hukou regimes`` (DESIGN section 6): the points calculator and the list of regimes.
+
+Plain typer functions; the root app registers them. Bad input raises ``policies.errors.InputError``,
+which the root app prints as one line (file:line: field: message) with exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from policies import catalogue
+from policies.calculator import CalculatorResult, calculate_file
+from policies.parameters import FAR_FUTURE, FAR_PAST
+from policies.regime import Regime
+
+__all__ = ["points", "regimes", "render_result"]
+
+
+def render_result(result: CalculatorResult, console: Console) -> None:
+    """Print a calculator result as two rich tables: the breakdown by indicator and the channels."""
+    line = "no points line" if result.threshold is None else f"line {result.threshold:g}"
+    verdict = {True: "reaches the line", False: "below the line", None: ""}[result.reaches_threshold]
+    table = Table(title=f"{result.regime} [{result.city}] on {result.date}: {result.total:g} points "
+                        f"({line}{', ' + verdict if verdict else ''})", title_justify="left")
+    table.add_column("indicator")
+    table.add_column("points", justify="right")
+    table.add_column("ref / assumption", overflow="fold")
+    for row in result.breakdown:
+        table.add_row(row.indicator, f"{row.points:g}", row.ref)
+    table.add_row("total", f"{result.total:g}", result.points_variant or "no points mechanism", style="bold")
+    console.print(table)
+    channels = Table(title=f"channels ({result.version})", title_justify="left")
+    channels.add_column("channel")
+    channels.add_column("kind")
+    channels.add_column("eligible")
+    channels.add_column("reason")
+    for c in result.channels:
+        channels.add_row(c.channel, c.kind, "yes" if c.eligible else "no", c.reason)
+    if not result.channels:
+        channels.add_row("(none)", "", "", "this regime has no settlement channel on this date")
+    console.print(channels)
+
+
+def points(
+    regime: Annotated[str, typer.Option("--regime", help="Regime name (see `hukou regimes`) or a regime YAML "
+                                                         "file.")],
+    date: Annotated[str, typer.Option("--date", help="The day the rules are read on, YYYY-MM-DD.")],
+    profile: Annotated[Path, typer.Option("--profile", help="Points profile YAML (DESIGN section 6).")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    city: Annotated[str | None, typer.Option(
+        "--city", help="City, when the regime covers several (default: housing.district).")] = None,
+) -> None:
+    """Score a person's points under a regime on a date and say through which channel they could settle.
+
+    Example: hukou points --regime guangzhou --date 2015-06-01 --profile me.yaml --json
+    """
+    result = calculate_file(profile, regime, date, city=city)
+    if json_output:
+        typer.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    else:
+        render_result(result, Console())
+
+
+def _versions(regime: Regime) -> str:
+    parts = []
+    for v in regime.versions:
+        start = "…" if v.start == FAR_PAST else v.start.isoformat()
+        end = "…" if v.end == FAR_FUTURE else v.end.isoformat()
+        parts.append(f"{v.label} ({start} – {end})" + (f": {v.ref}" if v.ref else ""))
+    return "\n".join(parts)
+
+
+def regimes() -> None:
+    """List every regime name with its city, title, documents and versions."""
+    table = Table(title="regimes (pass a name to --regime / --regimes)", title_justify="left",
+                  show_lines=True)
+    for column in ("regime", "city", "title", "documents", "versions"):
+        table.add_column(column, overflow="fold")
+    for name, by_city in catalogue.available().items():
+        if name == "historical":
+            cities = ", ".join(f"{c} ({r.name})" for c, r in by_city.items())
+            table.add_row(name, cities, "each city's own historical timeline", "", "")
+            continue
+        own = {c: r for c, r in by_city.items() if r.name == name} or by_city
+        for city, r in own.items():
+            table.add_row(name, city, r.title, "\n".join(r.documents), _versions(r))
+    Console(width=200).print(table)

@@ -1,0 +1,228 @@
+"""积分计算器 (DESIGN section 6): one person's points and settlement channels under a regime on a date.
+
+The same rules that score a million migrants in the model score one profile here: the profile becomes
+a ``Persons`` batch of one, the regime's snapshot on the date gives the points mechanism and the channel
+mechanisms in force, and the result says how many points the person has, from which indicators (each
+with its citation), and through which channel they could settle, or why not. ``hukou points`` prints
+it (``--json`` prints ``CalculatorResult.to_json()``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from policies.catalogue import load_regime_file, resolve
+from policies.decision import Points
+from policies.errors import InputError
+from policies.regime import CITIES, PolicySnapshot, Regime
+from policies.schema import Persons, Profile
+from policies.yamlio import line_of, load_yaml
+
+__all__ = [
+    "BreakdownRow", "ChannelRow", "CalculatorResult", "calculate", "calculate_file", "load_profile",
+    "parse_date", "regime_for", "city_of_adcode",
+]
+
+logger = logging.getLogger(__name__)
+
+# The first four digits of an adcode name the prefecture-level city (GB/T 2260): the city of a profile.
+_CITY_PREFIX = {"4403": "shenzhen", "4401": "guangzhou", "5101": "chengdu"}
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    """Points from one indicator, with the citation of its parameter (or the assumption behind it)."""
+
+    indicator: str
+    points: float
+    ref: str
+
+
+@dataclass(frozen=True)
+class ChannelRow:
+    """Whether the person is eligible for one settlement channel, and the first unmet condition if not."""
+
+    channel: str
+    eligible: bool
+    reason: str
+    mechanism: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class CalculatorResult:
+    """One person's points and channels under a regime on a date."""
+
+    regime: str
+    city: str
+    date: dt.date
+    version: str
+    total: float
+    threshold: float | None
+    breakdown: tuple[BreakdownRow, ...] = ()
+    channels: tuple[ChannelRow, ...] = ()
+    points_variant: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def reaches_threshold(self) -> bool | None:
+        """Whether the total reaches the points line (None when the regime has no points line)."""
+        return None if self.threshold is None else self.total >= self.threshold
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` document of DESIGN section 6, extended with regime, city, date and version."""
+        return {
+            "total": self.total,
+            "threshold": self.threshold,
+            "breakdown": [{"indicator": r.indicator, "points": r.points, "ref": r.ref}
+                          for r in self.breakdown],
+            "channels": [{"channel": c.channel, "eligible": c.eligible, "reason": c.reason,
+                          "mechanism": c.mechanism, "kind": c.kind} for c in self.channels],
+            "regime": self.regime,
+            "city": self.city,
+            "date": self.date.isoformat(),
+            "version": self.version,
+            "points_variant": self.points_variant,
+        }
+
+
+def parse_date(value: str | dt.date, *, field_name: str = "date") -> dt.date:
+    """A date from ``YYYY-MM-DD`` (an ``InputError`` naming the field otherwise)."""
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise InputError(f"not a date (YYYY-MM-DD): {value!r}", field=field_name) from None
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc if not str(part).startswith("function-"))
+
+
+def load_profile(path: str | Path) -> Profile:
+    """Read a points profile (DESIGN section 6) strictly; errors name file, line and the dotted field.
+
+    Raises:
+        InputError: the file is missing or not YAML, a key is unknown, a value has the wrong type or range
+            (negative months, an unknown education level, …).
+    """
+    file = str(path)
+    doc = load_yaml(path)
+    if not isinstance(doc, Mapping):
+        raise InputError("a profile is a mapping of keys (age, education, …)", file=file, line=1)
+    try:
+        return Profile.model_validate(dict(doc))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        dotted = _dotted(tuple(error["loc"]))
+        message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        raise InputError(message, file=file, line=line_of(doc, dotted) if dotted else doc.line,
+                         field=dotted or None) from None
+
+
+def city_of_adcode(adcode: int) -> str | None:
+    """The modelled city an adcode belongs to (None for 0 or another city)."""
+    return _CITY_PREFIX.get(str(adcode)[:4])
+
+
+def regime_for(name: str, *, city: str | None = None, profile: Profile | None = None) -> Regime:
+    """The one regime a user means by ``name``: a regime name of ``catalogue.available()`` or a YAML file.
+
+    When the name covers several cities (``historical``, a national baseline), ``city`` picks one;
+    without it the city of the profile's home (or work) district does.
+
+    Raises:
+        InputError: an unknown name (the message lists the available ones), or a city the name does not
+            cover or cannot be told.
+    """
+    if name.endswith((".yaml", ".yml")):
+        candidates = load_regime_file(name)
+    else:
+        chosen = resolve([name])
+        named = {c: r for c, r in chosen.items() if r.name == name}
+        candidates = named or chosen
+    if city is not None:
+        if city not in candidates:
+            covered = ", ".join(candidates)
+            raise InputError(f"regime {name!r} has no rules for {city!r} (covers: {covered})", field="city")
+        return candidates[city]
+    if len(candidates) == 1:
+        return next(iter(candidates.values()))
+    if profile is not None:
+        for adcode in (profile.housing.district, profile.work_district):
+            guess = city_of_adcode(adcode)
+            if guess in candidates:
+                return candidates[guess]
+    raise InputError(f"regime {name!r} covers {', '.join(candidates)}: choose one with --city "
+                     f"({' | '.join(CITIES)}) or give housing.district in the profile", field="city")
+
+
+def _breakdown(snapshot: PolicySnapshot, points: Points | None) -> tuple[BreakdownRow, ...]:
+    active = snapshot.one("points")
+    if active is None or points is None:
+        return ()
+    return tuple(BreakdownRow(name, float(part[0]), active.refs.get(name, ""))
+                 for name, part in points.parts.items())
+
+
+def _channels(snapshot: PolicySnapshot, persons: Persons, points: Points | None) -> tuple[ChannelRow, ...]:
+    rows: list[ChannelRow] = []
+    used: set[str] = set()
+    for m in snapshot.by_role("channel"):
+        decision = m.rules.eligible(persons, m.params, points)
+        label = str(getattr(m.rules, "CHANNEL", "other"))
+        if label == "other" or label in used:
+            label = m.name
+        used.add(label)
+        rows.append(ChannelRow(label, bool(decision.eligible[0]), decision.why(0), m.name,
+                               str(getattr(m.rules, "KIND", ""))))
+    return tuple(rows)
+
+
+def calculate(profile: Profile, regime: Regime, date: str | dt.date) -> CalculatorResult:
+    """积分计算器: the points and channels of one profile under ``regime`` on ``date``.
+
+    Args:
+        profile: the person (DESIGN section 6 points profile).
+        regime: one city's regime (historical or counterfactual).
+        date: the day the rules are read on (``YYYY-MM-DD`` or a date).
+
+    Returns:
+        The total and its breakdown by indicator (with citations), the points line, and each channel's
+        decision. A regime without a points mechanism gives a total of 0 and no threshold; one without
+        channels, no channel rows.
+    """
+    day = parse_date(date)
+    snapshot = regime.snapshot(day)
+    persons = Persons.from_profiles([profile], day)
+    active = snapshot.one("points")
+    points = active.rules.score(persons, active.params) if active is not None else None
+    total = float(points.total[0]) if points is not None else 0.0
+    threshold = active.params.get("threshold") if active is not None else None
+    logger.debug("points of a profile under %s on %s: %s", regime.name, day, total)
+    return CalculatorResult(
+        regime=regime.name, city=regime.city, date=day, version=snapshot.version, total=total,
+        threshold=float(threshold) if threshold is not None else None,
+        breakdown=_breakdown(snapshot, points), channels=_channels(snapshot, persons, points),
+        points_variant=active.variant if active is not None else None,
+    )
+
+
+def calculate_file(profile_path: str | Path, regime_name: str, date: str | dt.date,
+                   city: str | None = None) -> CalculatorResult:
+    """``hukou points``: read a profile file and calculate under the named regime on the date.
+
+    Raises:
+        InputError: a bad profile (file, line, field), date, regime name or city.
+    """
+    day = parse_date(date)
+    profile = load_profile(profile_path)
+    return calculate(profile, regime_for(regime_name, city=city, profile=profile), day)
