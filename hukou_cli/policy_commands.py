@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from policies import catalogue
@@ -26,22 +27,23 @@ def render_result(result: CalculatorResult, console: Console) -> None:
     """Print a calculator result as two rich tables: the breakdown by indicator and the channels."""
     line = "no points line" if result.threshold is None else f"line {result.threshold:g}"
     verdict = {True: "reaches the line", False: "below the line", None: ""}[result.reaches_threshold]
-    table = Table(title=f"{result.regime} [{result.city}] on {result.date}: {result.total:g} points "
-                        f"({line}{', ' + verdict if verdict else ''})", title_justify="left")
+    title = (f"{result.regime} [{result.city}] on {result.date}: {result.total:g} points "
+             f"({line}{', ' + verdict if verdict else ''})")
+    table = Table(title=escape(title), title_justify="left")
     table.add_column("indicator")
     table.add_column("points", justify="right")
     table.add_column("ref / assumption", overflow="fold")
     for row in result.breakdown:
-        table.add_row(row.indicator, f"{row.points:g}", row.ref)
+        table.add_row(row.indicator, f"{row.points:g}", escape(row.ref))
     table.add_row("total", f"{result.total:g}", result.points_variant or "no points mechanism", style="bold")
     console.print(table)
-    channels = Table(title=f"channels ({result.version})", title_justify="left")
+    channels = Table(title=escape(f"channels ({result.version})"), title_justify="left")
     channels.add_column("channel")
     channels.add_column("kind")
     channels.add_column("eligible")
     channels.add_column("reason")
     for c in result.channels:
-        channels.add_row(c.channel, c.kind, "yes" if c.eligible else "no", c.reason)
+        channels.add_row(c.channel, c.kind, "yes" if c.eligible else "no", escape(c.reason))
     if not result.channels:
         channels.add_row("(none)", "", "", "this regime has no settlement channel on this date")
     console.print(channels)
@@ -89,5 +91,5 @@ def regimes() -> None:
             continue
         own = {c: r for c, r in by_city.items() if r.name == name} or by_city
         for city, r in own.items():
-            table.add_row(name, city, r.title, "\n".join(r.documents), _versions(r))
+            table.add_row(name, city, escape(r.title), escape("\n".join(r.documents)), escape(_versions(r)))
     Console(width=200).print(table)
