@@ -14,7 +14,7 @@ import pandas as pd
 import policies
 from policies.regime import CITIES, Regime
 from policies.schema import Persons
-from sim.attributes import draw_migrants, tier_of
+from sim.attributes import draw_migrants
 from sim.clock import Clock
 from sim.config import RunConfig
 from sim.districts import District, DistrictState
@@ -54,7 +54,7 @@ class HukouModel(mesa.Model):
         self.regimes = regimes if regimes is not None else policies.resolve(config.regimes)
         self.district_state = DistrictState.initial(self.geography, self.behaviour)
         expected = self.geography.migrants_2010.sum() / self.scale
-        self.population = MigrantPopulation(capacity=int(expected * 1.3) + 64)
+        self.population = MigrantPopulation(capacity=int(expected * 1.1) + 64)
         self.events = EventLog(config.history)
         self.flows = Flows(self.geography.n)
         self.district_rows: list[pd.DataFrame] = []
@@ -142,7 +142,7 @@ class HukouModel(mesa.Model):
     def tax_3y(self, columns, rows: np.ndarray) -> np.ndarray:  # noqa: ANN001
         """Income tax paid over three years by each migrant at ``rows`` (from today's wage where they live)."""
         district = columns["district"][rows].astype(np.int64)
-        tier = tier_of(columns["education"][rows])
+        tier = columns["tier"][rows]
         wage_index = np.where(district >= 0, self.district_state.wage[np.maximum(district, 0), tier], 1.0)
         income = monthly_income(wage_index, columns["productivity"][rows], self.date)
         return tax_paid_3y(income, columns["employed"][rows], self.date)
@@ -220,7 +220,7 @@ class HukouModel(mesa.Model):
     def _initial_jobs_and_schools(self) -> None:
         pop, geo, state = self.population, self.geography, self.district_state
         employed = pop["employed"]
-        cell = pop["district"][employed].astype(np.int64) * 3 + tier_of(pop["education"][employed])
+        cell = pop["district"][employed].astype(np.int64) * 3 + pop["tier"][employed]
         workers = np.bincount(cell, minlength=geo.n * 3).reshape(geo.n, 3) * self.scale
         state.jobs = workers * (1 + self.behaviour.vacancy_rate)
         state.school_places = initial_school_places(self)

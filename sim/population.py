@@ -30,6 +30,7 @@ COLUMNS: dict[str, np.dtype] = {
     "birth_month": np.dtype(np.int16),      # months since 1950-01
     "sex": np.dtype(np.uint8),
     "education": np.dtype(np.uint8),
+    "tier": np.dtype(np.uint8),             # skill tier from education (0 low, 1 mid, 2 high), kept for speed
     "full_time_degree": np.dtype(np.bool_),
     "title": np.dtype(np.uint8),
     "skill": np.dtype(np.uint8),
@@ -54,7 +55,8 @@ _EVENT_CODE = {name: i for i, name in enumerate(EVENTS)}
 
 
 class MigrantPopulation:
-    """Columnar migrant state with amortised growth (capacity grows by half when full)."""
+    """Columnar migrant state with amortised growth (capacity grows by an eighth when full, so spare capacity
+    costs little memory)."""
 
     def __init__(self, capacity: int = 1024) -> None:
         self._capacity = max(int(capacity), 16)
@@ -93,7 +95,7 @@ class MigrantPopulation:
         return rows
 
     def _grow(self, needed: int) -> None:
-        capacity = max(needed, int(self._capacity * 1.5))
+        capacity = max(needed, int(self._capacity * 1.125))
         for name, arr in self._data.items():
             bigger = np.zeros(capacity, dtype=arr.dtype)
             bigger[: self.n] = arr[: self.n]

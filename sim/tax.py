@@ -34,12 +34,16 @@ def monthly_income(wage_index: np.ndarray, productivity: np.ndarray, date: dt.da
 def monthly_tax(income: np.ndarray, date: dt.date) -> np.ndarray:
     """个人所得税法 税率表一: progressive tax on monthly wages above the allowance in force on ``date``."""
     schedule = _value("schedule", date)
-    taxable = np.maximum(np.asarray(income, dtype=np.float64) - schedule["allowance"], 0.0)
-    tax = np.zeros_like(taxable)
+    income = np.asarray(income, dtype=np.float64)
+    tax = np.zeros_like(income)
+    payers = np.flatnonzero(income > schedule["allowance"])  # most migrants earn below the allowance
+    taxable = income[payers] - schedule["allowance"]
+    owed = np.zeros_like(taxable)
     lower = 0.0
     for upper, rate in schedule["brackets"]:
-        tax += np.clip(taxable - lower, 0.0, float(upper) - lower) * rate
+        owed += np.clip(taxable - lower, 0.0, float(upper) - lower) * rate
         lower = float(upper)
+    tax[payers] = owed
     return tax
 
 

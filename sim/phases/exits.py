@@ -13,11 +13,13 @@ __all__ = ["retire"]
 def retire(model) -> None:  # noqa: ANN001
     """Migrants reaching retirement age this step return with ``retirement_return_probability``."""
     b, pop, rng = model.behaviour, model.population, model.rng
-    age_months = model.month_index - pop["birth_month"].astype(np.int32)
-    limit = np.where(pop["sex"] == 1, b.retirement_age["male"], b.retirement_age["female"]) * 12
-    reaching = ((pop["district"] >= 0) & (pop["settled"] < 0) & (age_months >= limit)
-                & (age_months < limit + model.step_months))
-    rows = np.flatnonzero(reaching)
+    birth = pop["birth_month"]
+    reaching = np.zeros(len(pop), dtype=bool)
+    for sex, age in ((0, b.retirement_age["female"]), (1, b.retirement_age["male"])):
+        # born so that the retirement birthday falls within this step
+        latest = model.month_index - 12 * age
+        reaching |= (birth <= latest) & (birth > latest - model.step_months) & (pop["sex"] == sex)
+    rows = np.flatnonzero(reaching & (pop["district"] >= 0) & (pop["settled"] < 0))
     rows = rows[rng.random(len(rows)) < b.retirement_return_probability]
     district = pop["district"][rows]
     model.flows.add("retirements", district)

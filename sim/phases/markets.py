@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.attributes import tier_of
 
 __all__ = ["update_markets", "apply_levers"]
 
@@ -56,7 +55,7 @@ def update_markets(model) -> None:  # noqa: ANN001
     state.rent += adjust * (target - state.rent)
 
     workers_here = here & pop["employed"]
-    cell = district[workers_here].astype(np.int64) * 3 + tier_of(pop["education"][workers_here])
+    cell = district[workers_here].astype(np.int64) * 3 + pop["tier"][workers_here]
     workers = np.bincount(cell, minlength=geo.n * 3).reshape(geo.n, 3) * model.scale
     tightness = state.jobs / np.maximum(workers, model.scale) / (1 + b.vacancy_rate)
     state.wage = state.wage_2010 * np.clip(np.power(np.maximum(tightness, 1e-6), b.wage_elasticity), 0.5, 2.0)

@@ -53,28 +53,32 @@ def _projected(persons: Persons, in_city: np.ndarray, formal: np.ndarray, months
     )
 
 
-def settlement_prospects(model, persons: Persons, current_city: np.ndarray, formal: np.ndarray) -> np.ndarray:  # noqa: ANN001
-    """Prospects ``(n, districts)`` in [0, 1]: the chance of hukou within the horizon when living in each district.
+def settlement_prospects(model, persons: Persons, current_city: np.ndarray,  # noqa: ANN001
+                         formal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Chance of hukou within the horizon when living in each district, as ``(chance, group_of_district)``:
+    ``chance[:, g]`` for district group ``g`` and ``group_of_district[d]`` the group of district ``d``.
 
-    Points that depend on the district (Chengdu's region-differentiated points, 成府发〔2017〕23号 三（一）3) are
-    shifted per district, so a migrant sees that moving to a bonus district raises their chance.
+    A group is a city's districts that share a points bonus (Chengdu's region-differentiated points, 成府发〔2017〕
+    23号 三（一）3), so a migrant sees that moving to a bonus district raises their chance.
     """
     geo, b = model.geography, model.behaviour
     years = b.prospect_horizon_years
-    out = np.zeros((len(persons), geo.n), dtype=np.float32)
+    columns, group_of_district = [], np.zeros(geo.n, dtype=np.int64)
     for gov in model.governments:
+        districts = geo.of_city(gov.city_index)
         if not gov.channels():
+            group_of_district[districts] = len(columns)
+            columns.append(np.zeros(len(persons), dtype=np.float32))
             continue
         in_city = current_city == gov.city_index
         projected = _projected(persons, in_city, formal, 12 * years)
         points = gov.points(projected)
-        districts = geo.of_city(gov.city_index)
         bonus = gov.district_bonus(geo.adcode[districts])
         home_bonus = gov.district_bonus(projected.home_district) * in_city
         for value in np.unique(bonus):
             shifted = points
             if points is not None and (value != 0 or np.any(home_bonus)):
                 shifted = Points(points.total + value - home_bonus, points.parts)
-            chance = channel_chance(gov, projected, shifted, years)
-            out[:, districts[bonus == value]] = chance[:, None]
-    return out
+            group_of_district[districts[bonus == value]] = len(columns)
+            columns.append(channel_chance(gov, projected, shifted, years).astype(np.float32))
+    return np.stack(columns, axis=1), group_of_district

@@ -1,0 +1,7 @@
+"""The ``hukou`` command line: composes the four packages (sim, policies, experiments, dashboard).
+
+It lives in its own package because ``sim`` may not import ``experiments`` or ``dashboard`` (DESIGN section 2)
+while the command line needs all of them.
+"""
+
+__all__: list[str] = []

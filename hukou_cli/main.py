@@ -1,0 +1,138 @@
+"""``hukou``: run the model, benchmark it, score a person's points, list regimes.
+
+Bad input (an unknown option, a year range the data do not cover, a malformed file) prints one line naming the
+file, line and field, and exits with code 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from policies.errors import InputError
+
+try:  # typer >= 0.20 ships its own copy of click
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - older typer depends on click
+    from click import exceptions as click_errors
+
+app = typer.Typer(
+    name="hukou",
+    help="Simulate migrants settling in Shenzhen, Guangzhou and Chengdu under their hukou policies.",
+    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out_console = Console()
+
+
+@app.command()
+def run(
+    regimes: Annotated[list[str] | None, typer.Option(
+        "--regimes", "-r", help="Regime names (see `hukou regimes`) or counterfactual YAML files; repeat the "
+        "option for several. `historical` = the three cities' own timelines.")] = None,
+    start: Annotated[int | None, typer.Option(help="First year reported (the model starts on the 2010 census "
+                                                    "day, 2010-11-01).")] = None,
+    end: Annotated[int | None, typer.Option(help="Last year simulated (through December).")] = None,
+    scale: Annotated[float | None, typer.Option(help="Persons per agent (1 = every migrant is an agent).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed; same config + seed + code = same results.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Run folder to create (must not exist). Default: "
+                                                  "runs/<date>-<config hash>.")] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML file of settings and behavioural parameters "
+                                                     "(command-line options win).")] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Run the model from the 2010 census day and write a run folder (district_year.parquet, city_year.parquet,
+    manifest.json, config.yaml). Example: hukou run --regimes historical --end 2035 --scale 100."""
+    from sim.config import load_config
+    from sim.run import run_simulation, summary
+
+    cfg = load_config(config, start=start, end=end, scale=scale, seed=seed,
+                      regimes=tuple(regimes) if regimes else None)
+    import policies
+
+    policies.resolve(cfg.regimes)  # unknown names fail here, before any work
+    if out is None:
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        out = Path("runs") / f"{stamp}-{cfg.config_hash()[:8]}"
+    with Progress(TextColumn("[bold]simulating[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("steps"),
+                  TimeRemainingColumn(), console=console, disable=quiet, transient=True) as bar:
+        task = bar.add_task("run", total=None)
+        model = run_simulation(cfg, out, progress=lambda done, total: bar.update(task, completed=done,
+                                                                                  total=total))
+    table = Table(title=f"hukou-sim: {', '.join(cfg.regimes)}, scale {cfg.scale:g}, seed {cfg.seed}")
+    for column in ("city", "year", "residents", "migrants", "hukou", "suburban", "settled", "talent"):
+        table.add_column(column, justify="right")
+    table.caption = ("hukou = hukou share of residents; suburban = share of migrants outside core districts; "
+                     "settled = hukou obtained during the run; talent = bachelor's degree or more among settlers")
+    for row in summary(model).itertuples():
+        table.add_row(row.city, str(row.year), f"{row.residents / 1e6:.2f} m", f"{row.migrants / 1e6:.2f} m",
+                      f"{row.hukou_share:.1%}", f"{row.suburban_dispersion:.1%}", f"{row.settled_in_run:,.0f}",
+                      f"{row.talent_share_of_settlers:.1%}")
+    out_console.print(table)
+    out_console.print(f"run folder: {out}")
+
+
+@app.command()
+def bench(
+    agents: Annotated[int, typer.Option(min=1000, help="Migrant agents on the census day.")] = 1_000_000,
+    years: Annotated[int, typer.Option(min=1, max=40, help="Years to simulate from the census day.")] = 5,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Time the full model (every phase) and measure its peak memory per agent. The last line is
+    `migrant_years_per_s=<float> peak_bytes_per_agent=<float>`."""
+    from sim.bench import run_bench
+
+    result = run_bench(agents=agents, years=years, seed=seed)
+    out_console.print(f"agents={result.agents} peak_agents={result.peak_agents} years={result.years} "
+                      f"seconds={result.seconds:.2f} steps={result.steps} step_months={result.step_months}")
+    out_console.print(f"migrant_years_per_s={result.migrant_years_per_s:.1f} "
+                      f"peak_bytes_per_agent={result.peak_bytes_per_agent:.1f}", highlight=False)
+
+
+def _register_policy_commands() -> None:
+    """The points calculator and the regime list (hukou_cli/policy_commands.py)."""
+    try:
+        from hukou_cli.policy_commands import points, regimes
+    except ImportError:  # pragma: no cover - only while the module is being written
+        return
+    app.command()(points)
+    app.command()(regimes)
+
+
+_register_policy_commands()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: runs the command and turns user errors into one line and exit code 2."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="hukou", standalone_mode=False)
+    except InputError as exc:
+        console.print(f"hukou: error: {exc.one_line()}", highlight=False, markup=False, soft_wrap=True)
+        return 2
+    except click_errors.NoArgsIsHelpError:
+        return 0  # the help was shown
+    except click_errors.UsageError as exc:
+        console.print(f"hukou: error: {exc.format_message()}", highlight=False, markup=False, soft_wrap=True)
+        return 2
+    except click_errors.ClickException as exc:
+        console.print(f"hukou: error: {exc.format_message()}", highlight=False, markup=False, soft_wrap=True)
+        return exc.exit_code
+    except (click_errors.Exit, typer.Exit) as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except (click_errors.Abort, typer.Abort, KeyboardInterrupt):
+        console.print("hukou: aborted", highlight=False)
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
