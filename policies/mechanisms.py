@@ -7,9 +7,18 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
+from policies.family_channel import rules as family_channel
+from policies.open_channel import rules as open_channel
 from policies.parameters import Variant, load_variants
 from policies.points import rules as points
+from policies.points_channel import rules as points_channel
+from policies.population_control import rules as population_control
+from policies.residence_insurance_channel import rules as residence_insurance_channel
 from policies.residence_permit import rules as residence_permit
+from policies.services_tiers import rules as services_tiers
+from policies.spatial_levers import rules as spatial_levers
+from policies.talent_channel import rules as talent_channel
+from policies.tax_channel import rules as tax_channel
 
 __all__ = ["MECHANISMS", "variants_of", "ROLES"]
 
@@ -18,6 +27,15 @@ ROLES = ("permit", "points", "channel", "services", "spatial", "control")
 MECHANISMS: dict[str, ModuleType] = {
     "points": points,
     "residence_permit": residence_permit,
+    "talent_channel": talent_channel,
+    "points_channel": points_channel,
+    "residence_insurance_channel": residence_insurance_channel,
+    "tax_channel": tax_channel,
+    "family_channel": family_channel,
+    "open_channel": open_channel,
+    "services_tiers": services_tiers,
+    "spatial_levers": spatial_levers,
+    "population_control": population_control,
 }
 
 

@@ -2,7 +2,9 @@
 
 The national regulation (居住证暂行条例 第二条) gives a permit after six months of residence with one of a stable
 job, a stable home or study; Shenzhen 2016 (深府〔2016〕58号 （九）) asks for a stable home AND a stable job; the 2005
-temporary permit (深府〔2005〕125号 （七）) asked only for registration of residence.
+temporary permit (深府〔2005〕125号 （七）) asked only for registration of residence. Guangzhou
+(穗府〔2016〕3号 （八）) and Chengdu (成府发〔2017〕23号 三（三）1) make the permit the carrier of services
+and set no conditions of their own: their variants apply the national rule.
 """
 
 from __future__ import annotations

@@ -1,0 +1,119 @@
+"""Policy expectations as data: the cases in ``policies/<mechanism>/cases/*.yaml`` of every mechanism but
+points.
+
+A case has ``name``, ``variant``, ``date``, ``input``, ``output`` and ``ref``, and optionally ``points`` (a
+points total, or the name of a ``points`` variant to score the input with, for channels that read the
+regime's points).
+``input`` is a Profile mapping (or a list of them, for rankings); for ``control`` mechanisms it is the
+``state``.
+``output`` keys by role: ``eligible`` and ``reason`` (channels, permits), ``score`` (a channel's own score),
+``rank_keys`` and ``admit_ties`` (quota channels), ``tier`` (services), ``factors`` (control).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from policies.decision import Points
+from policies.mechanisms import MECHANISMS, variants_of
+from policies.schema import Persons, Profile
+from policies.yamlio import load_yaml
+
+CASE_KEYS = {"name", "variant", "date", "input", "output", "ref"}
+OPTIONAL_KEYS = {"points"}
+OWN = [m for m in MECHANISMS if m != "points"]
+
+
+def _load_cases() -> list[dict[str, Any]]:
+    cases = []
+    for mechanism in OWN:
+        folder = Path(MECHANISMS[mechanism].__file__).parent / "cases"
+        for path in sorted(folder.glob("*.yaml")):
+            for case in load_yaml(path) or []:
+                cases.append({**case, "mechanism": mechanism, "file": f"{mechanism}/{path.name}"})
+    return cases
+
+
+CASES = _load_cases()
+
+
+def _date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def _persons(raw: Any, date: dt.date) -> Persons:
+    profiles = raw if isinstance(raw, list) else [raw]
+    return Persons.from_profiles([Profile(**p) for p in profiles], date)
+
+
+def _points(spec: Any, persons: Persons, date: dt.date) -> Points | None:
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        return MECHANISMS["points"].score(persons, variants_of("points")[spec].at(date))
+    totals = np.asarray(spec if isinstance(spec, list) else [spec], dtype=np.float64)
+    return Points(totals, {})
+
+
+def _as_list(value: Any, n: int) -> list[Any]:
+    return value if isinstance(value, list) else [value] * n
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c['file']}::{c['name']}" for c in CASES])
+def test_case(case: dict[str, Any]) -> None:
+    """Each case's decision, reason, score, ranking keys, tier or factors match the hand-worked values."""
+    keys = set(case) - {"mechanism", "file"}
+    assert CASE_KEYS <= keys <= CASE_KEYS | OPTIONAL_KEYS, f"case keys: {sorted(keys)}"
+    assert str(case["ref"]).strip(), "a case cites its article"
+    rules = MECHANISMS[case["mechanism"]]
+    date = _date(case["date"])
+    params = variants_of(case["mechanism"])[case["variant"]].at(date)
+    expected = case["output"]
+
+    if rules.ROLE == "control":
+        factors = rules.quota_factors(case["input"], params)
+        for name, value in expected["factors"].items():
+            assert factors[name] == pytest.approx(value), name
+        return
+
+    persons = _persons(case["input"], date)
+    n = len(persons)
+    if rules.ROLE == "services":
+        assert list(rules.school_tier(persons, params)) == _as_list(expected["tier"], n)
+        return
+
+    points = _points(case.get("points"), persons, date)
+    if rules.ROLE == "permit":
+        decision = rules.eligible(persons, params)
+    else:
+        decision = rules.eligible(persons, params, points)
+    if "eligible" in expected:
+        assert list(decision.eligible) == _as_list(expected["eligible"], n)
+    if "reason" in expected:
+        assert [decision.why(i) for i in range(n)] == _as_list(expected["reason"], n)
+    if "score" in expected:
+        assert list(rules.score(persons, params).total) == pytest.approx(_as_list(expected["score"], n))
+    if "rank_keys" in expected:
+        got = [list(np.asarray(k, dtype=float)) for k in rules.rank_keys(persons, params, points)]
+        assert got == [[float(v) for v in key] for key in expected["rank_keys"]]
+    if "admit_ties" in expected:
+        assert rules.admit_ties(params) is expected["admit_ties"]
+
+
+def test_every_variant_has_cases() -> None:
+    """Every variant of every mechanism but points (and spatial levers, tested in Python) has cases."""
+    counts = Counter((c["mechanism"], c["variant"]) for c in CASES)
+    for mechanism in OWN:
+        if MECHANISMS[mechanism].ROLE == "spatial":
+            continue
+        for variant in variants_of(mechanism):
+            count = counts[(mechanism, variant)]
+            assert count >= 2, f"{mechanism}.{variant} has {count} cases"
+    names = {(c["mechanism"], c["variant"], c["name"]) for c in CASES}
+    assert len(names) == len(CASES), "duplicate case names"
