@@ -27,7 +27,7 @@ from sim.phases.exits import retire
 from sim.phases.markets import update_markets
 from sim.phases.migration import arrive, relocate, stochastic_round
 from sim.phases.permits import issue_permits
-from sim.phases.services import allocate_school_places, initial_school_places
+from sim.phases.services import allocate_school_places, enrol, initial_school_places
 from sim.phases.settlement import settlement_rounds
 from sim.population import EventLog, MigrantPopulation, MigrantView, build_persons, view_of
 from sim.record import Flows, record_state
@@ -64,6 +64,7 @@ class HukouModel(mesa.Model):
         self.governments = [CityGovernment(self, i, self.regimes[city]) for i, city in enumerate(CITIES)]
         self.districts = [District(self, i) for i in range(self.geography.n)]
         self._place_census_stock()
+        allocate_school_places(self)
         self.choice_terms = district_terms(self)
         record_state(self, self.date, census_day=True)
 
@@ -100,7 +101,7 @@ class HukouModel(mesa.Model):
         work_and_accrue(self)
         issue_permits(self)
         settlement_rounds(self)
-        allocate_school_places(self)
+        enrol(self)
         retire(self)
         self.end_step()
 

@@ -303,7 +303,9 @@ def score(persons: Persons, params: Params) -> Points:
         params: the points variant's parameter values in force on that date.
 
     Returns:
-        ``Points`` with ``parts`` keyed by parameter name (in table order) and ``total`` their sum.
+        ``Points`` with ``parts`` keyed by parameter name (in table order) and ``total`` their sum, floored at
+        zero: deductions (Shenzhen's age and record deductions) can make the parts add up to less than nothing,
+        and the tables give a negative total no meaning beyond "below the line", so a total is never negative.
     """
     parts: dict[str, np.ndarray] = {}
     for name, (rule, _) in INDICATORS.items():
@@ -314,4 +316,4 @@ def score(persons: Persons, params: Params) -> Points:
     total = np.zeros(len(persons), dtype=np.float64)
     for part in parts.values():
         total = total + part
-    return Points(total=total, parts=parts)
+    return Points(total=np.maximum(total, 0.0), parts=parts)

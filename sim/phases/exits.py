@@ -23,5 +23,5 @@ def retire(model) -> None:  # noqa: ANN001
     rows = rows[rng.random(len(rows)) < b.retirement_return_probability]
     district = pop["district"][rows]
     model.flows.add("retirements", district)
-    model.events.add("retire", pop["uid"][rows], model.steps, district)
+    model.events.add("retire", pop["uid"][rows], model.t, district)
     pop["district"][rows] = OUTSIDE

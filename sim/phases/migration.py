@@ -28,7 +28,7 @@ def arrive(model) -> None:  # noqa: ANN001
     origin = np.repeat(np.arange(len(ORIGINS), dtype=np.uint8), counts)
     if len(origin) == 0:
         return
-    columns = draw_migrants(rng, origin, b, month_index=model.month_index, step=model.steps)
+    columns = draw_migrants(rng, origin, b, month_index=model.month_index, step=model.t)
     columns["district"] = np.full(len(origin), OUTSIDE, dtype=np.int8)
     choice = choose(model, columns, np.arange(len(origin)), arriving=True)
     chosen = choice != OUTSIDE
@@ -36,7 +36,7 @@ def arrive(model) -> None:  # noqa: ANN001
     columns["district"] = choice[chosen]
     rows = model.population.append(columns)
     model.flows.add("arrivals", columns["district"])
-    model.events.add("arrive", model.population["uid"][rows], model.steps, columns["district"])
+    model.events.add("arrive", model.population["uid"][rows], model.t, columns["district"])
 
 
 def relocate(model) -> None:  # noqa: ANN001
@@ -54,12 +54,12 @@ def relocate(model) -> None:  # noqa: ANN001
     model.flows.add("returns", old[leaving])
     model.flows.add("moves_out", old[moving])
     model.flows.add("moves_in", choice[moving])
-    model.events.add("return", pop["uid"][gone], model.steps, old[leaving])
-    model.events.add("move", pop["uid"][moved], model.steps, choice[moving])
+    model.events.add("return", pop["uid"][gone], model.t, old[leaving])
+    model.events.add("move", pop["uid"][moved], model.t, choice[moving])
 
     changed_city = geo.city[choice[moving]] != geo.city[old[moving]]
     new_city = moved[changed_city]
-    model.events.add("lose_permit", pop["uid"][new_city[pop["permit"][new_city]]], model.steps, 0)
+    model.events.add("lose_permit", pop["uid"][new_city[pop["permit"][new_city]]], model.t, 0)
     pop["district"][moved] = choice[moving]
     pop["district"][gone] = OUTSIDE
     # Records are kept per city: a move to another city starts them again (and a settled migrant never does).

@@ -26,4 +26,4 @@ def issue_permits(model) -> None:  # noqa: ANN001
         granted = rows[eligible & (rng.random(len(rows)) < p)]
         pop["permit"][granted] = True
         pop["permit_months"][granted] = 0
-        model.events.add("permit", pop["uid"][granted], model.steps, district[granted])
+        model.events.add("permit", pop["uid"][granted], model.t, district[granted])

@@ -1,13 +1,24 @@
 """Public services: school places in each district go first to hukou children, then to migrant children tier by
-tier (the regime's 梯度赋权 / points tiers, or by default permit holders first, 居住证暂行条例 第十二条)."""
+tier (the regime's 梯度赋权 / points tiers, or by default permit holders first, 居住证暂行条例 第十二条).
+
+Places are allocated once a year, in the step holding the start of the school year (September), as enrolment is;
+the access rates then hold for the year (and on the census day, from an allocation made at the start).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["allocate_school_places", "STATUS_GROUPS"]
+__all__ = ["allocate_school_places", "enrol", "STATUS_GROUPS", "SCHOOL_YEAR_MONTH"]
 
 STATUS_GROUPS = ("hukou", "permit", "none")
+SCHOOL_YEAR_MONTH = 9
+
+
+def enrol(model) -> None:  # noqa: ANN001
+    """Allocate school places when the school year starts in this step."""
+    if model.clock.contains_month(model.t, SCHOOL_YEAR_MONTH):
+        allocate_school_places(model)
 
 
 def _default_tier(permit: np.ndarray) -> np.ndarray:

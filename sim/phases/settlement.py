@@ -36,6 +36,7 @@ def _quota_round(model, gov: CityGovernment, mech: ActiveMechanism, rows: np.nda
         keys = [np.asarray(k, dtype=np.float64) for k in mech.rules.rank_keys(sub, mech.params, sub_points)]
         order = _rank(keys, rng.random(len(applicants)))
         take = min(quota, len(applicants))
+        within_quota = take
         if take < len(applicants) and hasattr(mech.rules, "admit_ties") and mech.rules.admit_ties(mech.params):
             last = order[take - 1]
             tied = np.all([k[order[take:]] == k[last] for k in keys], axis=0)
@@ -51,8 +52,10 @@ def _quota_round(model, gov: CityGovernment, mech: ActiveMechanism, rows: np.nda
     else:
         chosen = np.zeros(len(rows), dtype=bool)
     gov.published.rounds[mech.name] = result
+    ties = int(chosen.sum()) - within_quota if len(applicants) and quota > 0 else 0
     model.round_log.append({"year": model.date.year, "city": gov.city, "channel": mech.name,
-                            "quota_agents": quota, "applicants": len(applicants), "admitted": int(chosen.sum())})
+                            "quota_agents": quota, "applicants": len(applicants), "admitted": int(chosen.sum()),
+                            "ties_admitted": ties})
     return chosen
 
 
@@ -61,7 +64,7 @@ def settlement_rounds(model) -> None:  # noqa: ANN001
     pop, rng, geo = model.population, model.rng, model.geography
     for gov in model.governments:
         due = [m for m in gov.channels()
-               if model.clock.contains_month(model.steps, int(m.params.get("round_month", DEFAULT_ROUND_MONTH)))]
+               if model.clock.contains_month(model.t, int(m.params.get("round_month", DEFAULT_ROUND_MONTH)))]
         if not due:
             continue
         district = pop["district"]
@@ -93,9 +96,9 @@ def settle(model, gov: CityGovernment, mech: ActiveMechanism, rows: np.ndarray) 
     pop = model.population
     code = model.channel_code(mech.name, mech.rules.CHANNEL)
     pop["settled"][rows] = code
-    pop["settle_step"][rows] = model.steps
+    pop["settle_step"][rows] = model.t
     pop["permit"][rows] = False
     gov.settled_this_year[mech.name] = gov.settled_this_year.get(mech.name, 0) + len(rows) * model.scale
     model.flows.add_settlements(mech.rules.CHANNEL, pop["district"][rows], pop["education"][rows] >= 5,
                                 pop["months_in_city"][rows])
-    model.events.add("settle", pop["uid"][rows], model.steps, code)
+    model.events.add("settle", pop["uid"][rows], model.t, code)

@@ -1,0 +1,73 @@
+"""Behaviour in the right direction: rents, service access and the outside option move choices as they should."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.config import RunConfig
+from sim.model import HukouModel
+from sim.phases.choice import choose, district_terms
+from sim.population import OUTSIDE
+
+N_DRAWS = 60_000
+
+
+def _model() -> HukouModel:
+    return HukouModel(RunConfig(scale=4000, end=2012, seed=21, regimes=("national_baseline",)))
+
+
+def _pool(model: HukouModel, n: int = N_DRAWS) -> dict[str, np.ndarray]:
+    """A pool of would-be arrivals drawn as the arrivals phase draws them."""
+    from sim.attributes import draw_migrants
+
+    origin = np.resize(np.arange(4, dtype=np.uint8), n)
+    columns = draw_migrants(np.random.default_rng(0), origin, model.behaviour, month_index=model.month_index,
+                            step=0)
+    columns["district"] = np.full(n, OUTSIDE, dtype=np.int8)
+    return columns
+
+
+def _share_choosing(model: HukouModel, columns: dict, district: int, *, arriving: bool = True) -> float:
+    model.rng = np.random.default_rng(1)
+    choice = choose(model, columns, np.arange(len(columns["origin"])), arriving=arriving)
+    return float(np.mean(choice == district))
+
+
+def test_raising_a_districts_rent_lowers_its_share_of_arrivals() -> None:
+    model = _model()
+    pool = _pool(model)
+    target = int(np.flatnonzero(model.geography.adcode == 440306)[0])  # Bao'an
+    before = _share_choosing(model, pool, target)
+    model.district_state.rent[target] *= 1.5
+    model.choice_terms = district_terms(model)
+    after = _share_choosing(model, pool, target)
+    assert after < before - 3 * np.sqrt(before * (1 - before) / N_DRAWS), (before, after)
+
+
+def test_better_school_access_for_permit_holders_raises_a_districts_share() -> None:
+    model = _model()
+    pool = _pool(model)
+    pool["permit"][:] = True
+    pool["children"][:] = 1
+    here = int(np.flatnonzero(model.geography.adcode == 440113)[0])  # Panyu
+    pool["district"][:] = int(np.flatnonzero(model.geography.adcode == 440111)[0])  # living in Baiyun
+    model.district_state.school_access[here, 1] = 0.0
+    model.choice_terms = district_terms(model)
+    before = _share_choosing(model, pool, here, arriving=False)
+    model.district_state.school_access[here, 1] = 1.0
+    model.choice_terms = district_terms(model)
+    after = _share_choosing(model, pool, here, arriving=False)
+    assert after > before + 3 * np.sqrt(before * (1 - before) / N_DRAWS), (before, after)
+
+
+def _arrivals(outside_scale: float) -> float:
+    config = RunConfig(scale=4000, end=2012, seed=5, regimes=("national_baseline",))
+    halved = {o: u * outside_scale for o, u in config.behaviour.outside_utility.items()}
+    config = config.model_copy(update={"behaviour": config.behaviour.model_copy(
+        update={"outside_utility": halved})})
+    frame = HukouModel(config).run().city_year()
+    return float(frame["arrivals"].sum())
+
+
+def test_halving_the_outside_options_utility_raises_total_inflow() -> None:
+    assert _arrivals(0.5) > 1.2 * _arrivals(1.0)

@@ -1,0 +1,71 @@
+"""Bad input at the command line: exit code 2, one line, no traceback, no run folder left behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hukou_cli.main import main
+
+
+def _fails_cleanly(capsys: pytest.CaptureFixture, argv: list[str], must_mention: str) -> str:
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert len(err.splitlines()) == 1, err
+    assert "Traceback" not in err
+    assert must_mention in err, err
+    return err
+
+
+def test_unknown_option(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    _fails_cleanly(capsys, ["run", "--colour", "red", "--out", str(tmp_path / "r")], "--colour")
+    assert not (tmp_path / "r").exists()
+
+
+def test_year_range_the_data_do_not_cover(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    _fails_cleanly(capsys, ["run", "--start", "2005", "--out", str(tmp_path / "r")], "2005")
+    _fails_cleanly(capsys, ["run", "--end", "2090", "--out", str(tmp_path / "r")], "2090")
+    assert not (tmp_path / "r").exists()
+
+
+def test_negative_scale(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    _fails_cleanly(capsys, ["run", "--scale", "-5", "--out", str(tmp_path / "r")], "scale")
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(("text", "line", "field"), [
+    ("end: 2020\nscale: [1, 2\n", ":3", ""),
+    ("end: 2020\nbehaviour:\n  beta_rent: high\n", ":3", "behaviour.beta_rent"),
+    ("end: 2020\nbehaviour:\n  beta_rnet: 1.0\n", ":3", "behaviour.beta_rnet"),
+    ("end: 2020\nend: 2021\n", ":2", "end"),
+    ("seed: 1\nscale: NO\n", ":2", "scale"),
+])
+def test_malformed_config_file(capsys: pytest.CaptureFixture, tmp_path: Path, text: str, line: str,
+                               field: str) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text(text)
+    err = _fails_cleanly(capsys, ["run", "--config", str(config), "--out", str(tmp_path / "r")], "bad.yaml" + line)
+    assert field in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_unknown_regime_lists_the_available_ones(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    _fails_cleanly(capsys, ["run", "--regimes", "atlantis", "--out", str(tmp_path / "r")], "historical")
+
+
+def test_existing_run_folder_is_never_overwritten(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "keep.txt").write_text("precious")
+    _fails_cleanly(capsys, ["run", "--end", "2011", "--scale", "10000", "--out", str(out)], "already exists")
+    assert (out / "keep.txt").read_text() == "precious"
+
+
+def test_a_good_run_writes_the_run_folder(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    assert main(["run", "--end", "2012", "--scale", "10000", "--out", str(out), "--quiet"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["city_year.parquet", "config.yaml", "district_year.parquet",
+                                                     "manifest.json"]
+    assert "shenzhen" in capsys.readouterr().out
