@@ -36,6 +36,11 @@ class RunConfig(BaseModel):
     step_months: Literal[1, 3] = 3
     history: bool = Field(True, description="keep each migrant's status changes for model.migrant(i)")
     behaviour: Behaviour = Field(default_factory=default_behaviour)
+    overrides: dict[str, Any] = Field(
+        default_factory=dict,
+        description="dated policy-parameter overrides, `mechanism.variant.parameter: value` (a plain value applies "
+                    "on every date, with assumption 'run override') or a list of dated entries with ref/assumption; "
+                    "applied to every regime that uses that variant")
 
     @model_validator(mode="after")
     def _years_covered(self) -> RunConfig:
@@ -47,10 +52,25 @@ class RunConfig(BaseModel):
             raise ValueError("at least one regime name is needed")
         return self
 
+    def resolved_overrides(self, file: str | None = None) -> dict:
+        """The overrides as dated entries (``policies.parameters.DatedValue``), checked against the registry."""
+        from policies.regime import parse_overrides
+
+        raw = {key: value if isinstance(value, (list, dict)) and _looks_dated(value)
+               else {"value": value, "assumption": "run override (config `overrides:`)"}
+               for key, value in self.overrides.items()}
+        return parse_overrides(raw, file=file or "config", path="overrides")
+
     def config_hash(self) -> str:
         """A short hash of the resolved configuration (the seed included)."""
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _looks_dated(value: Any) -> bool:
+    """Whether an override value is already written as dated entries (with value and ref/assumption)."""
+    items = value if isinstance(value, list) else [value]
+    return all(isinstance(i, dict) and "value" in i for i in items) and bool(items)
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -93,6 +113,12 @@ def load_config(path: str | Path | None = None, **cli: Any) -> RunConfig:
         raw["behaviour"] = _merge(default_behaviour().model_dump(), raw["behaviour"])
     raw.update({k: v for k, v in cli.items() if v is not None})
     try:
-        return RunConfig(**raw)
+        config = RunConfig(**raw)
     except ValidationError as exc:
         raise validation_error(exc, file=file, doc=doc) from None
+    try:
+        config.resolved_overrides(file)
+    except InputError as exc:
+        raise InputError(exc.message, file=file, line=line_of(doc, exc.field or "") if doc is not None else None,
+                         field=exc.field) from None
+    return config
