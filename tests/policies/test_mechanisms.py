@@ -175,3 +175,15 @@ def test_residence_insurance_score_parts_cite_parameters() -> None:
     pts = rules.score(BATCH, params)
     assert set(pts.parts) <= set(params)
     assert np.allclose(pts.total, sum(pts.parts.values()))
+
+
+def test_docs_cover_every_variant_and_assumption() -> None:
+    """docs/policies.md names every mechanism and variant, and lists every assumed parameter."""
+    text = (Path(__file__).parents[2] / "docs" / "policies.md").read_text(encoding="utf-8")
+    for mechanism in OWN:
+        assert f"`{mechanism}`" in text, mechanism
+        for variant in variants_of(mechanism).values():
+            assert f"`{variant.name}`" in text, f"{mechanism}.{variant.name}"
+            for name, entries in variant.params.items():
+                if any(e.assumption for e in entries):
+                    assert f"`{name}`" in text, f"{variant.name}.{name}"
