@@ -79,10 +79,16 @@ class CityGovernment(mesa.Agent):
         """Settlement channels in force, in the regime's order."""
         return self.snapshot.by_role("channel")
 
+    NO_SCHOOL = 255  # tier value of children the regime gives no public-school place
+
     def school_tier(self, persons: Persons) -> np.ndarray | None:
-        """Each migrant child's priority tier for a public school place (None: the model's default rule)."""
+        """Each migrant child's priority tier for a public school place (1 = first served; ``NO_SCHOOL`` where
+        the regime gives none), or None when the regime has no services mechanism (the model's default rule)."""
         mech = self.snapshot.one("services")
-        return None if mech is None else mech.rules.school_tier(persons, mech.params)
+        if mech is None:
+            return None
+        tier = np.asarray(mech.rules.school_tier(persons, mech.params), dtype=np.int64)
+        return np.where(tier >= int(mech.params["tiers"]), self.NO_SCHOOL, tier)
 
     def levers(self) -> list[Lever]:
         """Spatial levers in force."""

@@ -180,9 +180,10 @@ def build_persons(pop: MigrantPopulation, rows: np.ndarray, *, date: dt.date, mo
     si = pop["si_months"][rows].astype(np.int32)
     district = pop["district"][rows]
     home = np.where(district >= 0, adcode[np.maximum(district, 0)], 0).astype(np.int32)
-    zeros_f = np.zeros(n, dtype=np.float32)
-    no = np.zeros(n, dtype=bool)
-    window = np.zeros((n, WINDOW_YEARS), dtype=np.float32)
+    # Columns the migrant state does not hold are zero: read-only broadcasts that cost no memory.
+    zeros_f = np.broadcast_to(np.float32(0), (n,))
+    no = np.broadcast_to(False, (n,))
+    window = np.broadcast_to(np.float32(0), (n, WINDOW_YEARS))
     return Persons(
         date=date,
         age=((month_index - pop["birth_month"][rows].astype(np.int32)) // 12).astype(np.int32),

@@ -49,4 +49,4 @@ def monthly_tax(income: np.ndarray, date: dt.date) -> np.ndarray:
 
 def tax_paid_3y(income: np.ndarray, employed: np.ndarray, date: dt.date) -> np.ndarray:
     """Tax paid over the last three tax years, taking today's wage as the wage of those years (employed only)."""
-    return 36 * monthly_tax(income, date) * employed
+    return (36 * monthly_tax(income, date) * employed).astype(np.float32)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.government import CityGovernment
+
 __all__ = ["allocate_school_places", "enrol", "STATUS_GROUPS", "SCHOOL_YEAR_MONTH"]
 
 STATUS_GROUPS = ("hukou", "permit", "none")
@@ -44,8 +46,11 @@ def allocate_school_places(model) -> None:  # noqa: ANN001
             if regime_tier is not None:
                 tier[in_city] = np.asarray(regime_tier, dtype=np.int64)
     tier[settled] = 0
+    barred = tier == CityGovernment.NO_SCHOOL          # the regime gives these children no place
+    tier[barred] = 0
     n_tiers = int(tier.max(initial=2)) + 1
-    demand = np.bincount(d * n_tiers + tier, weights=kids, minlength=geo.n * n_tiers).reshape(geo.n, n_tiers)
+    demand = np.bincount(d[~barred] * n_tiers + tier[~barred], weights=kids[~barred],
+                         minlength=geo.n * n_tiers).reshape(geo.n, n_tiers)
     remaining = np.maximum(state.school_places - state.natives * b.native_school_age_share, 0.0)
     served = np.zeros_like(demand)
     for t in range(n_tiers):
@@ -54,7 +59,7 @@ def allocate_school_places(model) -> None:  # noqa: ANN001
     access_by_tier = np.divide(served, demand, out=np.ones_like(served), where=demand > 0)
 
     group = np.where(settled, 0, np.where(permit, 1, 2))
-    access_person = access_by_tier[d, tier]
+    access_person = np.where(barred, 0.0, access_by_tier[d, tier])
     for g in range(len(STATUS_GROUPS)):
         mine = group == g
         got = np.bincount(d[mine], weights=kids[mine] * access_person[mine], minlength=geo.n)
