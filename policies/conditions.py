@@ -171,7 +171,6 @@ def any_route(persons: Persons, routes: Mapping[str, Mapping[str, Any]],
     a points-route reason.
     """
     n = len(persons)
-    reasons: list[str] = ["eligible", "meets no route (education, title, skill or other qualification)"]
     eligible = np.zeros(n, dtype=bool)
     evaluated = []
     for name, spec in routes.items():
@@ -180,16 +179,21 @@ def any_route(persons: Persons, routes: Mapping[str, Mapping[str, Any]],
         eligible |= np.logical_and.reduce(list(conds.values())) if conds else np.ones(n, dtype=bool)
         fallback = spec.get("score_min") is not None or not any(spec.get(k) for k in QUALIFICATION_KEYS)
         evaluated.append((fallback, len(evaluated), spec, conds))
-    reason = np.full(n, 1, dtype=np.uint8)
-    explained = eligible.copy()
-    for _, _, spec, conds in sorted(evaluated, key=lambda e: e[:2]):
-        on_route = qualified(persons, spec) & ~explained
-        for text, met in conds.items():
-            if text not in reasons:
-                reasons.append(text)
-            failing = on_route & ~met
-            reason[failing] = reasons.index(text)
-            on_route &= met
-            explained |= failing
-    reason[eligible] = 0
-    return Decision(eligible, reason, tuple(reasons))
+
+    def explain() -> tuple[np.ndarray, tuple[str, ...]]:
+        reasons: list[str] = ["eligible", "meets no route (education, title, skill or other qualification)"]
+        reason = np.full(n, 1, dtype=np.uint8)
+        explained = eligible.copy()
+        for _, _, spec, conds in sorted(evaluated, key=lambda e: e[:2]):
+            on_route = qualified(persons, spec) & ~explained
+            for text, met in conds.items():
+                if text not in reasons:
+                    reasons.append(text)
+                failing = on_route & ~met
+                reason[failing] = reasons.index(text)
+                on_route &= met
+                explained |= failing
+        reason[eligible] = 0
+        return reason, tuple(reasons)
+
+    return Decision(eligible, explain=explain)

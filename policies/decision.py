@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -10,14 +10,40 @@ import numpy as np
 __all__ = ["Decision", "Lever", "Points", "decide"]
 
 
-@dataclass(frozen=True)
 class Decision:
     """``eligible[i]`` for each person, and ``reason[i]``: 0 when eligible, else the index of the first unmet
-    condition in ``reasons`` (so the calculator can say why not)."""
+    condition in ``reasons`` (so the calculator can say why not).
 
-    eligible: np.ndarray
-    reason: np.ndarray
-    reasons: tuple[str, ...]
+    The reasons are worked out only when asked for (``explain``): the model reads ``eligible`` for millions of
+    migrants and never the reasons, the calculator reads both for one person.
+    """
+
+    __slots__ = ("eligible", "_explain", "_explained")
+
+    def __init__(self, eligible: np.ndarray, reason: np.ndarray | None = None,
+                 reasons: tuple[str, ...] | None = None, *,
+                 explain: Callable[[], tuple[np.ndarray, tuple[str, ...]]] | None = None) -> None:
+        if explain is None and (reason is None or reasons is None):
+            raise ValueError("a Decision needs reason and reasons, or explain")
+        self.eligible = eligible
+        self._explain = explain
+        self._explained = None if explain is not None else (reason, tuple(reasons))
+
+    def _resolve(self) -> tuple[np.ndarray, tuple[str, ...]]:
+        if self._explained is None:
+            reason, reasons = self._explain()
+            self._explained = (reason, tuple(reasons))
+        return self._explained
+
+    @property
+    def reason(self) -> np.ndarray:
+        """Reason code per person (0 = eligible)."""
+        return self._resolve()[0]
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Reason texts by code; the first is ``"eligible"``."""
+        return self._resolve()[1]
 
     def why(self, i: int) -> str:
         """The reason text of person ``i`` (``"eligible"`` when eligible)."""
@@ -29,15 +55,18 @@ def decide(conditions: Mapping[str, np.ndarray], n: int) -> Decision:
 
     ``conditions`` maps a reason text for failing ("age 45 or over", …) to the boolean array of who meets it.
     """
-    reasons = ("eligible", *conditions.keys())
-    reason = np.zeros(n, dtype=np.uint8)
-    eligible = np.ones(n, dtype=bool)
-    for code, met in enumerate(conditions.values(), start=1):
-        met = np.broadcast_to(np.asarray(met, dtype=bool), (n,))
-        failing = eligible & ~met
-        reason[failing] = code
-        eligible &= met
-    return Decision(eligible, reason, reasons)
+    met_all = [np.broadcast_to(np.asarray(met, dtype=bool), (n,)) for met in conditions.values()]
+    eligible = np.logical_and.reduce(met_all) if met_all else np.ones(n, dtype=bool)
+
+    def explain() -> tuple[np.ndarray, tuple[str, ...]]:
+        reason = np.zeros(n, dtype=np.uint8)
+        still = np.ones(n, dtype=bool)
+        for code, met in enumerate(met_all, start=1):
+            reason[still & ~met] = code
+            still &= met
+        return reason, ("eligible", *conditions.keys())
+
+    return Decision(np.array(eligible, dtype=bool), explain=explain)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from policies.regime import CITIES
+from sim.counting import count_by
 from sim.geography import ZONES
 
 __all__ = ["Flows", "record_state", "CHANNEL_CATEGORIES", "FLOW_NAMES"]
@@ -72,14 +73,11 @@ def record_state(model, date, *, census_day: bool) -> None:  # noqa: ANN001
     """Append the district rows and city rows of the current state to the model's tables."""
     pop, geo, state, scale = model.population, model.geography, model.district_state, model.scale
     district = pop["district"]
-    here = district >= 0
-    d = district[here].astype(np.int64)
-    settled = pop["settled"][here] >= 0
-    bachelor = pop["education"][here] >= 5
+    settled = pop["settled"] >= 0
+    bachelor = pop["education"] >= 5
 
     def count(mask: np.ndarray | None = None) -> np.ndarray:
-        sel = d if mask is None else d[mask]
-        return np.bincount(sel, minlength=geo.n) * scale
+        return count_by(district, geo.n, where=mask) * scale
 
     agents = count()
     settled_stock = count(settled)
@@ -93,7 +91,7 @@ def record_state(model, date, *, census_day: bool) -> None:  # noqa: ANN001
         "city": [CITIES[c] for c in geo.city], "district": geo.adcode, "district_name": list(geo.name),
         "district_name_cn": list(geo.name_cn), "zone": [ZONES[z] for z in geo.zone],
         "residents": residents, "natives": state.natives.copy(), "hukou_residents": hukou, "migrants": migrants,
-        "permit_holders": count(pop["permit"][here] & ~settled), "settled_stock": settled_stock,
+        "permit_holders": count(pop["permit"] & ~settled), "settled_stock": settled_stock,
         "settled_talent": flows["settled_talent"] * scale, "settled_points": flows["settled_points"] * scale,
         "settled_other": flows["settled_other"] * scale,
         "migrants_bachelor_plus": count(bachelor & ~settled), "agents_bachelor_plus": count(bachelor),

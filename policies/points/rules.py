@@ -95,6 +95,9 @@ def _per_unit_window(amounts: np.ndarray, value: Mapping[str, Any], window: int)
     """Points per whole unit in each calendar year of the window, capped per year and in total."""
     if not 1 <= window <= WINDOW_YEARS:
         raise ValueError(f"social_service_window_years must be between 1 and {WINDOW_YEARS}, got {window}")
+    if amounts.ndim == 2 and len(amounts) > 1 and amounts.strides == (0, 0):
+        # the same record for everyone (the model's migrants carry none): score one row, broadcast the result
+        return np.broadcast_to(_per_unit_window(amounts[:1], value, window), (len(amounts),))
     yearly = np.floor(amounts[:, :window] / value["unit"]) * value["per_unit"]
     if value.get("cap_per_year") is not None:
         yearly = np.minimum(yearly, value["cap_per_year"])

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from policies.regime import CITIES
+from sim.counting import count_by
 from sim.params import ORIGINS
 from sim.population import OUTSIDE, build_persons
 from sim.phases.prospects import settlement_prospects
@@ -41,9 +42,8 @@ def district_terms(model) -> dict[str, np.ndarray]:  # noqa: ANN001
     base = (b.beta_wage * np.log(state.wage.T) - b.beta_rent * np.log(state.rent)[None, :]
             - b.beta_commute * state.commute[None, :])                               # (tier, district)
     district = pop["district"]
-    here = district >= 0
-    counts = np.bincount(pop["origin"][here].astype(np.int64) * n_d + district[here],
-                         minlength=len(ORIGINS) * n_d).reshape(len(ORIGINS), n_d)
+    cell = np.where(district >= 0, pop["origin"].astype(np.int16) * n_d + district, -1)
+    counts = count_by(cell, len(ORIGINS) * n_d).reshape(len(ORIGINS), n_d)
     share = counts / np.maximum(counts.sum(axis=0, keepdims=True), 1)
     network = b.beta_network * np.log1p(share * len(ORIGINS))                         # (origin, district)
     service = b.beta_service * state.school_access.T                                  # (group, district)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["issue_permits"]
+CHUNK = 65_536  # migrants per batch of rule evaluation (bounds the memory of the Persons batch)
 
 
 def issue_permits(model) -> None:  # noqa: ANN001
@@ -20,8 +21,8 @@ def issue_permits(model) -> None:  # noqa: ANN001
         rows = np.flatnonzero(without & (geo.city[np.maximum(district, 0)] == gov.city_index))
         if len(rows) == 0:
             continue
-        persons = model.persons(rows)
-        eligible = rule.rules.eligible(persons, rule.params).eligible
+        eligible = np.concatenate([rule.rules.eligible(model.persons(chunk), rule.params).eligible
+                                   for chunk in np.array_split(rows, max(1, -(-len(rows) // CHUNK)))])
         p = 1 - (1 - float(rule.params.get("take_up", 1.0))) ** (model.step_months / 12)
         granted = rows[eligible & (rng.random(len(rows)) < p)]
         pop["permit"][granted] = True

@@ -4,8 +4,11 @@ applicants by the regime's own rule (for example Guangzhou 2011–15: months of 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
+from policies.decision import Points
 from policies.regime import ActiveMechanism
 from sim.government import CityGovernment, RoundResult
 from sim.phases.migration import stochastic_round
@@ -14,6 +17,7 @@ __all__ = ["settlement_rounds", "CHANNEL_KINDS"]
 
 CHANNEL_KINDS = ("direct", "hazard", "quota")  # processing order within a round
 DEFAULT_ROUND_MONTH = 10
+CHUNK = 65_536
 
 
 def _rank(keys: list[np.ndarray], lottery: np.ndarray) -> np.ndarray:
@@ -21,46 +25,70 @@ def _rank(keys: list[np.ndarray], lottery: np.ndarray) -> np.ndarray:
     return np.lexsort([lottery, *[-np.asarray(k, dtype=np.float64) for k in reversed(keys)]])
 
 
-def _quota_round(model, gov: CityGovernment, mech: ActiveMechanism, rows: np.ndarray, persons, points,  # noqa: ANN001
-                 applying: np.ndarray, factors: dict[str, float]) -> np.ndarray:
-    """Admit applicants up to the quota in the rule's ranking order; publish the cut-off and queue."""
+@dataclass
+class _Applicants:
+    """A quota channel's applicants gathered over chunks of the city's migrants: rows, ranking keys, points."""
+
+    rows: list[np.ndarray] = field(default_factory=list)
+    keys: list[list[np.ndarray]] = field(default_factory=list)
+    points: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, rows: np.ndarray, keys: list[np.ndarray], points: np.ndarray | None) -> None:
+        self.rows.append(rows)
+        self.keys.append([np.asarray(k, dtype=np.float64) for k in keys])
+        self.points.append(np.full(len(rows), np.nan) if points is None else np.asarray(points, np.float64))
+
+    def gathered(self) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+        if not self.rows:
+            return np.zeros(0, dtype=np.int64), [], np.zeros(0)
+        n_keys = len(self.keys[0])
+        keys = [np.concatenate([chunk[i] for chunk in self.keys]) for i in range(n_keys)]
+        return np.concatenate(self.rows), keys, np.concatenate(self.points)
+
+
+def _quota_round(model, gov: CityGovernment, mech: ActiveMechanism, applicants: _Applicants,  # noqa: ANN001
+                 factors: dict[str, float]) -> np.ndarray:
+    """Admit applicants up to the quota in the rule's ranking order; publish the cut-off and queue.
+
+    Returns the rows admitted.
+    """
     rng = model.rng
-    applicants = np.flatnonzero(applying)
-    quota_persons = float(mech.params["quota"]) * factors.get(mech.name, 1.0)
-    quota = stochastic_round(rng, quota_persons / model.scale)
-    result = RoundResult(queue=len(applicants))
-    if len(applicants) and quota > 0:
-        sub = persons.take(applicants)
-        sub_points = None if points is None else type(points)(points.total[applicants],
-                                                              {k: v[applicants] for k, v in points.parts.items()})
-        keys = [np.asarray(k, dtype=np.float64) for k in mech.rules.rank_keys(sub, mech.params, sub_points)]
-        order = _rank(keys, rng.random(len(applicants)))
-        take = min(quota, len(applicants))
+    rows, keys, points = applicants.gathered()
+    still_open = model.population["settled"][rows] < 0   # an earlier channel of this round may have settled them
+    rows, points = rows[still_open], points[still_open]
+    keys = [k[still_open] for k in keys]
+    quota = stochastic_round(rng, float(mech.params["quota"]) * factors.get(mech.name, 1.0) / model.scale)
+    result = RoundResult(queue=len(rows))
+    admitted = np.zeros(0, dtype=np.int64)
+    ties = 0
+    if len(rows) and quota > 0:
+        order = _rank(keys, rng.random(len(rows)))
+        take = min(quota, len(rows))
         within_quota = take
-        if take < len(applicants) and hasattr(mech.rules, "admit_ties") and mech.rules.admit_ties(mech.params):
+        if take < len(rows) and hasattr(mech.rules, "admit_ties") and mech.rules.admit_ties(mech.params):
             last = order[take - 1]
             tied = np.all([k[order[take:]] == k[last] for k in keys], axis=0)
             take += int(np.cumprod(tied).sum())  # the remaining ties at the cut-off are all admitted
-        admitted = order[:take]
-        primary = keys[0]
+        ties = take - within_quota
+        chosen = order[:take]
+        admitted = rows[chosen]
         result = RoundResult(
-            cutoff_key=float(primary[admitted[-1]]),
-            cutoff_points=None if points is None else float(points.total[applicants][admitted].min()),
-            key_spread=float(np.std(primary)) or 1.0, admitted=take, queue=len(applicants) - take)
-        chosen = np.zeros(len(rows), dtype=bool)
-        chosen[applicants[admitted]] = True
-    else:
-        chosen = np.zeros(len(rows), dtype=bool)
+            cutoff_key=float(keys[0][chosen[-1]]),
+            cutoff_points=None if np.isnan(points).all() else float(np.nanmin(points[chosen])),
+            key_spread=float(np.std(keys[0])) or 1.0, admitted=take, queue=len(rows) - take)
     gov.published.rounds[mech.name] = result
-    ties = int(chosen.sum()) - within_quota if len(applicants) and quota > 0 else 0
     model.round_log.append({"year": model.date.year, "city": gov.city, "channel": mech.name,
-                            "quota_agents": quota, "applicants": len(applicants), "admitted": int(chosen.sum()),
+                            "quota_agents": quota, "applicants": len(rows), "admitted": len(admitted),
                             "ties_admitted": ties})
-    return chosen
+    return admitted
 
 
 def settlement_rounds(model) -> None:  # noqa: ANN001
-    """Run every channel whose round falls in this step, city by city."""
+    """Run every channel whose round falls in this step, city by city.
+
+    Direct and yearly-chance channels decide person by person, so the city's migrants are processed in chunks
+    (bounded memory); quota channels gather their applicants' ranking keys over the chunks and rank them together.
+    """
     pop, rng, geo = model.population, model.rng, model.geography
     for gov in model.governments:
         due = [m for m in gov.channels()
@@ -70,25 +98,44 @@ def settlement_rounds(model) -> None:  # noqa: ANN001
         district = pop["district"]
         rows = np.flatnonzero((district >= 0) & (pop["settled"] < 0)
                               & (geo.city[np.maximum(district, 0)] == gov.city_index))
-        if len(rows) == 0:
-            continue
-        persons = model.persons(rows)
-        points = gov.points(persons)
-        open_ = np.ones(len(rows), dtype=bool)
         factors = gov.quota_factors(model.control_state(gov))
-        for kind in CHANNEL_KINDS:
-            for mech in (m for m in due if m.rules.KIND == kind):
-                eligible = mech.rules.eligible(persons, mech.params, points).eligible & open_
-                if points is not None and "min_score" in mech.params:
-                    eligible &= points.total >= mech.params["min_score"]
-                if kind == "hazard":
-                    chosen = eligible & (rng.random(len(rows)) < float(mech.params["rate"]))
-                else:
-                    applying = eligible & (rng.random(len(rows)) < float(mech.params.get("take_up", 1.0)))
-                    chosen = applying if kind == "direct" else _quota_round(
-                        model, gov, mech, rows, persons, points, applying, factors)
-                settle(model, gov, mech, rows[chosen])
-                open_ &= ~chosen
+        quota_channels = [m for m in due if m.rules.KIND == "quota"]
+        applicants = {m.name: _Applicants() for m in quota_channels}
+        for chunk in np.array_split(rows, max(1, -(-len(rows) // CHUNK))):
+            if len(chunk) == 0:
+                continue
+            persons = model.persons(chunk)
+            points = gov.points(persons)
+            open_ = np.ones(len(chunk), dtype=bool)
+            for kind in ("direct", "hazard"):
+                for mech in (m for m in due if m.rules.KIND == kind):
+                    eligible = _eligible(mech, persons, points) & open_
+                    if kind == "hazard":
+                        chosen = eligible & (rng.random(len(chunk)) < float(mech.params["rate"]))
+                    else:
+                        chosen = eligible & (rng.random(len(chunk)) < float(mech.params.get("take_up", 1.0)))
+                    settle(model, gov, mech, chunk[chosen])
+                    open_ &= ~chosen
+            for mech in quota_channels:
+                applying = _eligible(mech, persons, points) & open_
+                applying &= rng.random(len(chunk)) < float(mech.params.get("take_up", 1.0))
+                idx = np.flatnonzero(applying)
+                if len(idx):
+                    sub = persons.take(idx)
+                    sub_points = None if points is None else Points(points.total[idx],
+                                                                    {k: v[idx] for k, v in points.parts.items()})
+                    keys = mech.rules.rank_keys(sub, mech.params, sub_points)
+                    applicants[mech.name].add(chunk[idx], keys, None if points is None else points.total[idx])
+        for mech in quota_channels:
+            settle(model, gov, mech, _quota_round(model, gov, mech, applicants[mech.name], factors))
+
+
+def _eligible(mech: ActiveMechanism, persons, points: Points | None) -> np.ndarray:  # noqa: ANN001
+    """Who meets the channel's rule (and its minimum score, when it has one)."""
+    eligible = mech.rules.eligible(persons, mech.params, points).eligible
+    if points is not None and "min_score" in mech.params:
+        eligible = eligible & (points.total >= mech.params["min_score"])
+    return eligible
 
 
 def settle(model, gov: CityGovernment, mech: ActiveMechanism, rows: np.ndarray) -> None:  # noqa: ANN001
