@@ -13,6 +13,7 @@ import numpy as np
 from policies.decision import Lever, Points
 from policies.regime import CITIES, ActiveMechanism, PolicySnapshot, Regime
 from policies.schema import Persons
+from sim.population import MigrantBatch
 
 __all__ = ["CityGovernment", "RoundResult"]
 
@@ -63,7 +64,7 @@ class CityGovernment(mesa.Agent):
         """The residence-permit mechanism in force (None: no permit system)."""
         return self.snapshot.one("permit")
 
-    def points(self, persons: Persons) -> Points | None:
+    def points(self, persons: Persons | MigrantBatch) -> Points | None:
         """Points of ``persons`` under the city's points table in force (None when there is none)."""
         mech = self.snapshot.one("points")
         return mech.rules.score(persons, mech.params) if mech else None
@@ -81,7 +82,7 @@ class CityGovernment(mesa.Agent):
 
     NO_SCHOOL = 255  # tier value of children the regime gives no public-school place
 
-    def school_tier(self, persons: Persons) -> np.ndarray | None:
+    def school_tier(self, persons: Persons | MigrantBatch) -> np.ndarray | None:
         """Each migrant child's priority tier for a public school place (1 = first served; ``NO_SCHOOL`` where
         the regime gives none), or None when the regime has no services mechanism (the model's default rule)."""
         mech = self.snapshot.one("services")

@@ -13,7 +13,6 @@ import pandas as pd
 
 import policies
 from policies.regime import CITIES, Regime
-from policies.schema import Persons
 from sim.attributes import draw_migrants
 from sim.clock import Clock
 from sim.config import RunConfig
@@ -29,7 +28,7 @@ from sim.phases.migration import arrive, relocate, stochastic_round
 from sim.phases.permits import issue_permits
 from sim.phases.services import allocate_school_places, enrol, initial_school_places
 from sim.phases.settlement import settlement_rounds
-from sim.population import EventLog, MigrantPopulation, MigrantView, build_persons, view_of
+from sim.population import EventLog, MigrantBatch, MigrantPopulation, MigrantView, build_persons, view_of
 from sim.record import Flows, record_state
 from sim.tax import monthly_income, tax_paid_3y
 
@@ -148,10 +147,10 @@ class HukouModel(mesa.Model):
         return self
 
     # Helpers the phases share ---------------------------------------------------------------------------------
-    def persons(self, rows: np.ndarray) -> Persons:
-        """The ``Persons`` batch (what rules read) of the migrants at ``rows`` today."""
+    def persons(self, rows: np.ndarray) -> MigrantBatch:
+        """The ``Persons`` columns (what rules read) of the migrants at ``rows`` today, gathered on first use."""
         return build_persons(self.population, rows, date=self.date, month_index=self.month_index,
-                             adcode=self.geography.adcode, income_tax_3y=self.tax_3y(self.population, rows))
+                             adcode=self.geography.adcode, income_tax_3y=self.tax_3y)
 
     def tax_3y(self, columns, rows: np.ndarray) -> np.ndarray:  # noqa: ANN001
         """Income tax paid over three years by each migrant at ``rows`` (from today's wage where they live)."""

@@ -8,8 +8,8 @@ Rows of migrants who left are dropped once a year (``compact``); a migrant keeps
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from types import MappingProxyType
 from typing import Any
 
@@ -17,7 +17,8 @@ import numpy as np
 
 from policies.schema import WINDOW_YEARS, Persons
 
-__all__ = ["COLUMNS", "MigrantPopulation", "EventLog", "EVENTS", "MigrantView", "OUTSIDE"]
+__all__ = ["COLUMNS", "MigrantPopulation", "MigrantBatch", "EventLog", "EVENTS", "MigrantView", "OUTSIDE",
+           "build_persons"]
 
 OUTSIDE = -1  # district of a migrant who has left (until the row is compacted away)
 
@@ -168,48 +169,99 @@ class MigrantView:
     history: tuple[dict[str, Any], ...]
 
 
-def build_persons(pop: MigrantPopulation, rows: np.ndarray, *, date: dt.date, month_index: int,
-                  adcode: np.ndarray, income_tax_3y: np.ndarray) -> Persons:
-    """The ``Persons`` batch the policy rules read, for the migrants at ``rows`` on ``date``.
+class MigrantBatch:
+    """The ``Persons`` columns (what policy rules read) of the migrants at ``rows``, computed on first use.
+
+    A rule reads a handful of columns (the permit rule three); building all of them for millions of migrants
+    every step would cost more than the rule. Each column is gathered from the population the first time a rule
+    reads it and kept for the batch's life. It answers the same attribute names as ``policies.schema.Persons``,
+    plus ``len`` and ``take``.
 
     The five insurances are paid together by an employer (assumption: Chinese employers enrol all five), so every
-    insurance gets the migrant's months; social-service records, patents and criminal or credit records are not
+    insurance reads the migrant's months; social-service records, patents and criminal or credit records are not
     part of the migrant state and are zero (no data on their distribution among migrants).
     """
-    n = len(rows)
-    si = pop["si_months"][rows].astype(np.int32)
-    district = pop["district"][rows]
-    home = np.where(district >= 0, adcode[np.maximum(district, 0)], 0).astype(np.int32)
-    # Columns the migrant state does not hold are zero: read-only broadcasts that cost no memory.
-    zeros_f = np.broadcast_to(np.float32(0), (n,))
-    no = np.broadcast_to(False, (n,))
-    window = np.broadcast_to(np.float32(0), (n, WINDOW_YEARS))
-    return Persons(
-        date=date,
-        age=((month_index - pop["birth_month"][rows].astype(np.int32)) // 12).astype(np.int32),
-        sex=pop["sex"][rows].astype(np.int8),
-        education=pop["education"][rows].astype(np.int8),
-        full_time_degree=pop["full_time_degree"][rows],
-        professional_title=pop["title"][rows].astype(np.int8),
-        skill_level=pop["skill"][rows].astype(np.int8),
-        shortage_occupation=pop["shortage"][rows],
-        si_pension=si, si_medical=si, si_unemployment=si, si_work_injury=si, si_maternity=si,
-        residence_permit_months=pop["permit_months"][rows].astype(np.int32),
-        months_in_city=pop["months_in_city"][rows].astype(np.int32),
-        housing_type=pop["housing"][rows].astype(np.int8),
-        mortgaged=no,
-        home_district=home,
-        work_district=home,
-        employed=pop["employed"][rows],
-        stable_home=pop["stable_home"][rows],
-        tax_paid_3y=income_tax_3y,
-        patents_invention=zeros_f,
-        patents_utility=zeros_f,
-        blood_donations=window,
-        volunteer_hours=window,
-        criminal=no,
-        bad_credit=no,
-    )
+
+    def __init__(self, columns: Any, rows: np.ndarray, *, date: dt.date, month_index: int, adcode: np.ndarray,
+                 income_tax_3y: Callable[[Any, np.ndarray], np.ndarray],
+                 known: dict[str, np.ndarray] | None = None) -> None:
+        self._columns, self._rows = columns, rows
+        self.date, self._month_index, self._adcode, self._tax = date, month_index, adcode, income_tax_3y
+        self._known: dict[str, np.ndarray] = dict(known or {})
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def _get(self, name: str) -> np.ndarray:
+        if name not in self._known:
+            self._known[name] = _SOURCES[name](self)
+        return self._known[name]
+
+    def col(self, name: str) -> np.ndarray:
+        """A migrant-state column at this batch's rows."""
+        return self._columns[name][self._rows]
+
+    def take(self, index: np.ndarray) -> MigrantBatch:
+        """The sub-batch at ``index`` (integer index or boolean mask); columns already read are carried over."""
+        return MigrantBatch(self._columns, self._rows[index], date=self.date, month_index=self._month_index,
+                            adcode=self._adcode, income_tax_3y=self._tax,
+                            known={k: v[index] for k, v in self._known.items()})
+
+    def with_columns(self, **columns: np.ndarray) -> MigrantBatch:
+        """The same people with some columns replaced (for projections)."""
+        return MigrantBatch(self._columns, self._rows, date=self.date, month_index=self._month_index,
+                            adcode=self._adcode, income_tax_3y=self._tax, known={**self._known, **columns})
+
+
+def _home(batch: MigrantBatch) -> np.ndarray:
+    district = batch.col("district")
+    return np.where(district >= 0, batch._adcode[np.maximum(district, 0)], 0).astype(np.int32)
+
+
+def _zeros(dtype: type, *shape: int) -> Callable[[MigrantBatch], np.ndarray]:
+    return lambda b: np.broadcast_to(dtype(0), (len(b), *shape))
+
+
+_SOURCES: dict[str, Callable[[MigrantBatch], np.ndarray]] = {
+    "age": lambda b: ((b._month_index - b.col("birth_month").astype(np.int32)) // 12).astype(np.int32),
+    "sex": lambda b: b.col("sex").astype(np.int8),
+    "education": lambda b: b.col("education").astype(np.int8),
+    "full_time_degree": lambda b: b.col("full_time_degree"),
+    "professional_title": lambda b: b.col("title").astype(np.int8),
+    "skill_level": lambda b: b.col("skill").astype(np.int8),
+    "shortage_occupation": lambda b: b.col("shortage"),
+    "si_pension": lambda b: b.col("si_months").astype(np.int32),
+    "si_medical": lambda b: b.si_pension,
+    "si_unemployment": lambda b: b.si_pension,
+    "si_work_injury": lambda b: b.si_pension,
+    "si_maternity": lambda b: b.si_pension,
+    "residence_permit_months": lambda b: b.col("permit_months").astype(np.int32),
+    "months_in_city": lambda b: b.col("months_in_city").astype(np.int32),
+    "housing_type": lambda b: b.col("housing").astype(np.int8),
+    "mortgaged": _zeros(np.bool_),
+    "home_district": _home,
+    "work_district": lambda b: b.home_district,
+    "employed": lambda b: b.col("employed"),
+    "stable_home": lambda b: b.col("stable_home"),
+    "tax_paid_3y": lambda b: b._tax(b._columns, b._rows),
+    "patents_invention": _zeros(np.float32),
+    "patents_utility": _zeros(np.float32),
+    "blood_donations": _zeros(np.float32, WINDOW_YEARS),
+    "volunteer_hours": _zeros(np.float32, WINDOW_YEARS),
+    "criminal": _zeros(np.bool_),
+    "bad_credit": _zeros(np.bool_),
+}
+assert set(_SOURCES) == {f.name for f in fields(Persons)} - {"date"}, "MigrantBatch must cover every Persons column"
+for _name in _SOURCES:  # one read-only attribute per Persons column
+    setattr(MigrantBatch, _name, property(lambda self, n=_name: self._get(n), doc=f"Persons.{_name}"))
+
+
+def build_persons(columns: Any, rows: np.ndarray, *, date: dt.date, month_index: int, adcode: np.ndarray,
+                  income_tax_3y: Callable[[Any, np.ndarray], np.ndarray]) -> MigrantBatch:
+    """The batch the policy rules read for the migrants at ``rows`` of ``columns`` (the population, or the
+    columns of would-be arrivals) on ``date``."""
+    return MigrantBatch(columns, rows, date=date, month_index=month_index, adcode=adcode,
+                        income_tax_3y=income_tax_3y)
 
 
 def view_of(pop: MigrantPopulation, log: EventLog, uid: int, steps: list[dt.date]) -> MigrantView | None:

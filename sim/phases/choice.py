@@ -102,7 +102,7 @@ def _choose_chunk(model, columns, rows: np.ndarray, *, arriving: bool) -> np.nda
     weights = np.take(model.choice_terms["weights"], kind, axis=1)            # (alternative, chooser)
     if any(gov.channels() for gov in model.governments):
         persons = build_persons(columns, rows, date=model.date, month_index=model.month_index,
-                                adcode=geo.adcode, income_tax_3y=model.tax_3y(columns, rows))
+                                adcode=geo.adcode, income_tax_3y=model.tax_3y)
         chance, group_of_district = settlement_prospects(model, persons, current_city, columns["formal"][rows])
         factor = np.exp(np.float32(b.beta_prospect) * chance.T)
         weights[:n_d] *= factor[group_of_district]

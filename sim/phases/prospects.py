@@ -3,18 +3,17 @@ planning horizon, from their projected points and record and each channel's last
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from policies.decision import Points
 from policies.schema import Persons
+from sim.population import MigrantBatch
 from sim.government import CityGovernment
 
 __all__ = ["settlement_prospects", "channel_chance"]
 
 
-def channel_chance(gov: CityGovernment, persons: Persons, points: Points | None, years: float) -> np.ndarray:
+def channel_chance(gov: CityGovernment, persons: Persons | MigrantBatch, points: Points | None, years: float) -> np.ndarray:
     """Chance of settling through any of the city's channels within ``years``, for ``persons`` as projected."""
     n = len(persons)
     stay_out = np.ones(n)
@@ -38,14 +37,14 @@ def channel_chance(gov: CityGovernment, persons: Persons, points: Points | None,
     return 1 - stay_out
 
 
-def _projected(persons: Persons, in_city: np.ndarray, formal: np.ndarray, months: int) -> Persons:
+def _projected(persons: MigrantBatch, in_city: np.ndarray, formal: np.ndarray, months: int) -> MigrantBatch:
     """The batch as it would look after ``months`` more in the city (a permit, a job kept as it is)."""
     def ahead(col: np.ndarray, accrues: np.ndarray) -> np.ndarray:
         return np.where(in_city, col, 0) + np.where(accrues, months, 0)
 
     si = ahead(persons.si_pension, formal)
-    return dataclasses.replace(
-        persons, age=persons.age + months // 12,
+    return persons.with_columns(
+        age=persons.age + months // 12,
         months_in_city=ahead(persons.months_in_city, np.ones_like(formal)),
         residence_permit_months=ahead(persons.residence_permit_months, np.ones_like(formal)),
         si_pension=si, si_medical=si, si_unemployment=si, si_work_injury=si, si_maternity=si,
@@ -53,7 +52,7 @@ def _projected(persons: Persons, in_city: np.ndarray, formal: np.ndarray, months
     )
 
 
-def settlement_prospects(model, persons: Persons, current_city: np.ndarray,  # noqa: ANN001
+def settlement_prospects(model, persons: Persons | MigrantBatch, current_city: np.ndarray,  # noqa: ANN001
                          formal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Chance of hukou within the horizon when living in each district, as ``(chance, group_of_district)``:
     ``chance[:, g]`` for district group ``g`` and ``group_of_district[d]`` the group of district ``d``.
