@@ -65,9 +65,9 @@ def draw_migrants(rng: np.random.Generator, origin: np.ndarray, b: Behaviour, *,
     age_now = age_years.astype(np.int32)
     children = ((age_now >= 25) & (age_now < 45) & (rng.random(n) < b.child_probability)).astype(np.uint8)
     if stock_2010:
-        months = np.minimum(rng.exponential(b.months_in_city_mean_2010, n), (age_years - 16) * 12)
-        months = np.clip(months, 0, 600).astype(np.uint16)
-        employed = rng.random(n) < 0.95
+        months = np.clip(rng.exponential(b.months_in_city_mean_2010, n), 0, (age_years - 16) * 12)
+        months = months.astype(np.uint16)   # at most (59 − 16) × 12 months: no risk of overflow
+        employed = rng.random(n) < b.employment_rate_2010
     else:
         months = np.zeros(n, dtype=np.uint16)
         employed = np.zeros(n, dtype=bool)

@@ -28,6 +28,7 @@ class RoundResult:
     key_spread: float = 1.0
     admitted: int = 0
     queue: int = 0
+    year: int = 0
 
 
 @dataclass

@@ -104,7 +104,8 @@ class HukouModel(mesa.Model):
     # One step -------------------------------------------------------------------------------------------------
     def step(self) -> None:
         """Arrivals → markets → location choice → employment and insurance → permits → settlement → services →
-        exits → record."""
+        exits → record. Points are scored where they are used: in each settlement round and in the prospects
+        that location choice weighs."""
         self.begin_step()
         arrive(self)
         update_markets(self)
@@ -228,12 +229,15 @@ class HukouModel(mesa.Model):
             eligible = rule.rules.eligible(self.persons(mine), rule.params).eligible
             holders = mine[eligible & (self.rng.random(len(mine)) < self.behaviour.permit_share_2010)]
             pop["permit"][holders] = True
-            pop["permit_months"][holders] = (pop["months_in_city"][holders] * 0.7).astype(np.uint16)
+            held = pop["months_in_city"][holders] * self.behaviour.permit_months_share_2010
+            pop["permit_months"][holders] = held.astype(np.uint16)
 
     def _initial_jobs_and_schools(self) -> None:
         pop, geo, state = self.population, self.geography, self.district_state
         employed = pop["employed"]
         cell = pop["district"][employed].astype(np.int64) * 3 + pop["tier"][employed]
         workers = np.bincount(cell, minlength=geo.n * 3).reshape(geo.n, 3) * self.scale
-        state.jobs = workers * (1 + self.behaviour.vacancy_rate)
+        # Vacancies in every tier, so a tier with no migrant worker on the census day is not closed for good.
+        vacancies = self.behaviour.vacancy_rate * workers.sum(axis=1, keepdims=True) / 3
+        state.jobs = workers + np.maximum(self.behaviour.vacancy_rate * workers, vacancies)
         state.school_places = initial_school_places(self)

@@ -58,6 +58,8 @@ class Behaviour(_Frozen):
     productivity_sigma: float = Field(ge=0)
     child_probability: float = Prob
     months_in_city_mean_2010: float = Field(gt=0)
+    employment_rate_2010: float = Prob
+    permit_months_share_2010: float = Prob
     permit_share_2010: float = Prob
     formal_job_share: list[float]
     housing_shares: dict[str, list[float]]

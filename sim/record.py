@@ -66,7 +66,7 @@ def _entropy(counts: np.ndarray) -> float:
 
 
 def _ratio(a: float, b: float) -> float:
-    return float(a / b) if b > 0 else float("nan")
+    return float(a / b) if b > 0 and not np.isnan(a) else float("nan")
 
 
 def record_state(model, date, *, census_day: bool) -> None:  # noqa: ANN001
@@ -122,9 +122,10 @@ def city_metrics(model, frame: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001
         core = (f["zone"] == "core").to_numpy()
         res, mig, huk = f["residents"].sum(), f["migrants"].sum(), f["hukou_residents"].sum()
         settled_year = f[["settled_talent", "settled_points", "settled_other"]].sum().sum(min_count=1)
-        rounds = [r for r in gov.published.rounds.values() if r.cutoff_key is not None]
+        this_year = [r for r in gov.published.rounds.values() if r.year == int(f["year"].iloc[0])]
+        rounds = [r for r in this_year if r.cutoff_points is not None]
         bachelor_residents = f["agents_bachelor_plus"].sum() + b.native_bachelor_share[gov.city] * f["natives"].sum()
-        returns_rate_base = mig + f["returns"].sum()
+        agents_and_returns = mig + f["settled_stock"].sum() + f["returns"].sum()
         rows.append({
             "year": f["year"].iloc[0], "census_day": bool(f["census_day"].iloc[0]), "city": gov.city,
             "regime": gov.regime.name, "regime_version": gov.snapshot.version,
@@ -141,11 +142,11 @@ def city_metrics(model, frame: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001
             "settlements_other": f["settled_other"].sum(min_count=1),
             "settlements_total": settled_year,
             "time_to_hukou_years": _ratio(f["hukou_months_sum"].sum(), settled_year) / 12,
-            "points_cutoff": min((r.cutoff_points for r in rounds if r.cutoff_points is not None), default=np.nan),
-            "queue_length": sum(r.queue for r in gov.published.rounds.values()) * model.scale,
+            "points_cutoff": min((r.cutoff_points for r in rounds), default=np.nan),
+            "queue_length": sum(r.queue for r in this_year) * model.scale,
             "school_access": _ratio(f["migrant_children_in_school"].sum(), f["migrant_children"].sum()),
             "arrivals": f["arrivals"].sum(min_count=1), "returns": f["returns"].sum(min_count=1),
-            "return_rate": _ratio(f["returns"].sum(), returns_rate_base),
+            "return_rate": _ratio(f["returns"].sum(min_count=1), agents_and_returns),
             "rent_index": _ratio((f["rent_index"] * f["residents"]).sum(), res),
         })
     return pd.DataFrame(rows)

@@ -16,9 +16,9 @@ def retire(model) -> None:  # noqa: ANN001
     birth = pop["birth_month"]
     reaching = np.zeros(len(pop), dtype=bool)
     for sex, age in ((0, b.retirement_age["female"]), (1, b.retirement_age["male"])):
-        # born so that the retirement birthday falls within this step
-        latest = model.month_index - 12 * age
-        reaching |= (birth <= latest) & (birth > latest - model.step_months) & (pop["sex"] == sex)
+        # born so that the retirement birthday falls in one of this step's months
+        first = model.month_index - 12 * age
+        reaching |= (birth >= first) & (birth < first + model.step_months) & (pop["sex"] == sex)
     rows = np.flatnonzero(reaching & (pop["district"] >= 0) & (pop["settled"] < 0))
     rows = rows[rng.random(len(rows)) < b.retirement_return_probability]
     district = pop["district"][rows]

@@ -25,7 +25,9 @@ def channel_chance(gov: CityGovernment, persons: Persons | MigrantBatch, points:
         if kind == "quota":
             published = gov.published.rounds.get(mech.name)
             chance = elig.astype(np.float64)
-            if published is not None and published.cutoff_key is not None:
+            if published is not None and published.cutoff_key == float("inf"):
+                chance = np.zeros(n)
+            elif published is not None and published.cutoff_key is not None:
                 key = np.asarray(mech.rules.rank_keys(persons, mech.params, points)[0], dtype=np.float64)
                 z = (key - published.cutoff_key) / max(published.key_spread, 1e-9)
                 chance = chance / (1 + np.exp(-np.clip(z, -30, 30)))

@@ -58,7 +58,8 @@ def _quota_round(model, gov: CityGovernment, mech: ActiveMechanism, applicants: 
     rows, points = rows[still_open], points[still_open]
     keys = [k[still_open] for k in keys]
     quota = stochastic_round(rng, float(mech.params["quota"]) * factors.get(mech.name, 1.0) / model.scale)
-    result = RoundResult(queue=len(rows))
+    # No place this year: the published cut-off is out of reach (prospects then see no chance, not certainty).
+    result = RoundResult(queue=len(rows), cutoff_key=float("inf") if len(rows) else None, year=model.date.year)
     admitted = np.zeros(0, dtype=np.int64)
     ties = 0
     if len(rows) and quota > 0:
@@ -75,7 +76,7 @@ def _quota_round(model, gov: CityGovernment, mech: ActiveMechanism, applicants: 
         result = RoundResult(
             cutoff_key=float(keys[0][chosen[-1]]),
             cutoff_points=None if np.isnan(points).all() else float(np.nanmin(points[chosen])),
-            key_spread=float(np.std(keys[0])) or 1.0, admitted=take, queue=len(rows) - take)
+            key_spread=float(np.std(keys[0])) or 1.0, admitted=take, queue=len(rows) - take, year=model.date.year)
     gov.published.rounds[mech.name] = result
     model.round_log.append({"year": model.date.year, "city": gov.city, "channel": mech.name,
                             "quota_agents": quota, "applicants": len(rows), "admitted": len(admitted),
