@@ -17,14 +17,16 @@ def count_by(codes: np.ndarray, minlength: int, where: np.ndarray | None = None,
              weights: np.ndarray | None = None) -> np.ndarray:
     """Counts (or sums of ``weights``) per code ``0 … minlength−1`` over the entries where ``where`` holds.
 
-    Negative codes are not counted (a migrant who has left has district −1).
+    Negative codes are not counted (a migrant who has left has district −1). Excluded entries are sent to a spare
+    bin rather than filtered out, which avoids copying the kept entries.
     """
-    out = np.zeros(minlength, dtype=np.float64 if weights is not None else np.int64)
+    out = np.zeros(minlength + 1, dtype=np.float64 if weights is not None else np.int64)
     for begin in range(0, len(codes), BLOCK):
         block = codes[begin:begin + BLOCK]
         keep = block >= 0
         if where is not None:
             keep &= where[begin:begin + BLOCK]
-        w = None if weights is None else weights[begin:begin + BLOCK][keep]
-        out += np.bincount(block[keep], weights=w, minlength=minlength)
-    return out
+        bins = np.where(keep, block, minlength)
+        w = None if weights is None else weights[begin:begin + BLOCK]
+        out += np.bincount(bins, weights=w, minlength=minlength + 1)
+    return out[:minlength]

@@ -43,8 +43,7 @@ def relocate(model) -> None:  # noqa: ANN001
     """Each migrant reconsiders with a yearly probability: stay, move to another district or city, or return."""
     pop, rng, geo = model.population, model.rng, model.geography
     p = 1 - (1 - model.behaviour.reconsider_rate) ** (model.step_months / 12)
-    present = np.flatnonzero(pop["district"] >= 0)
-    rows = present[rng.random(len(present)) < p]
+    rows = np.flatnonzero((pop["district"] >= 0) & (rng.random(len(pop), dtype=np.float32) < p))
     choice = choose(model, pop, rows, arriving=False)
     old = pop["district"][rows]
     leaving = choice == OUTSIDE

@@ -1,0 +1,66 @@
+"""Each regime's mechanism changes outcomes the way its text intends (model-level, small runs).
+
+Quotas are raised by run overrides, the same in both arms of a comparison, so that a few thousand agents give a
+clear signal; the comparison is always between a regime and the same regime without the mechanism.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.config import RunConfig
+from sim.model import HukouModel
+
+
+def _run(regimes: tuple[str, ...], overrides: dict, end: int, seed: int = 4) -> HukouModel:
+    return HukouModel(RunConfig(scale=2000, end=end, seed=seed, regimes=regimes, overrides=overrides)).run()
+
+
+def _suburban_share_of_points_settlers(model: HukouModel) -> float:
+    d = model.district_year()
+    d = d[(d["city"] == "chengdu") & (~d["census_day"]) & (d["year"] >= 2018)]
+    suburban = d.loc[d["zone"] != "core", "settled_points"].sum()
+    return float(suburban / d["settled_points"].sum())
+
+
+def test_chengdu_district_bonus_raises_the_suburban_share_of_points_settlers() -> None:
+    """成府发〔2017〕23号 三（一）3, 三（二）3: region-differentiated points tilt points entry to suburban new towns."""
+    overrides = {"points_channel.chengdu_2018.quota": 400_000}
+    seeds = range(1, 7)
+    with_bonus = [_suburban_share_of_points_settlers(_run(("historical",), overrides, 2021, s)) for s in seeds]
+    without = [_suburban_share_of_points_settlers(_run(("points_without_district_bonus",), overrides, 2021, s))
+               for s in seeds]
+    # paired by seed (common random numbers); about 0.056 measured, with a standard error near 0.02
+    assert np.mean(np.subtract(with_bonus, without)) > 0.02, (with_bonus, without)
+
+
+def _long_term_low_skill_settlers(model: HukouModel) -> int:
+    """Shenzhen settlers since 2016-09 without education beyond junior high (the tier the talent route skips)."""
+    pop = model.population
+    since = next(i for i, d in enumerate(model.clock.boundaries) if d.isoformat() >= "2016-09-01")
+    shenzhen = model.geography.city[np.maximum(pop["district"], 0)] == 0
+    mask = (pop["settled"] >= 0) & (pop["settle_step"] >= since) & (pop["tier"] == 0) & shenzhen
+    return int(mask.sum())
+
+
+def test_shenzhen_2016_residence_insurance_channel_settles_long_term_low_skill_residents() -> None:
+    """深府〔2016〕58号 （七）: 增辟居住社保迁户渠道 for long-term residents, against the 2005 rules kept in force."""
+    overrides = {"residence_insurance_channel.shenzhen_2016.quota": 200_000}
+    reform = _long_term_low_skill_settlers(_run(("historical",), overrides, 2019))
+    strict = _long_term_low_skill_settlers(_run(("strict_control",), overrides, 2019))
+    assert reform > strict + 20, (reform, strict)
+
+
+def test_a_counterfactual_file_runs_from_the_command_line_regime_list(tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "no_quota.yaml"
+    path.write_text(
+        "name: guangzhou_no_points\n"
+        "title: Guangzhou without points entry from 2016\n"
+        "derive_from: guangzhou\n"
+        "from: 2016-01-01\n"
+        "swap: {points_channel: null}\n")
+    model = HukouModel(RunConfig(scale=4000, end=2017, regimes=(str(path),)))
+    model.run()
+    assert model.regimes["guangzhou"].name == "guangzhou_no_points"
+    rounds = [r for r in model.round_log if r["city"] == "guangzhou"]
+    assert rounds and max(r["year"] for r in rounds) == 2015
