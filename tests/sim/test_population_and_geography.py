@@ -1,0 +1,60 @@
+"""The columnar population, one migrant's read-only view, and the census-day geography."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.geography import DAPENG_ADCODE, SHENZHEN_HUKOU_2010, ZONES, load_geography
+from sim.model import HukouModel
+from sim.population import COLUMNS, OUTSIDE, MigrantPopulation
+
+
+def _columns(n: int, district: int = 0) -> dict[str, np.ndarray]:
+    cols = {name: np.zeros(n, dtype=dtype) for name, dtype in COLUMNS.items() if name != "uid"}
+    cols["district"][:] = district
+    return cols
+
+
+def test_population_grows_compacts_and_keeps_uids() -> None:
+    pop = MigrantPopulation(capacity=16)
+    pop.append(_columns(20))
+    pop.append(_columns(30, district=3))
+    assert len(pop) == 50 and pop["uid"].tolist() == list(range(50))
+    pop["district"][[1, 5, 40]] = OUTSIDE
+    assert pop.compact() == 3
+    assert len(pop) == 47 and 5 not in pop["uid"] and pop.row_of(6) == 4 and pop.row_of(5) is None
+    assert np.all(np.diff(pop["uid"]) > 0)
+
+
+def test_append_refuses_missing_columns() -> None:
+    with pytest.raises(ValueError, match="columns missing"):
+        MigrantPopulation().append({"district": np.zeros(3, dtype=np.int8)})
+
+
+def test_migrant_view_has_attributes_and_history(small_run: HukouModel) -> None:
+    model = small_run
+    settled_rows = np.flatnonzero(model.population["settled"] >= 0)
+    uid = int(model.population["uid"][settled_rows[0]])
+    view = model.migrant(uid)
+    assert view is not None and view.uid == uid
+    events = [h["event"] for h in view.history]
+    assert events[0] == "arrive" and "settle" in events
+    assert view.attributes["settled"] >= 0
+    with pytest.raises(TypeError):
+        view.attributes["settled"] = -1  # read-only
+    assert model.migrant(10**9) is None
+
+
+def test_census_day_geography() -> None:
+    geo = load_geography()
+    assert geo.n == 41
+    assert set(np.unique(geo.city)) == {0, 1, 2}
+    assert DAPENG_ADCODE in geo.adcode
+    shenzhen = geo.city == 0
+    assert geo.hukou_2010[shenzhen].sum() == pytest.approx(SHENZHEN_HUKOU_2010, abs=3)
+    np.testing.assert_array_equal(geo.residents_2010, geo.natives_2010 + geo.migrants_2010)
+    yuexiu = int(np.flatnonzero(geo.adcode == 440104)[0])  # registration exceeds residents there
+    assert geo.migrants_2010[yuexiu] == geo.other_province_2010[yuexiu]
+    assert {ZONES[z] for z in geo.zone} == set(ZONES)
+    assert (geo.migrants_2010 > 0).all()
