@@ -197,7 +197,7 @@ class HukouModel(mesa.Model):
         counts = [stochastic_round(rng, m / self.scale) for m in geo.migrants_2010]
         district = np.repeat(np.arange(geo.n, dtype=np.int8), counts)
         out_share = np.zeros(geo.n)
-        for c, city in enumerate(CITIES):
+        for c in range(len(CITIES)):
             mine = geo.city == c
             known = mine & (geo.other_province_2010 > 0)
             share = np.minimum(geo.other_province_2010 / np.maximum(geo.migrants_2010, 1), 1.0)

@@ -109,7 +109,7 @@ class MigrantPopulation:
         kept = int(keep.sum())
         dropped = self.n - kept
         if dropped:
-            for name, arr in self._data.items():
+            for arr in self._data.values():
                 arr[:kept] = arr[: self.n][keep]
             self.n = kept
         return dropped

@@ -21,8 +21,8 @@ import numpy as np
 from policies.regime import CITIES
 from sim.counting import count_by
 from sim.params import ORIGINS
-from sim.population import OUTSIDE, build_persons
 from sim.phases.prospects import settlement_prospects
+from sim.population import OUTSIDE, build_persons
 
 __all__ = ["choose", "district_terms", "sample_from_weights", "CHUNK"]
 

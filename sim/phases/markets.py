@@ -7,7 +7,6 @@ import numpy as np
 
 from sim.counting import count_by
 
-
 __all__ = ["update_markets", "apply_levers"]
 
 
@@ -17,7 +16,10 @@ def _per_step(rate_per_year: float | np.ndarray, months: int) -> np.ndarray:
 
 
 def apply_levers(model) -> None:  # noqa: ANN001 - HukouModel (avoid import cycle)
-    """深府〔2016〕58号 （四）（五）（十二）, 穗府〔2018〕14号 三（一）: apply each city's spatial levers in force this year."""
+    """深府〔2016〕58号 （四）（五）（十二）, 穗府〔2018〕14号 三（一）: apply each city's spatial levers in force.
+
+    Each lever changes its districts' housing, low-skill jobs, commuting or school places at its yearly rate.
+    """
     state, months, year = model.district_state, model.step_months, model.date.year
     for gov in model.governments:
         for lever in gov.levers():

@@ -6,8 +6,8 @@ import numpy as np
 
 from sim.attributes import draw_migrants
 from sim.params import ORIGINS
-from sim.population import OUTSIDE
 from sim.phases.choice import choose
+from sim.population import OUTSIDE
 
 __all__ = ["arrive", "relocate", "stochastic_round"]
 

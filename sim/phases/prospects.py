@@ -7,13 +7,14 @@ import numpy as np
 
 from policies.decision import Points
 from policies.schema import Persons
-from sim.population import MigrantBatch
 from sim.government import CityGovernment
+from sim.population import MigrantBatch
 
 __all__ = ["settlement_prospects", "channel_chance"]
 
 
-def channel_chance(gov: CityGovernment, persons: Persons | MigrantBatch, points: Points | None, years: float) -> np.ndarray:
+def channel_chance(gov: CityGovernment, persons: Persons | MigrantBatch, points: Points | None,
+                   years: float) -> np.ndarray:
     """Chance of settling through any of the city's channels within ``years``, for ``persons`` as projected."""
     n = len(persons)
     stay_out = np.ones(n)
