@@ -109,6 +109,19 @@ def _register_policy_commands() -> None:
 _register_policy_commands()
 
 
+def _register_experiment_commands() -> None:
+    """Sweeps, their ledger and results (hukou_cli/experiment_commands.py)."""
+    try:
+        from hukou_cli import experiment_commands as ec
+    except ImportError:  # pragma: no cover - only while the module is being written
+        return
+    for command in (ec.sweep, ec.resume, ec.status, ec.query, ec.sensitivity, ec.validate):
+        app.command()(command)
+
+
+_register_experiment_commands()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the command and turns user errors into one line and exit code 2."""
     command = typer.main.get_command(app)

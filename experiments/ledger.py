@@ -1,0 +1,238 @@
+"""The ledger of a sweep (which runs are planned, running, done or failed) and the lock of its one coordinator.
+
+The ledger is an SQLite file: every state change is a committed transaction, so a coordinator killed at any
+instant leaves a consistent ledger behind, and the next coordinator knows exactly what was done. Only the
+coordinator writes it; workers report to the coordinator. Two coordinators on one sweep would run runs twice, so
+a lock file (pid, host, heartbeat) admits one; a lock whose process is dead (same host) or whose heartbeat is old
+is stale and is reclaimed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Ledger", "LedgerRow", "SweepLock", "SweepLocked", "STATES"]
+
+STATES = ("planned", "running", "done", "failed")
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, scenario INTEGER NOT NULL, replicate INTEGER NOT NULL, seed INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'planned', attempts INTEGER NOT NULL DEFAULT 0,
+    worker_deaths INTEGER NOT NULL DEFAULT 0, worker TEXT, error TEXT,
+    started REAL, finished REAL, seconds REAL
+);
+"""
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One run's line in the ledger."""
+
+    run_id: str
+    scenario: int
+    replicate: int
+    seed: int
+    state: str
+    attempts: int
+    worker_deaths: int
+    worker: str | None
+    error: str | None
+    seconds: float | None
+
+
+class Ledger:
+    """The runs of a sweep and their states, in ``ledger.sqlite``; written by the coordinator only."""
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        uri = f"file:{self.path}?mode=ro" if readonly else f"file:{self.path}"
+        self._db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+        if not readonly:
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    def add(self, runs: Iterable[tuple[str, int, int, int]]) -> int:
+        """Plan runs ``(run_id, scenario, replicate, seed)`` not yet in the ledger; returns how many were new."""
+        before = self.total()
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT OR IGNORE INTO runs (run_id, scenario, replicate, seed) VALUES (?,?,?,?)",
+                                 list(runs))
+        return self.total() - before
+
+    def _set(self, sql: str, *args: object) -> None:
+        self._db.execute(sql, args)
+
+    def running(self, run_id: str, worker: str) -> None:
+        """A run was handed to a worker: one more attempt."""
+        self._set("UPDATE runs SET state='running', attempts=attempts+1, worker=?, started=? WHERE run_id=?",
+                  worker, time.time(), run_id)
+
+    def done(self, run_id: str, seconds: float, worker: str) -> None:
+        """A run's folder is published."""
+        self._set("UPDATE runs SET state='done', error=NULL, seconds=?, worker=?, finished=? WHERE run_id=?",
+                  seconds, worker, time.time(), run_id)
+
+    def failed(self, run_id: str, error: str, worker: str | None = None) -> None:
+        """A run raised (or its worker died too often): recorded with the error, not retried."""
+        self._set("UPDATE runs SET state='failed', error=?, worker=COALESCE(?, worker), finished=? WHERE run_id=?",
+                  error, worker, time.time(), run_id)
+
+    def worker_died(self, run_id: str, error: str, max_deaths: int) -> bool:
+        """A worker died during a run: plan it again, or fail it after ``max_deaths``. True when re-planned."""
+        (deaths,) = self._db.execute("SELECT worker_deaths FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        deaths += 1
+        state = "planned" if deaths < max_deaths else "failed"
+        message = f"worker died {deaths} time(s); last: {error}"
+        self._set("UPDATE runs SET state=?, worker_deaths=?, error=?, finished=? WHERE run_id=?",
+                  state, deaths, message, time.time(), run_id)
+        return state == "planned"
+
+    def recover(self, published: set[str]) -> tuple[int, int]:
+        """After a coordinator stopped: runs left 'running' become done (folder published) or planned again."""
+        rows = [r[0] for r in self._db.execute("SELECT run_id FROM runs WHERE state='running'")]
+        done = [r for r in rows if r in published]
+        again = [r for r in rows if r not in published]
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany("UPDATE runs SET state='done', error=NULL, finished=? WHERE run_id=?",
+                                 [(time.time(), r) for r in done])
+            self._db.executemany("UPDATE runs SET state='planned' WHERE run_id=?", [(r,) for r in again])
+        return len(done), len(again)
+
+    def ids(self, state: str) -> list[str]:
+        """Run ids in one state, sorted."""
+        return [r[0] for r in self._db.execute("SELECT run_id FROM runs WHERE state=? ORDER BY run_id", (state,))]
+
+    def counts(self) -> dict[str, int]:
+        """Number of runs in each state."""
+        out = dict.fromkeys(STATES, 0)
+        for state, n in self._db.execute("SELECT state, COUNT(*) FROM runs GROUP BY state"):
+            out[state] = n
+        return out
+
+    def total(self) -> int:
+        """Number of runs in the ledger."""
+        return self._db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+
+    def rows(self) -> list[LedgerRow]:
+        """Every run's line, sorted by run id."""
+        cur = self._db.execute("SELECT run_id, scenario, replicate, seed, state, attempts, worker_deaths, worker, "
+                               "error, seconds FROM runs ORDER BY run_id")
+        return [LedgerRow(*r) for r in cur]
+
+
+class SweepLocked(Exception):
+    """Another live coordinator owns the sweep."""
+
+
+class SweepLock:
+    """``coordinator.lock``: pid, host and a heartbeat refreshed by a thread while the coordinator lives.
+
+    Acquisition creates the file exclusively (``O_EXCL``); a stale lock is first renamed aside (one reclaimer
+    wins the rename), so two coordinators never both believe they own the sweep.
+    """
+
+    def __init__(self, path: Path, *, heartbeat_s: float = 2.0, stale_after_s: float = 60.0) -> None:
+        self.path = Path(path)
+        self.heartbeat_s = heartbeat_s
+        self.stale_after_s = stale_after_s
+        self.token = uuid.uuid4().hex
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _content(self) -> str:
+        return json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "heartbeat": time.time(),
+                           "token": self.token})
+
+    @staticmethod
+    def read(path: Path) -> dict | None:
+        """The lock's content, or None when there is no (readable) lock."""
+        try:
+            return json.loads(Path(path).read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def stale_reason(self, info: dict | None) -> str | None:
+        """Why a lock is stale (its owner is gone), or None when its owner may be alive."""
+        if info is None:
+            return "unreadable lock"
+        age = time.time() - float(info.get("heartbeat", 0))
+        if age > self.stale_after_s:
+            return f"heartbeat {age:.0f} s old"
+        if info.get("host") == socket.gethostname():
+            try:
+                os.kill(int(info["pid"]), 0)
+            except ProcessLookupError:
+                return f"process {info['pid']} is gone"
+            except PermissionError:
+                return None
+        return None
+
+    def acquire(self) -> None:
+        """Take the lock, reclaiming a stale one; raise ``SweepLocked`` if a live coordinator holds it."""
+        for _ in range(5):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                info = self.read(self.path)
+                reason = self.stale_reason(info)
+                if reason is None:
+                    age = time.time() - float(info.get("heartbeat", 0)) if info else 0.0
+                    raise SweepLocked(f"another coordinator (pid {info.get('pid')} on {info.get('host')}, "
+                                      f"heartbeat {age:.0f} s ago) is running this sweep") from None
+                aside = self.path.with_name(f".{self.path.name}.stale-{self.token}")
+                try:
+                    os.replace(self.path, aside)
+                except FileNotFoundError:
+                    continue  # another reclaimer moved it first; try again
+                moved = self.read(aside)
+                if info is not None and (moved or {}).get("token") != info.get("token"):
+                    os.replace(aside, self.path)  # a fresh lock taken meanwhile by another reclaimer: give it back
+                else:
+                    aside.unlink(missing_ok=True)
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(self._content())
+            self._thread = threading.Thread(target=self._beat, name="sweep-lock-heartbeat", daemon=True)
+            self._thread.start()
+            return
+        raise SweepLocked("could not take the sweep lock (contended)")
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.heartbeat_s):
+            info = self.read(self.path)
+            if not info or info.get("token") != self.token:
+                return  # reclaimed by someone else: stop touching it
+            tmp = self.path.with_name(f".{self.path.name}.{self.token}")
+            tmp.write_text(self._content(), "utf-8")
+            os.replace(tmp, self.path)
+
+    def release(self) -> None:
+        """Stop the heartbeat and remove the lock if it is still ours."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        info = self.read(self.path)
+        if info and info.get("token") == self.token:
+            self.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> SweepLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

@@ -1,0 +1,99 @@
+"""Executing one run inside a worker: the model call, atomic publication of its folder, and its outcome record.
+
+Whatever the executor (local process, Dask worker), a run goes through ``execute_run``: the model writes into a
+hidden staging folder, which is renamed into ``runs/<run_id>`` only when complete, so a run folder that exists is
+a finished run and a crash leaves nothing visible. An exception inside the model is caught here and returned with
+its traceback: a run that raises is a failed run, not a dead worker, and is not retried.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from experiments.plan import RunTask
+from sim.config import RunConfig
+
+__all__ = ["RunModel", "RunResult", "simulate", "execute_run", "STAGING", "is_published"]
+
+# A run model takes a frozen config and a folder to create, and writes the run's files there (picklable:
+# a module-level function). The production model is ``simulate``; tests register faulty ones.
+RunModel = Callable[[RunConfig, Path], None]
+STAGING = ".staging"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a worker reports for one run."""
+
+    run_id: str
+    ok: bool
+    seconds: float
+    error: str | None = None
+    worker: str = ""
+
+
+def simulate(config: RunConfig, out: Path) -> None:
+    """The production model: ``sim.run.run_simulation`` writing the standard run folder (DESIGN section 6)."""
+    from sim.run import run_simulation
+
+    run_simulation(config, out)
+
+
+def is_published(runs_dir: Path, run_id: str) -> bool:
+    """Whether a run's folder exists (it is renamed into place only when complete)."""
+    return (Path(runs_dir) / run_id / "identity.json").is_file()
+
+
+def execute_run(task: RunTask, runs_dir: str, model: RunModel = simulate) -> RunResult:
+    """Run one task and publish ``runs_dir/<run_id>`` atomically; never raises for a model error."""
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    runs = Path(runs_dir)
+    if is_published(runs, task.run_id):  # published before a coordinator crash: not run twice
+        return RunResult(task.run_id, True, 0.0, worker=worker)
+    staging = runs / STAGING / f"{task.run_id}.{os.getpid()}"
+    started = time.perf_counter()
+    try:
+        if staging.exists():
+            shutil.rmtree(staging)
+        staging.parent.mkdir(parents=True, exist_ok=True)
+        model(task.config, staging)
+        identity = {"run_id": task.run_id, "scenario": task.scenario, "replicate": task.replicate,
+                    "seed": task.config.seed, "config_hash": task.config.config_hash(), "worker": worker}
+        (staging / "identity.json").write_text(json.dumps(identity, indent=2), "utf-8")
+        os.replace(staging, runs / task.run_id)
+    except Exception:  # a model error is the run's failure, recorded with its traceback
+        shutil.rmtree(staging, ignore_errors=True)
+        return RunResult(task.run_id, False, time.perf_counter() - started, traceback.format_exc(), worker)
+    return RunResult(task.run_id, True, time.perf_counter() - started, worker=worker)
+
+
+class Dispatcher:
+    """What an executor asks of the coordinator: the next run, and where to report starts, results and deaths.
+
+    Executors (``execute_local``, ``execute_dask``) only move tasks and results; the coordinator (``sweep``)
+    owns the ledger and decides retries, so every executor has the same failure semantics.
+    """
+
+    def next_task(self) -> RunTask | None:  # pragma: no cover - interface
+        """The next run to execute, or None when none is waiting."""
+        raise NotImplementedError
+
+    def started(self, task: RunTask, worker: str) -> None:  # pragma: no cover - interface
+        """A run was handed to a worker."""
+        raise NotImplementedError
+
+    def finished(self, result: RunResult) -> None:  # pragma: no cover - interface
+        """A worker reported a run's result (done, or failed with its traceback)."""
+        raise NotImplementedError
+
+    def died(self, task: RunTask, error: str, *, retry: bool = True) -> None:  # pragma: no cover - interface
+        """The worker of a run died; the coordinator re-plans (then ``next_task`` returns it) or fails it."""
+        raise NotImplementedError

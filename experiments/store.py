@@ -1,0 +1,150 @@
+"""The results store of a sweep: DuckDB views over every run's Parquet files, summaries, and canonical hashes.
+
+Nothing is copied: ``connect(SWEEP)`` opens an in-memory DuckDB whose views read ``runs/*/city_year.parquet`` and
+``runs/*/district_year.parquet`` directly, each row tagged with its ``run_id``, ``scenario`` and ``replicate``,
+plus the ledger (``runs``), the scenarios and the summary tables. Analysts query it with SQL::
+
+    from experiments import connect
+    con = connect("sweeps/compare_regimes")
+    con.sql("SELECT label, city, avg(hukou_share) FROM city_year JOIN scenarios USING (scenario) "
+            "WHERE year = 2035 GROUP BY ALL").df()
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from experiments.spec import OUTCOME_METRICS
+
+__all__ = ["connect", "query", "write_summaries", "canonical_hash", "DISTRICT_METRICS", "VIEWS"]
+
+DISTRICT_METRICS = ("residents", "hukou_residents", "migrants", "permit_holders", "settled_talent",
+                    "settled_points", "settled_other", "migrants_bachelor_plus", "arrivals", "returns",
+                    "migrant_children_in_school", "rent_index")
+VIEWS = ("runs", "scenarios", "city_year", "district_year", "summary_city_year", "summary_district_year")
+_KEYS = {"city_year": ("run_id", "year", "census_day", "city"),
+         "district_year": ("run_id", "year", "census_day", "city", "district")}
+
+
+def _ledger_frame(folder: Path) -> pd.DataFrame:
+    db = sqlite3.connect(f"file:{folder / 'ledger.sqlite'}?mode=ro", uri=True)
+    try:
+        return pd.read_sql_query("SELECT run_id, scenario, replicate, seed, state, attempts, worker_deaths, "
+                                 "worker, error, seconds FROM runs ORDER BY run_id", db)
+    finally:
+        db.close()
+
+
+def _quote(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def connect(folder: str | Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with the views of one sweep (``VIEWS``); only published runs appear."""
+    folder = Path(folder)
+    con = duckdb.connect()
+    runs = _ledger_frame(folder)
+    con.register("runs", runs)
+    if (folder / "scenarios.parquet").is_file():
+        con.sql(f"CREATE VIEW scenarios AS SELECT * FROM read_parquet({_quote(folder / 'scenarios.parquet')})")
+    for table in ("city_year", "district_year"):
+        files = sorted((folder / "runs").glob(f"*/{table}.parquet"))
+        if not files:
+            continue
+        listing = "[" + ", ".join(_quote(f) for f in files) + "]"
+        con.sql(f"""CREATE VIEW {table} AS
+            SELECT r.scenario, r.replicate, t.* EXCLUDE (filename)
+            FROM (SELECT regexp_extract(filename, '([^/\\\\]+)[/\\\\][^/\\\\]+$', 1) AS run_id, *
+                  FROM read_parquet({listing}, filename = true, union_by_name = true)) t
+            JOIN runs r USING (run_id)""")
+    for table in ("summary_city_year", "summary_district_year"):
+        if (folder / f"{table}.parquet").is_file():
+            con.sql(f"CREATE VIEW {table} AS SELECT * FROM read_parquet({_quote(folder / f'{table}.parquet')})")
+    return con
+
+
+def query(folder: str | Path, sql: str) -> pd.DataFrame:
+    """Run one SQL query against a sweep's views and return a data frame."""
+    con = connect(folder)
+    try:
+        return con.sql(sql).df()
+    finally:
+        con.close()
+
+
+def _summary_sql(table: str, metrics: tuple[str, ...], keys: tuple[str, ...], present: set[str]) -> str:
+    metrics = tuple(m for m in metrics if m in present)
+    cols = ", ".join(f"CAST({m} AS DOUBLE) AS {m}" for m in metrics)
+    group = ", ".join(keys)
+    return f"""
+        WITH long AS (
+            UNPIVOT (SELECT scenario, {group}, {cols} FROM {table})
+            ON {", ".join(metrics)} INTO NAME metric VALUE value),
+        agg AS (
+            SELECT scenario, {group}, metric, count(value) AS n, avg(value) AS mean, stddev_samp(value) AS sd
+            FROM long WHERE NOT isnan(value) GROUP BY ALL)
+        SELECT agg.*, mean - t * sd / sqrt(n) AS ci_low, mean + t * sd / sqrt(n) AS ci_high
+        FROM agg LEFT JOIN tq USING (n)
+        ORDER BY scenario, {group}, metric"""
+
+
+def write_summaries(folder: str | Path, level: float = 0.95) -> None:
+    """Write ``summary_city_year.parquet`` and ``summary_district_year.parquet``: per scenario, year, city
+    (district) and metric, the number of replicates, mean, standard deviation and a Student-t confidence interval
+    (empty for a single replicate). Also ``runs.parquet``, the ledger as a table."""
+    from scipy import stats
+
+    folder = Path(folder)
+    con = connect(folder)
+    try:
+        runs = _ledger_frame(folder)
+        runs.to_parquet(folder / "runs.parquet", index=False)
+        n_max = max(2, int(runs.groupby("scenario").size().max()) if len(runs) else 2)
+        tq = pd.DataFrame({"n": range(2, n_max + 1)})
+        tq["t"] = stats.t.ppf(0.5 + level / 2, tq["n"] - 1)
+        con.register("tq", tq)
+        views = {r[0] for r in con.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+        specs = {"city_year": (OUTCOME_METRICS, ("year", "census_day", "city")),
+                 "district_year": (DISTRICT_METRICS, ("year", "census_day", "city", "district"))}
+        for table, (metrics, keys) in specs.items():
+            target = folder / f"summary_{table}.parquet"
+            if table not in views:
+                continue
+            present = {r[0] for r in con.sql(f"DESCRIBE {table}").fetchall()}
+            tmp = folder / f".summary_{table}.parquet.tmp"
+            con.sql(_summary_sql(table, metrics, keys, present)).df().to_parquet(tmp, index=False)
+            tmp.replace(target)
+    finally:
+        con.close()
+
+
+def canonical_hash(folder: str | Path, tables: tuple[str, ...] = ("city_year", "district_year")) -> str:
+    """A hash of the sweep's results as sorted tables (not of the Parquet bytes, which carry write metadata):
+    equal hashes mean equal numbers, whatever the executor, worker count or order of completion."""
+    con = connect(folder)
+    digest = hashlib.sha256()
+    try:
+        for table in tables:
+            frame = con.sql(f"SELECT * FROM {table} ORDER BY {', '.join(_KEYS[table])}").df()
+            frame = frame[sorted(frame.columns)]
+            digest.update(table.encode())
+            digest.update(",".join(frame.columns).encode())
+            digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    finally:
+        con.close()
+    return digest.hexdigest()
+
+
+def run_table(folder: str | Path, table: str, run_id: str) -> pd.DataFrame:
+    """One run's table, sorted canonically (for comparing the same run across sweeps)."""
+    con = connect(folder)
+    try:
+        return con.sql(f"SELECT * EXCLUDE (scenario, replicate) FROM {table} WHERE run_id = ? "
+                       f"ORDER BY {', '.join(_KEYS[table])}", params=[run_id]).df()
+    finally:
+        con.close()

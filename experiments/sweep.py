@@ -1,0 +1,310 @@
+"""The coordinator of a sweep: creates or resumes its folder, owns the ledger, dispatches runs, and summarises.
+
+A sweep folder::
+
+    SWEEP/
+      spec.yaml            the spec as written          manifest.json   spec, hashes, seeds, code, machine
+      ledger.sqlite        run states                   coordinator.lock  while a coordinator runs
+      scenarios.parquet    one row per scenario          runs.parquet    the ledger at the end of the sweep
+      runs/<run_id>/       one run folder per run (district_year, city_year, manifest, config, identity)
+      summary_city_year.parquet, summary_district_year.parquet   mean and 95% CI across replications
+
+Re-running or resuming the same spec with the same code finishes what is missing and never repeats a run; a
+changed spec or code version is refused with the differing keys, because mixing runs of two models in one table
+would silently corrupt every comparison.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import json
+import logging
+import os
+import platform
+import shutil
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from experiments.ledger import Ledger, SweepLock
+from experiments.plan import RunTask, plan_runs
+from experiments.runner import STAGING, Dispatcher, RunModel, RunResult, simulate
+from experiments.sampling import Design, build_design
+from experiments.spec import ExperimentSpec, load_spec, spec_from_dict
+from policies.errors import InputError
+from policies.yamlio import load_yaml_text
+
+__all__ = ["SweepSummary", "run_sweep", "resume_sweep", "load_sweep_spec", "sweep_status", "MANIFEST",
+           "diff_keys"]
+
+log = logging.getLogger(__name__)
+MANIFEST = "manifest.json"
+_PACKAGES = ("hukou-sim", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "duckdb", "SALib", "dask",
+             "distributed")
+Progress = Callable[[dict[str, int], float], None]
+
+
+@dataclass
+class SweepSummary:
+    """How a coordinator's session ended."""
+
+    folder: Path
+    counts: dict[str, int]
+    seconds: float
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every run is done."""
+        return self.counts.get("done", 0) == sum(self.counts.values())
+
+
+def _packages() -> dict[str, str]:
+    out = {}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _configs_hash(tasks: list[RunTask]) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for task in sorted(tasks, key=lambda t: t.run_id):
+        digest.update(f"{task.run_id}={task.config.config_hash()};".encode())
+    return digest.hexdigest()[:16]
+
+
+def _manifest(spec: ExperimentSpec, tasks: list[RunTask], design: Design) -> dict[str, Any]:
+    from sim.run import code_version
+
+    return {
+        "name": spec.name, "spec": spec.canonical(), "spec_hash": spec.spec_hash(),
+        "configs_hash": _configs_hash(tasks), "root_seed": spec.root_seed, "code_version": code_version(),
+        "scenarios": len(design.scenarios), "runs": len(tasks), "sampler": spec.sampler.method,
+        "packages": _packages(), "python": platform.python_version(), "machine": platform.platform(),
+        "host": socket.gethostname(), "cpus": os.cpu_count(),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def diff_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted paths where two JSON-like documents differ."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(set(old) | set(new), key=str):
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key not in old or key not in new:
+                out.append(path)
+            else:
+                out.extend(diff_keys(old[key], new[key], path))
+        return out
+    return [] if old == new else [prefix or "(root)"]
+
+
+def _scenarios_frame(design: Design) -> pd.DataFrame:
+    rows = []
+    for s in design.scenarios:
+        row: dict[str, Any] = {"scenario": s.key, "label": ", ".join(f"{k.split('.')[-1]}={v}"
+                                                                      for k, v in s.labels.items()) or "base"}
+        for name, label in s.labels.items():
+            row[name] = label
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+class _Coordinator(Dispatcher):
+    """Hands out planned runs and records every state change in the ledger (and to the progress callback)."""
+
+    def __init__(self, ledger: Ledger, tasks: dict[str, RunTask], max_deaths: int, progress: Progress | None):
+        self.ledger = ledger
+        self.tasks = tasks
+        self.max_deaths = max_deaths
+        self.progress = progress
+        self.queue: collections.deque[str] = collections.deque(ledger.ids("planned"))
+        self.t0 = time.perf_counter()
+        self._report()
+
+    def _report(self) -> None:
+        if self.progress is not None:
+            self.progress(self.ledger.counts(), time.perf_counter() - self.t0)
+
+    def next_task(self) -> RunTask | None:
+        return self.tasks[self.queue.popleft()] if self.queue else None
+
+    def started(self, task: RunTask, worker: str) -> None:
+        self.ledger.running(task.run_id, worker)
+        self._report()
+
+    def finished(self, result: RunResult) -> None:
+        if result.ok:
+            self.ledger.done(result.run_id, result.seconds, result.worker)
+        else:
+            log.warning("run %s failed: %s", result.run_id, (result.error or "").strip().splitlines()[-1:])
+            self.ledger.failed(result.run_id, result.error or "unknown error", result.worker)
+        self._report()
+
+    def died(self, task: RunTask, error: str, *, retry: bool = True) -> None:
+        if retry and self.ledger.worker_died(task.run_id, error, self.max_deaths):
+            self.queue.append(task.run_id)
+        elif not retry:
+            self.ledger.failed(task.run_id, error)
+        self._report()
+
+
+def load_sweep_spec(folder: Path) -> ExperimentSpec:
+    """The spec a sweep folder was created with."""
+    path = Path(folder) / "spec.yaml"
+    if not (Path(folder) / MANIFEST).is_file() or not path.is_file():
+        raise InputError("not a sweep folder (no manifest.json and spec.yaml)", file=folder)
+    return spec_from_dict(load_yaml_text(path.read_text("utf-8"), str(path)), str(path))
+
+
+def _check_same(folder: Path, manifest: dict[str, Any]) -> None:
+    old = json.loads((folder / MANIFEST).read_text("utf-8"))
+    differing = diff_keys(old.get("spec"), manifest["spec"])
+    differing = [f"spec.{k}" for k in differing]
+    if old.get("code_version") != manifest["code_version"]:
+        differing.append("code_version")
+    if not differing and old.get("configs_hash") != manifest["configs_hash"]:
+        differing.append("configs_hash")
+    if differing:
+        raise InputError(f"this sweep was made with a different spec or code (differs: {', '.join(differing)}); "
+                         "start a new sweep in another folder (hukou resume DIR --new-sweep NEW_DIR)",
+                         file=folder)
+
+
+def _clean_leftovers(folder: Path) -> None:
+    """Remove what a killed coordinator or worker left half-written (all hidden names)."""
+    shutil.rmtree(folder / "runs" / STAGING, ignore_errors=True)
+    for pattern in (".*.partial-*", ".coordinator.lock.*"):
+        for path in list((folder / "runs").glob(pattern)) + list(folder.glob(pattern)):
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+
+
+def run_sweep(spec: ExperimentSpec | str | Path, out: Path, *, workers: int | None = None,
+              scheduler: str | None = None, client: Any = None, model: RunModel = simulate, max_deaths: int = 3,
+              progress: Progress | None = None, summarise: bool = True) -> SweepSummary:
+    """Run (or finish) the sweep of ``spec`` in folder ``out``; returns the counts of the ledger at the end.
+
+    Args:
+        spec: a validated spec, or the path of its YAML file (copied into the sweep folder as written).
+        out: the sweep folder; created if absent, resumed if it holds the same spec and code.
+        workers: local worker processes (default: the CPUs), or Dask workers/jobs with ``scheduler``.
+        scheduler: ``local`` (Dask LocalCluster), ``slurm`` (dask-jobqueue) or a scheduler address.
+        client: an existing Dask client to use instead (takes precedence over ``scheduler``).
+        model: the run model (a picklable module-level function); the default writes the standard run folder.
+        max_deaths: attempts of a run whose worker dies before it is recorded failed.
+        progress: called with the state counts and elapsed seconds after every change.
+        summarise: build the summary tables across replications at the end.
+    """
+    text = None
+    if not isinstance(spec, ExperimentSpec):
+        text = Path(spec).read_text("utf-8") if Path(spec).is_file() else None
+        spec = load_spec(spec)
+    out = Path(out)
+    design = build_design(spec)
+    tasks = plan_runs(spec, design)
+    manifest = _manifest(spec, tasks, design)
+    if (out / MANIFEST).is_file():
+        _check_same(out, manifest)
+    elif out.exists() and any(out.iterdir()):
+        raise InputError("exists and is not a sweep folder; choose another --out", file=out)
+    out.mkdir(parents=True, exist_ok=True)
+    lock = SweepLock(out / "coordinator.lock")
+    lock.acquire()
+    try:
+        if not (out / MANIFEST).is_file():
+            (out / "runs").mkdir(exist_ok=True)
+            import yaml
+
+            (out / "spec.yaml").write_text(text or yaml.safe_dump(spec.canonical(), allow_unicode=True,
+                                                                 sort_keys=False), "utf-8")
+            _scenarios_frame(design).to_parquet(out / "scenarios.parquet", index=False)
+            tmp = out / f".{MANIFEST}.tmp"
+            tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8")
+            ledger = Ledger(out / "ledger.sqlite")
+            ledger.add((t.run_id, t.scenario, t.replicate, t.config.seed) for t in tasks)
+            os.replace(tmp, out / MANIFEST)  # the manifest last: a folder with one is a complete sweep folder
+        else:
+            ledger = Ledger(out / "ledger.sqlite")
+            ledger.add((t.run_id, t.scenario, t.replicate, t.config.seed) for t in tasks)
+        _clean_leftovers(out)
+        published = {p.name for p in (out / "runs").iterdir() if (p / "identity.json").is_file()}
+        done_after_crash, again = ledger.recover(published)
+        if done_after_crash or again:
+            log.info("recovered %d published and %d interrupted runs", done_after_crash, again)
+        try:
+            coordinator = _Coordinator(ledger, {t.run_id: t for t in tasks}, max_deaths, progress)
+            t0 = time.perf_counter()
+            _execute(coordinator, out, workers=workers, scheduler=scheduler, client=client, model=model,
+                     max_deaths=max_deaths)
+            seconds = time.perf_counter() - t0
+            summary = SweepSummary(out, ledger.counts(), seconds,
+                                   [(r.run_id, r.error or "") for r in ledger.rows() if r.state == "failed"])
+            if summarise:
+                from experiments.store import write_summaries
+
+                write_summaries(out)
+        finally:
+            ledger.close()
+            shutil.rmtree(out / "runs" / STAGING, ignore_errors=True)
+    finally:
+        lock.release()
+    return summary
+
+
+def _execute(coordinator: _Coordinator, out: Path, *, workers: int | None, scheduler: str | None, client: Any,
+             model: RunModel, max_deaths: int) -> None:
+    runs_dir = str(out / "runs")
+    if not coordinator.queue:
+        return
+    if client is not None:
+        from experiments.execute_dask import run_dask
+
+        run_dask(coordinator, runs_dir, client=client, model=model)
+    elif scheduler:
+        from experiments.execute_dask import dask_client, run_dask
+
+        with dask_client(scheduler, workers=workers, max_deaths=max_deaths) as dask:
+            run_dask(coordinator, runs_dir, client=dask, model=model)
+    else:
+        from experiments.execute_local import run_local
+
+        run_local(coordinator, runs_dir, workers=max(1, workers or os.cpu_count() or 1), model=model)
+
+
+def resume_sweep(folder: Path, **kwargs: Any) -> SweepSummary:
+    """Finish an interrupted sweep from its own spec (same code required); keyword arguments as ``run_sweep``."""
+    return run_sweep(load_sweep_spec(folder), Path(folder), **kwargs)
+
+
+def sweep_status(folder: Path) -> dict[str, Any]:
+    """The state of a sweep without touching it: counts, failed runs, the lock's owner."""
+    folder = Path(folder)
+    if not (folder / MANIFEST).is_file():
+        raise InputError("not a sweep folder (no manifest.json)", file=folder)
+    manifest = json.loads((folder / MANIFEST).read_text("utf-8"))
+    ledger = Ledger(folder / "ledger.sqlite", readonly=True)
+    try:
+        rows = ledger.rows()
+        counts = ledger.counts()
+    finally:
+        ledger.close()
+    lock = SweepLock.read(folder / "coordinator.lock")
+    stale = SweepLock(folder / "coordinator.lock").stale_reason(lock) if lock else None
+    return {"name": manifest["name"], "folder": str(folder), "counts": counts, "total": sum(counts.values()),
+            "failed": [(r.run_id, r.attempts, r.worker_deaths, r.error or "") for r in rows if r.state == "failed"],
+            "seconds_done": sum(r.seconds or 0 for r in rows if r.state == "done"),
+            "coordinator": None if lock is None else {**lock, "stale": stale},
+            "code_version": manifest["code_version"], "created": manifest["created"]}

@@ -1,0 +1,19 @@
+"""Test-only run models for fault injection (never used by production code): importable by spawned workers
+because pytest puts this folder on ``sys.path`` and ``spawn`` children inherit the parent's ``sys.path``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from experiments.runner import simulate
+from sim.config import RunConfig
+
+
+def raise_or_crash(config: RunConfig, out: Path) -> None:
+    """beta_rent below 1.05 raises, above 1.35 kills its own process, otherwise the real model runs."""
+    if config.behaviour.beta_rent < 1.05:
+        raise ValueError("injected failure for the test")
+    if config.behaviour.beta_rent > 1.35:
+        os._exit(13)
+    simulate(config, out)
