@@ -46,6 +46,8 @@ def run(
                                                   "runs/<date>-<config hash>.")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML file of settings and behavioural parameters "
                                                      "(command-line options win).")] = None,
+    history: Annotated[bool | None, typer.Option("--history/--no-history", help="Keep each migrant's status "
+                                                  "changes (for model.migrant(i)); about 8 bytes per change.")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Run the model from the 2010 census day and write a run folder (district_year.parquet, city_year.parquet,
@@ -53,7 +55,7 @@ def run(
     from sim.config import load_config
     from sim.run import run_simulation, summary
 
-    cfg = load_config(config, start=start, end=end, scale=scale, seed=seed,
+    cfg = load_config(config, start=start, end=end, scale=scale, seed=seed, history=history,
                       regimes=tuple(regimes) if regimes else None)
     import policies
 
@@ -138,9 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     except click_errors.ClickException as exc:
         console.print(f"hukou: error: {exc.format_message()}", highlight=False, markup=False, soft_wrap=True)
         return exc.exit_code
-    except (click_errors.Exit, typer.Exit) as exc:
+    except typer.Exit as exc:
         return int(getattr(exc, "exit_code", 0) or 0)
-    except (click_errors.Abort, typer.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         console.print("hukou: aborted", highlight=False)
         return 130
     return result if isinstance(result, int) else 0
