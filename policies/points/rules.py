@@ -35,6 +35,7 @@ _TIER_KEYS = {"points", "education_min", "full_time", "title_min", "skill_min", 
 # Parameters that modify or configure parts rather than being parts themselves.
 NOT_PARTS = ("threshold", "social_service_window_years", "social_service_cap")
 MONTHS_PER_YEAR = 12  # a unit, not a policy value: tables count full years of months
+_MAX_AGE = 120  # the profile's upper bound on age (policies.schema.Profile)
 
 Params = Mapping[str, Any]
 
@@ -58,12 +59,45 @@ def _meets(persons: Persons, condition: Mapping[str, Any]) -> np.ndarray:
     return ok
 
 
+class _QualificationGrid:
+    """Every combination of the qualification columns a rung can test, as a tiny batch of ``Persons`` columns.
+
+    A rung's conditions read only education, title, skill, full-time study and the shortage flag: fewer than a
+    thousand combinations. Evaluating a ladder once on this grid and looking each person up is the same rule as
+    evaluating it on every person, at a fraction of the array passes.
+    """
+
+    def __init__(self) -> None:
+        grid = np.meshgrid(np.arange(len(EDUCATION)), np.arange(len(TITLE)), np.arange(len(SKILL)),
+                           np.arange(2), np.arange(2), indexing="ij")
+        self.education, self.professional_title, self.skill_level, full_time, shortage = (g.ravel() for g in grid)
+        self.full_time_degree, self.shortage_occupation = full_time.astype(bool), shortage.astype(bool)
+
+    def __len__(self) -> int:
+        return len(self.education)
+
+
+_GRID = _QualificationGrid()
+
+
+def _qualification_code(persons: Persons) -> np.ndarray:
+    """Each person's row in ``_GRID`` (same order as its meshgrid)."""
+    code = persons.education.astype(np.int32) * len(TITLE) + persons.professional_title
+    code = code * len(SKILL) + persons.skill_level
+    code = code * 2 + persons.full_time_degree
+    return code * 2 + persons.shortage_occupation
+
+
+def _ladder_on_grid(tiers: list[Mapping[str, Any]]) -> np.ndarray:
+    best = np.zeros(len(_GRID), dtype=np.float64)
+    for tier in tiers:
+        best = np.where(_meets(_GRID, tier), np.maximum(best, tier["points"]), best)
+    return best
+
+
 def _ladder_points(persons: Persons, tiers: list[Mapping[str, Any]]) -> np.ndarray:
     """The highest rung each person meets (0 when none)."""
-    best = np.zeros(len(persons), dtype=np.float64)
-    for tier in tiers:
-        best = np.where(_meets(persons, tier), np.maximum(best, tier["points"]), best)
-    return best
+    return _ladder_on_grid(tiers)[_qualification_code(persons)]
 
 
 def highest_rung(persons: Persons, params: Params, documented: str, assumed: str) -> dict[str, np.ndarray]:
@@ -122,10 +156,12 @@ def volunteer_service(persons: Persons, params: Params) -> dict[str, np.ndarray]
 
 def tax(persons: Persons, params: Params) -> dict[str, np.ndarray]:
     """纳税 (穗来穗〔2014〕19号 分值表 五; 深人社规〔2016〕23号): highest tier reached by 3 years' tax."""
-    best = np.zeros(len(persons), dtype=np.float64)
-    for tier in params["tax"]["tiers"]:
-        best = np.where(persons.tax_paid_3y >= tier["min_rmb"], np.maximum(best, tier["points"]), best)
-    return {"tax": best}
+    tiers = sorted(params["tax"]["tiers"], key=lambda t: t["min_rmb"])
+    thresholds = np.array([t["min_rmb"] for t in tiers], dtype=np.float64)
+    # best points among the tiers reached, for each count of tiers reached (0 = none)
+    best = np.maximum.accumulate(np.array([0.0, *(float(t["points"]) for t in tiers)]))
+    reached = np.searchsorted(thresholds, np.asarray(persons.tax_paid_3y, dtype=np.float64), side="right")
+    return {"tax": best[reached]}
 
 
 def _capped_count(count: np.ndarray, value: Mapping[str, Any]) -> np.ndarray:
@@ -199,14 +235,17 @@ def owned_housing(persons: Persons, params: Params) -> dict[str, np.ndarray]:
 def age(persons: Persons, params: Params) -> dict[str, np.ndarray]:
     """年龄 (深人社规〔2016〕23号; 2015年分值表): points by age bracket; exempt people lose no points."""
     value = params["age"]
-    points = np.zeros(len(persons), dtype=np.float64)
+    ages = np.arange(_MAX_AGE + 1)
+    by_age = np.zeros(len(ages), dtype=np.float64)   # the brackets evaluated once for every whole age
     for bracket in value["brackets"]:
-        inside = (persons.age >= bracket["min"]) & (persons.age <= bracket["max"])
-        slope = bracket.get("per_year", 0) * (persons.age - bracket.get("from", 0))
-        points = np.where(inside, bracket["points"] + slope, points)
-    exempt = np.zeros(len(persons), dtype=bool)
+        inside = (ages >= bracket["min"]) & (ages <= bracket["max"])
+        slope = bracket.get("per_year", 0) * (ages - bracket.get("from", 0))
+        by_age = np.where(inside, bracket["points"] + slope, by_age)
+    points = by_age[np.clip(persons.age, 0, _MAX_AGE)]
+    exempt_grid = np.zeros(len(_GRID), dtype=bool)
     for condition in value.get("exempt") or []:
-        exempt |= _meets(persons, condition)
+        exempt_grid |= _meets(_GRID, condition)
+    exempt = exempt_grid[_qualification_code(persons)]
     return {"age": np.where(exempt, np.maximum(points, 0.0), points)}
 
 
