@@ -111,6 +111,18 @@ def _register_policy_commands() -> None:
 _register_policy_commands()
 
 
+def _register_dashboard_commands() -> None:
+    """The dashboard server (hukou_cli/dashboard_commands.py)."""
+    try:
+        from hukou_cli.dashboard_commands import dashboard
+    except ImportError:  # pragma: no cover - only while the module is being written
+        return
+    app.command()(dashboard)
+
+
+_register_dashboard_commands()
+
+
 def _register_experiment_commands() -> None:
     """Sweeps, their ledger and results (hukou_cli/experiment_commands.py)."""
     try:

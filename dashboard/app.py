@@ -1,0 +1,111 @@
+"""The Dash application: pages from ``dashboard/pages``, a background-callback manager for the scenario builder,
+and the safety settings of a local analysis server.
+
+Safety, because the dashboard runs on analysts' machines next to their files: it binds only loopback addresses
+(whatever ``HOST`` says), runs with debug off (no Werkzeug console), caps request bodies, turns any exception of a
+callback into a message on the page (never a 500 with a traceback), and reads results only through
+``dashboard.data`` by identifier.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import html, set_props
+from flask import Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from dashboard import data
+
+__all__ = ["create_app", "LOOPBACK", "check_host", "MAX_REQUEST_BYTES"]
+
+log = logging.getLogger(__name__)
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+MAX_REQUEST_BYTES = 1_000_000
+_PAGES = Path(__file__).resolve().parent / "pages"
+
+
+def check_host(host: str) -> str:
+    """The host to bind: loopback only, because the dashboard has no authentication."""
+    from policies.errors import InputError
+
+    if host not in LOOPBACK:
+        raise InputError(f"the dashboard binds loopback only ({', '.join(LOOPBACK)}), not {host!r}", field="--host")
+    return host
+
+
+def _on_error(err: Exception) -> None:
+    """A callback failed: show why on the page and update nothing (Dash then answers 204, not 500)."""
+    from dashboard.data import UnknownExperiment
+
+    known = (UnknownExperiment, ValueError, TypeError, KeyError, LookupError)
+    message = str(err)[:300] if isinstance(err, known) else "internal error (logged)"
+    if not isinstance(err, known):
+        log.exception("callback failed", exc_info=err)
+    try:
+        set_props("global-error", {"children": f"Error: {message}", "is_open": True})
+    except Exception:  # pragma: no cover - outside a callback context there is nothing to show
+        pass
+    return None
+
+
+def create_app(results: str | Path, *, scenarios: str | Path | None = None, cache_dir: str | Path | None = None,
+               background: bool = True) -> dash.Dash:
+    """Build the dashboard over a sweep folder (or a folder of sweep folders).
+
+    Args:
+        results: ``--results``: a sweep folder or a folder holding several.
+        scenarios: where the scenario builder writes its short sweeps (default: a folder in the system's
+            temporary directory, so nothing is written next to the results).
+        cache_dir: the background-callback cache (default: a temporary folder).
+        background: register the background-callback manager (the scenario builder needs it).
+    """
+    scenarios = Path(scenarios) if scenarios else Path(tempfile.gettempdir()) / "hukou-dashboard-scenarios"
+    scenarios.mkdir(parents=True, exist_ok=True)
+    data.use_results(Path(results), scenarios)
+    manager = None
+    if background:
+        import diskcache
+
+        cache = diskcache.Cache(str(cache_dir or tempfile.mkdtemp(prefix="hukou-dash-cache-")))
+        manager = dash.DiskcacheManager(cache)
+    app = dash.Dash(
+        __name__, use_pages=True, pages_folder=str(_PAGES), title="hukou-sim",
+        external_stylesheets=[dbc.themes.BOOTSTRAP], suppress_callback_exceptions=True,
+        background_callback_manager=manager, on_error=_on_error, serve_locally=True, update_title=None,
+    )
+    app.layout = html.Div([
+        dbc.Alert(id="global-error", is_open=False, dismissable=True, color="danger", className="m-2"),
+        dash.page_container,
+    ])
+    server = app.server
+    server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    server.config["PROPAGATE_EXCEPTIONS"] = False
+    server.config["HUKOU_SCENARIOS"] = str(scenarios)
+
+    @server.errorhandler(Exception)
+    def _error(exc: Exception) -> Any:  # a request Dash could not parse: 400 with a short reason, never 500
+        if isinstance(exc, HTTPException):
+            return exc
+        log.warning("bad request to %s: %s: %s", request.path, type(exc).__name__, str(exc)[:200])
+        return jsonify({"error": "bad request", "reason": type(exc).__name__}), 400
+
+    @server.after_request
+    def _headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    return app
+
+
+def serve(app: dash.Dash, host: str = "127.0.0.1", port: int = 8050) -> None:
+    """Serve on a loopback address with debug off (threaded Werkzeug: one analyst, a few tabs)."""
+    app.run(host=check_host(host), port=port, debug=False, dev_tools_ui=False, dev_tools_props_check=False,
+            use_reloader=False, threaded=True)

@@ -1,0 +1,391 @@
+"""Data access of the dashboard: the one module that reads results, through DuckDB, read-only, by identifier.
+
+Why one module: every page asks for the same few frames (summaries across seeds, per-seed values, manifests), and
+keeping the reading here lets the security rule live in one place. A request names an experiment by its
+*identifier* (the sweep folder's name), which is looked up in a registry built at start-up from ``--results``;
+a path from a request is never joined, opened or passed to DuckDB. DuckDB itself is locked to the experiment's
+folder (``enable_external_access = false`` with ``allowed_directories``), so even a bug in a query cannot read a
+file outside the results.
+
+Frames are cached per experiment (results do not change under a running dashboard: a sweep folder is published
+atomically and the dashboard never writes to it), so a page view costs a dictionary look-up after the first one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+__all__ = ["Experiment", "Registry", "UnknownExperiment", "use_results", "registry", "ID_PATTERN",
+           "CITY_METRICS", "DISTRICT_METRICS", "observed_population", "reproduce_command", "city_runs",
+           "zone_runs", "COMPARE_METRICS", "ZONE_SQL"]
+
+log = logging.getLogger(__name__)
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,119}$")
+CITY_METRICS = (
+    "hukou_share", "suburban_dispersion_migrants", "suburban_dispersion_residents", "entropy_migrants",
+    "talent_share_settlers", "talent_share_migrants", "talent_share_residents", "settlements_talent",
+    "settlements_points", "settlements_other", "settlements_total", "time_to_hukou_years", "school_access",
+    "return_rate", "permit_coverage", "points_cutoff", "queue_length", "residents", "hukou_residents", "migrants",
+    "permit_holders", "arrivals", "returns", "rent_index",
+)
+DISTRICT_METRICS = ("residents", "hukou_residents", "migrants", "permit_holders", "settled_talent",
+                    "settled_points", "settled_other", "migrants_bachelor_plus", "arrivals", "returns",
+                    "migrant_children_in_school", "rent_index")
+_OBSERVED = Path(__file__).resolve().parent.parent / "sim" / "data" / "city_population.csv"
+
+
+class UnknownExperiment(LookupError):
+    """An identifier that names no experiment of this dashboard (shown to the user, never a server error)."""
+
+
+def _quote(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+@dataclass
+class Experiment:
+    """One sweep folder, read-only: its manifest, scenarios and summaries, loaded once and kept."""
+
+    id: str
+    folder: Path
+    custom: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        """A fresh in-memory DuckDB that can read only this experiment's folder (one per query: thread-safe)."""
+        con = duckdb.connect(":memory:")
+        root = str(self.folder.resolve()) + "/"
+        con.execute(f"SET allowed_directories = [{_quote(Path(root))}]")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+        return con
+
+    def sql(self, query: str, params: list[Any] | None = None) -> pd.DataFrame:
+        """Run a query on a locked connection (``{folder}`` in the query is this folder, quoted)."""
+        con = self._connect()
+        try:
+            return con.execute(query.replace("{folder}", str(self.folder.resolve()).replace("'", "''")),
+                               params or []).df()
+        finally:
+            con.close()
+
+    def _cached(self, key: str, load: Any) -> Any:
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = load()
+            return self._cache[key]
+
+    @cached_property
+    def manifest(self) -> dict[str, Any]:
+        """The sweep manifest (name, spec, spec hash, code version, seeds, packages)."""
+        return json.loads((self.folder / "manifest.json").read_text("utf-8"))
+
+    @property
+    def name(self) -> str:
+        """The spec name."""
+        return str(self.manifest.get("name", self.id))
+
+    def scenarios(self) -> pd.DataFrame:
+        """One row per scenario: ``scenario`` (key), ``label`` (short text), and a ``regimes`` column if varied."""
+        def load() -> pd.DataFrame:
+            frame = self.sql("SELECT * FROM read_parquet('{folder}/scenarios.parquet')")
+            if "regimes" not in frame.columns:
+                regimes = self.manifest.get("spec", {}).get("levers", {}).get("regimes", ["historical"])
+                frame["regimes"] = _regime_text(regimes[0]) if regimes else "historical"
+            frame["regimes"] = frame["regimes"].astype(str)
+            # a scenario builder's regime is a file: show its name, not its path
+            frame["label"] = frame["label"].astype(str).str.replace(r"regimes=\S*/([^/]+)\.ya?ml$", r"regimes=\1",
+                                                                    regex=True)
+            frame["scenario"] = frame["scenario"].astype("int64")
+            frame["key"] = frame["scenario"].map(lambda k: f"{int(k):x}")
+            return frame
+        return self._cached("scenarios", load)
+
+    def scenario_keys(self) -> list[str]:
+        """The scenario identifiers a URL may name (hex of the scenario key)."""
+        return list(self.scenarios()["key"])
+
+    def scenario_label(self, key: str) -> str:
+        """The scenario's label (``regimes=talent_only``), or the key when unknown."""
+        rows = self.scenarios()[self.scenarios()["key"] == key]
+        return str(rows["label"].iloc[0]) if len(rows) else key
+
+    def summary_city(self) -> pd.DataFrame:
+        """Mean, sd and 95% CI across replications per scenario, year, city and metric (the sweep's summary)."""
+        def load() -> pd.DataFrame:
+            frame = self.sql("SELECT * FROM read_parquet('{folder}/summary_city_year.parquet')")
+            return _with_keys(frame)
+        return self._cached("summary_city", load)
+
+    def summary_district(self) -> pd.DataFrame:
+        """Mean and CI across replications per scenario, year, district and metric."""
+        def load() -> pd.DataFrame:
+            frame = self.sql("SELECT * FROM read_parquet('{folder}/summary_district_year.parquet')")
+            return _with_keys(frame)
+        return self._cached("summary_district", load)
+
+    def years(self) -> list[float]:
+        """Recorded year labels, year ends first then census days (2010.83, 2020.83)."""
+        years = sorted(self.summary_city()["year"].unique().tolist())
+        return [float(y) for y in years]
+
+    def run_values(self, year: float, metrics: Iterable[str]) -> pd.DataFrame:
+        """Each run's value of some city metrics at one year (the seeds behind a summary), long format."""
+        metrics = [m for m in metrics if m in CITY_METRICS]
+        if not metrics:
+            return pd.DataFrame(columns=["key", "replicate", "city", "metric", "value"])
+        key = f"runs:{year}:{','.join(metrics)}"
+
+        def load() -> pd.DataFrame:
+            runs = self.published_runs()
+            if not runs:
+                return pd.DataFrame(columns=["key", "replicate", "city", "metric", "value"])
+            files = "[" + ", ".join(_quote(self.folder.resolve() / "runs" / r / "city_year.parquet")
+                                    for r in runs) + "]"
+            cols = ", ".join(f"CAST({m} AS DOUBLE) AS {m}" for m in metrics)
+            frame = self.sql(
+                f"SELECT regexp_extract(filename, '(s[0-9a-f]+)-r([0-9]+)', 1) AS skey, "
+                f"CAST(regexp_extract(filename, '-r([0-9]+)', 1) AS INTEGER) AS replicate, city, {cols} "
+                f"FROM read_parquet({files}, filename = true, union_by_name = true) WHERE year = ?", [float(year)])
+            frame["key"] = frame.pop("skey").str[1:].map(lambda h: f"{int(h, 16):x}")
+            return frame.melt(id_vars=["key", "replicate", "city"], var_name="metric", value_name="value")
+        return self._cached(key, load)
+
+    def districts(self) -> pd.DataFrame:
+        """District attributes (adcode, names, zone, city) as the runs recorded them."""
+        def load() -> pd.DataFrame:
+            runs = self.published_runs()
+            if not runs:
+                return pd.DataFrame(columns=["district", "district_name", "district_name_cn", "zone", "city"])
+            path = _quote(self.folder.resolve() / "runs" / runs[0] / "district_year.parquet")
+            return self.sql(f"SELECT DISTINCT district, district_name, district_name_cn, zone, city "
+                            f"FROM read_parquet({path}) ORDER BY city, district")
+        return self._cached("districts", load)
+
+    def published_runs(self) -> list[str]:
+        """Run folders that were published (renamed into place), by name; names are checked, not trusted."""
+        runs = self.folder / "runs"
+        if not runs.is_dir():
+            return []
+        return sorted(p.name for p in runs.iterdir()
+                      if re.fullmatch(r"s[0-9a-f]{1,16}-r[0-9]{4}", p.name) and (p / "identity.json").is_file())
+
+    def seeds(self) -> list[int]:
+        """The seeds of the published runs (from the ledger table written at the end of the sweep)."""
+        def load() -> list[int]:
+            path = self.folder / "runs.parquet"
+            if not path.is_file():
+                return []
+            return [int(s) for s in self.sql("SELECT seed FROM read_parquet('{folder}/runs.parquet') "
+                                             "WHERE state = 'done' ORDER BY run_id")["seed"]]
+        return self._cached("seeds", load)
+
+    def row_count(self) -> int:
+        """District-year rows across every run (what the load test counts)."""
+        runs = self.published_runs()
+        if not runs:
+            return 0
+        files = "[" + ", ".join(_quote(self.folder.resolve() / "runs" / r / "district_year.parquet")
+                                for r in runs) + "]"
+        return int(self.sql(f"SELECT count(*) AS n FROM read_parquet({files})")["n"].iloc[0])
+
+    def info(self) -> dict[str, Any]:
+        """What each page shows as provenance: code version, spec hash, seeds, scale, years, command."""
+        spec = self.manifest.get("spec", {})
+        seeds = self.seeds()
+        return {"id": self.id, "name": self.name, "code_version": self.manifest.get("code_version", "?"),
+                "spec_hash": self.manifest.get("spec_hash", "?"), "root_seed": self.manifest.get("root_seed"),
+                "replications": spec.get("replications"), "scale": spec.get("scale"),
+                "years": f"{spec.get('start')}–{spec.get('end')}", "runs": self.manifest.get("runs"),
+                "seeds": seeds, "created": self.manifest.get("created"), "command": reproduce_command(self)}
+
+
+def _regime_text(value: Any) -> str:
+    return "+".join(value) if isinstance(value, list) else str(value)
+
+
+def _with_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    frame["key"] = frame["scenario"].astype("int64").map(lambda k: f"{int(k):x}")
+    return frame
+
+
+def reproduce_command(experiment: Experiment) -> str:
+    """The ``hukou`` command that recreates this experiment's results from its spec (same code version)."""
+    if experiment.custom:
+        return f"hukou sweep {experiment.folder / 'spec.yaml'} --out sweeps/{experiment.id}"
+    return f"hukou sweep {experiment.folder / 'spec.yaml'} --out {experiment.folder}"
+
+
+class Registry:
+    """The experiments a dashboard serves, by identifier: the sweeps under ``--results`` and user scenarios.
+
+    ``results`` is a sweep folder or a folder of sweep folders. ``scenarios`` is where the scenario builder's
+    short sweeps live (written through ``experiments``, read here like any other).
+    """
+
+    def __init__(self, results: Path, scenarios: Path | None = None) -> None:
+        self.results = Path(results).resolve()
+        self.scenarios_dir = Path(scenarios).resolve() if scenarios else None
+        self._experiments: dict[str, Experiment] = {}
+        self._lock = threading.Lock()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Find the sweep folders again (a scenario run adds one)."""
+        found: dict[str, Experiment] = {}
+        candidates = [self.results] if (self.results / "manifest.json").is_file() else (
+            sorted(p for p in self.results.iterdir() if p.is_dir()) if self.results.is_dir() else [])
+        for folder in candidates:
+            if (folder / "manifest.json").is_file() and (folder / "summary_city_year.parquet").is_file() \
+                    and ID_PATTERN.match(folder.name):
+                found[folder.name] = self._experiments.get(folder.name) or Experiment(folder.name, folder)
+        if self.scenarios_dir is not None and self.scenarios_dir.is_dir():
+            for folder in sorted(self.scenarios_dir.iterdir()):
+                if folder.is_dir() and (folder / "summary_city_year.parquet").is_file() \
+                        and ID_PATTERN.match(folder.name) and folder.name not in found:
+                    found[folder.name] = self._experiments.get(folder.name) or Experiment(folder.name, folder,
+                                                                                         custom=True)
+        with self._lock:
+            self._experiments = found
+
+    def ids(self) -> list[str]:
+        """Identifiers of every experiment, results first then scenarios."""
+        return list(self._experiments)
+
+    def default_id(self) -> str | None:
+        """The experiment a page opens without ``exp=`` in its URL."""
+        return next(iter(self._experiments), None)
+
+    def get(self, ident: Any) -> Experiment:
+        """The experiment of an identifier from a request; anything else raises ``UnknownExperiment``."""
+        if not isinstance(ident, str) or not ID_PATTERN.match(ident):
+            raise UnknownExperiment("not an experiment identifier")
+        experiment = self._experiments.get(ident)
+        if experiment is None:
+            self.refresh()
+            experiment = self._experiments.get(ident)
+        if experiment is None:
+            raise UnknownExperiment(f"no experiment named {ident}")
+        return experiment
+
+    def resolve(self, ident: Any) -> Experiment | None:
+        """``get`` for layouts: the named experiment, else the default one, else None (no results at all)."""
+        try:
+            return self.get(ident)
+        except UnknownExperiment:
+            default = self.default_id()
+            return self._experiments[default] if default else None
+
+
+_REGISTRY: Registry | None = None
+
+
+def use_results(results: Path, scenarios: Path | None = None) -> Registry:
+    """Set the process's registry (the app factory calls this; tests call it to call callbacks directly)."""
+    global _REGISTRY
+    _REGISTRY = Registry(results, scenarios)
+    return _REGISTRY
+
+
+def registry() -> Registry:
+    """The process's registry (set by ``create_app`` or ``use_results``)."""
+    if _REGISTRY is None:
+        raise RuntimeError("no results registered: call dashboard.create_app(results) first")
+    return _REGISTRY
+
+
+def observed_population() -> pd.DataFrame:
+    """The observed city series shipped with the model (``sim/data/city_population.csv``), long format.
+
+    Columns: city (lower case), year, measure (``residents`` / ``hukou_residents``), value, definition, source,
+    confidence. These are the only observed figures the project has until the calibration issue lands.
+    """
+    raw = pd.read_csv(_OBSERVED)
+    rows = []
+    for r in raw.itertuples(index=False):
+        for measure, value, definition in (("residents", r.resident_pop, r.resident_measure),
+                                           ("hukou_residents", r.hukou_pop, r.hukou_measure)):
+            if pd.notna(value):
+                census = "census" in str(definition)
+                rows.append({"city": str(r.city).lower(), "year": float(r.year) + (0.83 if census else 0.0),
+                             "measure": measure, "value": float(value), "definition": str(definition),
+                             "source": str(r.source), "confidence": str(r.confidence)})
+    return pd.DataFrame(rows)
+
+
+# Zone-level analogues of the city metrics (docs/metrics.md), from sums of district columns over a zone.
+_SETTLED = "sum(settled_talent + settled_points + settled_other)"
+ZONE_SQL = {
+    "hukou_share": "sum(hukou_residents) / nullif(sum(residents), 0)",
+    "suburban_dispersion_migrants": "sum(migrants) / nullif(sum(sum(migrants)) OVER (PARTITION BY run, year, city), 0)",
+    "talent_share_settlers": f"sum(settled_bachelor_plus) / nullif({_SETTLED}, 0)",
+    "settlements_talent": "sum(settled_talent)",
+    "settlements_points": "sum(settled_points)",
+    "settlements_other": "sum(settled_other)",
+    "settlements_total": "sum(settled_talent + settled_points + settled_other)",
+    "time_to_hukou_years": f"sum(hukou_months_sum) / nullif({_SETTLED}, 0) / 12",
+    "school_access": "sum(migrant_children_in_school) / nullif(sum(migrant_children), 0)",
+    "return_rate": "sum(returns) / nullif(sum(migrants) + sum(settled_stock) + sum(returns), 0)",
+}
+COMPARE_METRICS = tuple(ZONE_SQL)
+
+
+def _run_files(experiment: Experiment, table: str) -> str:
+    runs = experiment.published_runs()
+    return "[" + ", ".join(_quote(experiment.folder.resolve() / "runs" / r / f"{table}.parquet") for r in runs) + "]"
+
+
+def _key_columns() -> str:
+    return ("regexp_extract(filename, '(s[0-9a-f]+)-r([0-9]+)', 1) AS skey, "
+            "CAST(regexp_extract(filename, '-r([0-9]+)', 1) AS INTEGER) AS replicate")
+
+
+def _hex_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    frame["key"] = frame.pop("skey").str[1:].map(lambda h: f"{int(h, 16):x}")
+    return frame
+
+
+def city_runs(experiment: Experiment) -> pd.DataFrame:
+    """Every run's compare metrics per year and city (long: key, replicate, year, city, zone='', metric, value)."""
+    def load() -> pd.DataFrame:
+        if not experiment.published_runs():
+            return pd.DataFrame(columns=["key", "replicate", "year", "city", "zone", "metric", "value"])
+        cols = ", ".join(f"CAST({m} AS DOUBLE) AS {m}" for m in COMPARE_METRICS)
+        frame = experiment.sql(f"SELECT {_key_columns()}, year, city, {cols} FROM read_parquet("
+                               f"{_run_files(experiment, 'city_year')}, filename = true, union_by_name = true)")
+        frame = _hex_keys(frame)
+        frame["zone"] = ""
+        return frame.melt(id_vars=["key", "replicate", "year", "city", "zone"], var_name="metric",
+                          value_name="value")
+    return experiment._cached("city_runs", load)
+
+
+def zone_runs(experiment: Experiment) -> pd.DataFrame:
+    """Every run's compare metrics per year, city and zone, computed from the district table of each run."""
+    def load() -> pd.DataFrame:
+        if not experiment.published_runs():
+            return pd.DataFrame(columns=["key", "replicate", "year", "city", "zone", "metric", "value"])
+        cols = ", ".join(f"CAST({expr} AS DOUBLE) AS {m}" for m, expr in ZONE_SQL.items())
+        frame = experiment.sql(
+            f"SELECT skey, replicate, year, city, zone, {cols} FROM ("
+            f"SELECT {_key_columns()}, filename AS run, * EXCLUDE (filename) FROM read_parquet("
+            f"{_run_files(experiment, 'district_year')}, filename = true, union_by_name = true)) "
+            f"GROUP BY skey, replicate, run, year, city, zone")
+        frame = _hex_keys(frame)
+        return frame.melt(id_vars=["key", "replicate", "year", "city", "zone"], var_name="metric",
+                          value_name="value")
+    return experiment._cached("zone_runs", load)

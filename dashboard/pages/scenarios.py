@@ -1,0 +1,180 @@
+"""Scenario builder: start from a regime, change its main levers (quota, minimum score, an indicator's weight,
+district bonus, talent age limits), run a short simulation in a background callback with progress, and add it to
+the comparison. Inputs are validated; a run that fails says why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, dcc, html
+
+from dashboard.components import error_alert, href, shell, sync_url
+from dashboard.data import registry
+from dashboard.i18n import lang_of, t
+from dashboard.levers import LIMITS, Levers, indicator_choices, write_scenario
+
+dash.register_page(__name__, path="/scenarios", name="Scenario builder", title="hukou-sim · scenarios", order=4)
+
+FIELDS = ("base", "quota_factor", "min_score_shift", "indicator", "indicator_factor", "district_bonus_factor",
+          "talent_age_shift", "name", "end", "replications", "scale")
+
+
+def _regime_options() -> list[dict[str, str]]:
+    from policies.catalogue import available
+
+    return [{"label": name, "value": name} for name in available()]
+
+
+def _num(fid: str, value: Any, key: str, step: float) -> dbc.Input:
+    low, high = LIMITS[key]
+    return dbc.Input(id=fid, type="number", value=value, min=low, max=high, step=step, size="sm")
+
+
+def _float(value: Any, default: float) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def layout(lang: str | None = None, exp: str | None = None, base: str | None = None, **query: Any) -> html.Div:
+    """The form (filled from the query string) and the run's progress and result."""
+    lang = lang_of(lang)
+    names = [o["value"] for o in _regime_options()]
+    base = base if base in names else "historical"
+    d = Levers()
+    col = dbc.Col
+    form = [
+        dbc.Row([col([dbc.Label(t("base_regime", lang)), dcc.Dropdown(_regime_options(), base, id="sb-base",
+                                                                       clearable=False)], md=3),
+                 col([dbc.Label(t("scenario_name", lang)), dbc.Input(id="sb-name", value=str(query.get("name") or
+                                                                                           d.name)[:80],
+                                                                     maxLength=80, size="sm")], md=3),
+                 col([dbc.Label(t("end_year", lang)), _num("sb-end", _float(query.get("end"), d.end), "end", 1)], md=2),
+                 col([dbc.Label(t("replications", lang)), _num("sb-replications", _float(query.get("replications"),
+                                                                                          d.replications),
+                                                               "replications", 1)], md=2),
+                 col([dbc.Label(t("scale", lang)), _num("sb-scale", _float(query.get("scale"), d.scale), "scale",
+                                                        1000)], md=2)], className="g-2"),
+        dbc.Row([col([dbc.Label(t("quota_factor", lang)), _num("sb-quota_factor", _float(query.get("quota_factor"),
+                                                                                          1.0), "quota_factor", 0.1)],
+                     md=3),
+                 col([dbc.Label(t("min_score_shift", lang)), _num("sb-min_score_shift",
+                                                                  _float(query.get("min_score_shift"), 0.0),
+                                                                  "min_score_shift", 1)], md=3),
+                 col([dbc.Label(t("district_bonus_factor", lang)), _num(
+                     "sb-district_bonus_factor", _float(query.get("district_bonus_factor"), 1.0),
+                     "district_bonus_factor", 0.1)], md=3),
+                 col([dbc.Label(t("talent_age_shift", lang)), _num("sb-talent_age_shift",
+                                                                   _float(query.get("talent_age_shift"), 0),
+                                                                   "talent_age_shift", 1)], md=3)],
+                className="g-2 mt-1"),
+        dbc.Row([col([dbc.Label(t("indicator_weight", lang)), dcc.Dropdown(
+                     indicator_choices(base), query.get("indicator") if query.get("indicator") in
+                     indicator_choices(base) else None, id="sb-indicator")], md=3),
+                 col([dbc.Label(t("indicator_factor", lang)), _num("sb-indicator_factor",
+                                                                   _float(query.get("indicator_factor"), 1.0),
+                                                                   "indicator_factor", 0.1)], md=3)],
+                className="g-2 mt-1"),
+        html.Div([dbc.Button(t("run", lang), id="sb-run", color="primary", className="me-2", n_clicks=0),
+                  dbc.Button(t("cancel", lang), id="sb-cancel", color="secondary", disabled=True, n_clicks=0)],
+                 className="mt-3"),
+    ]
+    return shell("scenarios", lang, exp, [
+        dcc.Store(id="sb-lang", data=lang),
+        html.H2(t("scen_title", lang)), html.P(t("scen_intro", lang), className="text-muted"),
+        dbc.Card(dbc.CardBody(form), className="mb-3"),
+        dbc.Progress(id="sb-progress", value=0, label="", striped=True, animated=True, className="mb-2",
+                     style={"height": "22px"}),
+        html.Div(id="sb-result"),
+        html.Details([html.Summary(t("share_link", lang)), html.Code(id="scenarios-link", className="small")],
+                     className="mt-4"),
+    ])
+
+
+@callback(Output("sb-indicator", "options"), Output("sb-indicator", "value"), Input("sb-base", "value"),
+          State("sb-indicator", "value"), prevent_initial_call=True)
+def on_base(base: Any, indicator: Any) -> tuple[Any, Any]:
+    """The indicators of the chosen regime's points tables."""
+    names = [o["value"] for o in _regime_options()]
+    choices = indicator_choices(base) if base in names else []
+    return choices, indicator if indicator in choices else None
+
+
+def levers_of(values: dict[str, Any]) -> Levers:
+    """The form's values as validated ``Levers`` (``ValueError`` naming the first wrong field)."""
+    kwargs: dict[str, Any] = {}
+    for name in FIELDS:
+        value = values.get(name)
+        if name in ("base", "name", "indicator"):
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"{name}: expected text")
+            if name == "name" and isinstance(value, str) and len(value) > 80:
+                raise ValueError("name: 1 to 80 characters")
+            kwargs[name] = value if (value or name != "indicator") else None
+        else:
+            if value is None or isinstance(value, bool) or not isinstance(value, (int, float, str)):
+                raise ValueError(f"{name}: expected a number")
+            try:
+                number = float(value)
+            except ValueError:
+                raise ValueError(f"{name}: expected a number") from None
+            kwargs[name] = int(number) if name in ("end", "replications", "talent_age_shift") else number
+    return Levers(**kwargs).check()
+
+
+def run_scenario(set_progress: Any, values: dict[str, Any], lang: str) -> Any:
+    """Validate, write the counterfactual, run the short sweep through ``experiments``, link to the comparison."""
+    from experiments.spec import spec_from_dict
+    from experiments.sweep import run_sweep
+    from policies.errors import InputError
+
+    try:
+        levers = levers_of(values)
+        folder = registry().scenarios_dir
+        if folder is None:
+            raise ValueError("this dashboard has no scenario folder")
+        ident, out, doc = write_scenario(levers, folder)
+        spec = spec_from_dict(doc)
+    except (ValueError, InputError) as exc:
+        return error_alert(f"{t('bad_input', lang)}: {getattr(exc, 'message', None) or exc}", lang)
+
+    def progress(counts: dict[str, int], _elapsed: float) -> None:
+        total = max(1, sum(counts.values()))
+        done = counts.get("done", 0) + counts.get("failed", 0)
+        set_progress((int(100 * done / total), f"{done}/{total}"))
+
+    try:
+        summary = run_sweep(spec, out, workers=1, progress=progress)
+    except InputError as exc:
+        return error_alert(f"{t('run_failed', lang)}: {exc.one_line()}", lang)
+    except Exception as exc:  # a crashed model: say why instead of failing the callback
+        return error_alert(f"{t('run_failed', lang)}: {type(exc).__name__}: {str(exc)[:300]}", lang)
+    if not summary.ok:
+        reasons = "; ".join((e.strip().splitlines() or ["?"])[-1][:200] for _, e in summary.failed[:3])
+        return error_alert(f"{t('run_failed', lang)}: {reasons}", lang)
+    registry().refresh()
+    experiment = registry().get(ident)
+    keys = experiment.scenarios()
+    base_key = keys[keys["regimes"] == levers.base]["key"].iloc[0]
+    reform_key = keys[keys["regimes"] != levers.base]["key"].iloc[0]
+    link = href("/compare", exp=ident, baseline=base_key, regimes=reform_key, lang=lang)
+    return dbc.Alert([html.Div([html.B(levers.name)], id="sb-name-shown"),
+                      dcc.Link(t("run_done", lang), href=link, id="sb-compare-link")], color="success")
+
+
+@callback(Output("sb-result", "children"), Input("sb-run", "n_clicks"),
+          *[State(f"sb-{name}", "value") for name in FIELDS], State("sb-lang", "data"),
+          background=True, prevent_initial_call=True,
+          running=[(Output("sb-run", "disabled"), True, False), (Output("sb-cancel", "disabled"), False, True)],
+          progress=[Output("sb-progress", "value"), Output("sb-progress", "label")],
+          progress_default=[0, ""], cancel=[Input("sb-cancel", "n_clicks")])
+def run(set_progress: Any, n_clicks: Any, *args: Any) -> Any:
+    """Run the scenario in the background (the page stays usable; Cancel stops it)."""
+    values = dict(zip(FIELDS, args[:-1], strict=True))
+    return run_scenario(set_progress, values, lang_of(args[-1]))
+
+
+sync_url("scenarios", {name: (f"sb-{name}", "value") for name in FIELDS})

@@ -1,0 +1,43 @@
+"""``hukou dashboard``: serve the results of a sweep (or a folder of sweeps) on a loopback address.
+
+A plain typer function; the root app registers it. Bad input (a folder without results, a non-loopback host)
+raises ``policies.errors.InputError``: one line, exit code 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from policies.errors import InputError
+
+__all__ = ["dashboard"]
+
+
+def dashboard(
+    results: Annotated[Path, typer.Option(help="A sweep folder (hukou sweep --out DIR) or a folder of sweep "
+                                               "folders.")] = Path("sweeps"),
+    host: Annotated[str, typer.Option(help="Loopback address to bind (127.0.0.1, localhost or ::1); the "
+                                           "HOST environment variable is ignored.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8050,
+    scenarios: Annotated[Path | None, typer.Option(help="Where the scenario builder writes its short sweeps "
+                                                        "(default: a folder in the system's temporary "
+                                                        "directory).")] = None,
+) -> None:
+    """Serve the dashboard (overview, compare, map, points calculator, scenario builder, validation) with debug
+    off. Example: hukou dashboard --results sweeps/compare_regimes"""
+    from dashboard.app import check_host, create_app, serve
+    from dashboard.data import Registry
+
+    check_host(host)
+    if not results.is_dir():
+        raise InputError("no such results folder (run `hukou sweep SPEC --out DIR` first)", file=results)
+    if not Registry(results).ids():
+        raise InputError("no finished sweep here (a folder with manifest.json and summary_city_year.parquet, "
+                         "or folders of them)", file=results)
+    app = create_app(results, scenarios=scenarios)
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(f"hukou dashboard: serving {results} at http://{shown}:{port}/ (Ctrl+C to stop)")
+    serve(app, host=host, port=port)

@@ -1,0 +1,118 @@
+"""Callbacks called directly (as Dash would, with the values of their inputs), and layouts from query strings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from dashboard.data import UnknownExperiment, registry
+
+
+def _keys() -> dict[str, str]:
+    frame = registry().get("dash_fixture").scenarios()
+    return dict(zip(frame["regimes"], frame["key"], strict=True))
+
+
+def test_overview_follows_the_chosen_regimes(pages: dict[str, Any]) -> None:
+    keys = _keys()
+    both = pages["overview"].update("dash_fixture", list(keys.values()), "hukou_share", 2013.0, "all", "en")
+    one = pages["overview"].update("dash_fixture", [keys["talent_only"]], "hukou_share", 2013.0, "shenzhen", "zh")
+    assert [t.name for t in both[0].data if t.type == "bar"] == ["historical", "talent_only"]
+    assert [t.name for t in one[0].data if t.type == "bar"] == ["talent_only"]
+    assert list(one[0].data[0].x) == ["深圳"]
+    assert len(one[1]) == 7 and "常住人口户籍比例" in {row["指标"] for row in one[1]}
+
+
+def test_overview_layout_reopens_the_view_of_its_query(pages: dict[str, Any]) -> None:
+    keys = _keys()
+    page = pages["overview"].layout(exp="dash_fixture", regimes=keys["talent_only"], metric="school_access",
+                                    year="2012", city="chengdu", lang="zh")
+    text = str(page)
+    assert f"value=['{keys['talent_only']}']" in text and "value='school_access'" in text
+    assert "value=2012.0" in text and "value='chengdu'" in text and "概览" in text
+
+
+def test_compare_differences_are_reform_minus_baseline(pages: dict[str, Any]) -> None:
+    keys = _keys()
+    diff = pages["compare"].differences("dash_fixture", keys["historical"], keys["talent_only"], "guangzhou", "city")
+    row = diff[(diff["metric"] == "hukou_share") & (diff["year"] == 2013.0)].iloc[0]
+    assert row["diff"] == pytest.approx(row["reform"] - row["baseline"])
+    figure, data, columns, message = pages["compare"].update("dash_fixture", keys["historical"], keys["talent_only"],
+                                                             "guangzhou", "zones", "en")
+    assert message is None and len(figure.data) > 10 and data
+    zones = pages["compare"].differences("dash_fixture", keys["historical"], keys["talent_only"], "chengdu", "zones")
+    districts = registry().get("dash_fixture").districts()
+    assert set(zones["zone"]) == set(districts[districts["city"] == "chengdu"]["zone"]) and len(set(zones["zone"])) > 1
+
+
+def test_map_view_colours_every_district_of_the_city(pages: dict[str, Any]) -> None:
+    keys = _keys()
+    fig = pages["map"].map_view("dash_fixture", keys["historical"], "level", keys["historical"], "migrants", 2013.0,
+                                "chengdu", "en")
+    assert len(fig.data[0].locations) == 20 and fig.data[0].z is not None
+    fig = pages["map"].map_view("dash_fixture", keys["talent_only"], "change", keys["historical"], "residents",
+                                2013.0, "shenzhen", "zh")
+    assert len(fig.data[0].locations) == 9  # Shenzhen's ten districts: nine polygons and Dapeng's marker
+    assert fig.data[1].type == "scattergeo" and "440399" in fig.data[1].hovertext[0]
+
+
+def test_points_calculator_matches_the_worked_case(pages: dict[str, Any]) -> None:
+    """policies/points/cases/shenzhen_2017.yaml: part-time bachelor, 36 months pension and medical → 97 points."""
+    calc = pages["calculator"]
+    values = dict(calc.DEFAULTS, date="2017-06-01", age=30, education="bachelor", full_time_degree=False, pension=36,
+                  medical=36, unemployment=0, work_injury=0, maternity=0, home_district=440306, work_district=440306)
+    totals, parts, channels, city = calc.calculate_all(values, "en")
+    assert city == "shenzhen"
+    assert totals.set_index("regime").loc["shenzhen", "total"] == 97
+    assert {"education_skill", "social_insurance", "age"} <= set(parts["Indicator"])
+    assert (parts["Article"] != "").all() and len(channels)
+    out = calc.update(1, *[values[f] for f in calc.FIELDS], "en")
+    assert "97" in out[1] and out[-1] is None
+    assert "hukou points --regime shenzhen --date 2017-06-01" in out[6]
+
+
+@pytest.mark.parametrize(("field", "value"), [("date", "2017-13-45"), ("age", -3), ("education", "<b>phd</b>"),
+                                              ("home_district", 999999), ("pension", "x" * 10_000)])
+def test_points_calculator_names_a_bad_field(pages: dict[str, Any], field: str, value: Any) -> None:
+    calc = pages["calculator"]
+    values = dict(calc.DEFAULTS, **{field: value})
+    if field == "home_district":  # neither home nor work in a modelled city
+        values["work_district"] = value
+    out = calc.update(1, *[values[f] for f in calc.FIELDS], "en")
+    assert "Invalid input" in str(out[-1])
+
+
+def test_forged_experiment_identifiers_raise_the_shown_error(pages: dict[str, Any]) -> None:
+    for ident in ("../dash_fixture", "/etc", {"x": 1}, "a" * 10_000):
+        with pytest.raises(UnknownExperiment):
+            pages["overview"].update(ident, None, "hukou_share", 2013.0, "all", "en")
+
+
+def test_unknown_values_fall_back_to_what_the_page_offers(pages: dict[str, Any]) -> None:
+    fig, data, _ = pages["overview"].update("dash_fixture", ["nope", 7], "DROP TABLE", "2099", "<city>", "en")
+    assert [t.name for t in fig.data if t.type == "bar"] == ["historical", "talent_only"]
+    assert data  # the last year, all cities, hukou share
+
+
+def test_validation_compares_historical_runs_with_observed(pages: dict[str, Any]) -> None:
+    figure, frame, message = pages["validation"].validation_view("dash_fixture", "en")
+    assert "Not yet calibrated" in str(message)
+    census = frame[(frame["Year"] == "2010.83") & (frame["City"] == "Shenzhen")]
+    assert len(census) == 2 and census["Simulated"].iloc[0] != "–"
+    assert any(tr.name == "Observed" for tr in figure.data)
+
+
+def test_scenario_builder_runs_a_short_sweep_and_links_the_comparison(pages: dict[str, Any]) -> None:
+    progress: list[Any] = []
+    values = {"base": "chengdu", "quota_factor": 3.0, "min_score_shift": 0, "indicator": None, "indicator_factor": 1,
+              "district_bonus_factor": 1, "talent_age_shift": 0, "name": "<img src=x onerror=alert(1)>",
+              "end": 2012, "replications": 1, "scale": 100000}
+    result = pages["scenarios"].run_scenario(progress.append, values, "en")
+    text = str(result)
+    assert "sb-compare-link" in text and progress[-1][0] == 100
+    href = result.children[1].href
+    assert href.startswith("/compare?exp=scenario-img-src-x-onerror-alert-1-")
+    assert "<img src=x onerror=alert(1)>" in str(result.children[0])  # as text: Dash renders strings inert
+    bad = pages["scenarios"].run_scenario(progress.append, dict(values, quota_factor="lots"), "en")
+    assert "quota_factor" in str(bad)
