@@ -70,13 +70,13 @@ def run(
                                                                                   total=total))
     table = Table(title=f"hukou-sim: {', '.join(cfg.regimes)}, scale {cfg.scale:g}, seed {cfg.seed}")
     for column in ("city", "year", "residents", "migrants", "hukou", "suburban", "settled", "talent"):
-        table.add_column(column, justify="right")
+        table.add_column(column, justify="right", no_wrap=True, min_width=len(column))
     table.caption = ("hukou = hukou share of residents; suburban = share of migrants outside core districts; "
                      "settled = hukou obtained during the run; talent = bachelor's degree or more among settlers")
     for row in summary(model).itertuples():
         table.add_row(row.city, str(row.year), f"{row.residents / 1e6:.2f} m", f"{row.migrants / 1e6:.2f} m",
-                      f"{row.hukou_share:.1%}", f"{row.suburban_dispersion:.1%}", f"{row.settled_in_run:,.0f}",
-                      f"{row.talent_share_of_settlers:.1%}")
+                      f"{row.hukou_share:.0%}", f"{row.suburban_dispersion:.0%}", f"{row.settled_in_run / 1e6:.2f} m",
+                      f"{row.talent_share_of_settlers:.0%}")
     out_console.print(table)
     out_console.print(f"run folder: {out}")
 
@@ -134,6 +134,18 @@ def _register_experiment_commands() -> None:
 
 
 _register_experiment_commands()
+
+
+def _register_calibration_commands() -> None:
+    """Calibration against the census and city statistics (hukou_cli/calibration_commands.py)."""
+    try:
+        from hukou_cli.calibration_commands import calibrate
+    except ImportError:  # pragma: no cover - only while the module is being written
+        return
+    app.command()(calibrate)
+
+
+_register_calibration_commands()
 
 
 def main(argv: list[str] | None = None) -> int:
