@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -68,7 +69,8 @@ def run(
         task = bar.add_task("run", total=None)
         model = run_simulation(cfg, out, progress=lambda done, total: bar.update(task, completed=done,
                                                                                   total=total))
-    table = Table(title=f"hukou-sim: {', '.join(cfg.regimes)}, scale {cfg.scale:g}, seed {cfg.seed}")
+    table = Table(title=f"hukou-sim: {', '.join(cfg.regimes)}, scale {cfg.scale:g}, seed {cfg.seed}",
+                  box=box.SIMPLE_HEAD)
     for column in ("city", "year", "residents", "migrants", "hukou", "suburban", "settled", "talent"):
         table.add_column(column, justify="right", no_wrap=True, min_width=len(column))
     table.caption = ("hukou = hukou share of residents; suburban = share of migrants outside core districts; "
