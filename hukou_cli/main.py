@@ -73,13 +73,14 @@ def run(
                   box=box.SIMPLE_HEAD)
     for column in ("city", "year", "residents", "migrants", "hukou", "suburban", "settled", "talent"):
         table.add_column(column, justify="right", no_wrap=True, min_width=len(column))
-    table.caption = ("hukou = hukou share of residents; suburban = share of migrants outside core districts; "
-                     "settled = hukou obtained during the run; talent = bachelor's degree or more among settlers")
     for row in summary(model).itertuples():
         table.add_row(row.city, str(row.year), f"{row.residents / 1e6:.2f} m", f"{row.migrants / 1e6:.2f} m",
                       f"{row.hukou_share:.0%}", f"{row.suburban_dispersion:.0%}", f"{row.settled_in_run / 1e6:.2f} m",
                       f"{row.talent_share_of_settlers:.0%}")
     out_console.print(table)
+    out_console.print("hukou: hukou share of residents · suburban: share of migrants outside core districts\n"
+                      "settled: hukou obtained during the run · talent: bachelor's degree or more among settlers",
+                      highlight=False)
     out_console.print(f"run folder: {out}")
 
 
