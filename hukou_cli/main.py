@@ -78,8 +78,8 @@ def run(
                       f"{row.hukou_share:.0%}", f"{row.suburban_dispersion:.0%}", f"{row.settled_in_run / 1e6:.2f} m",
                       f"{row.talent_share_of_settlers:.0%}")
     out_console.print(table)
-    out_console.print("hukou: hukou share of residents · suburban: share of migrants outside core districts\n"
-                      "settled: hukou obtained during the run · talent: bachelor's degree or more among settlers",
+    out_console.print("hukou: hukou share of residents; suburban: migrants outside core districts\n"
+                      "settled: hukou obtained in the run; talent: bachelor's or more among settlers",
                       highlight=False)
     out_console.print(f"run folder: {out}")
 
