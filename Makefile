@@ -13,12 +13,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-## run: the default simulation, historical regimes 2010-2035 at 100 persons per agent, with a summary
+## run: the default comparison (experiments/specs/compare_regimes.yaml: historical vs counterfactuals, 3 seeds,
+## scale 100, 2010-2035), then the dashboard over it at http://127.0.0.1:8050/. The sweep folder is named after
+## the spec and code hashes: a finished sweep of the same spec and code is reused, never recomputed.
+COMPARE_SPEC := experiments/specs/compare_regimes.yaml
 run: $(STAMP)
-	$(BIN)/hukou run --regimes historical --start 2010 --end 2035 --scale 100
+	@out=sweeps/compare_regimes-$$($(BIN)/python -c 'from experiments.spec import load_spec; \
+	from sim.run import code_version; print(load_spec("$(COMPARE_SPEC)").spec_hash()[:8] + "-" + \
+	code_version().rsplit(".", 1)[-1])') && \
+	$(BIN)/hukou sweep $(COMPARE_SPEC) --out $$out && \
+	$(BIN)/hukou dashboard --results $$out
 
-## test: the whole test suite on both cores
+## test: the whole test suite on both cores (the dashboard's browser tests need Debian's chromium: installed here)
 test: $(STAMP)
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
 	$(BIN)/python -m pytest -q -n 2
 
 ## bench: the speed and memory benchmark of docs/performance.md

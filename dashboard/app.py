@@ -28,6 +28,15 @@ log = logging.getLogger(__name__)
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 MAX_REQUEST_BYTES = 1_000_000
 _PAGES = Path(__file__).resolve().parent / "pages"
+# Bootstrap's CSS from the bootstrap-flask wheel, served by this app: no CDN, so the dashboard works offline.
+_BOOTSTRAP_URL = "/vendor/bootstrap.min.css"
+_VENDOR_FILES = ("bootstrap.min.css", "bootstrap.min.css.map")
+
+
+def _bootstrap_dir() -> Path:
+    import flask_bootstrap
+
+    return Path(flask_bootstrap.__file__).resolve().parent / "static" / "bootstrap5" / "css"
 
 
 def check_host(host: str) -> str:
@@ -76,7 +85,7 @@ def create_app(results: str | Path, *, scenarios: str | Path | None = None, cach
         manager = dash.DiskcacheManager(cache)
     app = dash.Dash(
         __name__, use_pages=True, pages_folder=str(_PAGES), title="hukou-sim",
-        external_stylesheets=[dbc.themes.BOOTSTRAP], suppress_callback_exceptions=True,
+        external_stylesheets=[_BOOTSTRAP_URL], suppress_callback_exceptions=True,
         background_callback_manager=manager, on_error=_on_error, serve_locally=True, update_title=None,
     )
     app.layout = html.Div([
@@ -87,6 +96,14 @@ def create_app(results: str | Path, *, scenarios: str | Path | None = None, cach
     server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     server.config["PROPAGATE_EXCEPTIONS"] = False
     server.config["HUKOU_SCENARIOS"] = str(scenarios)
+
+    @server.route("/vendor/<name>")
+    def _vendor(name: str) -> Any:  # two fixed files, looked up in a tuple, never a path from the request
+        from flask import abort, send_file
+
+        if name not in _VENDOR_FILES:
+            abort(404)
+        return send_file(_bootstrap_dir() / _VENDOR_FILES[_VENDOR_FILES.index(name)], max_age=3600)
 
     @server.errorhandler(Exception)
     def _error(exc: Exception) -> Any:  # a request Dash could not parse: 400 with a short reason, never 500

@@ -229,49 +229,95 @@ def map_frame(summary: pd.DataFrame, districts: pd.DataFrame, metric: str, year:
     return frame
 
 
+def _rings(geometry: dict[str, Any]) -> tuple[list[float | None], list[float | None]]:
+    """Outer rings of a (Multi)Polygon as one x/y list with gaps (holes are drawn over: none matter at this scale)."""
+    polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for polygon in polygons:
+        ring = polygon[0]
+        xs += [p[0] for p in ring] + [None]
+        ys += [p[1] for p in ring] + [None]
+    return xs, ys
+
+
+def _centre(geometry: dict[str, Any]) -> tuple[float, float]:
+    polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+    ring = max((p[0] for p in polygons), key=len)
+    return float(np.mean([p[0] for p in ring])), float(np.mean([p[1] for p in ring]))
+
+
 def map_figure(frame: pd.DataFrame, geojson: dict[str, Any], metric: str, lang: str, *, change: bool,
                marker: tuple[float, float] | None = None, marker_adcode: int | None = None,
                title: str = "") -> go.Figure:
-    """A choropleth of the districts that have boundaries, plus a marker for a district that has none."""
+    """The districts as filled polygons on longitude/latitude axes, coloured by value, with a dot per district
+    carrying the hover details and the colour bar, and a diamond for a district that has no boundary.
+
+    Plain axes rather than a geo map: plotly's geo layer fetches a world outline from a CDN, and the dashboard
+    works offline.
+    """
+    from plotly.colors import sample_colorscale
+
     if frame.empty or frame["value"].isna().all():
         return empty_figure(t("no_data", lang), lang)
-    drawn = {f["id"] for f in geojson["features"]}
-    frame = frame.assign(id=frame["district"].astype(int).astype(str))
-    poly = frame[frame["id"].isin(drawn)]
+    shapes = {int(f["id"]): f["geometry"] for f in geojson["features"]}
     name_col = "district_name_cn" if lang == "zh" else "district_name"
+    values = frame["value"].astype(float)
+    if change:
+        vmax = float(np.nanmax(np.abs(values))) or 1.0
+        vmin, scale = -vmax, "RdBu_r"
+    else:
+        vmin, vmax, scale = float(np.nanmin(values)), float(np.nanmax(values)), "Viridis"
+        vmax = vmax if vmax > vmin else vmin + 1.0
 
     def hover(r: Any) -> str:
-        text = f"<b>{getattr(r, name_col)}</b> ({r.district})<br>{zone_label(r.zone, lang)}<br>" \
-               f"{metric_label(metric, lang)}: {fmt_value(metric, r.value, lang)}"
+        text = (f"<b>{getattr(r, name_col)}</b> ({r.district})<br>{zone_label(r.zone, lang)}<br>"
+                f"{metric_label(metric, lang)}: {fmt_value(metric, r.value, lang)}")
         if change and "level" in frame.columns:
-            text += f"<br>{t('reform', lang)}: {fmt_value(metric, r.level, lang)} · {t('baseline', lang)}: " \
-                    f"{fmt_value(metric, r.baseline, lang)}"
-        if r.district == 440307 and marker_adcode is not None:
+            text += (f"<br>{t('reform', lang)}: {fmt_value(metric, r.level, lang)} · {t('baseline', lang)}: "
+                     f"{fmt_value(metric, r.baseline, lang)}")
+        if marker_adcode is not None and int(r.district) == 440307:
             text += f"<br><i>{t('within_longgang', lang)}</i>"
+        if marker_adcode is not None and int(r.district) == marker_adcode:
+            text += f"<br><i>{t('dapeng_note', lang)}</i>"
         return text
 
-    vmax = float(np.nanmax(np.abs(frame["value"]))) if change else None
-    scale = "RdBu_r" if change else "Viridis"
-    fig = go.Figure(go.Choropleth(
-        geojson=geojson, locations=poly["id"], z=poly["value"], featureidkey="id", colorscale=scale,
-        zmid=0 if change else None, zmin=-vmax if change else None, zmax=vmax if change else None,
-        hovertext=[hover(r) for r in poly.itertuples(index=False)], hoverinfo="text",
-        marker={"line": {"color": "white", "width": 0.8}},
-        colorbar={"title": {"text": metric_label(metric, lang)},
-                  "tickformat": ".1%" if metric in SHARE_METRICS else None}))
-    if marker is not None and marker_adcode is not None:
-        extra = frame[frame["district"] == marker_adcode]
-        if len(extra):
-            r = next(extra.itertuples(index=False))
-            fig.add_trace(go.Scattergeo(
-                lon=[marker[0]], lat=[marker[1]], mode="markers+text", text=[getattr(r, name_col)],
-                textposition="bottom center", name=t("dapeng_note", lang),
-                marker={"size": 14, "color": [r.value], "colorscale": scale, "cmin": -vmax if change else
-                        float(np.nanmin(poly["value"])), "cmax": vmax if change else float(np.nanmax(poly["value"])),
-                        "line": {"color": "black", "width": 1.5}, "symbol": "diamond"},
-                hovertext=[hover(r) + f"<br><i>{t('dapeng_note', lang)}</i>"], hoverinfo="text", showlegend=True))
-    fig.update_geos(fitbounds="locations", visible=False)
-    fig.update_layout(height=620)
+    fig = go.Figure()
+    dots: dict[str, list[Any]] = {"x": [], "y": [], "value": [], "text": [], "symbol": [], "size": []}
+    for r in frame.itertuples(index=False):
+        geometry = shapes.get(int(r.district))
+        value = float(r.value)
+        if geometry is not None:
+            xs, ys = _rings(geometry)
+            colour = "#dddddd" if math.isnan(value) else sample_colorscale(
+                scale, [min(1.0, max(0.0, (value - vmin) / (vmax - vmin)))])[0]
+            fig.add_trace(go.Scatter(x=xs, y=ys, fill="toself", fillcolor=colour, mode="lines",
+                                     line={"color": "white", "width": 0.8}, hoveron="fills", hoverinfo="name",
+                                     name=str(getattr(r, name_col)), meta=int(r.district), showlegend=False))
+            cx, cy = _centre(geometry)
+            dots["symbol"].append("circle")
+            dots["size"].append(7)
+        elif marker is not None and marker_adcode is not None and int(r.district) == marker_adcode:
+            cx, cy = marker
+            dots["symbol"].append("diamond")
+            dots["size"].append(15)
+        else:
+            continue
+        dots["x"].append(cx)
+        dots["y"].append(cy)
+        dots["value"].append(value)
+        dots["text"].append(hover(r))
+    fig.add_trace(go.Scatter(
+        x=dots["x"], y=dots["y"], mode="markers", hovertext=dots["text"], hoverinfo="text", showlegend=False,
+        name="districts", marker={"color": dots["value"], "colorscale": scale, "cmin": vmin, "cmax": vmax,
+                                  "symbol": dots["symbol"], "size": dots["size"],
+                                  "line": {"color": "black", "width": 1}, "showscale": True,
+                                  "colorbar": {"title": {"text": metric_label(metric, lang)},
+                                               "tickformat": ".1%" if metric in SHARE_METRICS else None}}))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1 / math.cos(math.radians(
+        float(np.mean(dots["y"])) if dots["y"] else 25.0)))
+    fig.update_layout(height=620, hovermode="closest", plot_bgcolor="white")
     return _layout(fig, lang, title)
 
 

@@ -71,9 +71,11 @@ def test_map_figure_draws_every_district_with_a_boundary_and_marks_dapeng() -> N
     assert [f["id"] for f in gj["features"]] == ["440303", "440307"]  # Dapeng has no polygon of its own
     fig = figures.map_figure(frame, gj, "migrants", "en", change=True, marker=geo.DAPENG_MARKER,
                              marker_adcode=geo.DAPENG_ADCODE)
-    assert list(fig.data[0].locations) == ["440303", "440307"]
-    assert fig.data[1].type == "scattergeo" and "Dapeng" in fig.data[1].hovertext[0]
-    assert fig.data[0].zmid == 0
+    polygons = [tr for tr in fig.data if tr.fill == "toself"]
+    assert [tr.meta for tr in polygons] == [440303, 440307]
+    dots = fig.data[-1]
+    assert len(dots.x) == 3 and "Dapeng" in dots.hovertext[2] and dots.marker.symbol[2] == "diamond"
+    assert dots.marker.cmin == -dots.marker.cmax  # a change is centred on zero
 
 
 def test_dapeng_marker_is_inside_longgangs_boundary() -> None:
