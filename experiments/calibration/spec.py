@@ -1,0 +1,121 @@
+"""The calibration spec: which behavioural parameters to estimate, over which prior box, against which targets.
+
+A calibration is a sequence of ordinary sweeps (``experiments.run_sweep``), so its spec is checked the same strict
+way as an experiment spec: unknown keys, bad types, empty ranges and parameter bounds that violate the parameter's
+own constraints are refused before any run, as ``FILE:LINE: dotted.path: message`` (exit code 2).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from experiments.spec import ExperimentSpec, Range, line_of, spec_from_dict
+from policies.errors import InputError
+from policies.yamlio import load_yaml
+from sim.config import FIRST_YEAR, LAST_YEAR
+
+__all__ = ["CalibrationSpec", "Stage", "load_calibration_spec", "calibration_spec_from_dict", "default_spec_path"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Stage(_Strict):
+    """A Latin-hypercube design of ``n`` points; in the refinement stage, inside a box shrunk around the best."""
+
+    n: int = Field(ge=2, le=5000)
+    shrink: float = Field(0.3, gt=0, le=1, description="refinement box width as a share of the prior range")
+
+
+class CalibrationSpec(_Strict):
+    """What ``hukou calibrate`` estimates and how (docs/validation.md)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    parameters: dict[str, Range] = Field(description="behavioural parameters (dotted paths) and prior ranges")
+    constants: dict[str, Any] = Field(default_factory=dict, description="behavioural values fixed in every run")
+    regimes: list[str] = Field(default_factory=lambda: ["historical"])
+    targets_file: str | None = Field(None, description="a targets CSV (default: the package's observed targets)")
+    fit_kind: str = Field("calibration", description="target_kind whose targets enter the objective")
+    model_discrepancy: float = Field(0.03, ge=0, le=1, description="relative error the model is allowed on every "
+                                     "target beyond measurement error (added in quadrature)")
+    explore: Stage = Field(default_factory=lambda: Stage(n=48))
+    refine: Stage = Field(default_factory=lambda: Stage(n=24, shrink=0.3))
+    replications: int = Field(2, ge=1, le=100)
+    confirm_replications: int = Field(4, ge=1, le=100)
+    scale: float = Field(1000.0, gt=0)
+    end: int = Field(2016, ge=FIRST_YEAR, le=LAST_YEAR)
+    root_seed: int = Field(0, ge=0)
+    step_months: int = Field(3)
+
+    @field_validator("parameters")
+    @classmethod
+    def _some(cls, v: dict[str, Range]) -> dict[str, Range]:
+        if not v:
+            raise ValueError("name at least one parameter to calibrate")
+        return v
+
+    @field_validator("step_months")
+    @classmethod
+    def _step(cls, v: int) -> int:
+        if v not in (1, 3):
+            raise ValueError("step_months is 1 or 3")
+        return v
+
+    def sweep_spec(self, name: str, parameters: dict[str, Range] | None, n: int | None,
+                   fixed: dict[str, Any] | None = None, replications: int | None = None,
+                   root_seed: int | None = None) -> dict[str, Any]:
+        """The experiment spec (as a document) of one stage: an LHS over ``parameters`` or one fixed point."""
+        doc: dict[str, Any] = {
+            "name": f"{self.name}-{name}", "description": f"calibration stage {name} of {self.name}",
+            "levers": {"regimes": list(self.regimes)},
+            "constants": {"behaviour": {**self.constants, **(fixed or {})}, "step_months": self.step_months},
+            "outcomes": ["residents", "hukou_residents", "settlements_total"],
+            "replications": replications or self.replications, "scale": self.scale, "start": FIRST_YEAR,
+            "end": self.end, "root_seed": self.root_seed if root_seed is None else root_seed,
+        }
+        if parameters:
+            doc["uncertainties"] = {k: r.model_dump(exclude_none=True) for k, r in parameters.items()}
+            doc["sampler"] = {"method": "latin_hypercube", "n": n}
+        return doc
+
+
+def default_spec_path() -> Path:
+    """The shipped calibration spec (``experiments/calibration/specs/calibrate.yaml``)."""
+    return Path(str(resources.files("experiments.calibration").joinpath("specs/calibrate.yaml")))
+
+
+def calibration_spec_from_dict(doc: Any, file: str | None = None) -> CalibrationSpec:
+    """Validate a calibration spec document; the first error names file, line and dotted path."""
+    if not isinstance(doc, dict):
+        raise InputError("a calibration spec is a mapping (name, parameters, ...)", file=file, line=1)
+    try:
+        spec = CalibrationSpec(**doc)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or None
+        message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+        raise InputError(message, file=file, line=line_of(doc, field) if field else None, field=field) from None
+    # the parameters, constants and regimes are checked by the experiment-spec validator they will go through
+    try:
+        probe: ExperimentSpec = spec_from_dict(spec.sweep_spec("check", spec.parameters, 4), None)
+    except InputError as exc:
+        field = (exc.field or "").replace("uncertainties.", "parameters.", 1)
+        field = field.replace("constants.behaviour.", "constants.", 1).replace("levers.regimes", "regimes", 1)
+        raise InputError(exc.message, file=file, line=line_of(doc, field) if field else None,
+                         field=field or None) from None
+    del probe
+    return spec
+
+
+def load_calibration_spec(path: str | Path | None = None) -> CalibrationSpec:
+    """Read and validate a calibration spec file (the shipped one by default)."""
+    path = Path(path) if path is not None else default_spec_path()
+    if not path.is_file():
+        raise InputError("no such calibration spec file", file=path)
+    return calibration_spec_from_dict(load_yaml(path), str(path))

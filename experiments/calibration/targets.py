@@ -1,0 +1,170 @@
+"""Observed targets and the model's matching moments: what calibration fits and what validation holds out.
+
+Each target (``data/targets.csv``) is one observed number — a city's resident or registered population at a dated
+state, a census change, a district group's residents, a settlement count — with its source, a relative measurement
+error ``sigma_rel`` and a ``target_kind``: ``initial`` (the 2010 census-day state the model starts from, which can
+check the set-up but validates nothing), ``calibration`` (fitted) or ``validation`` (held out). A moment is the
+same quantity computed from one run's ``city_year`` and ``district_year`` tables, so the comparison is like for
+like: census-day targets are read from the census-day rows (``year`` 2010.83, 2020.83), year-end targets from the
+year-end row of that year (docs/metrics.md).
+
+Registered population: the statistics count everyone registered in the city, including people registered there who
+live elsewhere (Chengdu's outer counties, Guangzhou's old districts), while the model's ``hukou_residents`` counts
+registered people living in the city. The gap on the first date (Guangzhou about 0.14 m, Chengdu about 0.79 m) is
+treated as a constant and added to the simulated series, so the comparison is of growth since 2010, not of a
+definitional offset.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from policies.errors import InputError
+
+__all__ = ["TARGET_KINDS", "MEASURES", "load_targets", "simulated_moments", "moments_of_runs", "comparison_table"]
+
+TARGET_KINDS = ("initial", "calibration", "validation")
+MEASURES = ("residents", "registered", "residents_change", "migrants", "residents_central12",
+            "settlements_points", "settlements_talent_cum")
+_COLUMNS = ("target_id", "city", "year", "measure", "target_kind", "observed", "sigma_rel", "comparison",
+            "districts", "note", "source", "confidence")
+
+
+def load_targets(path: str | Path | None = None) -> pd.DataFrame:
+    """The targets table (package data by default), checked: known measures and kinds, positive values."""
+    if path is None:
+        text = resources.files("experiments.calibration").joinpath("data/targets.csv").read_text("utf-8")
+        import io
+
+        frame = pd.read_csv(io.StringIO(text), dtype={"districts": str})
+        file = "experiments/calibration/data/targets.csv"
+    else:
+        file = str(path)
+        if not Path(path).is_file():
+            raise InputError("no such targets file", file=file)
+        frame = pd.read_csv(path, dtype={"districts": str})
+    missing = [c for c in _COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError(f"missing columns {', '.join(missing)}", file=file, line=1)
+    for i, row in enumerate(frame.itertuples(), start=2):
+        if row.measure not in MEASURES:
+            raise InputError(f"unknown measure {row.measure!r} (known: {', '.join(MEASURES)})", file=file, line=i,
+                             field="measure")
+        if row.target_kind not in TARGET_KINDS:
+            raise InputError(f"unknown target_kind {row.target_kind!r}", file=file, line=i, field="target_kind")
+        if not (row.observed > 0 and row.sigma_rel > 0):
+            raise InputError("observed and sigma_rel must be positive", file=file, line=i, field="observed")
+    frame["districts"] = frame["districts"].fillna("")
+    return frame.reset_index(drop=True)
+
+
+def _at(city_year: pd.DataFrame, city: str, year: float, column: str) -> float:
+    rows = city_year[(city_year["city"] == city) & np.isclose(city_year["year"], year)]
+    if rows.empty:
+        return float("nan")
+    return float(rows[column].iloc[0])
+
+
+def _registered_offset(city_year: pd.DataFrame, targets: pd.DataFrame, city: str) -> float:
+    """Observed minus simulated registered population on the city's initial date (0 when there is none)."""
+    base = targets[(targets["city"] == city) & (targets["measure"] == "registered")
+                   & (targets["target_kind"] == "initial")]
+    if base.empty:
+        return 0.0
+    row = base.iloc[0]
+    simulated = _at(city_year, city, float(row["year"]), "hukou_residents")
+    return float(row["observed"]) - simulated if np.isfinite(simulated) else 0.0
+
+
+def simulated_moments(city_year: pd.DataFrame, district_year: pd.DataFrame | None,
+                      targets: pd.DataFrame) -> np.ndarray:
+    """One run's value of every target's quantity, in the targets' order (NaN where the run does not reach it)."""
+    out = np.full(len(targets), np.nan)
+    offsets = {c: _registered_offset(city_year, targets, c) for c in targets["city"].unique()}
+    for i, t in enumerate(targets.itertuples()):
+        city, year, measure = t.city, float(t.year), t.measure
+        if measure == "residents":
+            out[i] = _at(city_year, city, year, "residents")
+        elif measure == "migrants":
+            out[i] = _at(city_year, city, year, "migrants")
+        elif measure == "registered":
+            out[i] = _at(city_year, city, year, "hukou_residents") + offsets[city]
+        elif measure == "residents_change":
+            out[i] = _at(city_year, city, year, "residents") - _at(city_year, city, 2010.83, "residents")
+        elif measure == "settlements_points":
+            out[i] = _at(city_year, city, year, "settlements_points")
+        elif measure == "settlements_talent_cum":
+            # year = the end date as a fraction (2013.62 = 2013-08-13): whole years from 2010, part of the last
+            last = int(np.floor(year))
+            total = sum(_at(city_year, city, float(y), "settlements_talent") for y in range(2010, last))
+            out[i] = total + (year - last) * _at(city_year, city, float(last), "settlements_talent")
+        elif measure == "residents_central12":
+            if district_year is None:
+                continue
+            codes = [int(c) for c in str(t.districts).split()]
+            rows = district_year[np.isclose(district_year["year"], year) & district_year["district"].isin(codes)]
+            out[i] = float(rows["residents"].sum()) if len(rows) else np.nan
+    return out
+
+
+def moments_of_runs(folder: str | Path, targets: pd.DataFrame) -> pd.DataFrame:
+    """Every published run of a sweep folder: one row per run, one column per target id, plus run keys.
+
+    District tables are read only when a target needs them (they are the larger files).
+    """
+    from experiments.store import query
+
+    folder = Path(folder)
+    city = query(folder, "SELECT run_id, scenario, replicate, year, city, residents, hukou_residents, migrants, "
+                         "settlements_points, settlements_talent FROM city_year")
+    needs_districts = bool((targets["measure"] == "residents_central12").any())
+    district = None
+    if needs_districts:
+        codes = sorted({int(c) for d in targets["districts"] for c in str(d).split()})
+        district = query(folder, "SELECT run_id, year, district, residents FROM district_year "
+                                 f"WHERE district IN ({', '.join(map(str, codes))})")
+    rows = []
+    for run_id, frame in city.groupby("run_id", sort=True):
+        dist = None if district is None else district[district["run_id"] == run_id]
+        values = simulated_moments(frame, dist, targets)
+        row = {"run_id": run_id, "scenario": int(frame["scenario"].iloc[0]),
+               "replicate": int(frame["replicate"].iloc[0])}
+        row.update(dict(zip(targets["target_id"], values, strict=True)))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def comparison_table(moments: pd.DataFrame, targets: pd.DataFrame, band: float = 0.90) -> pd.DataFrame:
+    """Simulated against observed, one row per target (Flee style): the tidy table of the fit and validation reports.
+
+    ``moments`` holds one row per run (columns named by target id), all runs of one parameter set. The band is the
+    central ``band`` interval of the runs' values (seeds), ``error`` = simulated mean − observed, ``relative_error``
+    = error / observed; for an ``at_least`` target the error is zero when the simulated value reaches the bound.
+    """
+    lo_q, hi_q = (1 - band) / 2, 1 - (1 - band) / 2
+    rows = []
+    for t in targets.itertuples():
+        values = moments[t.target_id].to_numpy(dtype=float) if t.target_id in moments else np.array([np.nan])
+        values = values[np.isfinite(values)]
+        mean = float(values.mean()) if len(values) else float("nan")
+        lo = float(np.quantile(values, lo_q)) if len(values) else float("nan")
+        hi = float(np.quantile(values, hi_q)) if len(values) else float("nan")
+        error = mean - float(t.observed)
+        if t.comparison == "at_least":
+            error = min(error, 0.0)
+        rows.append({"target_id": t.target_id, "city": t.city, "year": float(t.year), "measure": t.measure,
+                     "target_kind": t.target_kind, "observed": float(t.observed), "simulated_mean": mean,
+                     "simulated_lo": lo, "simulated_hi": hi, "error": error,
+                     "relative_error": error / float(t.observed), "sigma_rel": float(t.sigma_rel),
+                     "z": (np.log(max(mean, 1.0)) - np.log(float(t.observed))) / float(t.sigma_rel)
+                     if t.comparison == "equal" else min(0.0, np.log(max(mean, 1.0) / float(t.observed)))
+                     / float(t.sigma_rel),
+                     "inside_band": bool(lo <= float(t.observed) <= hi) if t.comparison == "equal"
+                     else bool(hi >= float(t.observed)),
+                     "runs": int(len(values)), "comparison": t.comparison, "confidence": t.confidence,
+                     "note": t.note, "source": t.source})
+    return pd.DataFrame(rows)

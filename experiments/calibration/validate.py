@@ -1,0 +1,254 @@
+"""``hukou validate``: the historical regimes from the 2010 census day, with the installed defaults (the calibrated
+parameters), over several seeds, compared with every observed target — simulated against observed, Flee style.
+
+The output folder::
+
+    OUT/
+      sweep/                       the validation sweep (an ordinary sweep folder: resumable, queryable)
+      validation_table.parquet     one row per target (and .csv): city, year, measure, target_kind, observed,
+                                   simulated_mean, simulated_lo, simulated_hi, error, relative_error, ...
+      validation_summary.csv       error measures per target kind and measure
+      simulated_series.parquet     the simulated city series (mean and band) behind the plots
+      series.png, errors.png       plots
+      report.md                    the report; manifest.json  what reproduces it
+
+Validation targets were not used to fit anything (docs/validation.md); calibration targets appear too, marked, so
+the reader sees in-sample and out-of-sample fit side by side; ``initial`` rows are the census-day state the model
+starts from and check only the set-up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from experiments.calibration.targets import comparison_table, load_targets, moments_of_runs
+
+__all__ = ["ValidationReport", "ValidationFailed", "run_validation", "summarise", "TABLE_COLUMNS"]
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, dict[str, int], float], None]
+TABLE_COLUMNS = ("city", "year", "measure", "target_kind", "observed", "simulated_mean", "simulated_lo",
+                 "simulated_hi", "error", "relative_error")
+_CITIES = ("shenzhen", "guangzhou", "chengdu")
+_KIND_STYLE = {"initial": ("#777777", "s"), "calibration": ("#1f77b4", "o"), "validation": ("#d62728", "D")}
+
+
+class ValidationFailed(RuntimeError):
+    """The validation sweep ended with failed runs."""
+
+
+@dataclass
+class ValidationReport:
+    """What a validation run wrote, and its numbers."""
+
+    folder: Path
+    table: pd.DataFrame
+    summary: pd.DataFrame
+
+    def headline(self) -> list[str]:
+        """A few lines for the terminal: error measures of the calibration and validation targets."""
+        lines = []
+        for row in self.summary[self.summary["measure"] == "all"].itertuples():
+            lines.append(f"{row.target_kind:>11}: {row.n} targets, median |rel. error| {row.median_abs_rel_error:.1%},"
+                         f" RMS log error {row.rms_log_error:.3f}, inside the seed band {row.inside_band:.0%}, "
+                         f"|z| <= 2: {row.within_2_sigma:.0%}")
+        return lines
+
+
+def validation_spec(seeds: int, scale: float, end: int, root_seed: int) -> dict[str, Any]:
+    """The sweep spec of a validation run (historical regimes, default behaviour, ``seeds`` replications)."""
+    return {"name": "validation", "description": "historical regimes with the installed (calibrated) defaults",
+            "levers": {"regimes": ["historical"]}, "constants": {"step_months": 3},
+            "outcomes": ["residents", "hukou_residents", "migrants", "settlements_total"],
+            "replications": seeds, "scale": scale, "start": 2010, "end": end, "root_seed": root_seed}
+
+
+def summarise(table: pd.DataFrame) -> pd.DataFrame:
+    """Error measures per target kind, overall and per measure: median and mean absolute relative error, RMS log
+    error, mean relative error (bias), share of observations inside the seed band and within two sigma."""
+    rows = []
+    for kind, frame in table.groupby("target_kind", sort=False):
+        for measure, part in [("all", frame), *frame.groupby("measure", sort=False)]:
+            ok = part[np.isfinite(part["simulated_mean"])]
+            log_err = np.log(np.maximum(ok["simulated_mean"], 1.0) / ok["observed"])
+            log_err = np.where(ok["comparison"] == "at_least", np.minimum(log_err, 0.0), log_err)  # a bound met
+            rows.append({"target_kind": kind, "measure": measure, "n": len(ok),
+                         "median_abs_rel_error": float(ok["relative_error"].abs().median()) if len(ok) else np.nan,
+                         "mean_abs_rel_error": float(ok["relative_error"].abs().mean()) if len(ok) else np.nan,
+                         "mean_rel_error": float(ok["relative_error"].mean()) if len(ok) else np.nan,
+                         "rms_log_error": float(np.sqrt(np.mean(log_err ** 2))) if len(ok) else np.nan,
+                         "inside_band": float(ok["inside_band"].mean()) if len(ok) else np.nan,
+                         "within_2_sigma": float((ok["z"].abs() <= 2).mean()) if len(ok) else np.nan})
+    return pd.DataFrame(rows)
+
+
+def _series(folder: Path, band: float = 0.90) -> pd.DataFrame:
+    """The simulated city series across seeds: residents and registered (hukou residents) per recorded date."""
+    from experiments.store import query
+
+    frame = query(folder, "SELECT run_id, year, census_day, city, residents, hukou_residents, migrants "
+                          "FROM city_year")
+    long = frame.melt(id_vars=["run_id", "year", "census_day", "city"],
+                      value_vars=["residents", "hukou_residents", "migrants"], var_name="measure")
+    lo_q, hi_q = (1 - band) / 2, 1 - (1 - band) / 2
+    grouped = long.groupby(["city", "year", "census_day", "measure"])["value"]
+    out = pd.DataFrame({"simulated_mean": grouped.mean(), "simulated_lo": grouped.quantile(lo_q),
+                        "simulated_hi": grouped.quantile(hi_q), "runs": grouped.size()}).reset_index()
+    return out
+
+
+def _plot_series(series: pd.DataFrame, table: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 3, figsize=(15, 8.5), sharex=True)
+    for j, city in enumerate(_CITIES):
+        for i, (measure, label, target_measure) in enumerate([("residents", "resident population", "residents"),
+                                                               ("hukou_residents", "registered population",
+                                                                "registered")]):
+            ax = axes[i, j]
+            s = series[(series["city"] == city) & (series["measure"] == measure) & ~series["census_day"]]
+            s = s.sort_values("year")
+            offset = 0.0
+            if measure == "hukou_residents":  # the same constant offset as the table (targets.py)
+                base = table[(table["city"] == city) & (table["measure"] == "registered")
+                             & (table["target_kind"] == "initial")]
+                if len(base):
+                    b = base.iloc[0]
+                    sim = series[(series["city"] == city) & (series["measure"] == measure)
+                                 & np.isclose(series["year"], b["year"])]
+                    offset = float(b["simulated_mean"] - sim["simulated_mean"].iloc[0]) if len(sim) else 0.0
+            ax.fill_between(s["year"], (s["simulated_lo"] + offset) / 1e6, (s["simulated_hi"] + offset) / 1e6,
+                            color="#999999", alpha=0.35, label="simulated, 90% of seeds")
+            ax.plot(s["year"], (s["simulated_mean"] + offset) / 1e6, color="black", lw=1.5, label="simulated mean")
+            c = series[(series["city"] == city) & (series["measure"] == measure) & series["census_day"]]
+            ax.errorbar(c["year"], (c["simulated_mean"] + offset) / 1e6,
+                        yerr=[(c["simulated_mean"] - c["simulated_lo"]) / 1e6,
+                              (c["simulated_hi"] - c["simulated_mean"]) / 1e6],
+                        fmt="x", color="black", ms=7, label="simulated, census day")
+            obs = table[(table["city"] == city) & (table["measure"] == target_measure)]
+            for kind, (colour, marker) in _KIND_STYLE.items():
+                o = obs[obs["target_kind"] == kind]
+                if len(o):
+                    ax.errorbar(o["year"], o["observed"] / 1e6, yerr=o["observed"] * o["sigma_rel"] / 1e6,
+                                fmt=marker, color=colour, ms=6, capsize=3, label=f"observed ({kind})")
+            ax.set_title(f"{city.capitalize()}: {label}")
+            ax.set_ylabel("million persons")
+            ax.grid(alpha=0.3)
+            if i == 1:
+                ax.set_xlabel("year (year-end rows at the year; census days at .83)")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=6, frameon=False)
+    fig.suptitle("Simulated against observed (error bars on observations: measurement sigma of targets.csv)")
+    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_errors(table: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = table[table["target_kind"] != "initial"].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(10, max(4, 0.26 * len(t))))
+    y = np.arange(len(t))[::-1]
+    colours = [_KIND_STYLE[k][0] for k in t["target_kind"]]
+    lo = (t["simulated_lo"] - t["observed"]) / t["observed"]
+    hi = (t["simulated_hi"] - t["observed"]) / t["observed"]
+    ax.barh(y, t["relative_error"] * 100, color=colours, alpha=0.8)
+    ax.hlines(y, lo * 100, hi * 100, color="black", lw=1)
+    ax.errorbar(np.zeros(len(t)), y, xerr=t["sigma_rel"] * 100, fmt="none", ecolor="#888888", capsize=2)
+    ax.set_yticks(y, t["target_id"], fontsize=7)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel("relative error of the simulated mean, % (black: 90% seed band; grey: ±1 measurement sigma)")
+    ax.set_title("Relative error per target (blue: calibration, red: validation)")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _markdown(table: pd.DataFrame, summary: pd.DataFrame, manifest: dict[str, Any]) -> str:
+    lines = ["# Validation report", "",
+             f"Historical regimes from the 2010 census day to {manifest['end']}, {manifest['seeds']} seeds at "
+             f"{manifest['scale']:g} persons per agent, with the installed defaults "
+             f"(code {manifest['code_version']}, {manifest['created']}).", "",
+             "Calibrated parameters in effect: "
+             + (", ".join(f"`{k}` = {v:g}" for k, v in manifest["calibrated"].items()) or "none (priors only)")
+             + ".", "",
+             "Target kinds: `calibration` = fitted by `hukou calibrate` (in-sample); `validation` = held out, never "
+             "used in fitting; `initial` = the census-day state the model starts from (checks the set-up only). "
+             "Bands are the central 90% of the seeds (stochastic uncertainty only, not parameter uncertainty). "
+             "z = log error / measurement sigma.", "",
+             "![series](series.png)", "", "![errors](errors.png)", "", "## Error measures", "",
+             "| kind | measure | n | median abs. rel. error | mean rel. error (bias) | RMS log error | "
+             "inside seed band | within 2 sigma |", "|---|---|---|---|---|---|---|---|"]
+    for r in summary.itertuples():
+        lines.append(f"| {r.target_kind} | {r.measure} | {r.n} | {r.median_abs_rel_error:.1%} | "
+                     f"{r.mean_rel_error:+.1%} | {r.rms_log_error:.3f} | {r.inside_band:.0%} | "
+                     f"{r.within_2_sigma:.0%} |")
+    lines += ["", "## Simulated against observed", "",
+              "| target | kind | observed | simulated mean | 90% band | error | rel. error | z |",
+              "|---|---|---|---|---|---|---|---|"]
+    for r in table.itertuples():
+        lines.append(f"| {r.target_id} | {r.target_kind} | {r.observed:,.0f} | {r.simulated_mean:,.0f} | "
+                     f"{r.simulated_lo:,.0f} – {r.simulated_hi:,.0f} | {r.error:+,.0f} | {r.relative_error:+.1%} | "
+                     f"{r.z:+.1f} |")
+    worst = table[table["target_kind"] == "validation"].assign(a=lambda f: f["z"].abs()).nlargest(5, "a")
+    lines += ["", "## Largest misses among the validation targets", ""]
+    for r in worst.itertuples():
+        lines.append(f"- `{r.target_id}`: simulated {r.simulated_mean:,.0f} against {r.observed:,.0f} observed "
+                     f"({r.relative_error:+.1%}, z {r.z:+.1f}). {r.note}")
+    lines += ["", "Sources of every observed value: the `source` column of validation_table.csv "
+              "(experiments/calibration/data/targets.csv)."]
+    return "\n".join(lines) + "\n"
+
+
+def run_validation(out: str | Path, *, seeds: int = 5, scale: float = 1000.0, workers: int | None = None,
+                   end: int = 2022, root_seed: int = 20101101, targets: pd.DataFrame | None = None,
+                   progress: Progress | None = None) -> ValidationReport:
+    """Run the validation sweep into ``out/sweep`` (resumed if present) and write the report next to it."""
+    from experiments.spec import spec_from_dict
+    from experiments.sweep import run_sweep
+    from sim.params import calibrated_parameters
+    from sim.run import code_version
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    targets = load_targets() if targets is None else targets
+    spec = spec_from_dict(validation_spec(seeds, scale, end, root_seed), "validation")
+    summary = run_sweep(spec, out / "sweep", workers=workers,
+                        progress=None if progress is None else (lambda c, s: progress("validation", c, s)))
+    if not summary.ok:
+        raise ValidationFailed(f"{len(summary.failed)} validation runs failed; see hukou status {out / 'sweep'}")
+    moments = moments_of_runs(out / "sweep", targets)
+    table = comparison_table(moments, targets)
+    table = table[[*TABLE_COLUMNS, *[c for c in table.columns if c not in TABLE_COLUMNS]]]
+    errors = summarise(table)
+    series = _series(out / "sweep")
+    table.to_parquet(out / "validation_table.parquet", index=False)
+    table.to_csv(out / "validation_table.csv", index=False)
+    errors.to_csv(out / "validation_summary.csv", index=False)
+    series.to_parquet(out / "simulated_series.parquet", index=False)
+    _plot_series(series, table, out / "series.png")
+    _plot_errors(table, out / "errors.png")
+    manifest = {"seeds": seeds, "scale": scale, "end": end, "root_seed": root_seed, "code_version": code_version(),
+                "calibrated": calibrated_parameters(),
+                "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "sweep": str(out / "sweep"), "table_columns": list(table.columns)}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8")
+    (out / "report.md").write_text(_markdown(table, errors, manifest), "utf-8")
+    return ValidationReport(out, table, errors)

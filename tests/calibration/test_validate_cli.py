@@ -1,0 +1,62 @@
+"""``hukou validate`` end to end at a small scale, ``validate SPEC`` still checking specs, and bad calibration
+specs refused with one line and exit code 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from experiments.calibration.validate import TABLE_COLUMNS
+from hukou_cli.main import main
+
+
+def test_validate_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "validation"
+    code = main(["validate", "--out", str(out), "--seeds", "2", "--scale", "20000", "--end", "2021",
+                 "--workers", "2", "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    table = pd.read_parquet(out / "validation_table.parquet")
+    assert list(table.columns[:len(TABLE_COLUMNS)]) == list(TABLE_COLUMNS)
+    assert set(table["target_kind"]) == {"initial", "calibration", "validation"}
+    reached = table[table["year"] <= 2021.0]
+    assert reached["simulated_mean"].notna().all()
+    assert (reached["simulated_lo"] <= reached["simulated_hi"]).all()
+    # the model starts on the 2010 census day: the initial residents match by construction (to agent rounding)
+    initial = table[(table["target_kind"] == "initial") & (table["measure"] == "residents")]
+    assert (initial["relative_error"].abs() < 0.01).all()
+    for name in ("report.md", "series.png", "errors.png", "validation_table.csv", "validation_summary.csv",
+                 "simulated_series.parquet", "manifest.json"):
+        assert (out / name).is_file(), name
+    assert "validation" in capsys.readouterr().out
+
+
+def test_validate_with_a_spec_still_checks_it(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["validate", "experiments/specs/compare_regimes.yaml"]) == 0
+    assert "ok" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("body", "mention"), [
+    ("name: x\nparameters:\n  beta_wage: {low: 1, high: 2}\ncolour: red\n", "colour"),
+    ("name: x\nparameters:\n  beta_wages: {low: 1, high: 2}\n", "parameters.beta_wages"),
+    ("name: x\nparameters:\n  beta_wage: {low: 2, high: 1}\n", "parameters.beta_wage"),
+    ("name: x\nparameters:\n  reconsider_rate: {low: 0.1, high: 1.5}\n", "parameters.reconsider_rate.high"),
+    ("name: x\nparameters: {}\n", "parameters"),
+    ("name: x\nparameters:\n  beta_wage: {low: 1, high: 2}\nexplore: {n: 1}\n", "explore.n"),
+])
+def test_bad_calibration_spec_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture, body: str,
+                                                 mention: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(body, "utf-8")
+    code = main(["calibrate", "--spec", str(path), "--out", str(tmp_path / "cal"), "--no-install", "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert str(path) in err and mention in err, err
+    assert not (tmp_path / "cal").exists()
+
+
+def test_missing_calibration_spec_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["calibrate", "--spec", str(tmp_path / "nope.yaml"), "--no-install", "--quiet"]) == 2
+    assert "nope.yaml" in capsys.readouterr().err
