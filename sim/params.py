@@ -2,10 +2,14 @@
 
 Every default in ``sim/data/behaviour.yaml`` carries ``ref:`` or ``assumption:``; the loader refuses one without.
 A run's config may override any value (``behaviour: {beta_rent: 1.5}``); unknown names are refused.
+Values estimated by ``hukou calibrate`` (``sim/data/calibrated.yaml``, dotted paths such as
+``inflow_persons_per_year.central``) replace the hand-set priors of behaviour.yaml in the defaults, and their
+provenance says so; ``default_behaviour(calibrated=False)`` gives the priors alone.
 """
 
 from __future__ import annotations
 
+import copy
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -16,7 +20,7 @@ from policies.errors import InputError
 from policies.parameters import parse_entries
 from policies.yamlio import load_yaml_text
 
-__all__ = ["Behaviour", "default_behaviour", "behaviour_provenance", "ORIGINS", "TIERS"]
+__all__ = ["Behaviour", "default_behaviour", "behaviour_provenance", "calibrated_parameters", "ORIGINS", "TIERS"]
 
 ORIGINS = ("guangdong", "sichuan_chongqing", "central", "other")
 TIERS = ("low", "mid", "high")
@@ -116,11 +120,61 @@ def _defaults() -> tuple[dict[str, Any], dict[str, str]]:
     return values, provenance
 
 
-def default_behaviour() -> Behaviour:
-    """The default behavioural parameters."""
-    return Behaviour(**_defaults()[0])
+@cache
+def _calibrated() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The calibrated values by dotted path, and the file's provenance block (both empty without the file)."""
+    path = resources.files("sim.data").joinpath("calibrated.yaml")
+    if not path.is_file():
+        return {}, {}
+    file = "sim/data/calibrated.yaml"
+    doc = load_yaml_text(path.read_text(encoding="utf-8"), file) or {}
+    params = doc.get("parameters") or {}
+    values = {}
+    for name, entry in params.items():
+        if not isinstance(entry, dict) or "value" not in entry:
+            raise InputError("a calibrated parameter needs a value", file=file,
+                             line=getattr(params, "lines", {}).get(name), field=f"parameters.{name}")
+        values[str(name)] = entry["value"]
+    return values, dict(doc.get("provenance") or {})
+
+
+def _set_path(values: dict[str, Any], path: str, value: Any) -> None:
+    """Set a dotted path (``outside_utility.central``, ``zone_rent_2010.0``) inside nested dicts and lists."""
+    *parents, last = path.split(".")
+    node: Any = values
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    if isinstance(node, list):
+        node[int(last)] = value
+    elif last in node:
+        node[last] = value
+    else:
+        raise InputError("unknown behavioural parameter", file="sim/data/calibrated.yaml", field=path)
+
+
+def calibrated_parameters() -> dict[str, Any]:
+    """The calibrated values by dotted path (empty when no calibration is installed)."""
+    return dict(_calibrated()[0])
+
+
+def default_behaviour(calibrated: bool = True) -> Behaviour:
+    """The default behavioural parameters: behaviour.yaml's priors with the calibrated values applied on top."""
+    values = copy.deepcopy(_defaults()[0])
+    if calibrated:
+        for path, value in _calibrated()[0].items():
+            _set_path(values, path, value)
+    return Behaviour(**values)
 
 
 def behaviour_provenance() -> dict[str, str]:
-    """The ``ref`` or ``assumption: …`` of each default behavioural parameter."""
-    return dict(_defaults()[1])
+    """The ``ref`` or ``assumption: …`` of each default behavioural parameter (calibrated ones say so first)."""
+    provenance = dict(_defaults()[1])
+    values, meta = _calibrated()
+    by_name: dict[str, list[str]] = {}
+    for path in values:
+        by_name.setdefault(path.split(".")[0], []).append(path)
+    for name, paths in by_name.items():
+        fitted = ", ".join(f"{p}={values[p]:g}" for p in paths)
+        provenance[name] = (f"ref: calibrated (sim/data/calibrated.yaml, {meta.get('method_short', 'calibration')}, "
+                            f"{meta.get('date', 'undated')}: {fitted}) | prior: {provenance[name]}")
+    return provenance
