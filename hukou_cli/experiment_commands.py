@@ -239,9 +239,24 @@ def sensitivity(
 
 
 def validate(
-    spec: Annotated[Path, typer.Argument(help="Experiment spec YAML.")],
-) -> None:
-    """Check a spec without running it: keys, types, ranges, regime names and override parameters."""
+    spec: Annotated[Path | None, typer.Argument(help="Experiment spec YAML to check. Without it: run the "
+                                                     "validation against the census and city statistics.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Validation: report folder (default: validation/scale<S>-"
+                                                  "seeds<N>); an existing one is resumed and its report rewritten.")]
+    = None,
+    seeds: Annotated[int, typer.Option(min=1, help="Validation: seeds (replications).")] = 5,
+    scale: Annotated[float, typer.Option(min=1, help="Validation: persons per agent.")] = 1000.0,
+    end: Annotated[int, typer.Option(min=2020, max=2035, help="Validation: last year simulated.")] = 2022,
+    workers: Workers = None,
+    quiet: Quiet = False,
+) -> int:
+    """Check a spec without running it (keys, types, ranges, regime names and override parameters); without a
+    spec, run the historical regimes with the calibrated defaults and write the simulated-against-observed report
+    (docs/validation.md). Examples: hukou validate SPEC.yaml; hukou validate --out validation/run --seeds 5"""
+    if spec is None:
+        from hukou_cli.calibration_commands import run_validation_command
+
+        return run_validation_command(out, seeds, scale, workers, end, quiet)
     from experiments.plan import plan_runs
     from experiments.sampling import build_design
     from experiments.spec import load_spec
@@ -252,6 +267,7 @@ def validate(
     out_console.print(f"{spec}: ok — {parsed.name}: {len(design.scenarios)} scenarios × {parsed.replications} "
                       f"replications = {runs} runs ({parsed.sampler.method}), {parsed.start}–{parsed.end}, "
                       f"scale {parsed.scale:g}", highlight=False)
+    return 0
 
 
 logging.getLogger("experiments").addHandler(logging.NullHandler())
