@@ -46,10 +46,13 @@ def test_subset_reproduces_the_same_runs_and_replicates_differ(tiny_spec: Path, 
     for rid in rows:
         assert run_table(tmp_path / "sub", "district_year", rid).equals(
             run_table(tmp_path / "full", "district_year", rid))
-    reps = query(tmp_path / "full", "SELECT replicate, sum(migrants) AS m, any_value(seed) AS seed FROM city_year "
-                                    "JOIN runs USING (run_id, scenario, replicate) WHERE NOT census_day "
-                                    "GROUP BY scenario, replicate ORDER BY scenario, replicate")
-    assert reps["seed"].nunique() == 4 and reps["m"].nunique() == 4
+    reps = query(tmp_path / "full", "SELECT DISTINCT run_id, seed FROM runs ORDER BY run_id")
+    assert reps["seed"].nunique() == 4
+    # replicates differ: each run's whole district table is its fingerprint (a single total of a few hundred
+    # agents can coincide between seeds by chance)
+    fingerprints = {run_table(tmp_path / "full", "district_year", rid).drop(columns=["run_id"], errors="ignore")
+                    .to_csv(index=False) for rid in reps["run_id"]}
+    assert len(fingerprints) == 4
 
 
 def test_seed_is_a_function_of_identity_not_order() -> None:
