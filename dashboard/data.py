@@ -61,7 +61,7 @@ class Experiment:
     id: str
     folder: Path
     custom: bool = False
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)  # loads nest (diff → runs)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
@@ -143,26 +143,28 @@ class Experiment:
         return [float(y) for y in years]
 
     def run_values(self, year: float, metrics: Iterable[str]) -> pd.DataFrame:
-        """Each run's value of some city metrics at one year (the seeds behind a summary), long format."""
-        metrics = [m for m in metrics if m in CITY_METRICS]
-        if not metrics:
-            return pd.DataFrame(columns=["key", "replicate", "city", "metric", "value"])
-        key = f"runs:{year}:{','.join(metrics)}"
+        """Each run's value of some city metrics at one year (the seeds behind a summary), long format.
 
-        def load() -> pd.DataFrame:
-            runs = self.published_runs()
-            if not runs:
-                return pd.DataFrame(columns=["key", "replicate", "city", "metric", "value"])
-            files = "[" + ", ".join(_quote(self.folder.resolve() / "runs" / r / "city_year.parquet")
-                                    for r in runs) + "]"
-            cols = ", ".join(f"CAST({m} AS DOUBLE) AS {m}" for m in metrics)
-            frame = self.sql(
-                f"SELECT regexp_extract(filename, '(s[0-9a-f]+)-r([0-9]+)', 1) AS skey, "
-                f"CAST(regexp_extract(filename, '-r([0-9]+)', 1) AS INTEGER) AS replicate, city, {cols} "
-                f"FROM read_parquet({files}, filename = true, union_by_name = true) WHERE year = ?", [float(year)])
-            frame["key"] = frame.pop("skey").str[1:].map(lambda h: f"{int(h, 16):x}")
-            return frame.melt(id_vars=["key", "replicate", "city"], var_name="metric", value_name="value")
-        return self._cached(key, load)
+        Every run's city table is read once (all metrics, all years: a few hundred thousand rows even for a
+        thousand runs) and kept, so choosing another year or metric costs a filter, not a read.
+        """
+        metrics = [m for m in metrics if m in CITY_METRICS]
+        frame = self._cached("runs:city", self._load_run_values)
+        return frame[(frame["year"] == float(year)) & frame["metric"].isin(metrics)].drop(columns="year")
+
+    def _load_run_values(self) -> pd.DataFrame:
+        runs = self.published_runs()
+        if not runs:
+            return pd.DataFrame(columns=["key", "replicate", "city", "year", "metric", "value"])
+        files = "[" + ", ".join(_quote(self.folder.resolve() / "runs" / r / "city_year.parquet") for r in runs) + "]"
+        present = set(self.sql(f"DESCRIBE SELECT * FROM read_parquet({files}, union_by_name = true)")["column_name"])
+        cols = ", ".join(f"CAST({m} AS DOUBLE) AS {m}" for m in CITY_METRICS if m in present)
+        frame = self.sql(
+            f"SELECT regexp_extract(filename, '(s[0-9a-f]+)-r([0-9]+)', 1) AS skey, "
+            f"CAST(regexp_extract(filename, '-r([0-9]+)', 1) AS INTEGER) AS replicate, city, year, {cols} "
+            f"FROM read_parquet({files}, filename = true, union_by_name = true)")
+        frame["key"] = frame.pop("skey").str[1:].map(lambda h: f"{int(h, 16):x}")
+        return frame.melt(id_vars=["key", "replicate", "city", "year"], var_name="metric", value_name="value")
 
     def districts(self) -> pd.DataFrame:
         """District attributes (adcode, names, zone, city) as the runs recorded them."""

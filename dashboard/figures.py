@@ -7,16 +7,17 @@ line that picks data and hands it here. Every figure carries its language (title
 from __future__ import annotations
 
 import math
+from functools import cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.i18n import SHARE_METRICS, city_label, fmt_value, metric_label, t, zone_label
 
-__all__ = ["PALETTE", "overview_frame", "overview_figure", "difference_frame", "compare_figure",
+__all__ = ["PALETTE", "overview_frame", "overview_figure", "difference_frame", "run_stats", "difference_from_stats",
+           "compare_figure",
            "compare_table", "map_frame", "map_figure", "validation_frame", "validation_figure", "points_figure",
            "empty_figure", "COMPARE_PANELS", "GRAPH_CONFIG"]
 
@@ -36,21 +37,20 @@ GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", 
 _CITIES = ("shenzhen", "guangzhou", "chengdu")
 
 
-def _layout(fig: go.Figure, lang: str, title: str = "") -> go.Figure:
-    fig.update_layout(title=title or None, template="plotly_white", margin={"l": 50, "r": 20, "t": 50, "b": 40},
-                      separators=".,", legend={"orientation": "h", "y": -0.15},
-                      font={"family": "Noto Sans CJK SC, Microsoft YaHei, Arial, sans-serif"})
-    return fig
+def _figure(data: list[dict[str, Any]], lang: str, title: str = "", **layout: Any) -> dict[str, Any]:
+    """A plotly figure dict (the JSON spec dcc.Graph draws).
+
+    Why dicts and not ``graph_objects``: validating every property of every trace and the template cost 30–300 ms
+    a figure, more than the rest of a request; a unit test validates each figure kind once with ``go.Figure``.
+    """
+    return {"data": data, "layout": {**_base_layout(lang, title), **layout}}
 
 
-def empty_figure(message: str, lang: str = "en") -> go.Figure:
+def empty_figure(message: str, lang: str = "en") -> dict[str, Any]:
     """A blank figure that says why it is blank (no data, bad input)."""
-    fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
-                       font={"size": 15})
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return _layout(fig, lang)
+    return _figure([], lang, annotations=[{"text": message, "showarrow": False, "x": 0.5, "y": 0.5, "xref": "paper",
+                                           "yref": "paper", "font": {"size": 15}}],
+                   xaxis={"visible": False}, yaxis={"visible": False})
 
 
 def overview_frame(summary: pd.DataFrame, runs: pd.DataFrame, labels: dict[str, str], metric: str,
@@ -69,12 +69,12 @@ def overview_frame(summary: pd.DataFrame, runs: pd.DataFrame, labels: dict[str, 
 
 
 def overview_figure(summary: pd.DataFrame, runs: pd.DataFrame, labels: dict[str, str], metric: str, year: float,
-                    lang: str) -> go.Figure:
+                    lang: str) -> dict[str, Any]:
     """Mean of a metric by city for each regime, with its 95% CI across seeds and each seed as a dot."""
     s, r = overview_frame(summary, runs, labels, metric, year)
     if s.empty:
         return empty_figure(t("no_data", lang), lang)
-    fig = go.Figure()
+    data: list[dict[str, Any]] = []
     for i, (key, label) in enumerate(labels.items()):
         rows = s[s["key"] == key]
         if rows.empty:
@@ -85,52 +85,50 @@ def overview_figure(summary: pd.DataFrame, runs: pd.DataFrame, labels: dict[str,
         text = [f"{label}<br>{city_label(c, lang)}: {fmt_value(metric, m, lang)}<br>{t('ci', lang)}: "
                 f"{fmt_value(metric, lo, lang)} – {fmt_value(metric, hi, lang)} (n={int(n)})"
                 for c, m, lo, hi, n in zip(rows["city"], mean, low, high, rows["n"], strict=True)]
-        fig.add_trace(go.Bar(name=label, x=x, y=mean, marker_color=colour, offsetgroup=str(i),
-                             error_y={"type": "data", "symmetric": False,
-                                      "array": np.nan_to_num(high - mean), "arrayminus": np.nan_to_num(mean - low)},
-                             hovertext=text, hoverinfo="text"))
+        data.append({"type": "bar", "name": label, "x": x, "y": mean.tolist(), "marker": {"color": colour},
+                     "offsetgroup": str(i), "hovertext": text, "hoverinfo": "text",
+                     "error_y": {"type": "data", "symmetric": False, "array": np.nan_to_num(high - mean).tolist(),
+                                 "arrayminus": np.nan_to_num(mean - low).tolist()}})
         seeds = r[r["key"] == key] if len(r) else r
         if len(seeds):
-            fig.add_trace(go.Box(name=f"{label} ({t('seed_values', lang)})", x=[city_label(c, lang)
-                                                                              for c in seeds["city"]],
-                                 y=seeds["value"], offsetgroup=str(i), marker_color=colour, boxpoints="all",
-                                 fillcolor="rgba(0,0,0,0)", line={"width": 0}, pointpos=0, jitter=0.3,
-                                 marker={"size": 5, "line": {"width": 1, "color": "white"}}, showlegend=False,
-                                 hoverinfo="y"))
-    fig.update_layout(barmode="group", boxmode="group")
-    if metric in SHARE_METRICS:
-        fig.update_yaxes(tickformat=".0%")
-    return _layout(fig, lang, f"{metric_label(metric, lang)} · {_year_text(year, lang)}")
+            data.append({"type": "box", "name": f"{label} ({t('seed_values', lang)})",
+                         "x": [city_label(c, lang) for c in seeds["city"]], "y": seeds["value"].tolist(),
+                         "offsetgroup": str(i), "boxpoints": "all", "fillcolor": "rgba(0,0,0,0)",
+                         "line": {"width": 0}, "pointpos": 0, "jitter": 0.3, "showlegend": False, "hoverinfo": "y",
+                         "marker": {"color": colour, "size": 5, "line": {"width": 1, "color": "white"}}})
+    return _figure(data, lang, f"{metric_label(metric, lang)} · {_year_text(year, lang)}", barmode="group",
+                   boxmode="group", yaxis={"tickformat": ".0%"} if metric in SHARE_METRICS else {})
 
 
 def _year_text(year: float, lang: str) -> str:
     return f"{year:.2f} ({t('census_day', lang)})" if year % 1 else f"{int(year)}"
 
 
-def difference_frame(values: pd.DataFrame, reform: str, baseline: str, level: float = 0.95) -> pd.DataFrame:
-    """Reform minus baseline per year (and any other key columns), with a Welch confidence interval.
+def run_stats(values: pd.DataFrame) -> pd.DataFrame:
+    """Mean, variance and count of the runs' values per scenario key and every other key column (index)."""
+    groups = [c for c in values.columns if c not in ("replicate", "value")]
+    v = values.dropna(subset=["value"])
+    return v.groupby(groups, dropna=False)["value"].agg(["mean", "var", "count"])
 
-    ``values`` has one row per run (key, replicate, year, value, plus grouping columns such as metric and zone).
-    A difference needs both scenarios; its interval needs at least two seeds in each (NaN otherwise).
-    """
-    from scipy import stats
 
-    groups = [c for c in values.columns if c not in ("key", "replicate", "value")]
-    v = values[values["key"].isin([reform, baseline])].dropna(subset=["value"])
-    if v.empty:
+def difference_from_stats(stats: pd.DataFrame, reform: str, baseline: str, level: float = 0.95) -> pd.DataFrame:
+    """Reform minus baseline from ``run_stats`` output, with a Welch confidence interval (NaN below two seeds)."""
+    from scipy import stats as st
+
+    keys = stats.index.get_level_values("key")
+    groups = [n for n in stats.index.names if n != "key"]
+    if reform not in set(keys) or baseline not in set(keys):
         return pd.DataFrame(columns=[*groups, "reform", "baseline", "diff", "low", "high", "n_reform",
                                      "n_baseline"])
-    agg = v.groupby([*groups, "key"], dropna=False)["value"].agg(["mean", "var", "count"]).unstack("key")
-    out = pd.DataFrame(index=agg.index)
-    for name, key in (("reform", reform), ("baseline", baseline)):
-        for stat in ("mean", "var", "count"):
-            out[f"{stat}_{name}"] = agg[(stat, key)] if (stat, key) in agg.columns else np.nan
+    r = stats.xs(reform, level="key")
+    b = stats.xs(baseline, level="key")
+    out = r.join(b, lsuffix="_reform", rsuffix="_baseline", how="inner")
     out["diff"] = out["mean_reform"] - out["mean_baseline"]
-    a, b = out["var_reform"] / out["count_reform"], out["var_baseline"] / out["count_baseline"]
-    se = np.sqrt(a + b)
+    a, c = out["var_reform"] / out["count_reform"], out["var_baseline"] / out["count_baseline"]
+    se = np.sqrt(a + c)
     with np.errstate(divide="ignore", invalid="ignore"):
-        dof = (a + b) ** 2 / (a**2 / (out["count_reform"] - 1) + b**2 / (out["count_baseline"] - 1))
-    tq = stats.t.ppf(0.5 + level / 2, dof.where(dof > 0))
+        dof = (a + c) ** 2 / (a**2 / (out["count_reform"] - 1) + c**2 / (out["count_baseline"] - 1))
+    tq = st.t.ppf(0.5 + level / 2, dof.where(dof > 0))
     half = np.where(se > 0, tq * se, 0.0)
     valid = (out["count_reform"] >= 2) & (out["count_baseline"] >= 2)
     out["low"] = np.where(valid, out["diff"] - half, np.nan)
@@ -140,32 +138,71 @@ def difference_frame(values: pd.DataFrame, reform: str, baseline: str, level: fl
     return out.reset_index()
 
 
+def difference_frame(values: pd.DataFrame, reform: str, baseline: str, level: float = 0.95) -> pd.DataFrame:
+    """Reform minus baseline per year (and any other key columns), with a Welch confidence interval.
+
+    ``values`` has one row per run (key, replicate, year, value, plus grouping columns such as metric and zone).
+    A difference needs both scenarios; its interval needs at least two seeds in each (NaN otherwise).
+    """
+    return difference_from_stats(run_stats(values), reform, baseline, level)
+
+
 def _rgba(colour: str, alpha: float) -> str:
     h = colour.lstrip("#")
     return f"rgba({int(h[0:2], 16)},{int(h[2:4], 16)},{int(h[4:6], 16)},{alpha})"
 
 
-def compare_figure(diff: pd.DataFrame, lang: str, title: str = "") -> go.Figure:
+def _base_layout(lang: str, title: str = "") -> dict[str, Any]:
+    return {**({"title": {"text": title}} if title else {}), "template": _template_dict(),
+            "margin": {"l": 50, "r": 20, "t": 50, "b": 40}, "separators": ".,",
+            "legend": {"orientation": "h", "y": -0.15},
+            "font": {"family": "Noto Sans CJK SC, Microsoft YaHei, Arial, sans-serif"}}
+
+
+@cache
+def _template_dict() -> dict[str, Any]:
+    import plotly.io as pio
+
+    return pio.templates["plotly_white"].to_plotly_json()
+
+
+@cache
+def _subplot_layout(titles: tuple[str, ...]) -> str:
+    """The 4 × 2 grid's axes and titles as JSON (made once per language by make_subplots, then copied)."""
+    import json
+
+    fig = make_subplots(rows=4, cols=2, subplot_titles=list(titles), vertical_spacing=0.08, horizontal_spacing=0.08)
+    return json.dumps(fig.to_plotly_json()["layout"])
+
+
+def compare_figure(diff: pd.DataFrame, lang: str, title: str = "") -> dict[str, Any]:
     """Small multiples: one panel per outcome, reform minus baseline over time with its confidence band.
 
     ``diff`` is ``difference_frame`` output with ``metric`` and ``zone`` columns (zone '' for the whole city);
-    one line per zone, and per channel in the settlements panel.
+    one line per zone, and per channel in the settlements panel. Returned as a plotly figure dict: building
+    dozens of traces through ``graph_objects`` validation cost more than everything else in a request.
     """
+    import json
+
     if diff.empty:
         return empty_figure(t("no_data", lang), lang)
     diff = diff[diff["year"] % 1 == 0]  # year ends only: census-day rows carry no yearly flows
-    titles = [metric_label(p[0] if len(p[1]) == 1 else "settlements_total", lang) for p in COMPARE_PANELS]
-    fig = make_subplots(rows=4, cols=2, subplot_titles=titles, vertical_spacing=0.08, horizontal_spacing=0.08)
+    titles = tuple(metric_label(p[0] if len(p[1]) == 1 else "settlements_total", lang) for p in COMPARE_PANELS)
+    layout = {**json.loads(_subplot_layout(titles)), **_base_layout(lang, title), "height": 1050}
+    layout["annotations"] = json.loads(_subplot_layout(titles))["annotations"]
+    layout["shapes"] = []
+    data: list[dict[str, Any]] = []
     zones = sorted(diff["zone"].unique(), key=lambda z: (z != "", z))
     multi = len(zones) > 1
     shown: set[str] = set()
+    groups = {k: g.sort_values("year") for k, g in diff.groupby(["metric", "zone"])}
     for p, (_, panel_metrics) in enumerate(COMPARE_PANELS):
-        row, col = p // 2 + 1, p % 2 + 1
+        axis = "" if p == 0 else str(p + 1)
         metrics = ("settlements_total",) if multi and len(panel_metrics) > 1 else panel_metrics
         for z, zone in enumerate(zones):
             for m, metric in enumerate(metrics):
-                d = diff[(diff["metric"] == metric) & (diff["zone"] == zone)].sort_values("year")
-                if d.empty:
+                d = groups.get((metric, zone))
+                if d is None or d.empty:
                     continue
                 colour = PALETTE[(z if multi else m) % len(PALETTE)]
                 name = zone_label(zone, lang) if zone else t("difference", lang)
@@ -173,23 +210,24 @@ def compare_figure(diff: pd.DataFrame, lang: str, title: str = "") -> go.Figure:
                     name = f"{name}: {metric_label(metric, lang)}" if zone else metric_label(metric, lang)
                 x = d["year"].to_numpy()
                 if d["low"].notna().any():
-                    fig.add_trace(go.Scatter(x=np.concatenate([x, x[::-1]]),
-                                             y=np.concatenate([d["high"].to_numpy(), d["low"].to_numpy()[::-1]]),
-                                             fill="toself", fillcolor=_rgba(colour, 0.18), line={"width": 0},
-                                             hoverinfo="skip", showlegend=False, legendgroup=name),
-                                  row=row, col=col)
+                    data.append({"type": "scatter", "x": np.concatenate([x, x[::-1]]).tolist(),
+                                 "y": np.concatenate([d["high"].to_numpy(), d["low"].to_numpy()[::-1]]).tolist(),
+                                 "fill": "toself", "fillcolor": _rgba(colour, 0.18), "line": {"width": 0},
+                                 "hoverinfo": "skip", "showlegend": False, "legendgroup": name,
+                                 "xaxis": f"x{axis}", "yaxis": f"y{axis}"})
                 hover = [f"{name} {int(y)}: {fmt_value(metric, v, lang)} [{fmt_value(metric, lo, lang)}, "
                          f"{fmt_value(metric, hi, lang)}]"
                          for y, v, lo, hi in zip(x, d["diff"], d["low"], d["high"], strict=True)]
-                fig.add_trace(go.Scatter(x=x, y=d["diff"], mode="lines", name=name, line={"color": colour},
-                                         hovertext=hover, hoverinfo="text", legendgroup=name,
-                                         showlegend=name not in shown), row=row, col=col)
+                data.append({"type": "scatter", "x": x.tolist(), "y": d["diff"].tolist(), "mode": "lines",
+                             "name": name, "line": {"color": colour}, "hovertext": hover, "hoverinfo": "text",
+                             "legendgroup": name, "showlegend": name not in shown,
+                             "xaxis": f"x{axis}", "yaxis": f"y{axis}"})
                 shown.add(name)
         if metrics[0] in SHARE_METRICS:
-            fig.update_yaxes(tickformat=".1%", row=row, col=col)
-        fig.add_hline(y=0, line={"color": "#999", "width": 1}, row=row, col=col)
-    fig.update_layout(height=1050)
-    return _layout(fig, lang, title)
+            layout.setdefault(f"yaxis{axis}", {})["tickformat"] = ".1%"
+        layout["shapes"].append({"type": "line", "xref": f"x{axis} domain", "x0": 0, "x1": 1, "yref": f"y{axis}",
+                                 "y0": 0, "y1": 0, "line": {"color": "#999", "width": 1}})
+    return {"data": data, "layout": layout}
 
 
 def compare_table(diff: pd.DataFrame, lang: str) -> pd.DataFrame:
@@ -249,12 +287,13 @@ def _centre(geometry: dict[str, Any]) -> tuple[float, float]:
 
 def map_figure(frame: pd.DataFrame, geojson: dict[str, Any], metric: str, lang: str, *, change: bool,
                marker: tuple[float, float] | None = None, marker_adcode: int | None = None,
-               title: str = "") -> go.Figure:
+               title: str = "") -> dict[str, Any]:
     """The districts as filled polygons on longitude/latitude axes, coloured by value, with a dot per district
     carrying the hover details and the colour bar, and a diamond for a district that has no boundary.
 
     Plain axes rather than a geo map: plotly's geo layer fetches a world outline from a CDN, and the dashboard
-    works offline.
+    works offline. A figure dict, not ``graph_objects``: validating thousands of boundary points per request
+    cost 0.3 s.
     """
     from plotly.colors import sample_colorscale
 
@@ -282,7 +321,7 @@ def map_figure(frame: pd.DataFrame, geojson: dict[str, Any], metric: str, lang: 
             text += f"<br><i>{t('dapeng_note', lang)}</i>"
         return text
 
-    fig = go.Figure()
+    data: list[dict[str, Any]] = []
     dots: dict[str, list[Any]] = {"x": [], "y": [], "value": [], "text": [], "symbol": [], "size": []}
     for r in frame.itertuples(index=False):
         geometry = shapes.get(int(r.district))
@@ -291,9 +330,10 @@ def map_figure(frame: pd.DataFrame, geojson: dict[str, Any], metric: str, lang: 
             xs, ys = _rings(geometry)
             colour = "#dddddd" if math.isnan(value) else sample_colorscale(
                 scale, [min(1.0, max(0.0, (value - vmin) / (vmax - vmin)))])[0]
-            fig.add_trace(go.Scatter(x=xs, y=ys, fill="toself", fillcolor=colour, mode="lines",
-                                     line={"color": "white", "width": 0.8}, hoveron="fills", hoverinfo="name",
-                                     name=str(getattr(r, name_col)), meta=int(r.district), showlegend=False))
+            data.append({"type": "scatter", "x": xs, "y": ys, "fill": "toself", "fillcolor": colour,
+                         "mode": "lines", "line": {"color": "white", "width": 0.8}, "hoveron": "fills",
+                         "hoverinfo": "name", "name": str(getattr(r, name_col)), "meta": int(r.district),
+                         "showlegend": False})
             cx, cy = _centre(geometry)
             dots["symbol"].append("circle")
             dots["size"].append(7)
@@ -305,20 +345,19 @@ def map_figure(frame: pd.DataFrame, geojson: dict[str, Any], metric: str, lang: 
             continue
         dots["x"].append(cx)
         dots["y"].append(cy)
-        dots["value"].append(value)
+        dots["value"].append(None if math.isnan(value) else value)
         dots["text"].append(hover(r))
-    fig.add_trace(go.Scatter(
-        x=dots["x"], y=dots["y"], mode="markers", hovertext=dots["text"], hoverinfo="text", showlegend=False,
-        name="districts", marker={"color": dots["value"], "colorscale": scale, "cmin": vmin, "cmax": vmax,
-                                  "symbol": dots["symbol"], "size": dots["size"],
-                                  "line": {"color": "black", "width": 1}, "showscale": True,
-                                  "colorbar": {"title": {"text": metric_label(metric, lang)},
-                                               "tickformat": ".1%" if metric in SHARE_METRICS else None}}))
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1 / math.cos(math.radians(
-        float(np.mean(dots["y"])) if dots["y"] else 25.0)))
-    fig.update_layout(height=620, hovermode="closest", plot_bgcolor="white")
-    return _layout(fig, lang, title)
+    data.append({"type": "scatter", "x": dots["x"], "y": dots["y"], "mode": "markers", "hovertext": dots["text"],
+                 "hoverinfo": "text", "showlegend": False, "name": "districts",
+                 "marker": {"color": dots["value"], "colorscale": scale, "cmin": vmin, "cmax": vmax,
+                            "symbol": dots["symbol"], "size": dots["size"], "line": {"color": "black", "width": 1},
+                            "showscale": True, "colorbar": {"title": {"text": metric_label(metric, lang)},
+                                                            "tickformat": ".1%" if metric in SHARE_METRICS else ""}}})
+    lat = float(np.mean(dots["y"])) if dots["y"] else 25.0
+    layout = {**_base_layout(lang, title), "height": 620, "hovermode": "closest", "plot_bgcolor": "white",
+              "xaxis": {"visible": False},
+              "yaxis": {"visible": False, "scaleanchor": "x", "scaleratio": 1 / math.cos(math.radians(lat))}}
+    return {"data": data, "layout": layout}
 
 
 def validation_frame(simulated: pd.DataFrame, observed: pd.DataFrame) -> pd.DataFrame:
@@ -332,50 +371,62 @@ def validation_frame(simulated: pd.DataFrame, observed: pd.DataFrame) -> pd.Data
     return out
 
 
-def validation_figure(simulated: pd.DataFrame, observed: pd.DataFrame, lang: str) -> go.Figure:
+@cache
+def _validation_layout(titles: tuple[str, ...]) -> str:
+    import json
+
+    fig = make_subplots(rows=2, cols=3, shared_xaxes=True, subplot_titles=list(titles))
+    return json.dumps(fig.to_plotly_json()["layout"])
+
+
+def validation_figure(simulated: pd.DataFrame, observed: pd.DataFrame, lang: str) -> dict[str, Any]:
     """Per city and measure: the simulated mean and CI over time, and the observed points."""
+    import json
+
     if simulated.empty:
         return empty_figure(t("no_data", lang), lang)
     measures = ("residents", "hukou_residents")
-    fig = make_subplots(rows=len(measures), cols=len(_CITIES), shared_xaxes=True,
-                        subplot_titles=[f"{city_label(c, lang)} · {t(m, lang)}" for m in measures for c in _CITIES])
+    grid = json.loads(_validation_layout(tuple(f"{city_label(c, lang)} · {t(m, lang)}" for m in measures
+                                               for c in _CITIES)))
+    data: list[dict[str, Any]] = []
     for i, measure in enumerate(measures):
         for j, city in enumerate(_CITIES):
+            n = i * len(_CITIES) + j
+            axes = {"xaxis": "x" if n == 0 else f"x{n + 1}", "yaxis": "y" if n == 0 else f"y{n + 1}"}
             s = simulated[(simulated["metric"] == measure) & (simulated["city"] == city)].sort_values("year")
             s = s[s["year"] % 1 == 0]
             o = observed[(observed["measure"] == measure) & (observed["city"] == city)]
-            first = i == 0 and j == 0
+            first = n == 0
             if len(s):
                 x = s["year"].to_numpy()
-                fig.add_trace(go.Scatter(x=np.concatenate([x, x[::-1]]), y=np.concatenate(
-                    [s["ci_high"].to_numpy(), s["ci_low"].to_numpy()[::-1]]), fill="toself",
-                    fillcolor=_rgba(PALETTE[0], 0.2), line={"width": 0}, hoverinfo="skip", showlegend=False),
-                    row=i + 1, col=j + 1)
-                fig.add_trace(go.Scatter(x=x, y=s["mean"], mode="lines", line={"color": PALETTE[0]},
-                                         name=t("simulated", lang), showlegend=first,
-                                         hovertext=[f"{int(y)}: {fmt_value(measure, v, lang)}"
-                                                    for y, v in zip(x, s["mean"], strict=True)], hoverinfo="text"),
-                              row=i + 1, col=j + 1)
+                data.append({"type": "scatter", "x": np.concatenate([x, x[::-1]]).tolist(),
+                             "y": np.concatenate([s["ci_high"].to_numpy(), s["ci_low"].to_numpy()[::-1]]).tolist(),
+                             "fill": "toself", "fillcolor": _rgba(PALETTE[0], 0.2), "line": {"width": 0},
+                             "hoverinfo": "skip", "showlegend": False, **axes})
+                data.append({"type": "scatter", "x": x.tolist(), "y": s["mean"].tolist(), "mode": "lines",
+                             "line": {"color": PALETTE[0]}, "name": t("simulated", lang), "showlegend": first,
+                             "hovertext": [f"{int(y)}: {fmt_value(measure, v, lang)}"
+                                           for y, v in zip(x, s["mean"], strict=True)], "hoverinfo": "text", **axes})
             if len(o):
-                fig.add_trace(go.Scatter(x=o["year"], y=o["value"], mode="markers", name=t("observed", lang),
-                                         marker={"color": PALETTE[1], "size": 8, "symbol": "x"}, showlegend=first,
-                                         hovertext=[f"{y:g}: {fmt_value(measure, v, lang)}<br>{d}"
-                                                    for y, v, d in zip(o["year"], o["value"], o["definition"],
-                                                                       strict=True)], hoverinfo="text"),
-                              row=i + 1, col=j + 1)
-    fig.update_layout(height=640)
-    return _layout(fig, lang, t("not_calibrated", lang))
+                data.append({"type": "scatter", "x": o["year"].tolist(), "y": o["value"].tolist(), "mode": "markers",
+                             "name": t("observed", lang), "showlegend": first,
+                             "marker": {"color": PALETTE[1], "size": 8, "symbol": "x"}, "hoverinfo": "text",
+                             "hovertext": [f"{y:g}: {fmt_value(measure, v, lang)}<br>{d}" for y, v, d in
+                                           zip(o["year"], o["value"], o["definition"], strict=True)], **axes})
+    return _figure(data, lang, t("not_calibrated", lang), **{k: v for k, v in grid.items() if k != "template"},
+                   height=640)
 
 
-def points_figure(totals: pd.DataFrame, lang: str) -> go.Figure:
+def points_figure(totals: pd.DataFrame, lang: str) -> dict[str, Any]:
     """Points under each regime (bars) against each regime's points line (markers)."""
     if totals.empty:
         return empty_figure(t("no_data", lang), lang)
-    fig = go.Figure(go.Bar(x=totals["regime"], y=totals["total"], name=t("total", lang),
-                           marker_color=PALETTE[0], text=[f"{v:g}" for v in totals["total"]],
-                           textposition="outside"))
+    data: list[dict[str, Any]] = [{"type": "bar", "x": totals["regime"].tolist(), "y": totals["total"].tolist(),
+                                   "name": t("total", lang), "marker": {"color": PALETTE[0]},
+                                   "text": [f"{v:g}" for v in totals["total"]], "textposition": "outside"}]
     if totals["threshold"].notna().any():
-        fig.add_trace(go.Scatter(x=totals["regime"], y=totals["threshold"], mode="markers",
-                                 name=t("threshold", lang), marker={"symbol": "line-ew-open", "size": 40,
-                                                                   "color": PALETTE[1], "line": {"width": 3}}))
-    return _layout(fig, lang, t("points", lang))
+        data.append({"type": "scatter", "x": totals["regime"].tolist(),
+                     "y": [None if pd.isna(v) else float(v) for v in totals["threshold"]], "mode": "markers",
+                     "name": t("threshold", lang),
+                     "marker": {"symbol": "line-ew-open", "size": 40, "color": PALETTE[1], "line": {"width": 3}}})
+    return _figure(data, lang, t("points", lang))

@@ -17,6 +17,7 @@ from dash import Input, Output, State, callback, dcc, html
 from pydantic import ValidationError
 
 from dashboard.components import error_alert, graph, shell, sync_url, table, table_data
+from dashboard.controls import CALCULATOR_DEFAULTS
 from dashboard.figures import points_figure
 from dashboard.i18n import lang_of, t
 
@@ -32,13 +33,7 @@ FIELDS = ("date", "age", "sex", "education", "full_time_degree", "professional_t
           "shortage_occupation", "pension", "medical", "unemployment", "work_injury", "maternity",
           "residence_permit_months", "months_in_city", "employed", "housing_type", "home_district",
           "work_district", "tax_paid_3y", "invention", "utility_model", "criminal", "bad_credit")
-DEFAULTS: dict[str, Any] = {"date": "2018-06-01", "age": 30, "sex": "female", "education": "bachelor",
-                            "full_time_degree": True, "professional_title": "none", "skill_level": "none",
-                            "shortage_occupation": False, "pension": 48, "medical": 48, "unemployment": 48,
-                            "work_injury": 48, "maternity": 48, "residence_permit_months": 36,
-                            "months_in_city": 36, "employed": True, "housing_type": "rented",
-                            "home_district": 440306, "work_district": 440306, "tax_paid_3y": 0, "invention": 0,
-                            "utility_model": 0, "criminal": False, "bad_credit": False}
+DEFAULTS = CALCULATOR_DEFAULTS
 BOOLS = {"full_time_degree", "shortage_occupation", "employed", "criminal", "bad_credit"}
 NUMBERS = {"age", "pension", "medical", "unemployment", "work_injury", "maternity", "residence_permit_months",
            "months_in_city", "tax_paid_3y", "invention", "utility_model"}

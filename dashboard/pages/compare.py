@@ -14,7 +14,7 @@ from dash import Input, Output, State, callback, dcc, html
 from dashboard.components import error_alert, graph, manifest_panel, shell, sync_url, table, table_data
 from dashboard.controls import city_options, experiment_options, labels_of, pick_city, pick_experiment, pick_keys
 from dashboard.data import city_runs, registry, zone_runs
-from dashboard.figures import compare_figure, compare_table, difference_frame
+from dashboard.figures import compare_figure, compare_table, difference_from_stats, run_stats
 from dashboard.i18n import city_label, lang_of, t
 
 dash.register_page(__name__, path="/compare", name="Compare", title="hukou-sim · compare", order=1)
@@ -82,9 +82,14 @@ def differences(exp: Any, baseline: Any, reform: Any, city: Any, view: Any) -> p
     experiment = pick_experiment(exp)
     base, ref = _pick_pair(experiment, baseline, reform)
     city = pick_city(city, include_all=False)
-    runs = zone_runs(experiment) if view == "zones" else city_runs(experiment)
-    runs = runs[runs["city"] == city].drop(columns="city")
-    return difference_frame(runs, ref, base)
+    view = "zones" if view == "zones" else "city"
+
+    def load() -> pd.DataFrame:  # per-scenario statistics once per view; any pair is then a join
+        runs = zone_runs(experiment) if view == "zones" else city_runs(experiment)
+        return run_stats(runs)
+    stats = experiment._cached(f"stats:{view}", load)
+    stats = stats.xs(city, level="city", drop_level=True)
+    return difference_from_stats(stats, ref, base)
 
 
 @callback(Output("cmp-graph", "figure"), Output("cmp-table", "data"), Output("cmp-table", "columns"),

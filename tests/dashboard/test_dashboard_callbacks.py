@@ -18,9 +18,9 @@ def test_overview_follows_the_chosen_regimes(pages: dict[str, Any]) -> None:
     keys = _keys()
     both = pages["overview"].update("dash_fixture", list(keys.values()), "hukou_share", 2013.0, "all", "en")
     one = pages["overview"].update("dash_fixture", [keys["talent_only"]], "hukou_share", 2013.0, "shenzhen", "zh")
-    assert [t.name for t in both[0].data if t.type == "bar"] == ["historical", "talent_only"]
-    assert [t.name for t in one[0].data if t.type == "bar"] == ["talent_only"]
-    assert list(one[0].data[0].x) == ["深圳"]
+    assert [t["name"] for t in both[0]["data"] if t["type"] == "bar"] == ["historical", "talent_only"]
+    assert [t["name"] for t in one[0]["data"] if t["type"] == "bar"] == ["talent_only"]
+    assert list(one[0]["data"][0]["x"]) == ["深圳"]
     assert len(one[1]) == 7 and "常住人口户籍比例" in {row["指标"] for row in one[1]}
 
 
@@ -40,7 +40,7 @@ def test_compare_differences_are_reform_minus_baseline(pages: dict[str, Any]) ->
     assert row["diff"] == pytest.approx(row["reform"] - row["baseline"])
     figure, data, columns, message = pages["compare"].update("dash_fixture", keys["historical"], keys["talent_only"],
                                                              "guangzhou", "zones", "en")
-    assert message is None and len(figure.data) > 10 and data
+    assert message is None and len(figure["data"]) > 10 and data
     zones = pages["compare"].differences("dash_fixture", keys["historical"], keys["talent_only"], "chengdu", "zones")
     districts = registry().get("dash_fixture").districts()
     assert set(zones["zone"]) == set(districts[districts["city"] == "chengdu"]["zone"]) and len(set(zones["zone"])) > 1
@@ -50,11 +50,11 @@ def test_map_view_colours_every_district_of_the_city(pages: dict[str, Any]) -> N
     keys = _keys()
     fig = pages["map"].map_view("dash_fixture", keys["historical"], "level", keys["historical"], "migrants", 2013.0,
                                 "chengdu", "en")
-    assert len([tr for tr in fig.data if tr.fill == "toself"]) == 20 and len(fig.data[-1].x) == 20
+    assert len([tr for tr in fig["data"] if tr.get("fill") == "toself"]) == 20 and len(fig["data"][-1]["x"]) == 20
     fig = pages["map"].map_view("dash_fixture", keys["talent_only"], "change", keys["historical"], "residents",
                                 2013.0, "shenzhen", "zh")
-    assert len([tr for tr in fig.data if tr.fill == "toself"]) == 9  # ten districts: nine polygons, Dapeng a marker
-    assert len(fig.data[-1].x) == 10 and any("440399" in h for h in fig.data[-1].hovertext)
+    assert len([tr for tr in fig["data"] if tr.get("fill") == "toself"]) == 9  # ten districts: Dapeng a marker
+    assert len(fig["data"][-1]["x"]) == 10 and any("440399" in h for h in fig["data"][-1]["hovertext"])
 
 
 def test_points_calculator_matches_the_worked_case(pages: dict[str, Any]) -> None:
@@ -91,7 +91,7 @@ def test_forged_experiment_identifiers_raise_the_shown_error(pages: dict[str, An
 
 def test_unknown_values_fall_back_to_what_the_page_offers(pages: dict[str, Any]) -> None:
     fig, data, _ = pages["overview"].update("dash_fixture", ["nope", 7], "DROP TABLE", "2099", "<city>", "en")
-    assert [t.name for t in fig.data if t.type == "bar"] == ["historical", "talent_only"]
+    assert [t["name"] for t in fig["data"] if t["type"] == "bar"] == ["historical", "talent_only"]
     assert data  # the last year, all cities, hukou share
 
 
@@ -100,7 +100,7 @@ def test_validation_compares_historical_runs_with_observed(pages: dict[str, Any]
     assert "Not yet calibrated" in str(message)
     census = frame[(frame["Year"] == "2010.83") & (frame["City"] == "Shenzhen")]
     assert len(census) == 2 and census["Simulated"].iloc[0] != "–"
-    assert any(tr.name == "Observed" for tr in figure.data)
+    assert any(tr.get("name") == "Observed" for tr in figure["data"])
 
 
 def test_scenario_builder_runs_a_short_sweep_and_links_the_comparison(pages: dict[str, Any]) -> None:

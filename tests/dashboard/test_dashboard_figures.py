@@ -39,9 +39,12 @@ def test_difference_needs_two_seeds_for_a_band() -> None:
 def test_compare_figure_has_a_band_and_a_line_per_panel() -> None:
     runs = pd.concat([_runs().assign(metric=m) for m in ("hukou_share", "school_access")])
     fig = figures.compare_figure(figures.difference_frame(runs, "a", "b"), "en")
-    lines = [tr for tr in fig.data if tr.mode == "lines"]
-    bands = [tr for tr in fig.data if tr.fill == "toself"]
+    lines = [tr for tr in fig["data"] if tr.get("mode") == "lines"]
+    bands = [tr for tr in fig["data"] if tr.get("fill") == "toself"]
     assert len(lines) == 2 and len(bands) == 2
+    import plotly.graph_objects as go
+
+    go.Figure(fig)
 
 
 def test_overview_figure_groups_regimes_with_error_bars_and_seed_dots() -> None:
@@ -50,11 +53,17 @@ def test_overview_figure_groups_regimes_with_error_bars_and_seed_dots() -> None:
                             for c in ("shenzhen", "chengdu")])
     runs = pd.DataFrame([{"key": "a", "city": "shenzhen", "metric": "hukou_share", "value": .5, "replicate": 0}])
     fig = figures.overview_figure(summary, runs, {"a": "A", "b": "B"}, "hukou_share", 2012.0, "zh")
-    bars = [tr for tr in fig.data if tr.type == "bar"]
-    assert [b.name for b in bars] == ["A", "B"] and list(bars[0].x) == ["深圳", "成都"]
-    assert any(tr.type == "box" for tr in fig.data)
+    bars = [tr for tr in fig["data"] if tr["type"] == "bar"]
+    assert [b["name"] for b in bars] == ["A", "B"] and list(bars[0]["x"]) == ["深圳", "成都"]
+    assert any(tr["type"] == "box" for tr in fig["data"])
     only_b = figures.overview_figure(summary, runs, {"b": "B"}, "hukou_share", 2012.0, "en")
-    assert [tr.name for tr in only_b.data if tr.type == "bar"] == ["B"]
+    assert [tr["name"] for tr in only_b["data"] if tr["type"] == "bar"] == ["B"]
+    import plotly.graph_objects as go
+
+    go.Figure(fig)
+    go.Figure(figures.empty_figure("nothing", "en"))
+    totals = pd.DataFrame({"regime": ["a", "b"], "total": [97.0, 40.0], "threshold": [100.0, None]})
+    go.Figure(figures.points_figure(totals, "zh"))
 
 
 def test_map_figure_draws_every_district_with_a_boundary_and_marks_dapeng() -> None:
@@ -71,11 +80,14 @@ def test_map_figure_draws_every_district_with_a_boundary_and_marks_dapeng() -> N
     assert [f["id"] for f in gj["features"]] == ["440303", "440307"]  # Dapeng has no polygon of its own
     fig = figures.map_figure(frame, gj, "migrants", "en", change=True, marker=geo.DAPENG_MARKER,
                              marker_adcode=geo.DAPENG_ADCODE)
-    polygons = [tr for tr in fig.data if tr.fill == "toself"]
-    assert [tr.meta for tr in polygons] == [440303, 440307]
-    dots = fig.data[-1]
-    assert len(dots.x) == 3 and "Dapeng" in dots.hovertext[2] and dots.marker.symbol[2] == "diamond"
-    assert dots.marker.cmin == -dots.marker.cmax  # a change is centred on zero
+    polygons = [tr for tr in fig["data"] if tr.get("fill") == "toself"]
+    assert [tr["meta"] for tr in polygons] == [440303, 440307]
+    dots = fig["data"][-1]
+    assert len(dots["x"]) == 3 and "Dapeng" in dots["hovertext"][2] and dots["marker"]["symbol"][2] == "diamond"
+    assert dots["marker"]["cmin"] == -dots["marker"]["cmax"]  # a change is centred on zero
+    import plotly.graph_objects as go
+
+    go.Figure(fig)  # a valid plotly figure (validated here, once, instead of on every request)
 
 
 def test_dapeng_marker_is_inside_longgangs_boundary() -> None:
@@ -101,6 +113,11 @@ def test_validation_frame_matches_census_days_and_year_ends() -> None:
                          "definition": "census", "source": "s", "confidence": "high"}])
     frame = figures.validation_frame(sim, obs)
     assert frame["error"].iloc[0] == pytest.approx(0.1)
+    import plotly.graph_objects as go
+
+    fig = figures.validation_figure(sim.assign(year=2011.0), obs, "en")
+    go.Figure(fig)
+    assert [tr.get("name") for tr in fig["data"] if tr.get("mode")] == ["Simulated", "Observed"]
 
 
 def test_both_languages_have_every_label() -> None:
