@@ -129,6 +129,7 @@ class EventLog:
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
         self._chunks: list[np.ndarray] = []
+        self._consolidated = 0  # chunks before this index are already merged (one per year)
 
     def add(self, event: str, uids: np.ndarray, step: int, values: np.ndarray | int = 0) -> None:
         """Record ``event`` for every migrant in ``uids`` (value: a district or channel code)."""
@@ -142,9 +143,14 @@ class EventLog:
         self._chunks.append(chunk)
 
     def consolidate(self) -> None:
-        """Merge chunks (once a year) so the log stays a few large arrays."""
-        if len(self._chunks) > 1:
-            self._chunks = [np.concatenate(self._chunks)]
+        """Merge the chunks added since the last call (once a year) into one, so the log stays one array a year.
+
+        Merging only the new chunks keeps the temporary copy to a year of events, not the whole log.
+        """
+        new = self._chunks[self._consolidated:]
+        if len(new) > 1:
+            self._chunks[self._consolidated:] = [np.concatenate(new)]
+        self._consolidated = len(self._chunks)
 
     @property
     def nbytes(self) -> int:

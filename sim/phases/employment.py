@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.counting import count_by
+from sim.sampling import bernoulli_rows
 
 __all__ = ["work_and_accrue"]
 
@@ -21,8 +22,8 @@ def _add_months(column: np.ndarray, mask: np.ndarray, months: int) -> None:
 def work_and_accrue(model) -> None:  # noqa: ANN001
     """One step of labour-market transitions and record-keeping for every migrant present.
 
-    One uniform draw per migrant decides both job loss (for the employed) and job finding (for job seekers),
-    which are exclusive; masks and float32 tables keep the temporaries to a few bytes a migrant.
+    Rare events (job loss, home purchase) are sampled sparsely (``sim.sampling``); float32 tables keep the
+    temporaries to a few bytes a migrant.
     """
     b, pop, rng, state, geo = model.behaviour, model.population, model.rng, model.district_state, model.geography
     months = model.step_months
@@ -30,15 +31,15 @@ def work_and_accrue(model) -> None:  # noqa: ANN001
     here = district >= 0
     cell = np.where(here, district.astype(np.int16) * 3 + tier, 0)   # district × tier (0 when gone: masked)
 
-    workers = count_by(cell, geo.n * 3, where=here & employed) * model.scale
-    seekers = count_by(cell, geo.n * 3, where=here & ~employed) * model.scale
+    by_status = count_by(cell * 2 + employed, geo.n * 6, where=here).reshape(-1, 2) * model.scale
+    seekers, workers = by_status[:, 0], by_status[:, 1]
     openings = np.clip((state.jobs.ravel() - workers) / np.maximum(seekers, model.scale), 0.0, 1.0)
     separation = (1 - (1 - np.asarray(b.job_separation_rate.as_list())) ** (months / 12)).astype(np.float32)
     finding = (1 - np.exp(-b.job_finding_rate * openings * months / 12)).astype(np.float32)
 
-    draw = rng.random(len(pop), dtype=np.float32)
-    losing = here & employed & (draw < separation[tier])
-    found = here & ~employed & (draw < finding[cell])
+    losing = bernoulli_rows(rng, len(pop), separation[tier], eligible=here & employed)
+    seekers_rows = np.flatnonzero(here & ~employed)        # job seekers are few and often find work: draw densely
+    found = seekers_rows[rng.random(len(seekers_rows), dtype=np.float32) < finding[cell[seekers_rows]]]
     employed[losing] = False
     employed[found] = True
 
@@ -47,6 +48,6 @@ def work_and_accrue(model) -> None:  # noqa: ANN001
     _add_months(pop["permit_months"], here & pop["permit"], months)
 
     buy = (1 - (1 - np.asarray(b.home_purchase_rate.as_list())) ** (months / 12)).astype(np.float32)
-    buying = here & (pop["housing"] == 0) & (rng.random(len(pop), dtype=np.float32) < buy[tier])
+    buying = bernoulli_rows(rng, len(pop), buy[tier], eligible=here & (pop["housing"] == 0))
     pop["housing"][buying] = 1
     pop["stable_home"][buying] = True

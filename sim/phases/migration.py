@@ -8,6 +8,7 @@ from sim.attributes import draw_migrants
 from sim.params import ORIGINS
 from sim.phases.choice import choose
 from sim.population import OUTSIDE
+from sim.sampling import bernoulli_rows
 
 __all__ = ["arrive", "relocate", "stochastic_round"]
 
@@ -43,7 +44,7 @@ def relocate(model) -> None:  # noqa: ANN001
     """Each migrant reconsiders with a yearly probability: stay, move to another district or city, or return."""
     pop, rng, geo = model.population, model.rng, model.geography
     p = 1 - (1 - model.behaviour.reconsider_rate) ** (model.step_months / 12)
-    rows = np.flatnonzero((pop["district"] >= 0) & (rng.random(len(pop), dtype=np.float32) < p))
+    rows = bernoulli_rows(rng, len(pop), p, eligible=pop["district"] >= 0)
     choice = choose(model, pop, rows, arriving=False)
     old = pop["district"][rows]
     leaving = choice == OUTSIDE

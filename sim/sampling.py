@@ -1,0 +1,30 @@
+"""Sparse Bernoulli sampling: who, among millions, has a rare event this step.
+
+Drawing one uniform per migrant costs a pass over every migrant for events that touch a few per cent of them.
+Thinning gives exactly the same distribution: pick each migrant with the largest probability ``p_max`` (a
+binomial count of distinct positions, uniformly without replacement), then keep each picked migrant with
+probability ``p_i / p_max``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["bernoulli_rows"]
+
+
+def bernoulli_rows(rng: np.random.Generator, n: int, probability: np.ndarray | float,
+                   eligible: np.ndarray | None = None) -> np.ndarray:
+    """Rows ``i < n`` that have the event, each independently with ``probability[i]`` (or one probability for
+    all), among the rows where ``eligible`` holds; sorted."""
+    p = np.asarray(probability, dtype=np.float64)
+    p_max = float(p.max()) if p.size else 0.0
+    if n == 0 or p_max <= 0:
+        return np.zeros(0, dtype=np.int64)
+    k = rng.binomial(n, min(p_max, 1.0))
+    picked = np.sort(rng.choice(n, size=k, replace=False))
+    if eligible is not None:
+        picked = picked[eligible[picked]]
+    if p.ndim:
+        picked = picked[rng.random(len(picked)) * p_max < p[picked]]
+    return picked
