@@ -13,6 +13,20 @@ import numpy as np
 __all__ = ["bernoulli_rows"]
 
 
+def _distinct_positions(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+    """``k`` distinct positions below ``n``, uniformly, sorted, in O(k) memory.
+
+    ``Generator.choice(n, k, replace=False)`` allocates an index array of all ``n`` rows; drawing with
+    replacement and redrawing the duplicates is a uniform subset too, and touches only ``k`` values.
+    """
+    if k >= n:
+        return np.arange(n)
+    picked = np.unique(rng.integers(0, n, size=k))
+    while len(picked) < k:
+        picked = np.union1d(picked, rng.integers(0, n, size=k - len(picked)))
+    return picked
+
+
 def bernoulli_rows(rng: np.random.Generator, n: int, probability: np.ndarray | float,
                    eligible: np.ndarray | None = None) -> np.ndarray:
     """Rows ``i < n`` that have the event, each independently with ``probability[i]`` (or one probability for
@@ -22,7 +36,7 @@ def bernoulli_rows(rng: np.random.Generator, n: int, probability: np.ndarray | f
     if n == 0 or p_max <= 0:
         return np.zeros(0, dtype=np.int64)
     k = rng.binomial(n, min(p_max, 1.0))
-    picked = np.sort(rng.choice(n, size=k, replace=False))
+    picked = _distinct_positions(rng, n, k)
     if eligible is not None:
         picked = picked[eligible[picked]]
     if p.ndim:
