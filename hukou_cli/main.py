@@ -101,54 +101,19 @@ def bench(
                       f"peak_bytes_per_agent={result.peak_bytes_per_agent:.1f}", highlight=False)
 
 
-def _register_policy_commands() -> None:
-    """The points calculator and the regime list (hukou_cli/policy_commands.py)."""
-    try:
-        from hukou_cli.policy_commands import points, regimes
-    except ImportError:  # pragma: no cover - only while the module is being written
-        return
-    app.command()(points)
-    app.command()(regimes)
+def _register_commands() -> None:
+    """The commands of the other packages, each kept in its own module that imports its package lazily:
+    points and regimes (policies), sweeps and their results (experiments), calibration, the dashboard."""
+    from hukou_cli import calibration_commands, dashboard_commands, experiment_commands, policy_commands
 
-
-_register_policy_commands()
-
-
-def _register_dashboard_commands() -> None:
-    """The dashboard server (hukou_cli/dashboard_commands.py)."""
-    try:
-        from hukou_cli.dashboard_commands import dashboard
-    except ImportError:  # pragma: no cover - only while the module is being written
-        return
-    app.command()(dashboard)
-
-
-_register_dashboard_commands()
-
-
-def _register_experiment_commands() -> None:
-    """Sweeps, their ledger and results (hukou_cli/experiment_commands.py)."""
-    try:
-        from hukou_cli import experiment_commands as ec
-    except ImportError:  # pragma: no cover - only while the module is being written
-        return
-    for command in (ec.sweep, ec.resume, ec.status, ec.query, ec.sensitivity, ec.validate):
+    for command in (policy_commands.points, policy_commands.regimes,
+                    experiment_commands.sweep, experiment_commands.resume, experiment_commands.status,
+                    experiment_commands.query, experiment_commands.sensitivity, experiment_commands.validate,
+                    calibration_commands.calibrate, dashboard_commands.dashboard):
         app.command()(command)
 
 
-_register_experiment_commands()
-
-
-def _register_calibration_commands() -> None:
-    """Calibration against the census and city statistics (hukou_cli/calibration_commands.py)."""
-    try:
-        from hukou_cli.calibration_commands import calibrate
-    except ImportError:  # pragma: no cover - only while the module is being written
-        return
-    app.command()(calibrate)
-
-
-_register_calibration_commands()
+_register_commands()
 
 
 def main(argv: list[str] | None = None) -> int:
