@@ -64,3 +64,42 @@ def test_a_counterfactual_file_runs_from_the_command_line_regime_list(tmp_path) 
     assert model.regimes["guangzhou"].name == "guangzhou_no_points"
     rounds = [r for r in model.round_log if r["city"] == "guangzhou"]
     assert rounds and max(r["year"] for r in rounds) == 2015
+
+
+def _guangzhou_without_2018(tmp_path, swap: str) -> str:  # noqa: ANN001
+    path = tmp_path / "guangzhou_without_2018.yaml"
+    path.write_text("name: guangzhou_without_2018\ntitle: Guangzhou keeps part of its 2016 rules after 2018\n"
+                    f"derive_from: guangzhou\nfrom: 2018-01-01\nswap: {swap}\n")
+    return str(path)
+
+
+def test_guangzhou_2018_makes_talent_entry_the_main_channel(tmp_path) -> None:  # noqa: ANN001
+    """穗府〔2018〕14号 一: talent entry the main channel, points entry a supplement, against the 2016 rules kept."""
+    kept_2016 = _guangzhou_without_2018(
+        tmp_path, "{points: guangzhou_2016, talent_channel: guangzhou_2016, points_channel: guangzhou_2016}")
+
+    def talent_share(regimes: tuple[str, ...]) -> float:
+        shares = []
+        for seed in (1, 2, 3):
+            c = _run(regimes, {}, 2021, seed).city_year()
+            c = c[(c["city"] == "guangzhou") & (~c["census_day"]) & (c["year"] >= 2018)]
+            shares.append(c["settlements_talent"].sum() / c["settlements_total"].sum())
+        return float(np.mean(shares))
+
+    reform, kept = talent_share(("historical",)), talent_share((kept_2016,))
+    assert reform > 0.5 and reform > kept + 0.02, (reform, kept)
+
+
+def test_guangzhou_2018_dispersal_levers_move_migrants_out_of_the_core(tmp_path) -> None:  # noqa: ANN001
+    """穗府〔2018〕14号 三（一）1-4: steering from the centre to the periphery (industry relocation, metro lines)."""
+    no_levers = _guangzhou_without_2018(tmp_path, "{spatial_levers: null}")
+
+    def dispersion(regimes: tuple[str, ...]) -> float:
+        values = []
+        for seed in (1, 2, 3):
+            c = _run(regimes, {}, 2028, seed).city_year()
+            values.append(float(c[(c["city"] == "guangzhou") & (c["year"] == 2028)]
+                                ["suburban_dispersion_migrants"].iloc[0]))
+        return float(np.mean(values))
+
+    assert dispersion(("historical",)) > dispersion((no_levers,)) + 0.01
