@@ -9,6 +9,7 @@ page's ``layout(**query)`` rebuilds the same view from it when the link is opene
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,11 +17,12 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, clientside_callback, dash_table, dcc, html
 
-from dashboard.data import Experiment
+from dashboard.data import Experiment, ValidationReport
 from dashboard.figures import GRAPH_CONFIG
 from dashboard.i18n import t
 
-__all__ = ["PAGES", "shell", "manifest_panel", "table", "graph", "sync_url", "first", "error_alert", "href"]
+__all__ = ["PAGES", "shell", "manifest_panel", "report_manifest_body", "report_manifest_panel", "table", "graph",
+           "sync_url", "first", "error_alert", "href"]
 
 PAGES = (("overview", "/"), ("compare", "/compare"), ("map", "/map"), ("calculator", "/calculator"),
          ("scenarios", "/scenarios"), ("validation", "/validation"))
@@ -113,6 +115,38 @@ def manifest_panel(experiment: Experiment | None, lang: str, page: str, query: s
                    className="small mb-2", id=f"{page}-manifest"),
         html.Div(t("reproduce", lang), className="small fw-bold"),
         html.Pre("\n".join(commands), className="small bg-light p-2", id=f"{page}-command"),
+        html.Div([html.Span(t("share_link", lang) + ": ", className="small fw-bold"),
+                  html.Code(id=f"{page}-link", className="small")]),
+    ], className="mt-4 border-top pt-2", open=False)
+
+
+def report_manifest_body(report: ValidationReport | None, lang: str, page: str,
+                         results: Path | None = None) -> list[Any]:
+    """What made a validation report (code version, seeds, scale, years, calibrated values) and its commands."""
+    if report is None:
+        return []
+    info = report.info()
+    calibrated = ", ".join(f"{k} = {v:g}" if isinstance(v, (int, float)) else f"{k} = {v}"
+                           for k, v in info["calibrated"].items()) or "–"
+    name = f"{t('report_shipped', lang)} ({info['id']})" if info["shipped"] else f"{info['id']} ({report.folder})"
+    rows = [(t("report", lang), name), (t("code_version", lang), info["code_version"]),
+            (t("seeds", lang), f"root {info['root_seed']}; {info['seeds']}"),
+            (t("scale", lang), f"{info['scale']:g}" if isinstance(info["scale"], (int, float)) else "?"),
+            (t("year", lang), info["years"]), (t("created", lang), str(info["created"])),
+            (t("calibrated_values", lang), calibrated)]
+    commands = [info["command"]] + ([f"hukou dashboard --results {results}"] if results else [])
+    return [html.Table([html.Tr([html.Th(k, className="pe-3"), html.Td(html.Code(v))]) for k, v in rows],
+                       className="small mb-2", id=f"{page}-manifest"),
+            html.Div(t("reproduce", lang), className="small fw-bold"),
+            html.Pre("\n".join(commands), className="small bg-light p-2", id=f"{page}-command")]
+
+
+def report_manifest_panel(report: ValidationReport | None, lang: str, page: str,
+                          results: Path | None = None) -> html.Details:
+    """The manifest panel of a validation report; its body (``<page>-manifest-body``) follows the chosen report."""
+    return html.Details([
+        html.Summary(t("manifest", lang)),
+        html.Div(report_manifest_body(report, lang, page, results), id=f"{page}-manifest-body"),
         html.Div([html.Span(t("share_link", lang) + ": ", className="small fw-bold"),
                   html.Code(id=f"{page}-link", className="small")]),
     ], className="mt-4 border-top pt-2", open=False)

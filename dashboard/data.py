@@ -26,9 +26,9 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-__all__ = ["Experiment", "Registry", "UnknownExperiment", "use_results", "registry", "ID_PATTERN",
-           "CITY_METRICS", "DISTRICT_METRICS", "observed_population", "reproduce_command", "city_runs",
-           "zone_runs", "COMPARE_METRICS", "ZONE_SQL"]
+__all__ = ["Experiment", "Registry", "UnknownExperiment", "UnknownReport", "ValidationReport", "use_results",
+           "registry", "ID_PATTERN", "CITY_METRICS", "DISTRICT_METRICS", "reproduce_command", "city_runs",
+           "zone_runs", "COMPARE_METRICS", "ZONE_SQL", "REPORT_COLUMNS", "SHIPPED_REPORT", "SHIPPED_REPORT_ID"]
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +43,39 @@ CITY_METRICS = (
 DISTRICT_METRICS = ("residents", "hukou_residents", "migrants", "permit_holders", "settled_talent",
                     "settled_points", "settled_other", "migrants_bachelor_plus", "arrivals", "returns",
                     "migrant_children_in_school", "rent_index")
-_OBSERVED = Path(__file__).resolve().parent.parent / "sim" / "data" / "city_population.csv"
+# The columns of ``hukou validate``'s validation_table.parquet that the Validation page reads.
+REPORT_COLUMNS = ("city", "year", "measure", "target_kind", "observed", "simulated_mean", "simulated_lo",
+                  "simulated_hi", "error", "relative_error", "target_id", "sigma_rel", "z", "inside_band", "runs",
+                  "comparison", "confidence", "note", "source")
+# The report shipped with the package (a copy of docs/validation/), shown when the results hold none of their own.
+SHIPPED_REPORT = Path(__file__).resolve().parent / "validation_report"
+SHIPPED_REPORT_ID = "shipped"
+_REPORT_TABLE = "validation_table.parquet"
 
 
 class UnknownExperiment(LookupError):
     """An identifier that names no experiment of this dashboard (shown to the user, never a server error)."""
 
 
+class UnknownReport(LookupError):
+    """An identifier that names no validation report of this dashboard (shown to the user)."""
+
+
 def _quote(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
+
+
+def _locked_sql(folder: Path, query: str, params: list[Any] | None = None) -> pd.DataFrame:
+    """Run a query on a fresh in-memory DuckDB that can read only ``folder`` (``{folder}`` in the query is it)."""
+    con = duckdb.connect(":memory:")
+    try:
+        root = str(folder.resolve()) + "/"
+        con.execute(f"SET allowed_directories = [{_quote(Path(root))}]")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+        return con.execute(query.replace("{folder}", str(folder.resolve()).replace("'", "''")), params or []).df()
+    finally:
+        con.close()
 
 
 @dataclass
@@ -64,23 +88,9 @@ class Experiment:
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)  # loads nest (diff → runs)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    def _connect(self) -> duckdb.DuckDBPyConnection:
-        """A fresh in-memory DuckDB that can read only this experiment's folder (one per query: thread-safe)."""
-        con = duckdb.connect(":memory:")
-        root = str(self.folder.resolve()) + "/"
-        con.execute(f"SET allowed_directories = [{_quote(Path(root))}]")
-        con.execute("SET enable_external_access = false")
-        con.execute("SET lock_configuration = true")
-        return con
-
     def sql(self, query: str, params: list[Any] | None = None) -> pd.DataFrame:
-        """Run a query on a locked connection (``{folder}`` in the query is this folder, quoted)."""
-        con = self._connect()
-        try:
-            return con.execute(query.replace("{folder}", str(self.folder.resolve()).replace("'", "''")),
-                               params or []).df()
-        finally:
-            con.close()
+        """Run a query on a connection locked to this folder (one per query: thread-safe; ``{folder}`` is it)."""
+        return _locked_sql(self.folder, query, params)
 
     def _cached(self, key: str, load: Any) -> Any:
         with self._lock:
@@ -225,6 +235,59 @@ def _with_keys(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+@dataclass
+class ValidationReport:
+    """One ``hukou validate`` report folder, read-only: its simulated-against-observed table and manifest.
+
+    The table is read through DuckDB locked to the folder, like a sweep's files, and kept (reports do not change
+    under a running dashboard).
+    """
+
+    id: str
+    folder: Path
+    shipped: bool = False
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def table(self) -> pd.DataFrame:
+        """One row per target (``REPORT_COLUMNS``): observed, simulated mean and band, errors, kind, source."""
+        with self._lock:
+            if "table" not in self._cache:
+                frame = _locked_sql(self.folder, f"SELECT * FROM read_parquet('{{folder}}/{_REPORT_TABLE}')")
+                missing = [c for c in REPORT_COLUMNS if c not in frame.columns]
+                if missing:
+                    raise ValueError(f"validation report {self.id} lacks columns {', '.join(missing)}")
+                frame = frame[list(REPORT_COLUMNS)].copy()
+                for col in ("year", "observed", "simulated_mean", "simulated_lo", "simulated_hi", "error",
+                            "relative_error", "sigma_rel", "z"):
+                    frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
+                for col in ("city", "measure", "target_kind", "target_id", "comparison", "confidence", "note",
+                            "source"):
+                    frame[col] = frame[col].fillna("").astype(str)
+                frame["inside_band"] = frame["inside_band"].fillna(False).astype(bool)
+                self._cache["table"] = frame
+            return self._cache["table"]
+
+    @cached_property
+    def manifest(self) -> dict[str, Any]:
+        """The report's manifest (seeds, scale, end year, root seed, code version, calibrated values, created)."""
+        path = self.folder / "manifest.json"
+        return json.loads(path.read_text("utf-8")) if path.is_file() else {}
+
+    def info(self) -> dict[str, Any]:
+        """What the page shows as provenance, and the command that makes the report again."""
+        m = self.manifest
+        seeds, scale, end = m.get("seeds"), m.get("scale"), m.get("end")
+        out = "DIR" if self.shipped else str(self.folder)
+        command = "hukou validate --out " + out + "".join(
+            f" --{k} {v:g}" if isinstance(v, float) else f" --{k} {v}"
+            for k, v in (("seeds", seeds), ("scale", scale), ("end", end)) if v is not None)
+        return {"id": self.id, "shipped": self.shipped, "code_version": m.get("code_version", "?"),
+                "seeds": seeds, "root_seed": m.get("root_seed"), "scale": scale,
+                "years": f"2010–{end}" if end else "?", "created": m.get("created", "?"),
+                "calibrated": dict(m.get("calibrated") or {}), "command": command}
+
+
 def reproduce_command(experiment: Experiment) -> str:
     """The ``hukou`` command that recreates this experiment's results from its spec (same code version)."""
     if experiment.custom:
@@ -243,6 +306,7 @@ class Registry:
         self.results = Path(results).resolve()
         self.scenarios_dir = Path(scenarios).resolve() if scenarios else None
         self._experiments: dict[str, Experiment] = {}
+        self._reports: dict[str, ValidationReport] = {}
         self._lock = threading.Lock()
         self.refresh()
 
@@ -261,8 +325,52 @@ class Registry:
                         and ID_PATTERN.match(folder.name) and folder.name not in found:
                     found[folder.name] = self._experiments.get(folder.name) or Experiment(folder.name, folder,
                                                                                          custom=True)
+        reports = self._find_reports()
         with self._lock:
             self._experiments = found
+            self._reports = reports
+
+    def _find_reports(self) -> dict[str, ValidationReport]:
+        """The shipped validation report, then report folders under ``--results``: the folder itself, a folder
+        in it, or a folder inside a ``validation*`` folder in it (``hukou validate --out validation/NAME``:
+        identifier ``validation.NAME``)."""
+        found: dict[str, ValidationReport] = {}
+        if (SHIPPED_REPORT / _REPORT_TABLE).is_file():
+            found[SHIPPED_REPORT_ID] = self._reports.get(SHIPPED_REPORT_ID) or ValidationReport(
+                SHIPPED_REPORT_ID, SHIPPED_REPORT, shipped=True)
+        candidates: list[tuple[str, Path]] = [(self.results.name, self.results)]
+        if self.results.is_dir():
+            for child in sorted(p for p in self.results.iterdir() if p.is_dir()):
+                candidates.append((child.name, child))
+                if child.name.lower().startswith("validation") and not (child / _REPORT_TABLE).is_file():
+                    candidates += [(f"{child.name}.{g.name}", g) for g in sorted(child.iterdir()) if g.is_dir()]
+        for ident, folder in candidates:
+            if (folder / _REPORT_TABLE).is_file() and ID_PATTERN.match(ident) and ident not in found:
+                found[ident] = self._reports.get(ident) or ValidationReport(ident, folder)
+        return found
+
+    def report_ids(self) -> list[str]:
+        """Identifiers of the validation reports, the shipped one first."""
+        return list(self._reports)
+
+    def report(self, ident: Any) -> ValidationReport:
+        """The validation report of an identifier from a request; anything else raises ``UnknownReport``."""
+        if not isinstance(ident, str) or not ID_PATTERN.match(ident):
+            raise UnknownReport("not a report identifier")
+        report = self._reports.get(ident)
+        if report is None:
+            self.refresh()
+            report = self._reports.get(ident)
+        if report is None:
+            raise UnknownReport(f"no validation report named {ident}")
+        return report
+
+    def resolve_report(self, ident: Any) -> ValidationReport | None:
+        """``report`` for layouts: the named report, else the shipped (first) one, else None."""
+        try:
+            return self.report(ident)
+        except UnknownReport:
+            return next(iter(self._reports.values()), None)
 
     def ids(self) -> list[str]:
         """Identifiers of every experiment, results first then scenarios."""
@@ -308,25 +416,6 @@ def registry() -> Registry:
     if _REGISTRY is None:
         raise RuntimeError("no results registered: call dashboard.create_app(results) first")
     return _REGISTRY
-
-
-def observed_population() -> pd.DataFrame:
-    """The observed city series shipped with the model (``sim/data/city_population.csv``), long format.
-
-    Columns: city (lower case), year, measure (``residents`` / ``hukou_residents``), value, definition, source,
-    confidence. These are the only observed figures the project has until the calibration issue lands.
-    """
-    raw = pd.read_csv(_OBSERVED)
-    rows = []
-    for r in raw.itertuples(index=False):
-        for measure, value, definition in (("residents", r.resident_pop, r.resident_measure),
-                                           ("hukou_residents", r.hukou_pop, r.hukou_measure)):
-            if pd.notna(value):
-                census = "census" in str(definition)
-                rows.append({"city": str(r.city).lower(), "year": float(r.year) + (0.83 if census else 0.0),
-                             "measure": measure, "value": float(value), "definition": str(definition),
-                             "source": str(r.source), "confidence": str(r.confidence)})
-    return pd.DataFrame(rows)
 
 
 # Zone-level analogues of the city metrics (docs/metrics.md), from sums of district columns over a zone.

@@ -14,12 +14,14 @@ import numpy as np
 import pandas as pd
 from plotly.subplots import make_subplots
 
-from dashboard.i18n import SHARE_METRICS, city_label, fmt_value, metric_label, t, zone_label
+from dashboard.i18n import SHARE_METRICS, city_label, fmt_number, fmt_share, fmt_value, metric_label, t, zone_label
 
 __all__ = ["PALETTE", "overview_frame", "overview_figure", "difference_frame", "run_stats", "difference_from_stats",
            "compare_figure",
-           "compare_table", "map_frame", "map_figure", "validation_frame", "validation_figure", "points_figure",
-           "empty_figure", "COMPARE_PANELS", "GRAPH_CONFIG"]
+           "compare_table", "map_frame", "map_figure", "validation_filter", "validation_summary", "census_misses",
+           "validation_headline", "validation_summary_table", "validation_table", "validation_figure",
+           "points_figure", "empty_figure", "COMPARE_PANELS", "GRAPH_CONFIG", "VALIDATION_KINDS",
+           "VALIDATION_MEASURES"]
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f",
            "#bcbd22")
@@ -360,61 +362,186 @@ def map_figure(frame: pd.DataFrame, geojson: dict[str, Any], metric: str, lang: 
     return {"data": data, "layout": layout}
 
 
-def validation_frame(simulated: pd.DataFrame, observed: pd.DataFrame) -> pd.DataFrame:
-    """Observed figures beside the simulated mean and CI of the same city, measure and year (where simulated)."""
-    sim = simulated.rename(columns={"metric": "measure"})[["city", "year", "measure", "mean", "ci_low", "ci_high"]]
-    obs = observed.copy()
-    obs["year_key"] = obs["year"].round(2)
-    sim = sim.assign(year_key=sim["year"].round(2)).drop(columns="year")
-    out = obs.merge(sim, on=["city", "measure", "year_key"], how="left").drop(columns="year_key")
-    out["error"] = (out["mean"] - out["value"]) / out["value"]
-    return out
+# Validation reports: the kinds of target, how their observed points are drawn, and the order of the measures.
+VALIDATION_KINDS = ("calibration", "validation", "initial")
+VALIDATION_MEASURES = ("residents", "registered", "residents_central12", "migrants", "residents_change",
+                       "settlements_points", "settlements_talent_cum")
+_KIND_STYLE = {"calibration": ("#1f77b4", "circle"), "validation": ("#d62728", "diamond"),
+               "initial": ("#7f7f7f", "square-open")}
+_SIMULATED = "#444444"
+
+
+def validation_filter(table: pd.DataFrame, city: str = "all", kind: str = "all") -> pd.DataFrame:
+    """The report rows of a city and a target kind ('all' for every one)."""
+    rows = table if city == "all" else table[table["city"] == city]
+    return rows if kind == "all" else rows[rows["target_kind"] == kind]
+
+
+def validation_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Error measures per target kind, as ``hukou validate`` computes them (validation_summary.csv, measure 'all'):
+    target_kind, n, median and mean absolute relative error, bias, inside the seed band, within two sigma."""
+    from experiments.calibration.validate import summarise
+
+    if table.empty:
+        return pd.DataFrame(columns=["target_kind", "n", "median_abs_rel_error", "mean_rel_error", "inside_band",
+                                     "within_2_sigma"])
+    out = summarise(table)
+    out = out[out["measure"] == "all"].drop(columns="measure")
+    order = {k: i for i, k in enumerate(VALIDATION_KINDS)}
+    return out.sort_values("target_kind", key=lambda c: c.map(lambda k: order.get(k, 99))).reset_index(drop=True)
+
+
+def census_misses(table: pd.DataFrame, year: int = 2020) -> pd.DataFrame:
+    """The held-out census-day resident targets of a census year, one row per city (city order)."""
+    rows = table[(table["target_kind"] == "validation") & (table["measure"] == "residents")
+                 & (table["year"] % 1 > 0) & (np.floor(table["year"]) == year)]
+    order = {c: i for i, c in enumerate(_CITIES)}
+    return rows.sort_values("city", key=lambda c: c.map(lambda x: order.get(x, 99)))
+
+
+def _signed(value: float) -> str:
+    return "–" if _nan(value) else f"{value:+.1%}".replace("-", "−")
+
+
+def validation_headline(table: pd.DataFrame, lang: str) -> list[str]:
+    """The report's headline as sentences drawn from its table: the median absolute relative error of the fitted
+    and of the held-out targets, and the held-out 2020 census miss per city."""
+    lines = []
+    for r in validation_summary(table).itertuples(index=False):
+        if r.target_kind in VALIDATION_KINDS:
+            kind = t(f"kind_{r.target_kind}", lang)
+            lines.append(t("headline_kind", lang).format(kind=kind[:1].upper() + kind[1:], n=int(r.n),
+                                                         median=f"{r.median_abs_rel_error:.1%}",
+                                                         bias=_signed(r.mean_rel_error),
+                                                         within=f"{r.within_2_sigma:.0%}"))
+    census = census_misses(table)
+    if len(census):
+        cities = ("、" if lang == "zh" else ", ").join(f"{city_label(r.city, lang)} {_signed(r.relative_error)}"
+                                                     for r in census.itertuples(index=False))
+        lines.append(t("headline_census", lang).format(cities=cities))
+    return lines
+
+
+def validation_summary_table(table: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """``validation_summary`` for reading: one row per target kind, labelled in the language."""
+    rows = [{t("target_kind", lang): t(f"kind_{r.target_kind}", lang), t("targets", lang): int(r.n),
+             t("median_abs_rel_error", lang): fmt_share(r.median_abs_rel_error, lang),
+             t("bias", lang): _signed(r.mean_rel_error), t("inside_band", lang): fmt_share(r.inside_band, lang, 0),
+             t("within_2_sigma", lang): fmt_share(r.within_2_sigma, lang, 0)}
+            for r in validation_summary(table).itertuples(index=False)]
+    return pd.DataFrame(rows)
+
+
+def _report_year(year: float) -> str:
+    return f"{year:.2f}" if year % 1 else f"{int(year)}"
+
+
+def validation_table(table: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The report's rows for reading and CSV download: observed, simulated mean and band, error measures."""
+    rows = []
+    for r in table.itertuples(index=False):
+        bound = "≥ " if r.comparison == "at_least" else ""
+        rows.append({t("city", lang): city_label(r.city, lang), t("year", lang): _report_year(r.year),
+                     t("measure", lang): t(f"measure_{r.measure}", lang),
+                     t("target_kind", lang): t(f"kind_{r.target_kind}", lang),
+                     t("observed", lang): bound + fmt_number(r.observed, lang),
+                     t("simulated_mean", lang): fmt_number(r.simulated_mean, lang),
+                     t("band", lang): f"{fmt_number(r.simulated_lo, lang)} – {fmt_number(r.simulated_hi, lang)}",
+                     t("relative_error", lang): _signed(r.relative_error),
+                     "z": "–" if _nan(r.z) else f"{r.z:+.2f}".replace("-", "−"),
+                     t("inside_band", lang): t("yes" if r.inside_band else "no", lang),
+                     t("sigma_rel", lang): fmt_share(r.sigma_rel, lang),
+                     t("target", lang): r.target_id, t("confidence", lang): r.confidence,
+                     t("note", lang): r.note, t("source", lang): r.source})
+    return pd.DataFrame(rows)
 
 
 @cache
-def _validation_layout(titles: tuple[str, ...]) -> str:
+def _validation_layout(titles: tuple[str, ...], rows: int, cols: int) -> str:
     import json
 
-    fig = make_subplots(rows=2, cols=3, shared_xaxes=True, subplot_titles=list(titles))
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=list(titles), vertical_spacing=min(0.3 / rows, 0.12),
+                        horizontal_spacing=0.07)
     return json.dumps(fig.to_plotly_json()["layout"])
 
 
-def validation_figure(simulated: pd.DataFrame, observed: pd.DataFrame, lang: str) -> dict[str, Any]:
-    """Per city and measure: the simulated mean and CI over time, and the observed points."""
+def validation_figure(table: pd.DataFrame, lang: str) -> dict[str, Any]:
+    """Per city and measure: observed against the simulated mean and its seed band (simulated_lo/hi) over years.
+
+    ``table`` is a validation report's table (``dashboard.data.REPORT_COLUMNS``), filtered as the reader chose.
+    Observed points are marked by target kind (fitted calibration targets, held-out validation targets, the
+    initial state), so the legend says which points the model was fitted to.
+    """
     import json
 
-    if simulated.empty:
+    if table.empty:
         return empty_figure(t("no_data", lang), lang)
-    measures = ("residents", "hukou_residents")
-    grid = json.loads(_validation_layout(tuple(f"{city_label(c, lang)} · {t(m, lang)}" for m in measures
-                                               for c in _CITIES)))
+    cities = {c: i for i, c in enumerate(_CITIES)}
+    measures = {m: i for i, m in enumerate(VALIDATION_MEASURES)}
+    panels = sorted({(c, m) for c, m in zip(table["city"], table["measure"], strict=True)},
+                    key=lambda p: (cities.get(p[0], 99), p[0], measures.get(p[1], 99), p[1]))
+    cols = min(3, len(panels))
+    rows = math.ceil(len(panels) / cols)
+    titles = tuple(f"{city_label(c, lang)} · {t(f'measure_{m}', lang)}" for c, m in panels)
+    grid = json.loads(_validation_layout(titles, rows, cols))
+    for n in range(len(panels), rows * cols):  # empty cells of the last row
+        grid[f"xaxis{n + 1}"]["visible"] = False
+        grid[f"yaxis{n + 1}"]["visible"] = False
     data: list[dict[str, Any]] = []
-    for i, measure in enumerate(measures):
-        for j, city in enumerate(_CITIES):
-            n = i * len(_CITIES) + j
-            axes = {"xaxis": "x" if n == 0 else f"x{n + 1}", "yaxis": "y" if n == 0 else f"y{n + 1}"}
-            s = simulated[(simulated["metric"] == measure) & (simulated["city"] == city)].sort_values("year")
-            s = s[s["year"] % 1 == 0]
-            o = observed[(observed["measure"] == measure) & (observed["city"] == city)]
-            first = n == 0
-            if len(s):
-                x = s["year"].to_numpy()
-                data.append({"type": "scatter", "x": np.concatenate([x, x[::-1]]).tolist(),
-                             "y": np.concatenate([s["ci_high"].to_numpy(), s["ci_low"].to_numpy()[::-1]]).tolist(),
-                             "fill": "toself", "fillcolor": _rgba(PALETTE[0], 0.2), "line": {"width": 0},
-                             "hoverinfo": "skip", "showlegend": False, **axes})
-                data.append({"type": "scatter", "x": x.tolist(), "y": s["mean"].tolist(), "mode": "lines",
-                             "line": {"color": PALETTE[0]}, "name": t("simulated", lang), "showlegend": first,
-                             "hovertext": [f"{int(y)}: {fmt_value(measure, v, lang)}"
-                                           for y, v in zip(x, s["mean"], strict=True)], "hoverinfo": "text", **axes})
-            if len(o):
-                data.append({"type": "scatter", "x": o["year"].tolist(), "y": o["value"].tolist(), "mode": "markers",
-                             "name": t("observed", lang), "showlegend": first,
-                             "marker": {"color": PALETTE[1], "size": 8, "symbol": "x"}, "hoverinfo": "text",
-                             "hovertext": [f"{y:g}: {fmt_value(measure, v, lang)}<br>{d}" for y, v, d in
-                                           zip(o["year"], o["value"], o["definition"], strict=True)], **axes})
-    return _figure(data, lang, t("not_calibrated", lang), **{k: v for k, v in grid.items() if k != "template"},
-                   height=640)
+    shown: set[str] = set()
+    groups = {k: g.sort_values("year") for k, g in table.groupby(["city", "measure"])}
+    for n, (city, measure) in enumerate(panels):
+        axes = {"xaxis": "x" if n == 0 else f"x{n + 1}", "yaxis": "y" if n == 0 else f"y{n + 1}"}
+        d = groups[(city, measure)]
+        span = float(d["year"].max() - d["year"].min())
+        # whole years on the axis (not 2,020.5)
+        grid["xaxis" if n == 0 else f"xaxis{n + 1}"].update({"tickformat": "d", **({"dtick": 1} if span < 3 else {})})
+        sim = d[np.isfinite(d["simulated_mean"])]
+        x = sim["year"].to_numpy()
+        if len(sim) > 1:
+            data.append({"type": "scatter", "x": np.concatenate([x, x[::-1]]).tolist(),
+                         "y": np.concatenate([sim["simulated_hi"].to_numpy(),
+                                              sim["simulated_lo"].to_numpy()[::-1]]).tolist(),
+                         "fill": "toself", "fillcolor": _rgba(_SIMULATED, 0.15), "line": {"width": 0},
+                         "hoverinfo": "skip", "showlegend": False, "legendgroup": "simulated", **axes})
+        if len(sim):
+            name = t("simulated_band", lang)
+            data.append({"type": "scatter", "x": x.tolist(), "y": sim["simulated_mean"].tolist(),
+                         "mode": "lines+markers" if len(sim) > 1 else "markers", "name": name,
+                         "line": {"color": _SIMULATED, "width": 1.5, "dash": "dot"},
+                         "marker": {"color": _SIMULATED, "size": 5},
+                         "error_y": {"type": "data", "symmetric": False, "thickness": 1, "width": 3,
+                                     "color": _SIMULATED,
+                                     "array": (sim["simulated_hi"] - sim["simulated_mean"]).clip(lower=0).tolist(),
+                                     "arrayminus": (sim["simulated_mean"] - sim["simulated_lo"]).clip(lower=0)
+                                     .tolist()},
+                         "hovertext": [f"{t('simulated_mean', lang)} {_report_year(y)}: {fmt_number(v, lang)} "
+                                       f"[{fmt_number(lo, lang)} – {fmt_number(hi, lang)}]" for y, v, lo, hi in
+                                       zip(x, sim["simulated_mean"], sim["simulated_lo"], sim["simulated_hi"],
+                                           strict=True)],
+                         "hoverinfo": "text", "legendgroup": "simulated", "showlegend": name not in shown, **axes})
+            shown.add(name)
+        for kind in [*VALIDATION_KINDS, *sorted(set(d["target_kind"]) - set(VALIDATION_KINDS))]:
+            o = d[d["target_kind"] == kind]
+            if o.empty:
+                continue
+            colour, symbol = _KIND_STYLE.get(kind, ("#000000", "x"))
+            name = f"{t('observed', lang)}: {t(f'kind_{kind}', lang)}"
+            hover = [f"{r.target_id}<br>{_report_year(r.year)}: {t('observed', lang)} "
+                     f"{'≥ ' if r.comparison == 'at_least' else ''}{fmt_number(r.observed, lang)}"
+                     f"<br>{t('simulated_mean', lang)} {fmt_number(r.simulated_mean, lang)} "
+                     f"({_signed(r.relative_error)}, z {r.z:+.1f})<br>{t(f'kind_{kind}', lang)}"
+                     for r in o.itertuples(index=False)]
+            data.append({"type": "scatter", "x": o["year"].tolist(), "y": o["observed"].tolist(), "mode": "markers",
+                         "name": name, "legendgroup": kind, "showlegend": name not in shown,
+                         "marker": {"color": colour, "symbol": symbol, "size": 9,
+                                    "line": {"width": 1, "color": colour}},
+                         "hovertext": hover, "hoverinfo": "text", **axes})
+            shown.add(name)
+    height = 280 * rows + 140
+    layout = {k: v for k, v in grid.items() if k != "template"}
+    return _figure(data, lang, **layout, height=height, margin={"l": 60, "r": 20, "t": 110, "b": 40},
+                   legend={"orientation": "h", "yanchor": "bottom", "y": 1 + 45 / (height - 150), "x": 0})
 
 
 def points_figure(totals: pd.DataFrame, lang: str) -> dict[str, Any]:

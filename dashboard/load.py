@@ -131,7 +131,10 @@ def _actions(results: Path) -> list[tuple[str, str, dict[str, Any] | None]]:
                         "calc-home_district": rng.choice([440306, 440106, 510107]),
                         "calc-date": f"{rng.randint(2012, 2024)}-06-01"})
         actions.append(("callback", "calc-graph", profile))
-        actions.append(("callback", "val-graph", {"val-exp": exp.id, "val-lang": "en"}))
+        actions.append(("callback", "val-graph", {"val-report": rng.choice(registry.report_ids()),
+                                                  "val-city": rng.choice(["all", *cities]),
+                                                  "val-kind": rng.choice(["all", "calibration", "validation"]),
+                                                  "val-lang": rng.choice(["en", "zh"])}))
     return actions
 
 

@@ -26,11 +26,11 @@ VIEWS = (("overview", "/?metric=suburban_dispersion_migrants", "ov-graph"),
          ("calculator", "/calculator?date=2017-06-01&education=bachelor&full_time_degree=false&pension=36&"
                         "medical=36&unemployment=0&work_injury=0&maternity=0", "calc-graph"),
          ("scenarios", "/scenarios?base=chengdu&quota_factor=2", None),
-         ("validation", "/validation", "val-graph"))
+         ("validation", "/validation?city=shenzhen", "val-graph"))
 
 
-def take(results: Path, out: Path) -> list[Path]:
-    """Serve ``results`` on loopback and save one PNG per view into ``out``."""
+def take(results: Path, out: Path, only: list[str] | None = None) -> list[Path]:
+    """Serve ``results`` on loopback and save one PNG per view into ``out`` (the views named in ``only``)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -57,7 +57,7 @@ def take(results: Path, out: Path) -> list[Path]:
                 time.sleep(0.5)
         driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
         out.mkdir(parents=True, exist_ok=True)
-        for name, path, graph in VIEWS:
+        for name, path, graph in [v for v in VIEWS if not only or v[0] in only]:
             driver.get(base + path)
             deadline = time.monotonic() + 60
             while graph and time.monotonic() < deadline and not driver.execute_script(
@@ -84,8 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dashboard.screenshots", description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=Path("docs/img"))
+    parser.add_argument("--only", nargs="+", choices=[v[0] for v in VIEWS], help="these views only")
     args = parser.parse_args(argv)
-    for path in take(args.results, args.out):
+    for path in take(args.results, args.out, args.only):
         print(path)
     return 0
 

@@ -1,7 +1,11 @@
-"""Validation: simulated against observed figures. Until the calibration issue provides its targets, the observed
-series are the city population figures shipped with the model (``sim/data/city_population.csv``: residents and
-registered population per city and year, census days included), compared with the historical runs of the chosen
-experiment, and the page says plainly that the model is not yet calibrated."""
+"""Validation: simulated against observed, from a ``hukou validate`` report (docs/validation.md).
+
+By default the report shipped with the package (a copy of ``docs/validation/``); a report folder under the served
+results (``validation*/NAME/validation_table.parquet`` or ``NAME/validation_table.parquet``) can be chosen by its
+identifier. Per city and measure, observed points marked by target kind (fitted, held out, initial) against the
+simulated mean and seed band; a table of the error measures, filterable by city and target kind; and the report's
+headline (median absolute relative error by kind, the held-out 2020 census miss) computed from its table.
+"""
 
 from __future__ import annotations
 
@@ -12,76 +16,118 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
-from dashboard.components import error_alert, graph, manifest_panel, shell, sync_url, table, table_data
-from dashboard.controls import experiment_options, labels_of, pick_experiment
-from dashboard.data import Experiment, observed_population, registry
-from dashboard.figures import validation_figure, validation_frame
-from dashboard.i18n import city_label, fmt_number, fmt_share, lang_of, t
+from dashboard.components import (
+    error_alert,
+    graph,
+    report_manifest_body,
+    report_manifest_panel,
+    shell,
+    sync_url,
+    table,
+    table_data,
+)
+from dashboard.controls import city_options, pick_city
+from dashboard.data import ValidationReport, registry
+from dashboard.figures import (
+    VALIDATION_KINDS,
+    validation_figure,
+    validation_filter,
+    validation_headline,
+    validation_summary_table,
+    validation_table,
+)
+from dashboard.i18n import lang_of, t
 
 dash.register_page(__name__, path="/validation", name="Validation", title="hukou-sim · validation", order=5)
 
 
-def historical_key(experiment: Experiment) -> str | None:
-    """The scenario that runs the historical regimes (the one observed figures can be compared with)."""
-    scenarios = experiment.scenarios()
-    plain = scenarios[scenarios["regimes"].isin(["historical", "['historical']"])]
-    if "label" in plain.columns and len(plain) > 1:  # several historical scenarios: prefer one without overrides
-        base = plain[plain["label"].str.fullmatch(r"(regimes=)?historical|base")]
-        plain = base if len(base) else plain
-    return str(plain["key"].iloc[0]) if len(plain) else None
+def report_options(lang: str) -> list[dict[str, str]]:
+    """The validation reports of this dashboard for a dropdown (the shipped one first)."""
+    reg = registry()
+    return [{"label": t("report_shipped", lang) if reg.report(i).shipped else i, "value": i}
+            for i in reg.report_ids()]
 
 
-def layout(exp: str | None = None, lang: str | None = None, **_: Any) -> html.Div:
-    """The page for a query string."""
+def kind_options(lang: str) -> list[dict[str, str]]:
+    """'All kinds' and each target kind, named in the language."""
+    return [{"label": t("all_kinds", lang), "value": "all"},
+            *({"label": t(f"kind_{k}", lang), "value": k} for k in VALIDATION_KINDS)]
+
+
+def pick_kind(value: Any) -> str:
+    """A target kind the page offers ('all' otherwise)."""
+    value = value[0] if isinstance(value, list) and value else value
+    return value if isinstance(value, str) and value in VALIDATION_KINDS else "all"
+
+
+def pick_report(value: Any) -> ValidationReport:
+    """The report a control names (``UnknownReport`` for anything else)."""
+    value = value[0] if isinstance(value, list) and value else value
+    return registry().report(value)
+
+
+def layout(report: str | None = None, city: str | None = None, kind: str | None = None, exp: str | None = None,
+           lang: str | None = None, **_: Any) -> html.Div:
+    """The page for a query string (``report``, ``city``, ``kind``; ``exp`` is kept for the other pages)."""
     lang = lang_of(lang)
-    experiment = registry().resolve(exp)
-    body: list[Any] = [html.H2([t("valid_title", lang), dbc.Badge(t("not_calibrated", lang), color="warning",
+    reg = registry()
+    experiment = reg.resolve(exp)
+    chosen = reg.resolve_report(report)
+    body: list[Any] = [html.H2([t("valid_title", lang), dbc.Badge(t("valid_badge", lang), color="info",
                                                                   className="ms-3", id="val-badge")]),
                        html.P(t("valid_intro", lang), className="text-muted")]
-    if experiment is None:
-        return shell("validation", lang, None, [*body, error_alert(t("no_results", lang), lang)])
+    exp_id = experiment.id if experiment else None
+    if chosen is None:
+        return shell("validation", lang, exp_id, [*body, error_alert(t("no_data", lang), lang)])
+    controls = dbc.Row([
+        dbc.Col([dbc.Label(t("report", lang)), dcc.Dropdown(report_options(lang), chosen.id, id="val-report",
+                                                             clearable=False)], md=4),
+        dbc.Col([dbc.Label(t("city", lang)), dcc.Dropdown(city_options(lang), pick_city(city), id="val-city",
+                                                           clearable=False)], md=3),
+        dbc.Col([dbc.Label(t("target_kind", lang)), dcc.Dropdown(kind_options(lang), pick_kind(kind), id="val-kind",
+                                                                  clearable=False)], md=3),
+    ], className="g-2 mb-3")
     body += [
         dcc.Store(id="val-lang", data=lang),
-        dbc.Row([dbc.Col([dbc.Label(t("experiment", lang)), dcc.Dropdown(experiment_options(), experiment.id,
-                                                                          id="val-exp", clearable=False)], md=4)],
-                className="mb-3"),
-        html.Div(id="val-message"),
+        controls,
+        dbc.Alert(id="val-headline", color="warning", className="small"),
         dcc.Loading(graph("val-graph", filename="hukou-validation")),
+        html.H5(t("report_table", lang), className="mt-3"),
         table("val-table", pd.DataFrame(), lang),
-        manifest_panel(experiment, lang, "validation",
-                       "SELECT * FROM summary_city_year WHERE metric IN ('residents', 'hukou_residents')"),
+        report_manifest_panel(chosen, lang, "validation", reg.results),
     ]
-    return shell("validation", lang, experiment.id, body)
+    return shell("validation", lang, exp_id, body)
 
 
-def validation_view(exp: Any, lang: str) -> tuple[Any, pd.DataFrame, Any]:
-    """Figure, table and message of the chosen experiment's historical runs against the observed series."""
-    experiment = pick_experiment(exp)
-    key = historical_key(experiment)
-    observed = observed_population()
-    if key is None:
-        return validation_figure(pd.DataFrame(), observed, lang), pd.DataFrame(), error_alert(
-            "this experiment has no run of the historical regimes", lang)
-    s = experiment.summary_city()
-    simulated = s[(s["key"] == key) & s["metric"].isin(["residents", "hukou_residents"])]
-    frame = validation_frame(simulated, observed)
-    rows = [{t("city", lang): city_label(r.city, lang), t("year", lang): f"{r.year:g}",
-             t("metric", lang): t(r.measure, lang), t("observed", lang): fmt_number(r.value, lang),
-             t("simulated", lang): fmt_number(r.mean, lang), t("difference", lang): fmt_share(r.error, lang),
-             t("observed_definition", lang): r.definition, t("source", lang): r.source,
-             t("confidence", lang): r.confidence} for r in frame.itertuples(index=False)]
-    label = labels_of(experiment, [key]).get(key, key)
-    return validation_figure(simulated, observed, lang), pd.DataFrame(rows), dbc.Alert(
-        f"{t('simulated', lang)}: {label} · {t('not_calibrated', lang)}", color="warning")
+def validation_view(report: Any, city: Any, kind: Any, lang: str) -> tuple[Any, pd.DataFrame, list[Any]]:
+    """Figure, table and headline of a report, for a city and a target kind ('all' for every one).
+
+    The headline is the whole report's (every city and kind), so the held-out miss stays in view whatever the
+    filters show.
+    """
+    chosen = pick_report(report)
+    full = chosen.table()
+    rows = validation_filter(full, pick_city(city), pick_kind(kind))
+    summary = validation_summary_table(full, lang)
+    headline: list[Any] = [html.Div(line) for line in validation_headline(full, lang)]
+    if len(summary):
+        headline.append(dbc.Table.from_dataframe(summary, size="sm", bordered=False, className="mt-2 mb-0",
+                                                 id="val-summary"))
+    return validation_figure(rows, lang), validation_table(rows, lang), headline
 
 
 @callback(Output("val-graph", "figure"), Output("val-table", "data"), Output("val-table", "columns"),
-          Output("val-message", "children"), Input("val-exp", "value"), State("val-lang", "data"))
-def update(exp: Any, lang: Any) -> tuple[Any, ...]:
-    """The comparison for the chosen experiment."""
-    figure, frame, message = validation_view(exp, lang_of(lang))
+          Output("val-headline", "children"), Output("validation-manifest-body", "children"),
+          Input("val-report", "value"), Input("val-city", "value"), Input("val-kind", "value"),
+          State("val-lang", "data"))
+def update(report: Any, city: Any, kind: Any, lang: Any) -> tuple[Any, ...]:
+    """The comparison of the chosen report, city and target kind."""
+    lang = lang_of(lang)
+    figure, frame, headline = validation_view(report, city, kind, lang)
     data, columns = table_data(frame)
-    return figure, data, columns, message
+    return figure, data, columns, headline, report_manifest_body(pick_report(report), lang, "validation",
+                                                                 registry().results)
 
 
-sync_url("validation", {"exp": ("val-exp", "value")})
+sync_url("validation", {"report": ("val-report", "value"), "city": ("val-city", "value"),
+                        "kind": ("val-kind", "value")})

@@ -130,3 +130,20 @@ def test_scenario_name_with_html_renders_inert(browser: Any, server: str) -> Non
     link[0].click()
     traces = wait_for(lambda: plot_traces(browser, "cmp-graph"), what="the comparison")
     assert traces and "exp=scenario-" in browser.current_url
+
+
+def test_validation_view_follows_its_url_and_writes_the_choice_back(browser: Any, server: str) -> None:
+    browser.get(f"{server}/validation?city=chengdu&kind=validation")
+    wait_for(lambda: plot_traces(browser, "val-graph"), what="validation drawn")
+    names = {t["name"] for t in plot_traces(browser, "val-graph")}
+    assert "Observed: held out (validation)" in names and "Observed: fitted (calibration)" not in names
+    cells = wait_for(lambda: [c.text for c in browser.find_elements("css selector", "#val-table td")],
+                     what="the report table")
+    assert "Chengdu" in cells and "Shenzhen" not in cells
+    assert "−28.5%" in browser.find_element("id", "val-headline").text  # the report's headline, whatever the filter
+    browser.execute_script("window.dash_clientside.set_props('val-kind', {value: 'calibration'});")
+    shared = wait_for(lambda: "kind=calibration" in browser.current_url and browser.current_url, what="url updated")
+    assert "city=chengdu" in shared and "report=shipped" in shared
+    wait_for(lambda: "Observed: fitted (calibration)" in {t["name"] for t in plot_traces(browser, "val-graph") or []},
+             what="the fitted points")
+    assert not severe_console(browser)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from dashboard.data import UnknownExperiment, registry
+from dashboard.data import UnknownExperiment, UnknownReport, registry
 
 
 def _keys() -> dict[str, str]:
@@ -95,12 +95,36 @@ def test_unknown_values_fall_back_to_what_the_page_offers(pages: dict[str, Any])
     assert data  # the last year, all cities, hukou share
 
 
-def test_validation_compares_historical_runs_with_observed(pages: dict[str, Any]) -> None:
-    figure, frame, message = pages["validation"].validation_view("dash_fixture", "en")
-    assert "Not yet calibrated" in str(message)
-    census = frame[(frame["Year"] == "2010.83") & (frame["City"] == "Shenzhen")]
-    assert len(census) == 2 and census["Simulated"].iloc[0] != "–"
-    assert any(tr.get("name") == "Observed" for tr in figure["data"])
+def test_validation_shows_the_report_filtered_by_city_and_kind(pages: dict[str, Any]) -> None:
+    val = pages["validation"]
+    figure, data, columns, headline, manifest = val.update("shipped", "guangzhou", "validation", "en")
+    assert data and {row["City"] for row in data} == {"Guangzhou"}
+    assert {row["Target kind"] for row in data} == {"held out (validation)"}
+    assert {c["name"] for c in columns} >= {"Relative error", "z", "Inside the band", "Observed", "Simulated mean"}
+    census = next(row for row in data if row["Target"] == "guangzhou_residents_2020c")
+    assert census["Relative error"] == "−13.3%" and census["Inside the band"] == "no"
+    assert {tr["name"] for tr in figure["data"] if tr.get("showlegend")} == {
+        "Simulated mean and seed band", "Observed: held out (validation)"}
+    text = str(headline)  # the whole report's headline, whatever the filters
+    assert "Fitted (calibration), 14 targets: median absolute relative error 4.8%" in text
+    assert "Shenzhen −28.5%, Guangzhou −13.3%, Chengdu −8.0%" in text
+    assert "hukou validate --out DIR --seeds 5 --scale 1000 --end 2022" in str(manifest)
+    _, every, _, _, _ = val.update("shipped", "all", "all", "zh")
+    assert len(every) == 52 and {row["城市"] for row in every} == {"深圳", "广州", "成都"}
+    _, forged, _, _, _ = val.update("shipped", "<b>", ["x"] * 3, "xx")  # unknown values: every row
+    assert len(forged) == 52
+    for ident in ("../shipped", "/etc/passwd", {"a": 1}, "x" * 10_000):
+        with pytest.raises(UnknownReport):
+            val.update(ident, "all", "all", "en")
+
+
+def test_validation_layout_reopens_the_view_of_its_query(pages: dict[str, Any]) -> None:
+    text = str(pages["validation"].layout(report="shipped", city="chengdu", kind="calibration", exp="dash_fixture",
+                                          lang="zh"))
+    assert "value='shipped'" in text and "value='chengdu'" in text and "value='calibration'" in text
+    assert "验证" in text and "exp=dash_fixture" in text  # navigation keeps the experiment
+    text = str(pages["validation"].layout(report="../../etc", city="<script>", kind="DROP"))
+    assert "value='shipped'" in text and "value='all'" in text and "<script>" not in text
 
 
 def test_scenario_builder_runs_a_short_sweep_and_links_the_comparison(pages: dict[str, Any]) -> None:

@@ -1,13 +1,28 @@
-"""Data access: experiments by identifier only, DuckDB locked to the results, the frames the pages read."""
+"""Data access: experiments and validation reports by identifier only, DuckDB locked to the results, the frames
+the pages read."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
-from dashboard.data import Registry, UnknownExperiment, city_runs, observed_population, zone_runs
+from dashboard.data import (
+    REPORT_COLUMNS,
+    SHIPPED_REPORT,
+    SHIPPED_REPORT_ID,
+    Registry,
+    UnknownExperiment,
+    UnknownReport,
+    city_runs,
+    zone_runs,
+)
+
+DOCS_REPORT = Path(__file__).resolve().parents[2] / "docs" / "validation"
 
 
 def test_registry_finds_the_sweep_by_its_name(results_root: Path) -> None:
@@ -63,9 +78,55 @@ def test_zone_metrics_follow_the_city_formulas(results_root: Path) -> None:
     assert z.sort_index().to_numpy() == pytest.approx(c.sort_index().to_numpy())
 
 
-def test_observed_population_is_the_shipped_series() -> None:
-    observed = observed_population()
-    assert set(observed["city"]) == {"shenzhen", "guangzhou", "chengdu"}
-    census = observed[(observed["city"] == "shenzhen") & (observed["year"] == 2010.83)
-                      & (observed["measure"] == "residents")]
-    assert census["value"].iloc[0] == 10358381
+def test_shipped_report_is_the_documented_one(tmp_path: Path) -> None:
+    """The package's copy of docs/validation/ (docs/ is not package data) has not drifted from the report."""
+    assert (SHIPPED_REPORT / "manifest.json").read_bytes() == (DOCS_REPORT / "manifest.json").read_bytes()
+    shipped = pd.read_parquet(SHIPPED_REPORT / "validation_table.parquet")
+    pd.testing.assert_frame_equal(shipped, pd.read_parquet(DOCS_REPORT / "validation_table.parquet"))
+    reg = Registry(tmp_path)  # no results at all: the shipped report is still there
+    assert reg.ids() == [] and reg.report_ids() == [SHIPPED_REPORT_ID]
+    report = reg.report(SHIPPED_REPORT_ID)
+    table = report.table()
+    assert list(table.columns) == list(REPORT_COLUMNS) and len(table) == len(shipped)
+    assert set(table["target_kind"]) == {"initial", "calibration", "validation"}
+    census = table[(table["target_id"] == "shenzhen_residents_2020c")].iloc[0]
+    assert census["year"] == pytest.approx(2020.83) and census["relative_error"] == pytest.approx(-0.2846, abs=1e-4)
+    info = report.info()
+    assert info["shipped"] and info["seeds"] == 5 and info["years"] == "2010–2022"
+    assert info["command"] == "hukou validate --out DIR --seeds 5 --scale 1000 --end 2022"
+    assert info["calibrated"]["beta_prospect"] == pytest.approx(0.3374)
+
+
+def _report(folder: Path, table: pd.DataFrame | None = None) -> Path:
+    folder.mkdir(parents=True)
+    if table is None:
+        shutil.copy(DOCS_REPORT / "validation_table.parquet", folder)
+    else:
+        table.to_parquet(folder / "validation_table.parquet")
+    (folder / "manifest.json").write_text(json.dumps({"seeds": 2, "scale": 5000.0, "end": 2020}), "utf-8")
+    return folder
+
+
+def test_reports_under_the_results_are_found_by_identifier(results_root: Path, tmp_path: Path) -> None:
+    root = tmp_path / "results"
+    shutil.copytree(results_root / "dash_fixture", root / "dash_fixture")
+    _report(root / "validation" / "scale1000-seeds5")  # hukou validate --out validation/scale1000-seeds5
+    _report(root / "check")
+    reg = Registry(root)
+    assert reg.ids() == ["dash_fixture"]  # a report folder is not an experiment
+    assert reg.report_ids() == [SHIPPED_REPORT_ID, "check", "validation.scale1000-seeds5"]
+    report = reg.report("validation.scale1000-seeds5")
+    assert report.folder == (root / "validation" / "scale1000-seeds5").resolve() and not report.shipped
+    assert len(report.table()) == 52
+    assert report.info()["command"] == f"hukou validate --out {report.folder} --seeds 2 --scale 5000 --end 2020"
+    assert reg.resolve_report("nope").id == SHIPPED_REPORT_ID
+    for ident in ("../check", "validation/scale1000-seeds5", str(root / "check"), "", None, ["check"], "nope"):
+        with pytest.raises(UnknownReport):
+            reg.report(ident)
+    assert Registry(root / "check").report_ids() == [SHIPPED_REPORT_ID, "check"]  # a report folder itself
+
+
+def test_a_report_without_the_columns_is_refused(tmp_path: Path) -> None:
+    _report(tmp_path / "res" / "bad", pd.DataFrame({"city": ["shenzhen"], "year": [2011.0]}))
+    with pytest.raises(ValueError, match="lacks columns"):
+        Registry(tmp_path / "res").report("bad").table()

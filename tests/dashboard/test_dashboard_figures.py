@@ -106,18 +106,82 @@ def test_every_modelled_district_but_dapeng_has_a_boundary() -> None:
     assert len(codes) == 40 and all(geo.geometry_of(c) is not None for c in codes)
 
 
-def test_validation_frame_matches_census_days_and_year_ends() -> None:
-    sim = pd.DataFrame([{"city": "shenzhen", "year": 2010.83, "metric": "residents", "mean": 11e6, "ci_low": 1,
-                         "ci_high": 2}])
-    obs = pd.DataFrame([{"city": "shenzhen", "year": 2010.83, "measure": "residents", "value": 10e6,
-                         "definition": "census", "source": "s", "confidence": "high"}])
-    frame = figures.validation_frame(sim, obs)
-    assert frame["error"].iloc[0] == pytest.approx(0.1)
+def _report_rows() -> pd.DataFrame:
+    """A small validation table: Shenzhen residents fitted in 2011 and 2012, held out at the 2020 census, and the
+    initial census day; Chengdu registered held out in 2017."""
+    rows = [("shenzhen", 2010.83, "residents", "initial", 10.0e6, 10.0e6, 9.9e6, 10.1e6, "sz_2010c"),
+            ("shenzhen", 2011.0, "residents", "calibration", 10.5e6, 10.7e6, 10.6e6, 10.8e6, "sz_2011"),
+            ("shenzhen", 2012.0, "residents", "calibration", 10.5e6, 11.0e6, 10.9e6, 11.1e6, "sz_2012"),
+            ("shenzhen", 2020.83, "residents", "validation", 17.5e6, 12.5e6, 12.4e6, 12.6e6, "sz_2020c"),
+            ("chengdu", 2017.0, "registered", "validation", 14.0e6, 14.7e6, 14.6e6, 14.8e6, "cd_2017")]
+    frame = pd.DataFrame(rows, columns=["city", "year", "measure", "target_kind", "observed", "simulated_mean",
+                                        "simulated_lo", "simulated_hi", "target_id"])
+    frame["error"] = frame["simulated_mean"] - frame["observed"]
+    frame["relative_error"] = frame["error"] / frame["observed"]
+    frame["sigma_rel"] = 0.02
+    frame["z"] = frame["relative_error"] / 0.02
+    frame["inside_band"] = (frame["observed"] >= frame["simulated_lo"]) & (frame["observed"] <= frame["simulated_hi"])
+    frame["runs"] = 2
+    frame["comparison"] = "equal"
+    frame["confidence"] = "high"
+    frame["note"] = "<b>note</b>"
+    frame["source"] = "test"
+    return frame
+
+
+def test_validation_figure_marks_the_fitted_and_the_held_out_points() -> None:
+    table = _report_rows()
+    fig = figures.validation_figure(table, "en")
     import plotly.graph_objects as go
 
-    fig = figures.validation_figure(sim.assign(year=2011.0), obs, "en")
-    go.Figure(fig)
-    assert [tr.get("name") for tr in fig["data"] if tr.get("mode")] == ["Simulated", "Observed"]
+    go.Figure(fig)  # a valid plotly figure
+    named = {tr["name"]: tr for tr in fig["data"] if tr.get("showlegend")}
+    assert set(named) == {"Simulated mean and seed band", "Observed: fitted (calibration)",
+                          "Observed: held out (validation)", "Observed: initial state (matches by construction)"}
+    symbols = {tr["name"]: tr["marker"]["symbol"] for tr in fig["data"] if tr.get("name", "").startswith("Observed")}
+    assert len(set(symbols.values())) == 3  # each kind drawn differently
+    titles = [a["text"] for a in fig["layout"]["annotations"]]
+    assert titles == ["Shenzhen · Residents", "Chengdu · Registered (hukou) population"]
+    band = next(tr for tr in fig["data"] if tr.get("fill") == "toself")  # Shenzhen: four dates, a band
+    assert band["xaxis"] == "x" and band["y"][:4] == [10.1e6, 10.8e6, 11.1e6, 12.6e6]
+    fitted = [tr for tr in fig["data"] if tr.get("name") == "Observed: fitted (calibration)"]
+    assert fitted[0]["x"] == [2011.0, 2012.0] and fitted[0]["y"] == [10.5e6, 10.5e6]
+    held = [tr for tr in fig["data"] if tr.get("name") == "Observed: held out (validation)"]
+    assert [tr["xaxis"] for tr in held] == ["x", "x2"] and "−28.6%" in held[0]["hovertext"][0]
+    single = [tr for tr in fig["data"] if tr.get("xaxis") == "x2" and tr.get("legendgroup") == "simulated"]
+    assert len(single) == 1 and single[0]["error_y"]["array"] == [pytest.approx(0.1e6)]  # one point: error bar
+    zh = figures.validation_figure(figures.validation_filter(table, "chengdu", "all"), "zh")
+    assert [a["text"] for a in zh["layout"]["annotations"]] == ["成都 · 户籍人口"]
+    empty = figures.validation_figure(table.iloc[0:0], "en")
+    assert empty["layout"]["annotations"][0]["text"] == "No data for this choice."
+
+
+def test_validation_headline_and_tables_come_from_the_report() -> None:
+    table = _report_rows()
+    summary = figures.validation_summary(table)
+    assert list(summary["target_kind"]) == ["calibration", "validation", "initial"]
+    fitted = summary.iloc[0]
+    assert fitted["n"] == 2 and fitted["median_abs_rel_error"] == pytest.approx((0.2 / 10.5 + 0.5 / 10.5) / 2)
+    lines = figures.validation_headline(table, "en")
+    assert lines[0].startswith("Fitted (calibration), 2 targets: median absolute relative error 3.3%")
+    assert lines[-1] == "Held-out 2020 census, residents, simulated against observed: Shenzhen −28.6%."
+    shown = figures.validation_table(figures.validation_filter(table, "shenzhen", "validation"), "zh")
+    assert len(shown) == 1 and shown.iloc[0]["目标类型"] == "留出（验证）" and shown.iloc[0]["相对误差"] == "−28.6%"
+    assert shown.iloc[0]["年份"] == "2020.83" and shown.iloc[0]["说明"] == "<b>note</b>"  # text, never rendered
+    assert list(figures.validation_summary_table(table, "en")["Targets"]) == [2, 2, 1]
+
+
+def test_shipped_report_headline_is_the_documented_one() -> None:
+    """docs/validation.md: fitted targets about 5% off; the held-out 2020 census short by 28%, 13% and 8%."""
+    from dashboard.data import SHIPPED_REPORT
+
+    table = pd.read_parquet(SHIPPED_REPORT / "validation_table.parquet")
+    summary = figures.validation_summary(table).set_index("target_kind")
+    assert summary.loc["calibration", "median_abs_rel_error"] == pytest.approx(0.048, abs=5e-4)
+    assert summary.loc["calibration", "n"] == 14 and summary.loc["validation", "n"] == 31
+    assert figures.validation_headline(table, "en")[-1] == ("Held-out 2020 census, residents, simulated against "
+                                                            "observed: Shenzhen −28.5%, Guangzhou −13.3%, "
+                                                            "Chengdu −8.0%.")
 
 
 def test_both_languages_have_every_label() -> None:
