@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from experiments.plan import RunTask
 from sim.config import RunConfig
@@ -75,25 +76,25 @@ def execute_run(task: RunTask, runs_dir: str, model: RunModel = simulate) -> Run
     return RunResult(task.run_id, True, time.perf_counter() - started, worker=worker)
 
 
-class Dispatcher:
+class Dispatcher(Protocol):
     """What an executor asks of the coordinator: the next run, and where to report starts, results and deaths.
 
     Executors (``execute_local``, ``execute_dask``) only move tasks and results; the coordinator (``sweep``)
     owns the ledger and decides retries, so every executor has the same failure semantics.
     """
 
-    def next_task(self) -> RunTask | None:  # pragma: no cover - interface
+    def next_task(self) -> RunTask | None:
         """The next run to execute, or None when none is waiting."""
-        raise NotImplementedError
+        ...
 
-    def started(self, task: RunTask, worker: str) -> None:  # pragma: no cover - interface
+    def started(self, task: RunTask, worker: str) -> None:
         """A run was handed to a worker."""
-        raise NotImplementedError
+        ...
 
-    def finished(self, result: RunResult) -> None:  # pragma: no cover - interface
+    def finished(self, result: RunResult) -> None:
         """A worker reported a run's result (done, or failed with its traceback)."""
-        raise NotImplementedError
+        ...
 
-    def died(self, task: RunTask, error: str, *, retry: bool = True) -> None:  # pragma: no cover - interface
+    def died(self, task: RunTask, error: str, *, retry: bool = True) -> None:
         """The worker of a run died; the coordinator re-plans (then ``next_task`` returns it) or fails it."""
-        raise NotImplementedError
+        ...
