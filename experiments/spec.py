@@ -28,7 +28,7 @@ from pydantic import (
 )
 
 from policies.errors import InputError
-from policies.yamlio import load_yaml
+from policies.yamlio import line_of, load_yaml
 from sim.config import FIRST_YEAR, LAST_YEAR
 
 __all__ = ["ExperimentSpec", "Range", "Categorical", "Levers", "Constants", "Sampler", "OUTCOME_METRICS",
@@ -341,35 +341,6 @@ def _check_policies(spec: ExperimentSpec, doc: Any, file: str | None) -> None:
                 _check_override(key, value, where, file, doc)
     for key, value in spec.constants.overrides.items():
         _check_override(key, value, f"constants.overrides.{key}", file, doc)
-
-
-def line_of(doc: Any, dotted: str) -> int | None:
-    """The source line of a dotted path, where keys may themselves hold dots (``overrides.a.b.c.low``).
-
-    ``policies.yamlio.line_of`` splits on every dot; override keys are ``mechanism.variant.parameter``, so here
-    the longest key that matches is taken at each level. The nearest known line is returned.
-    """
-    parts = dotted.split(".")
-    node, line, i = doc, getattr(doc, "line", None), 0
-    while i < len(parts):
-        if isinstance(node, dict):
-            for j in range(len(parts), i, -1):
-                key: Any = ".".join(parts[i:j])
-                if key not in node and key.lstrip("-").isdigit() and int(key) in node:
-                    key = int(key)
-                if key in node:
-                    line = getattr(node, "lines", {}).get(key, line)
-                    node, i = node[key], j
-                    break
-            else:
-                return line
-        elif isinstance(node, list) and parts[i].isdigit() and int(parts[i]) < len(node):
-            node = node[int(parts[i])]
-            line = getattr(node, "line", line)
-            i += 1
-        else:
-            return line
-    return line
 
 
 def _error(message: str, file: str | None, doc: Any, field: str) -> InputError:

@@ -101,28 +101,30 @@ def load_yaml(path: str | Path) -> Any:
     return load_yaml_text(text, str(path))
 
 
-def line_of(mapping: Any, dotted: str) -> int | None:
-    """The source line of a dotted path inside nested ``LineDict`` values (the nearest known line)."""
-    node: Any = mapping
-    line = getattr(mapping, "line", None)
-    for part in dotted.split("."):
+def line_of(doc: Any, dotted: str) -> int | None:
+    """The source line of a dotted path inside nested ``LineDict`` values (the nearest known line).
+
+    Keys may themselves hold dots (override keys are ``mechanism.variant.parameter``), so at each level the
+    longest key that matches is taken; list items are addressed by index.
+    """
+    parts = dotted.split(".")
+    node, line, i = doc, getattr(doc, "line", None), 0
+    while i < len(parts):
         if isinstance(node, Mapping):
-            key: Any = part
-            if key not in node:
-                try:
-                    key = int(part)
-                except ValueError:
-                    return line
-                if key not in node:
-                    return line
-            line = getattr(node, "lines", {}).get(key, line)
-            node = node[key]
-        elif isinstance(node, list):
-            try:
-                node = node[int(part)]
-            except (ValueError, IndexError):
+            for j in range(len(parts), i, -1):
+                key: Any = ".".join(parts[i:j])
+                if key not in node and key.lstrip("-").isdigit() and int(key) in node:
+                    key = int(key)
+                if key in node:
+                    line = getattr(node, "lines", {}).get(key, line)
+                    node, i = node[key], j
+                    break
+            else:
                 return line
+        elif isinstance(node, list) and parts[i].isdigit() and int(parts[i]) < len(node):
+            node = node[int(parts[i])]
             line = getattr(node, "line", line)
+            i += 1
         else:
             return line
     return line

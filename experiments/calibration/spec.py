@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from experiments.spec import ExperimentSpec, Range, line_of, spec_from_dict
+from experiments.spec import ExperimentSpec, Range, spec_from_dict
 from policies.errors import InputError
-from policies.yamlio import load_yaml
+from policies.yamlio import line_of, load_yaml
 from sim.config import FIRST_YEAR, LAST_YEAR
 
 __all__ = ["CalibrationSpec", "Stage", "load_calibration_spec", "calibration_spec_from_dict", "default_spec_path"]
