@@ -34,7 +34,7 @@ bench: $(STAMP)
 	$(BIN)/hukou bench --agents 1000000 --years 5
 
 lint: $(STAMP)
-	$(BIN)/ruff check sim policies hukou_cli tests
+	$(BIN)/ruff check sim policies experiments dashboard hukou_cli tests
 
 clean:
 	rm -rf $(VENV) build *.egg-info

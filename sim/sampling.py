@@ -1,9 +1,9 @@
 """Sparse Bernoulli sampling: who, among millions, has a rare event this step.
 
-Drawing one uniform per migrant costs a pass over every migrant for events that touch a fraction of a per cent of
-them (home purchases). Thinning gives exactly the same distribution: pick each migrant with the largest probability ``p_max`` (a
-binomial count of distinct positions, uniformly without replacement), then keep each picked migrant with
-probability ``p_i / p_max``.
+Drawing one uniform per migrant costs a pass over every migrant for events that touch a fraction of a per cent
+of them (home purchases). Thinning gives exactly the same distribution: pick each migrant with the largest
+probability ``p_max`` (a binomial count of distinct positions, uniformly without replacement), then keep each
+picked migrant with probability ``p_i / p_max``. Above ``SPARSE_BELOW`` a dense draw is faster and is used.
 """
 
 from __future__ import annotations
