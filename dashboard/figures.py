@@ -124,7 +124,7 @@ def difference_from_stats(stats: pd.DataFrame, reform: str, baseline: str, level
                                      "n_baseline"])
     r = stats.xs(reform, level="key")
     b = stats.xs(baseline, level="key")
-    out = r.join(b, lsuffix="_reform", rsuffix="_baseline", how="inner")
+    out = r.add_suffix("_reform").join(b.add_suffix("_baseline"), how="inner")
     out["diff"] = out["mean_reform"] - out["mean_baseline"]
     a, c = out["var_reform"] / out["count_reform"], out["var_baseline"] / out["count_baseline"]
     se = np.sqrt(a + c)

@@ -1,4 +1,7 @@
-"""积分: the points tables of the three cities as one mechanism (rules, dated parameters, cases)."""
+"""积分: the points tables of the three cities as one mechanism.
+
+A mechanism folder: rules.py (pure rules), params.yaml (dated parameters), cases/ (test cases as data).
+"""
 
 from __future__ import annotations
 
