@@ -28,7 +28,7 @@ from pydantic import (
 )
 
 from policies.errors import InputError
-from policies.yamlio import line_of, load_yaml
+from policies.yamlio import line_of, load_yaml, validation_error
 from sim.config import FIRST_YEAR, LAST_YEAR
 
 __all__ = ["ExperimentSpec", "Range", "Categorical", "Levers", "Constants", "Sampler", "OUTCOME_METRICS",
@@ -348,17 +348,8 @@ def _error(message: str, file: str | None, doc: Any, field: str) -> InputError:
     return InputError(message, file=file, line=line, field=field)
 
 
-def _pydantic_error(exc: ValidationError, file: str | None, doc: Any) -> InputError:
-    """The first pydantic error with the dotted path of the spec (union branch names removed)."""
-    err = exc.errors()[0]
-    parts = [str(p) for p in err["loc"] if p not in ("range", "categorical", "str", "list[str]")
-             and not str(p).startswith(("function-", "tagged-union", "list[", "dict["))]
-    field = ".".join(parts) or None
-    message = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        message = "unknown key"
-    line = line_of(doc, field) if (doc is not None and field) else None
-    return InputError(message, file=file, line=line, field=field)
+# Model tags pydantic puts in error locations of the lever unions (``Range | Categorical``, names or lists).
+_UNION_BRANCHES = ("range", "categorical", "str", "list[str]")
 
 
 def spec_from_dict(doc: Any, file: str | None = None) -> ExperimentSpec:
@@ -368,7 +359,7 @@ def spec_from_dict(doc: Any, file: str | None = None) -> ExperimentSpec:
     try:
         spec = ExperimentSpec(**doc)
     except ValidationError as exc:
-        raise _pydantic_error(exc, file, doc) from None
+        raise validation_error(exc, file=file, doc=doc, branches=_UNION_BRANCHES) from None
     _check_behaviour(spec, doc, file)
     _check_policies(spec, doc, file)
     return spec

@@ -23,7 +23,7 @@ from policies.decision import Points
 from policies.errors import InputError
 from policies.regime import CITIES, PolicySnapshot, Regime
 from policies.schema import Persons, Profile
-from policies.yamlio import line_of, load_yaml
+from policies.yamlio import load_yaml, validation_error
 
 __all__ = [
     "BreakdownRow", "ChannelRow", "CalculatorResult", "calculate", "calculate_file", "load_profile",
@@ -103,10 +103,6 @@ def parse_date(value: str | dt.date, *, field_name: str = "date") -> dt.date:
         raise InputError(f"not a date (YYYY-MM-DD): {value!r}", field=field_name) from None
 
 
-def _dotted(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc if not str(part).startswith("function-"))
-
-
 def load_profile(path: str | Path) -> Profile:
     """Read a points profile (DESIGN section 6) strictly; errors name file, line and the dotted field.
 
@@ -121,11 +117,7 @@ def load_profile(path: str | Path) -> Profile:
     try:
         return Profile.model_validate(dict(doc))
     except ValidationError as exc:
-        error = exc.errors()[0]
-        dotted = _dotted(tuple(error["loc"]))
-        message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
-        raise InputError(message, file=file, line=line_of(doc, dotted) if dotted else doc.line,
-                         field=dotted or None) from None
+        raise validation_error(exc, file=file, doc=doc) from None
 
 
 def city_of_adcode(adcode: int) -> str | None:

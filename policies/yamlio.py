@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from policies.errors import InputError
 
-__all__ = ["LineDict", "load_yaml", "load_yaml_text", "line_of"]
+__all__ = ["LineDict", "load_yaml", "load_yaml_text", "line_of", "validation_error"]
 
 
 class LineDict(dict):
@@ -128,3 +129,22 @@ def line_of(doc: Any, dotted: str) -> int | None:
         else:
             return line
     return line
+
+
+# Parts of a pydantic error location that name a validator or union branch, not a key of the document.
+_NOT_KEYS = ("function-", "tagged-union", "list[", "dict[")
+
+
+def validation_error(exc: ValidationError, *, file: str | None = None, doc: Any = None,
+                     branches: tuple[str, ...] = ()) -> InputError:
+    """The first pydantic error of a document as an ``InputError`` naming its dotted field and source line.
+
+    ``branches`` names model tags of unions that pydantic puts in the location (``range``, ``categorical``):
+    they are dropped like validator names, so the field is the document's own path.
+    """
+    err = exc.errors()[0]
+    parts = [str(p) for p in err["loc"] if str(p) not in branches and not str(p).startswith(_NOT_KEYS)]
+    field = ".".join(parts) or None
+    message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+    line = line_of(doc, field) if (doc is not None and field) else getattr(doc, "line", None)
+    return InputError(message, file=file, line=line, field=field)

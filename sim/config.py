@@ -14,10 +14,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from policies.errors import InputError
-from policies.yamlio import line_of, load_yaml
+from policies.yamlio import line_of, load_yaml, validation_error
 from sim.params import Behaviour, default_behaviour
 
-__all__ = ["RunConfig", "FIRST_YEAR", "LAST_YEAR", "load_config", "validation_error"]
+__all__ = ["RunConfig", "FIRST_YEAR", "LAST_YEAR", "load_config"]
 
 FIRST_YEAR = 2010  # the model starts on the 2010 census day: the only day with district-level data
 LAST_YEAR = 2050   # assumption: beyond 2050 the regimes and growth parameters are pure extrapolation
@@ -81,17 +81,6 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
-
-
-def validation_error(exc: ValidationError, *, file: str | None = None, doc: Any = None) -> InputError:
-    """The first pydantic error as an ``InputError`` naming the field (and line when the document is known)."""
-    err = exc.errors()[0]
-    field = ".".join(str(p) for p in err["loc"]) or None
-    line = line_of(doc, field) if (doc is not None and field) else None
-    message = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        message = "unknown key"
-    return InputError(message, file=file, line=line, field=field)
 
 
 def load_config(path: str | Path | None = None, **cli: Any) -> RunConfig:

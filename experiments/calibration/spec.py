@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from experiments.spec import ExperimentSpec, Range, spec_from_dict
 from policies.errors import InputError
-from policies.yamlio import line_of, load_yaml
+from policies.yamlio import line_of, load_yaml, validation_error
 from sim.config import FIRST_YEAR, LAST_YEAR
 
 __all__ = ["CalibrationSpec", "Stage", "load_calibration_spec", "calibration_spec_from_dict", "default_spec_path"]
@@ -97,10 +97,7 @@ def calibration_spec_from_dict(doc: Any, file: str | None = None) -> Calibration
     try:
         spec = CalibrationSpec(**doc)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or None
-        message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
-        raise InputError(message, file=file, line=line_of(doc, field) if field else None, field=field) from None
+        raise validation_error(exc, file=file, doc=doc) from None
     # the parameters, constants and regimes are checked by the experiment-spec validator they will go through
     try:
         probe: ExperimentSpec = spec_from_dict(spec.sweep_spec("check", spec.parameters, 4), None)
