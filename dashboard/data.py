@@ -128,11 +128,6 @@ class Experiment:
         """The scenario identifiers a URL may name (hex of the scenario key)."""
         return list(self.scenarios()["key"])
 
-    def scenario_label(self, key: str) -> str:
-        """The scenario's label (``regimes=talent_only``), or the key when unknown."""
-        rows = self.scenarios()[self.scenarios()["key"] == key]
-        return str(rows["label"].iloc[0]) if len(rows) else key
-
     def summary_city(self) -> pd.DataFrame:
         """Mean, sd and 95% CI across replications per scenario, year, city and metric (the sweep's summary)."""
         def load() -> pd.DataFrame:
@@ -414,7 +409,7 @@ def use_results(results: Path, scenarios: Path | None = None) -> Registry:
 def registry() -> Registry:
     """The process's registry (set by ``create_app`` or ``use_results``)."""
     if _REGISTRY is None:
-        raise RuntimeError("no results registered: call dashboard.create_app(results) first")
+        raise RuntimeError("no results registered: call dashboard.app.create_app(results) first")
     return _REGISTRY
 
 

@@ -12,7 +12,6 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -204,8 +203,3 @@ def parse_overrides(raw: Mapping[str, Any], *, file: str, path: str) -> dict[str
             raise InputError(f"unknown parameter {param!r} (known: {known})", **where)
         out[str(key)] = parse_entries(entries, file=file, line=lines.get(key), path=f"{path}.{key}")
     return out
-
-
-def as_path(value: Any) -> Path:
-    """A path from a string (helper for loaders)."""
-    return Path(str(value))

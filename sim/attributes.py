@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from policies.schema import EDUCATION
-from sim.params import ORIGINS, TIERS, Behaviour
+from sim.params import TIERS, Behaviour
 
 __all__ = ["TIER_OF_EDUCATION", "draw_migrants", "tier_of"]
 
@@ -97,8 +97,3 @@ def draw_migrants(rng: np.random.Generator, origin: np.ndarray, b: Behaviour, *,
         "formal": formal,
         "settle_step": np.full(n, -1, dtype=np.int16),
     }
-
-
-def origin_codes() -> dict[str, int]:
-    """Origin-region name → code."""
-    return {name: i for i, name in enumerate(ORIGINS)}

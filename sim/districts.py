@@ -25,7 +25,7 @@ class DistrictState:
     wage: np.ndarray               # wage index relative to the origin region by tier
     wage_2010: np.ndarray
     commute: np.ndarray            # commuting-cost index
-    school_places: np.ndarray      # public school places for children without local hukou... and with it
+    school_places: np.ndarray      # public school places (hukou children first, then migrant children)
     natives: np.ndarray            # hukou natives (counts, not agents)
     school_access: np.ndarray      # (districts, 3): access rate of children by status group (hukou, permit, none)
 

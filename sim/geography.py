@@ -15,7 +15,6 @@ Derived values, each a documented choice (docs/model.md, "Initial state"):
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -49,12 +48,6 @@ def _zone(city: str, label: str) -> str:
     raise ValueError(f"unknown zone label {label!r}")
 
 
-def _bonus_group(label: str) -> int:
-    """Chengdu's later points-bonus group written in the zone label (``points_bonus=+10``), else 0."""
-    match = re.search(r"points_bonus=\+?(\d+)", label)
-    return int(match.group(1)) if match else 0
-
-
 @dataclass(frozen=True)
 class Geography:
     """District attributes as aligned arrays (index = district number used by the model)."""
@@ -70,7 +63,6 @@ class Geography:
     other_province_2010: np.ndarray  # int64 (0 where not published)
     migrants_2010: np.ndarray   # int64
     natives_2010: np.ndarray    # int64 = residents − migrants
-    chengdu_bonus_group: np.ndarray  # int16: +10/+20 group label of Chengdu's later scheme
 
     @property
     def n(self) -> int:
@@ -121,5 +113,4 @@ def load_geography() -> Geography:
         other_province_2010=other,
         migrants_2010=migrants,
         natives_2010=residents - migrants,
-        chengdu_bonus_group=np.array([_bonus_group(r["zone"]) for r in rows], dtype=np.int16),
     )

@@ -5,7 +5,7 @@ round's cut-off, which migrants use to judge their prospects."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import mesa
 import numpy as np
@@ -31,11 +31,6 @@ class RoundResult:
     year: int = 0
 
 
-@dataclass
-class _Published:
-    rounds: dict[str, RoundResult] = field(default_factory=dict)
-
-
 class CityGovernment(mesa.Agent):
     """A city's government: asks its regime what applies on the model's date and applies it."""
 
@@ -46,7 +41,7 @@ class CityGovernment(mesa.Agent):
         self.regime = regime
         self.snapshot: PolicySnapshot = regime.snapshot(model.date)
         self._valid_until = self._next_change(model.date)
-        self.published = _Published()
+        self.published_rounds: dict[str, RoundResult] = {}  # the last round of each quota channel
         self.settled_last_year: dict[str, int] = {}
         self.settled_this_year: dict[str, int] = {}
 

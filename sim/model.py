@@ -161,7 +161,7 @@ class HukouModel(mesa.Model):
         income = monthly_income(wage_index, columns["productivity"][rows], self.date)
         return tax_paid_3y(income, columns["employed"][rows], self.date)
 
-    def channel_code(self, name: str, category: str) -> int:
+    def channel_code(self, name: str) -> int:
         """A small integer for a settlement channel (stored in ``settled``)."""
         if name not in self.channel_names:
             self.channel_names.append(name)

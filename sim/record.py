@@ -122,7 +122,7 @@ def city_metrics(model, frame: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001
         core = (f["zone"] == "core").to_numpy()
         res, mig, huk = f["residents"].sum(), f["migrants"].sum(), f["hukou_residents"].sum()
         settled_year = f[["settled_talent", "settled_points", "settled_other"]].sum().sum(min_count=1)
-        this_year = [r for r in gov.published.rounds.values() if r.year == int(f["year"].iloc[0])]
+        this_year = [r for r in gov.published_rounds.values() if r.year == int(f["year"].iloc[0])]
         rounds = [r for r in this_year if r.cutoff_points is not None]
         bachelor_residents = f["agents_bachelor_plus"].sum() + b.native_bachelor_share[gov.city] * f["natives"].sum()
         agents_and_returns = mig + f["settled_stock"].sum() + f["returns"].sum()

@@ -24,7 +24,7 @@ def channel_chance(gov: CityGovernment, persons: Persons | MigrantBatch, points:
             elig = elig & (points.total >= mech.params["min_score"])
         kind = mech.rules.KIND
         if kind == "quota":
-            published = gov.published.rounds.get(mech.name)
+            published = gov.published_rounds.get(mech.name)
             chance = elig.astype(np.float64)
             if published is not None and published.cutoff_key == float("inf"):
                 chance = np.zeros(n)

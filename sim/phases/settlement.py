@@ -13,9 +13,9 @@ from policies.regime import ActiveMechanism
 from sim.government import CityGovernment, RoundResult
 from sim.phases.migration import stochastic_round
 
-__all__ = ["settlement_rounds", "CHANNEL_KINDS"]
+__all__ = ["settlement_rounds"]
 
-CHANNEL_KINDS = ("direct", "hazard", "quota")  # processing order within a round
+PER_PERSON_KINDS = ("direct", "hazard")  # decided chunk by chunk, before the quota rounds rank their applicants
 DEFAULT_ROUND_MONTH = 10
 CHUNK = 65_536
 
@@ -77,7 +77,7 @@ def _quota_round(model, gov: CityGovernment, mech: ActiveMechanism, applicants: 
             cutoff_key=float(keys[0][chosen[-1]]),
             cutoff_points=None if np.isnan(points).all() else float(np.nanmin(points[chosen])),
             key_spread=float(np.std(keys[0])) or 1.0, admitted=take, queue=len(rows) - take, year=model.date.year)
-    gov.published.rounds[mech.name] = result
+    gov.published_rounds[mech.name] = result
     model.round_log.append({"year": model.date.year, "city": gov.city, "channel": mech.name,
                             "quota_agents": quota, "applicants": len(rows), "admitted": len(admitted),
                             "ties_admitted": ties})
@@ -108,7 +108,7 @@ def settlement_rounds(model) -> None:  # noqa: ANN001
             persons = model.persons(chunk)
             points = gov.points(persons)
             open_ = np.ones(len(chunk), dtype=bool)
-            for kind in ("direct", "hazard"):
+            for kind in PER_PERSON_KINDS:
                 for mech in (m for m in due if m.rules.KIND == kind):
                     eligible = _eligible(mech, persons, points) & open_
                     if kind == "hazard":
@@ -142,7 +142,7 @@ def _eligible(mech: ActiveMechanism, persons, points: Points | None) -> np.ndarr
 def settle(model, gov: CityGovernment, mech: ActiveMechanism, rows: np.ndarray) -> None:  # noqa: ANN001
     """Give local hukou to the migrants at ``rows`` through channel ``mech``."""
     pop = model.population
-    code = model.channel_code(mech.name, mech.rules.CHANNEL)
+    code = model.channel_code(mech.name)
     pop["settled"][rows] = code
     pop["settle_step"][rows] = model.t
     pop["permit"][rows] = False
