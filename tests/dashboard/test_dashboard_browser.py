@@ -80,16 +80,19 @@ def test_choosing_another_regime_changes_the_chart_and_the_url_reopens_it(browse
     assert [t["name"] for t in before if t["type"] == "bar"] == ["historical", "talent_only"]
     browser.execute_script("window.dash_clientside.set_props('ov-regimes', {value: [arguments[0]]});",
                            k["talent_only"])
-    after = wait_for(lambda: [t for t in plot_traces(browser, "ov-graph") or [] if t["type"] == "bar"
-                              and len(plot_traces(browser, "ov-graph")) < len(before)], what="redrawn chart")
-    assert [t["name"] for t in after] == ["talent_only"]
+    def redrawn() -> list[str] | None:
+        traces = plot_traces(browser, "ov-graph") or []  # one snapshot: the chart may redraw between two reads
+        return [t["name"] for t in traces if t["type"] == "bar"] if len(traces) < len(before) else None
+
+    assert wait_for(redrawn, what="redrawn chart") == ["talent_only"]
     shared = wait_for(lambda: k["talent_only"] in browser.current_url and browser.current_url, what="url updated")
     assert "regimes=" + k["talent_only"] in shared and "historical" not in shared
     browser.get(shared)  # the link reopens the same view
     def bars() -> list[str]:
         return [t["name"] for t in plot_traces(browser, "ov-graph") or [] if t["type"] == "bar"]
 
-    assert wait_for(lambda: bars() == ["talent_only"] and bars(), what="the reopened chart") == ["talent_only"]
+    reopened = wait_for(lambda: (drawn := bars()) == ["talent_only"] and drawn, what="the reopened chart")
+    assert reopened == ["talent_only"]
     assert browser.find_element("id", "overview-link").get_attribute("textContent").endswith(shared.split("/", 3)[3])
 
 
@@ -134,11 +137,10 @@ def test_scenario_name_with_html_renders_inert(browser: Any, server: str) -> Non
 
 def test_validation_view_follows_its_url_and_writes_the_choice_back(browser: Any, server: str) -> None:
     browser.get(f"{server}/validation?city=chengdu&kind=validation")
-    wait_for(lambda: plot_traces(browser, "val-graph"), what="validation drawn")
-    names = {t["name"] for t in plot_traces(browser, "val-graph")}
+    names = wait_for(lambda: {t["name"] for t in plot_traces(browser, "val-graph") or []}, what="validation drawn")
     assert "Observed: held out (validation)" in names and "Observed: fitted (calibration)" not in names
-    cells = wait_for(lambda: [c.text for c in browser.find_elements("css selector", "#val-table td")],
-                     what="the report table")
+    cells = wait_for(lambda: (texts := [c.text for c in browser.find_elements("css selector", "#val-table td")])
+                     and "Chengdu" in texts and texts, what="the report table")
     assert "Chengdu" in cells and "Shenzhen" not in cells
     assert "−28.5%" in browser.find_element("id", "val-headline").text  # the report's headline, whatever the filter
     browser.execute_script("window.dash_clientside.set_props('val-kind', {value: 'calibration'});")
