@@ -7,6 +7,7 @@ file, line and field, and exits with code 2 — never a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -31,6 +32,8 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 out_console = Console()
+Threads = Annotated[int | None, typer.Option(min=1, help="Threads that share each step's work (default: every "
+                                                          "CPU). Results are the same for any number.")]
 
 
 @app.command()
@@ -50,6 +53,7 @@ def run(
     history: Annotated[bool | None, typer.Option("--history/--no-history", help="Keep each migrant's status "
                                                   "changes (for model.migrant(i)); about 8 bytes per change.")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    threads: Threads = None,
 ) -> None:
     """Run the model from the 2010 census day and write a run folder (district_year.parquet, city_year.parquet,
     manifest.json, config.yaml). Example: hukou run --regimes historical --end 2035 --scale 100."""
@@ -67,8 +71,8 @@ def run(
     with Progress(TextColumn("[bold]simulating[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("steps"),
                   TimeRemainingColumn(), console=console, disable=quiet, transient=True) as bar:
         task = bar.add_task("run", total=None)
-        model = run_simulation(cfg, out, progress=lambda done, total: bar.update(task, completed=done,
-                                                                                  total=total))
+        model = run_simulation(cfg, out, threads=threads or os.cpu_count() or 1,
+                               progress=lambda done, total: bar.update(task, completed=done, total=total))
     table = Table(title=f"hukou-sim: {', '.join(cfg.regimes)}, scale {cfg.scale:g}, seed {cfg.seed}",
                   box=box.SIMPLE_HEAD)
     for column in ("city", "year", "residents", "migrants", "hukou", "suburban", "settled", "talent"):
@@ -89,14 +93,17 @@ def bench(
     agents: Annotated[int, typer.Option(min=1000, help="Migrant agents on the census day.")] = 1_000_000,
     years: Annotated[int, typer.Option(min=1, max=40, help="Years to simulate from the census day.")] = 5,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    threads: Threads = None,
 ) -> None:
-    """Time the full model (every phase) and measure its peak memory per agent. The last line is
-    `migrant_years_per_s=<float> peak_bytes_per_agent=<float>`."""
+    """Time the full model (every phase) and measure its peak memory per agent (a second, traced pass of the
+    same run). The last line is `migrant_years_per_s=<float> peak_bytes_per_agent=<float>`."""
     from sim.bench import run_bench
 
-    result = run_bench(agents=agents, years=years, seed=seed)
+    threads = threads or os.cpu_count() or 1
+    result = run_bench(agents=agents, years=years, seed=seed, threads=threads)
     out_console.print(f"agents={result.agents} peak_agents={result.peak_agents} years={result.years} "
-                      f"seconds={result.seconds:.2f} steps={result.steps} step_months={result.step_months}")
+                      f"seconds={result.seconds:.2f} steps={result.steps} step_months={result.step_months} "
+                      f"threads={threads}")
     out_console.print(f"migrant_years_per_s={result.migrant_years_per_s:.1f} "
                       f"peak_bytes_per_agent={result.peak_bytes_per_agent:.1f}", highlight=False)
 

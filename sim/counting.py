@@ -8,25 +8,31 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.parallel import ordered_map
+
 __all__ = ["count_by", "BLOCK"]
 
-BLOCK = 1 << 20
+BLOCK = 1 << 18
 
 
 def count_by(codes: np.ndarray, minlength: int, where: np.ndarray | None = None,
-             weights: np.ndarray | None = None) -> np.ndarray:
+             weights: np.ndarray | None = None, threads: int = 1) -> np.ndarray:
     """Counts (or sums of ``weights``) per code ``0 … minlength−1`` over the entries where ``where`` holds.
 
     Negative codes are not counted (a migrant who has left has district −1). Excluded entries are sent to a spare
-    bin rather than filtered out, which avoids copying the kept entries.
+    bin rather than filtered out, which avoids copying the kept entries. Blocks are counted on ``threads``
+    threads and added in order (integer counts: the same whatever the number of threads).
     """
-    out = np.zeros(minlength + 1, dtype=np.float64 if weights is not None else np.int64)
-    for begin in range(0, len(codes), BLOCK):
+    def count_block(begin: int) -> np.ndarray:
         block = codes[begin:begin + BLOCK]
         keep = block >= 0
         if where is not None:
             keep &= where[begin:begin + BLOCK]
         bins = np.where(keep, block, minlength)
         w = None if weights is None else weights[begin:begin + BLOCK]
-        out += np.bincount(bins, weights=w, minlength=minlength + 1)
+        return np.bincount(bins, weights=w, minlength=minlength + 1)
+
+    out = np.zeros(minlength + 1, dtype=np.float64 if weights is not None else np.int64)
+    for counts in ordered_map(count_block, range(0, len(codes), BLOCK), threads):
+        out += counts
     return out[:minlength]

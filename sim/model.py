@@ -52,10 +52,14 @@ def _with_overrides(regimes: dict[str, Regime], overrides: dict) -> dict[str, Re
 class HukouModel(mesa.Model):
     """The model. ``HukouModel(RunConfig(scale=1000, end=2020)).run()`` then read ``district_year()``."""
 
-    def __init__(self, config: RunConfig | None = None, *, regimes: dict[str, Regime] | None = None) -> None:
+    def __init__(self, config: RunConfig | None = None, *, regimes: dict[str, Regime] | None = None,
+                 threads: int = 1) -> None:
+        """``threads``: how many threads evaluate chunks of a phase (``sim.parallel``); results do not depend on
+        it. One by default, because sweeps already keep every core busy with one run per process."""
         config = config or RunConfig()
         super().__init__(rng=config.seed)
         self.config = config
+        self.threads = max(1, int(threads))
         self.behaviour = config.behaviour
         self.scale = float(config.scale)
         self.clock = Clock(config.end, config.step_months)
@@ -135,7 +139,7 @@ class HukouModel(mesa.Model):
         if self.clock.ends_year(self.t):
             record_state(self, end, census_day=False)
             self.flows.new_year()
-            self.population.compact()
+            self.population.compact(self.threads)
             self.events.consolidate()
         self.running = not self.steps_done
 

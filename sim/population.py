@@ -8,14 +8,17 @@ Rows of migrants who left are dropped once a year (``compact``); a migrant keeps
 from __future__ import annotations
 
 import datetime as dt
+import os
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from types import MappingProxyType
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 from policies.schema import WINDOW_YEARS, Persons
+from sim.parallel import ordered_map
 
 __all__ = ["COLUMNS", "MigrantPopulation", "MigrantBatch", "EventLog", "EVENTS", "MigrantView", "OUTSIDE",
            "build_persons"]
@@ -103,14 +106,18 @@ class MigrantPopulation:
             self._data[name] = bigger
         self._capacity = capacity
 
-    def compact(self) -> int:
-        """Drop the rows of migrants who have left; returns how many were dropped. Order is kept."""
+    def compact(self, threads: int = 1) -> int:
+        """Drop the rows of migrants who have left; returns how many were dropped. Order is kept. Columns are
+        independent, so ``threads`` threads compact them side by side."""
         keep = self["district"] != OUTSIDE
         kept = int(keep.sum())
         dropped = self.n - kept
         if dropped:
-            for arr in self._data.values():
+            def compact_column(arr: np.ndarray) -> None:
                 arr[:kept] = arr[: self.n][keep]
+
+            for _ in ordered_map(compact_column, list(self._data.values()), threads):
+                pass
             self.n = kept
         return dropped
 
@@ -122,14 +129,21 @@ class MigrantPopulation:
 
 
 class EventLog:
-    """Each migrant's status changes (uid, step, event, value) in growing chunks of compact columns."""
+    """Each migrant's status changes (uid, step, event, value) as compact records: the current year's in memory,
+    earlier years in a temporary file.
+
+    Why a file: at full scale the history is a quarter of a billion changes (two gigabytes) that only
+    ``model.migrant(uid)`` reads. Once a year the year's records are appended to an anonymous temporary file
+    (the operating system's page cache holds it, not the process) and read back through a memory map on demand.
+    """
 
     _DTYPE = np.dtype([("uid", np.int32), ("step", np.int16), ("event", np.int8), ("value", np.int8)])
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
-        self._chunks: list[np.ndarray] = []
-        self._consolidated = 0  # chunks before this index are already merged (one per year)
+        self._chunks: list[np.ndarray] = []   # this year's records
+        self._file: IO[bytes] | None = None   # earlier years' records, one after another
+        self._on_file = 0                     # records in the file
 
     def add(self, event: str, uids: np.ndarray, step: int, values: np.ndarray | int = 0) -> None:
         """Record ``event`` for every migrant in ``uids`` (value: a district or channel code)."""
@@ -143,24 +157,37 @@ class EventLog:
         self._chunks.append(chunk)
 
     def consolidate(self) -> None:
-        """Merge the chunks added since the last call (once a year) into one, so the log stays one array a year.
-
-        Merging only the new chunks keeps the temporary copy to a year of events, not the whole log.
-        """
-        new = self._chunks[self._consolidated:]
-        if len(new) > 1:
-            self._chunks[self._consolidated:] = [np.concatenate(new)]
-        self._consolidated = len(self._chunks)
+        """Move the records added since the last call (once a year) to the file."""
+        if not self._chunks:
+            return
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(prefix="hukou-events-")
+        self._file.seek(0, os.SEEK_END)
+        for chunk in self._chunks:
+            self._file.write(chunk.tobytes())
+            self._on_file += len(chunk)
+        self._file.flush()
+        self._chunks = []
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the log."""
+        """Bytes of records held in memory (the current year's)."""
         return sum(c.nbytes for c in self._chunks)
+
+    @property
+    def records(self) -> int:
+        """Records kept, in memory and on file."""
+        return self._on_file + sum(len(c) for c in self._chunks)
+
+    def _all_chunks(self) -> list[np.ndarray]:
+        stored = [] if self._on_file == 0 or self._file is None else [
+            np.memmap(self._file, dtype=self._DTYPE, mode="r", shape=(self._on_file,))]
+        return stored + self._chunks
 
     def of(self, uid: int) -> list[tuple[int, str, int]]:
         """The (step, event, value) history of one migrant, in order."""
         rows = []
-        for chunk in self._chunks:
+        for chunk in self._all_chunks():
             hits = chunk[chunk["uid"] == uid]
             rows += [(int(h["step"]), EVENTS[int(h["event"])], int(h["value"])) for h in hits]
         return sorted(rows, key=lambda r: r[0])
@@ -190,33 +217,47 @@ class MigrantBatch:
 
     def __init__(self, columns: Any, rows: np.ndarray, *, date: dt.date, month_index: int, adcode: np.ndarray,
                  income_tax_3y: Callable[[Any, np.ndarray], np.ndarray],
-                 known: dict[str, np.ndarray] | None = None) -> None:
+                 known: dict[str, np.ndarray] | None = None, base: MigrantBatch | None = None,
+                 index: np.ndarray | None = None) -> None:
         self._columns, self._rows = columns, rows
         self.date, self._month_index, self._adcode, self._tax = date, month_index, adcode, income_tax_3y
         self._known: dict[str, np.ndarray] = dict(known or {})
+        # Derived batches read the columns they do not hold from ``base``, which computes each once: a projection
+        # (``index`` None: the same people) and a subset (the people at ``index`` of ``base``).
+        self._base, self._index = base, index
 
     def __len__(self) -> int:
         return len(self._rows)
 
     def _get(self, name: str) -> np.ndarray:
-        if name not in self._known:
-            self._known[name] = _SOURCES[name](self)
-        return self._known[name]
+        if name in self._known:
+            return self._known[name]
+        if self._base is None or (self._index is None and name in _ALIASES):
+            value = _SOURCES[name](self)
+        elif self._index is None:
+            return self._base._get(name)            # a projection: the base keeps it
+        else:
+            value = self._base._get(name)[self._index]
+        self._known[name] = value
+        return value
 
     def col(self, name: str) -> np.ndarray:
         """A migrant-state column at this batch's rows."""
         return self._columns[name][self._rows]
 
+    def _derived(self, rows: np.ndarray, known: dict[str, np.ndarray], index: np.ndarray | None) -> MigrantBatch:
+        return MigrantBatch(self._columns, rows, date=self.date, month_index=self._month_index,
+                            adcode=self._adcode, income_tax_3y=self._tax, known=known, base=self, index=index)
+
     def take(self, index: np.ndarray) -> MigrantBatch:
-        """The sub-batch at ``index`` (integer index or boolean mask); columns already read are carried over."""
-        return MigrantBatch(self._columns, self._rows[index], date=self.date, month_index=self._month_index,
-                            adcode=self._adcode, income_tax_3y=self._tax,
-                            known={k: v[index] for k, v in self._known.items()})
+        """The sub-batch at ``index`` (integer index or boolean mask). Its columns are this batch's, indexed: a
+        column is gathered from the population once, for the whole batch, however many subsets read it."""
+        return self._derived(self._rows[index], {}, index)
 
     def with_columns(self, **columns: np.ndarray) -> MigrantBatch:
-        """The same people with some columns replaced (for projections)."""
-        return MigrantBatch(self._columns, self._rows, date=self.date, month_index=self._month_index,
-                            adcode=self._adcode, income_tax_3y=self._tax, known={**self._known, **columns})
+        """The same people with some columns replaced (for projections). The other columns are shared with this
+        batch, so projecting the same people for three cities gathers (and taxes) them once."""
+        return self._derived(self._rows, columns, None)
 
 
 def _home(batch: MigrantBatch) -> np.ndarray:
@@ -228,6 +269,9 @@ def _zeros(dtype: type, *shape: int) -> Callable[[MigrantBatch], np.ndarray]:
     return lambda b: np.broadcast_to(dtype(0), (len(b), *shape))
 
 
+# Columns that read another Persons column, not the population: a projection that replaces the one they read
+# must compute them again rather than take its base's.
+_ALIASES = frozenset({"si_medical", "si_unemployment", "si_work_injury", "si_maternity", "work_district"})
 _SOURCES: dict[str, Callable[[MigrantBatch], np.ndarray]] = {
     "age": lambda b: ((b._month_index - b.col("birth_month").astype(np.int32)) // 12).astype(np.int32),
     "sex": lambda b: b.col("sex").astype(np.int8),

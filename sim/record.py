@@ -77,7 +77,7 @@ def record_state(model, date, *, census_day: bool) -> None:  # noqa: ANN001
     bachelor = pop["education"] >= 5
 
     def count(mask: np.ndarray | None = None) -> np.ndarray:
-        return count_by(district, geo.n, where=mask) * scale
+        return count_by(district, geo.n, where=mask, threads=model.threads) * scale
 
     agents = count()
     settled_stock = count(settled)

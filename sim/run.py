@@ -103,12 +103,13 @@ def write_run_folder(model: HukouModel, out: Path, *, started: dt.datetime) -> P
 
 
 def run_simulation(config: RunConfig, out: Path | None = None,
-                   progress: Callable[[int, int], None] | None = None) -> HukouModel:
-    """Build the model for ``config``, run it to the end and, when ``out`` is given, write the run folder."""
+                   progress: Callable[[int, int], None] | None = None, threads: int = 1) -> HukouModel:
+    """Build the model for ``config``, run it to the end and, when ``out`` is given, write the run folder.
+    ``threads`` changes how fast, never what (``sim.parallel``)."""
     if out is not None:
         check_out_dir(Path(out))
     started = dt.datetime.now(dt.UTC)
-    model = HukouModel(config).run(progress)
+    model = HukouModel(config, threads=threads).run(progress)
     if out is not None:
         write_run_folder(model, Path(out), started=started)
     return model

@@ -31,7 +31,7 @@ def work_and_accrue(model) -> None:  # noqa: ANN001
     here = district >= 0
     cell = np.where(here, district.astype(np.int16) * 3 + tier, 0)   # district × tier (0 when gone: masked)
 
-    by_status = count_by(cell * 2 + employed, geo.n * 6, where=here).reshape(-1, 2) * model.scale
+    by_status = count_by(cell * 2 + employed, geo.n * 6, where=here, threads=model.threads).reshape(-1, 2) * model.scale
     seekers, workers = by_status[:, 0], by_status[:, 1]
     openings = np.clip((state.jobs.ravel() - workers) / np.maximum(seekers, model.scale), 0.0, 1.0)
     separation = (1 - (1 - np.asarray(b.job_separation_rate.as_list())) ** (months / 12)).astype(np.float32)

@@ -51,13 +51,13 @@ def update_markets(model) -> None:  # noqa: ANN001
     apply_levers(model)
 
     district = pop["district"]
-    occupants = count_by(district, geo.n) * model.scale + state.natives
+    occupants = count_by(district, geo.n, threads=model.threads) * model.scale + state.natives
     crowding = occupants / state.housing_stock * (1 + b.vacancy_rate)
     target = state.rent_2010 * np.power(np.maximum(crowding, 1e-6), b.rent_elasticity)
     adjust = 1 - (1 - b.rent_adjustment_per_year) ** (months / 12)
     state.rent += adjust * (target - state.rent)
 
     cell = np.where(district >= 0, district.astype(np.int16) * 3 + pop["tier"], -1)
-    workers = count_by(cell, geo.n * 3, where=pop["employed"]).reshape(geo.n, 3) * model.scale
+    workers = count_by(cell, geo.n * 3, where=pop["employed"], threads=model.threads).reshape(geo.n, 3) * model.scale
     tightness = state.jobs / np.maximum(workers, model.scale) / (1 + b.vacancy_rate)
     state.wage = state.wage_2010 * np.clip(np.power(np.maximum(tightness, 1e-6), b.wage_elasticity), 0.5, 2.0)

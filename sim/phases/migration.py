@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.attributes import draw_migrants
+from sim.parallel import ordered_map
 from sim.params import ORIGINS
 from sim.phases.choice import choose
 from sim.population import OUTSIDE
@@ -33,7 +34,8 @@ def arrive(model) -> None:  # noqa: ANN001
     columns["district"] = np.full(len(origin), OUTSIDE, dtype=np.int8)
     choice = choose(model, columns, np.arange(len(origin)), arriving=True)
     chosen = choice != OUTSIDE
-    columns = {name: col[chosen] for name, col in columns.items()}
+    pool, names = columns, list(columns)
+    columns = dict(zip(names, ordered_map(lambda name: pool[name][chosen], names, model.threads), strict=True))
     columns["district"] = choice[chosen]
     rows = model.population.append(columns)
     model.flows.add("arrivals", columns["district"])

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.parallel import chunk_size, ordered_map
+
 __all__ = ["issue_permits"]
 CHUNK = 65_536  # migrants per batch of rule evaluation (bounds the memory of the Persons batch)
 
@@ -21,8 +23,10 @@ def issue_permits(model) -> None:  # noqa: ANN001
         rows = np.flatnonzero(without & (geo.city[np.maximum(district, 0)] == gov.city_index))
         if len(rows) == 0:
             continue
-        eligible = np.concatenate([rule.rules.eligible(model.persons(chunk), rule.params).eligible
-                                   for chunk in np.array_split(rows, max(1, -(-len(rows) // CHUNK)))])
+        chunks = np.array_split(rows, max(1, -(-len(rows) // chunk_size(model, CHUNK))))
+        eligible = np.concatenate(list(ordered_map(
+            lambda chunk, rule=rule: rule.rules.eligible(model.persons(chunk), rule.params).eligible,
+            chunks, model.threads)))
         p = 1 - (1 - float(rule.params.get("take_up", 1.0))) ** (model.step_months / 12)
         granted = rows[eligible & (rng.random(len(rows)) < p)]
         pop["permit"][granted] = True

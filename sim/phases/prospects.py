@@ -10,7 +10,7 @@ from policies.schema import Persons
 from sim.government import CityGovernment
 from sim.population import MigrantBatch
 
-__all__ = ["settlement_prospects", "channel_chance"]
+__all__ = ["prospect_factor", "channel_chance"]
 
 
 def channel_chance(gov: CityGovernment, persons: Persons | MigrantBatch, points: Points | None,
@@ -55,32 +55,32 @@ def _projected(persons: MigrantBatch, in_city: np.ndarray, formal: np.ndarray, m
     )
 
 
-def settlement_prospects(model, persons: Persons | MigrantBatch, current_city: np.ndarray,  # noqa: ANN001
-                         formal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Chance of hukou within the horizon when living in each district, as ``(chance, group_of_district)``:
-    ``chance[:, g]`` for district group ``g`` and ``group_of_district[d]`` the group of district ``d``.
+def prospect_factor(model, persons: MigrantBatch, current_city: np.ndarray, formal: np.ndarray,  # noqa: ANN001
+                    district: np.ndarray) -> np.ndarray:
+    """``exp(beta_prospect × chance)`` for each migrant of ``persons`` living in ``district`` (one district each):
+    the chance of hukou within the planning horizon there, from their projected points and record and each
+    channel's last published cut-off.
 
-    A group is a city's districts that share a points bonus (Chengdu's region-differentiated points, 成府发〔2017〕
-    23号 三（一）3), so a migrant sees that moving to a bonus district raises their chance.
+    Only the city of each migrant's district is evaluated: location choice proposes one district per chooser
+    (``sim.phases.choice``), so a chooser costs one city's rules, not three. Within a city the chance varies only
+    with the district's points bonus (Chengdu's region-differentiated points, 成府发〔2017〕23号 三（一）3), which
+    is added to the projected total here, so a migrant sees that moving to a bonus district raises their chance.
     """
     geo, b = model.geography, model.behaviour
     years = b.prospect_horizon_years
-    columns, group_of_district = [], np.zeros(geo.n, dtype=np.int64)
+    chance = np.zeros(len(persons))
+    city = geo.city[district]
     for gov in model.governments:
-        districts = geo.of_city(gov.city_index)
-        if not gov.channels():
-            group_of_district[districts] = len(columns)
-            columns.append(np.zeros(len(persons), dtype=np.float32))
+        mine = np.flatnonzero(city == gov.city_index)
+        if len(mine) == 0 or not gov.channels():
             continue
-        in_city = current_city == gov.city_index
-        projected = _projected(persons, in_city, formal, 12 * years)
+        in_city = current_city[mine] == gov.city_index
+        projected = _projected(persons.take(mine), in_city, formal[mine], 12 * years)
         points = gov.points(projected)
-        bonus = gov.district_bonus(geo.adcode[districts])
-        home_bonus = gov.district_bonus(projected.home_district) * in_city
-        for value in np.unique(bonus):
-            shifted = points
-            if points is not None and (value != 0 or np.any(home_bonus)):
-                shifted = Points(points.total + value - home_bonus, points.parts)
-            group_of_district[districts[bonus == value]] = len(columns)
-            columns.append(channel_chance(gov, projected, shifted, years).astype(np.float32))
-    return np.stack(columns, axis=1), group_of_district
+        if points is not None:
+            bonus = gov.district_bonus(geo.adcode[district[mine]])
+            home_bonus = gov.district_bonus(projected.home_district) * in_city
+            if np.any(bonus) or np.any(home_bonus):
+                points = Points(points.total + bonus - home_bonus, points.parts)
+        chance[mine] = channel_chance(gov, projected, points, years)
+    return np.exp(b.beta_prospect * chance)

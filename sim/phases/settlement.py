@@ -11,6 +11,7 @@ import numpy as np
 from policies.decision import Points
 from policies.regime import ActiveMechanism
 from sim.government import CityGovernment, RoundResult
+from sim.parallel import chunk_size, ordered_map
 from sim.phases.migration import stochastic_round
 
 __all__ = ["settlement_rounds"]
@@ -102,15 +103,19 @@ def settlement_rounds(model) -> None:  # noqa: ANN001
         factors = gov.quota_factors(model.control_state(gov))
         quota_channels = [m for m in due if m.rules.KIND == "quota"]
         applicants = {m.name: _Applicants() for m in quota_channels}
-        for chunk in np.array_split(rows, max(1, -(-len(rows) // CHUNK))):
-            if len(chunk) == 0:
-                continue
+        chunks = [c for c in np.array_split(rows, max(1, -(-len(rows) // chunk_size(model, CHUNK)))) if len(c)]
+
+        def evaluate(chunk: np.ndarray, gov: CityGovernment = gov, due: list = due) -> tuple:
+            """Rules only, no random draw (sim.parallel): who meets each due channel's rule, on a thread."""
             persons = model.persons(chunk)
             points = gov.points(persons)
+            return chunk, persons, points, {m.name: _eligible(m, persons, points) for m in due}
+
+        for chunk, persons, points, meets in ordered_map(evaluate, chunks, model.threads):
             open_ = np.ones(len(chunk), dtype=bool)
             for kind in PER_PERSON_KINDS:
                 for mech in (m for m in due if m.rules.KIND == kind):
-                    eligible = _eligible(mech, persons, points) & open_
+                    eligible = meets[mech.name] & open_
                     if kind == "hazard":
                         chosen = eligible & (rng.random(len(chunk)) < float(mech.params["rate"]))
                     else:
@@ -118,7 +123,7 @@ def settlement_rounds(model) -> None:  # noqa: ANN001
                     settle(model, gov, mech, chunk[chosen])
                     open_ &= ~chosen
             for mech in quota_channels:
-                applying = _eligible(mech, persons, points) & open_
+                applying = meets[mech.name] & open_
                 applying &= rng.random(len(chunk)) < float(mech.params.get("take_up", 1.0))
                 idx = np.flatnonzero(applying)
                 if len(idx):

@@ -69,3 +69,15 @@ def test_a_good_run_writes_the_run_folder(capsys: pytest.CaptureFixture, tmp_pat
     assert sorted(p.name for p in out.iterdir()) == ["city_year.parquet", "config.yaml", "district_year.parquet",
                                                      "manifest.json"]
     assert "shenzhen" in capsys.readouterr().out
+
+
+def test_bench_prints_its_measures_last(capsys: pytest.CaptureFixture) -> None:
+    assert main(["bench", "--agents", "2000", "--years", "1", "--threads", "2"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    speed, memory = (float(part.split("=")[1]) for part in last.split())
+    assert last.startswith("migrant_years_per_s=") and " peak_bytes_per_agent=" in last
+    assert speed > 0 and memory > 0
+
+
+def test_bench_refuses_zero_threads(capsys: pytest.CaptureFixture) -> None:
+    _fails_cleanly(capsys, ["bench", "--agents", "2000", "--threads", "0"], "--threads")

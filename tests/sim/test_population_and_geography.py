@@ -7,7 +7,7 @@ import pytest
 
 from sim.geography import DAPENG_ADCODE, SHENZHEN_HUKOU_2010, ZONES, load_geography
 from sim.model import HukouModel
-from sim.population import COLUMNS, OUTSIDE, MigrantPopulation
+from sim.population import COLUMNS, OUTSIDE, MigrantPopulation, build_persons
 
 
 def _columns(n: int, district: int = 0) -> dict[str, np.ndarray]:
@@ -58,3 +58,24 @@ def test_census_day_geography() -> None:
     assert geo.migrants_2010[yuexiu] == geo.other_province_2010[yuexiu]
     assert {ZONES[z] for z in geo.zone} == set(ZONES)
     assert (geo.migrants_2010 > 0).all()
+
+
+def test_projections_share_their_base_columns_and_recompute_what_they_replace(small_run: HukouModel) -> None:
+    """Projecting the same people for three cities gathers and taxes them once (MigrantBatch.with_columns)."""
+    taxed: list[int] = []
+
+    def tax(columns, rows: np.ndarray) -> np.ndarray:  # noqa: ANN001
+        taxed.append(len(rows))
+        return small_run.tax_3y(columns, rows)
+
+    rows = np.flatnonzero(small_run.population["district"] >= 0)[:50]
+    base = build_persons(small_run.population, rows, date=small_run.date, month_index=small_run.month_index,
+                         adcode=small_run.geography.adcode, income_tax_3y=tax)
+    in_a_year = base.with_columns(si_pension=base.si_pension + 12)
+    in_two_years = base.with_columns(si_pension=base.si_pension + 24)
+    assert np.array_equal(in_a_year.tax_paid_3y, in_two_years.tax_paid_3y)
+    assert taxed == [50]
+    assert np.array_equal(in_a_year.si_medical, base.si_pension + 12)  # read from the projection, not the base
+    assert np.array_equal(in_two_years.take(np.arange(10)).si_maternity, (base.si_pension + 24)[:10])
+    assert np.array_equal(in_a_year.take(np.arange(10)).tax_paid_3y, base.tax_paid_3y[:10])
+    assert taxed == [50]
