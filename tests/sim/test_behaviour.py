@@ -71,3 +71,39 @@ def _arrivals(outside_scale: float) -> float:
 
 def test_halving_the_outside_options_utility_raises_total_inflow() -> None:
     assert _arrivals(0.5) > 1.2 * _arrivals(1.0)
+
+
+def test_choice_follows_the_logit_with_settlement_prospects_exactly() -> None:
+    """Rejection sampling around the prospects factor (sim.phases.choice) draws from the logit itself: one
+    migrant, copied many times, chooses with the probabilities computed from its weights and prospects."""
+    from scipy.stats import chisquare
+
+    from sim.phases.choice import _type_index
+    from sim.phases.prospects import prospect_factor
+
+    model = HukouModel(RunConfig(scale=4000, end=2019, seed=3))
+    while model.date.year < 2018:  # Chengdu's district points bonus is in force
+        model.step()
+    pop, geo, n = model.population, model.geography, 200_000
+    candidates = np.flatnonzero((pop["district"] >= 0) & (pop["settled"] < 0) & (pop["education"] >= 5))
+    row = int(candidates[0])
+    here = int(pop["district"][row])
+    model.rng = np.random.default_rng(11)
+    chosen = choose(model, pop, np.full(n, row), arriving=False)
+    observed = np.bincount(np.where(chosen == OUTSIDE, geo.n, chosen), minlength=geo.n + 1)
+
+    group = 1 if pop["permit"][row] else 2
+    kind = _type_index(int(pop["tier"][row]), int(pop["origin"][row]), group, int(pop["children"][row] > 0),
+                       int(geo.city[here]))
+    weights = model.choice_terms["weights"][kind].astype(np.float64)
+    weights[here] *= model.choice_terms["stay_factor"]
+    districts = np.arange(geo.n)
+    copies = np.full(geo.n, row)
+    factor = prospect_factor(model, model.persons(copies), np.full(geo.n, geo.city[here]),
+                             pop["formal"][copies], districts)
+    assert factor.max() > factor.min()  # the prospects differ between districts: the test has teeth
+    weights[:geo.n] *= factor
+    expected = weights / weights.sum() * n
+    seen = expected > 0
+    assert observed[~seen].sum() == 0
+    assert chisquare(observed[seen], expected[seen]).pvalue > 1e-4
