@@ -1,6 +1,6 @@
 """Drawing migrants' attributes at arrival (and for the 2010 stock) from the distributions in ``behaviour.yaml``.
 
-All draws are vectorised and come from the model's one generator.
+All draws are vectorised; each block of migrants draws from a generator seeded from the model's one generator.
 """
 
 from __future__ import annotations
@@ -8,9 +8,12 @@ from __future__ import annotations
 import numpy as np
 
 from policies.schema import EDUCATION
+from sim.parallel import ordered_map
 from sim.params import TIERS, Behaviour
 
-__all__ = ["TIER_OF_EDUCATION", "draw_migrants", "tier_of"]
+__all__ = ["TIER_OF_EDUCATION", "draw_migrants", "tier_of", "BLOCK"]
+
+BLOCK = 1 << 18  # migrants per generator
 
 # Skill tier of each education code: low = junior high or less, mid = high school to junior college, high = degree.
 TIER_OF_EDUCATION = np.array([0, 0, 1, 1, 1, 2, 2, 2], dtype=np.int8)
@@ -40,12 +43,29 @@ def _by_group(rng: np.random.Generator, group: np.ndarray, tables: list[list[flo
 
 
 def draw_migrants(rng: np.random.Generator, origin: np.ndarray, b: Behaviour, *, month_index: int, step: int,
-                  stock_2010: bool = False) -> dict[str, np.ndarray]:
+                  stock_2010: bool = False, threads: int = 1) -> dict[str, np.ndarray]:
     """Attributes of new migrants from ``origin`` (origin-region codes), as columns (``district`` excluded).
 
     With ``stock_2010`` the migrants are the census-day stock: they already have months in the city, social
-    insurance and possibly a permit (set by the model after it places them).
+    insurance and possibly a permit (set by the model after it places them). Each block of ``BLOCK`` migrants
+    draws from its own generator, seeded from ``rng`` in block order, so blocks can be drawn on ``threads``
+    threads with the same result for any number of them (``sim.parallel``).
     """
+    starts = range(0, max(len(origin), 1), BLOCK)
+    seeds = rng.integers(2**63, size=len(starts))
+
+    def block(i: int) -> dict[str, np.ndarray]:
+        return _draw_block(np.random.default_rng(seeds[i]), origin[starts[i]:starts[i] + BLOCK], b,
+                           month_index=month_index, stock_2010=stock_2010)
+
+    blocks = list(ordered_map(block, range(len(starts)), threads))
+    if len(blocks) == 1:
+        return blocks[0]
+    return {name: np.concatenate([columns[name] for columns in blocks]) for name in blocks[0]}
+
+
+def _draw_block(rng: np.random.Generator, origin: np.ndarray, b: Behaviour, *, month_index: int,
+                stock_2010: bool) -> dict[str, np.ndarray]:
     n = len(origin)
     rural = rng.random(n) < b.rural_share
     education = _by_group(rng, (~rural).astype(np.int8), [b.education_shares["rural"], b.education_shares["urban"]])

@@ -216,7 +216,8 @@ class HukouModel(mesa.Model):
             away = np.flatnonzero(in_city & out_of_province)
             split = np.cumsum(b.origin_of_out_of_province[_ORIGIN_TABLE[name]])
             origin[away] = np.searchsorted(split / split[-1], rng.random(len(away)), side="right")
-        columns = draw_migrants(rng, origin, b, month_index=self.month_index, step=-1, stock_2010=True)
+        columns = draw_migrants(rng, origin, b, month_index=self.month_index, step=-1, stock_2010=True,
+                                threads=self.threads)
         columns["district"] = district
         rows = self.population.append(columns)
         self._initial_permits(rows)

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["bernoulli_rows", "SPARSE_BELOW"]
+from sim.parallel import ordered_map
+
+__all__ = ["bernoulli_rows", "SPARSE_BELOW", "BLOCK"]
 
 SPARSE_BELOW = 0.01  # above this probability a dense draw is faster (measured: 75,000 of 1.5 m rows)
+BLOCK = 1 << 20     # rows per generator of a dense draw
 
 
 def _distinct_positions(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
@@ -30,17 +33,33 @@ def _distinct_positions(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
 
 
 def bernoulli_rows(rng: np.random.Generator, n: int, probability: np.ndarray | float,
-                   eligible: np.ndarray | None = None) -> np.ndarray:
+                   eligible: np.ndarray | None = None, threads: int = 1) -> np.ndarray:
     """Rows ``i < n`` that have the event, each independently with ``probability[i]`` (or one probability for
-    all), among the rows where ``eligible`` holds; sorted."""
+    all), among the rows where ``eligible`` holds; sorted.
+
+    When the event is not rare, each block of ``BLOCK`` rows draws one float32 uniform per row from its own
+    generator, seeded from ``rng`` in block order, so the blocks can be drawn on ``threads`` threads with the
+    same result for any number of them (``sim.parallel``).
+    """
     p = np.asarray(probability)   # kept in its dtype: a float64 copy would cost 8 bytes a row
     p_max = float(p.max()) if p.size else 0.0
     if n == 0 or p_max <= 0:
         return np.zeros(0, dtype=np.int64)
     if p_max > SPARSE_BELOW:
         # not rare: one float32 uniform per row is cheaper than drawing distinct positions
-        hit = rng.random(n, dtype=np.float32) < (p if p.ndim else p_max)
-        return np.flatnonzero(hit if eligible is None else hit & eligible)
+        starts = range(0, n, BLOCK)
+        seeds = rng.integers(2**63, size=len(starts))
+
+        def block_hits(block: int) -> np.ndarray:
+            begin = starts[block]
+            end = min(begin + BLOCK, n)
+            draws = np.random.default_rng(seeds[block]).random(end - begin, dtype=np.float32)
+            hit = draws < (p[begin:end] if p.ndim else p_max)
+            if eligible is not None:
+                hit &= eligible[begin:end]
+            return np.flatnonzero(hit) + begin
+
+        return np.concatenate(list(ordered_map(block_hits, range(len(starts)), threads)))
     k = rng.binomial(n, min(p_max, 1.0))
     picked = _distinct_positions(rng, n, k)
     if eligible is not None:

@@ -24,7 +24,7 @@ import numpy as np
 
 from policies.regime import CITIES
 from sim.counting import count_by
-from sim.parallel import chunk_size
+from sim.parallel import chunk_size, ordered_map
 from sim.params import ORIGINS
 from sim.phases.prospects import prospect_factor
 from sim.population import OUTSIDE, build_persons
@@ -105,10 +105,11 @@ def choose(model, columns, rows: np.ndarray, *, arriving: bool) -> np.ndarray:  
         proposal = _propose(model, kind[who], current[who], bound, rng)
         accept = proposal == n_d                                 # the outside option has no prospects
         inside = np.flatnonzero(~accept)
-        factor = np.concatenate([np.zeros(0)] + [
-            prospect_factor(model, persons.take(who[part]), current_city[who[part]], formal[who[part]],
-                            proposal[part])
-            for part in np.array_split(inside, max(1, -(-len(inside) // size)))])
+        parts = np.array_split(inside, max(1, -(-len(inside) // size)))
+        factor = np.concatenate([np.zeros(0)] + list(ordered_map(
+            lambda part, who=who, proposal=proposal: prospect_factor(
+                model, persons.take(who[part]), current_city[who[part]], formal[who[part]], proposal[part]),
+            parts, model.threads)))
         accept[inside] = rng.random(len(inside)) * bound < factor
         accept, proposal = accept.reshape(-1, tries), proposal.reshape(-1, tries)
         first = np.argmax(accept, axis=1)
@@ -137,18 +138,26 @@ def _propose(model, kind: np.ndarray, current: np.ndarray, bound: np.float32,  #
     extra = ((model.choice_terms["stay_factor"] - 1) * table).astype(np.float32)
     out = np.empty(len(kind), dtype=np.int64)
     size = chunk_size(model, CHUNK)
-    for begin in range(0, len(kind), size):
-        end = min(begin + size, len(kind))
+
+    def invert(chunk: tuple[int, np.ndarray]) -> None:
+        begin, uniforms = chunk
+        end = begin + len(uniforms)
         types, here = kind[begin:end], current[begin:end]
         rows = cumulative[types]                                   # (chooser, alternative)
         stays = here >= 0
         e = np.where(stays, extra[types, np.maximum(here, 0)], np.float32(0))
-        target = rng.random(end - begin, dtype=np.float32) * (rows[:, -1] + e)
+        target = uniforms * (rows[:, -1] + e)
         c = np.where(stays, here, n_alt)
         choice = np.minimum(c, np.count_nonzero(rows < target[:, None], axis=1))
         if stays.any():
             choice += np.maximum(0, np.count_nonzero(rows < (target - e)[:, None], axis=1) - c)
         out[begin:end] = np.minimum(choice, n_alt - 1)
+
+    # The uniforms are drawn here, chunk after chunk (sim.parallel): the same stream for any number of threads.
+    chunks = ((begin, rng.random(min(size, len(kind) - begin), dtype=np.float32))
+              for begin in range(0, len(kind), size))
+    for _ in ordered_map(invert, chunks, model.threads):
+        pass
     return out
 
 

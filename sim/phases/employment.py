@@ -37,7 +37,7 @@ def work_and_accrue(model) -> None:  # noqa: ANN001
     separation = (1 - (1 - np.asarray(b.job_separation_rate.as_list())) ** (months / 12)).astype(np.float32)
     finding = (1 - np.exp(-b.job_finding_rate * openings * months / 12)).astype(np.float32)
 
-    losing = bernoulli_rows(rng, len(pop), separation[tier], eligible=here & employed)
+    losing = bernoulli_rows(rng, len(pop), separation[tier], eligible=here & employed, threads=model.threads)
     seekers_rows = np.flatnonzero(here & ~employed)        # job seekers are few and often find work: draw densely
     found = seekers_rows[rng.random(len(seekers_rows), dtype=np.float32) < finding[cell[seekers_rows]]]
     employed[losing] = False
@@ -48,6 +48,7 @@ def work_and_accrue(model) -> None:  # noqa: ANN001
     _add_months(pop["permit_months"], here & pop["permit"], months)
 
     buy = (1 - (1 - np.asarray(b.home_purchase_rate.as_list())) ** (months / 12)).astype(np.float32)
-    buying = bernoulli_rows(rng, len(pop), buy[tier], eligible=here & (pop["housing"] == 0))
+    buying = bernoulli_rows(rng, len(pop), buy[tier], eligible=here & (pop["housing"] == 0),
+                            threads=model.threads)
     pop["housing"][buying] = 1
     pop["stable_home"][buying] = True

@@ -30,7 +30,7 @@ def arrive(model) -> None:  # noqa: ANN001
     origin = np.repeat(np.arange(len(ORIGINS), dtype=np.uint8), counts)
     if len(origin) == 0:
         return
-    columns = draw_migrants(rng, origin, b, month_index=model.month_index, step=model.t)
+    columns = draw_migrants(rng, origin, b, month_index=model.month_index, step=model.t, threads=model.threads)
     columns["district"] = np.full(len(origin), OUTSIDE, dtype=np.int8)
     choice = choose(model, columns, np.arange(len(origin)), arriving=True)
     chosen = choice != OUTSIDE
@@ -46,7 +46,7 @@ def relocate(model) -> None:  # noqa: ANN001
     """Each migrant reconsiders with a yearly probability: stay, move to another district or city, or return."""
     pop, rng, geo = model.population, model.rng, model.geography
     p = 1 - (1 - model.behaviour.reconsider_rate) ** (model.step_months / 12)
-    rows = bernoulli_rows(rng, len(pop), p, eligible=pop["district"] >= 0)
+    rows = bernoulli_rows(rng, len(pop), p, eligible=pop["district"] >= 0, threads=model.threads)
     choice = choose(model, pop, rows, arriving=False)
     old = pop["district"][rows]
     leaving = choice == OUTSIDE

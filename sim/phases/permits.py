@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.parallel import chunk_size, ordered_map
+from sim.sampling import bernoulli_rows
 
 __all__ = ["issue_permits"]
 CHUNK = 65_536  # migrants per batch of rule evaluation (bounds the memory of the Persons batch)
@@ -28,7 +29,7 @@ def issue_permits(model) -> None:  # noqa: ANN001
             lambda chunk, rule=rule: rule.rules.eligible(model.persons(chunk), rule.params).eligible,
             chunks, model.threads)))
         p = 1 - (1 - float(rule.params.get("take_up", 1.0))) ** (model.step_months / 12)
-        granted = rows[eligible & (rng.random(len(rows)) < p)]
+        granted = rows[bernoulli_rows(rng, len(rows), p, eligible=eligible, threads=model.threads)]
         pop["permit"][granted] = True
         pop["permit_months"][granted] = 0
         model.events.add("permit", pop["uid"][granted], model.t, district[granted])

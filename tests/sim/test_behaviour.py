@@ -85,8 +85,18 @@ def test_choice_follows_the_logit_with_settlement_prospects_exactly() -> None:
     while model.date.year < 2018:  # Chengdu's district points bonus is in force
         model.step()
     pop, geo, n = model.population, model.geography, 200_000
-    candidates = np.flatnonzero((pop["district"] >= 0) & (pop["settled"] < 0) & (pop["education"] >= 5))
-    row = int(candidates[0])
+    districts = np.arange(geo.n)
+
+    def factors(row: int) -> np.ndarray:
+        copies = np.full(geo.n, row)
+        here_city = geo.city[pop["district"][row]]
+        return prospect_factor(model, model.persons(copies), np.full(geo.n, here_city), pop["formal"][copies],
+                               districts)
+
+    candidates = np.flatnonzero((pop["district"] >= 0) & (pop["settled"] < 0))
+    # A migrant whose prospects differ between districts, so that the test has teeth.
+    row = next(int(r) for r in candidates if np.ptp(factors(int(r))) > 0.05)
+    factor = factors(row)
     here = int(pop["district"][row])
     model.rng = np.random.default_rng(11)
     chosen = choose(model, pop, np.full(n, row), arriving=False)
@@ -97,11 +107,6 @@ def test_choice_follows_the_logit_with_settlement_prospects_exactly() -> None:
                        int(geo.city[here]))
     weights = model.choice_terms["weights"][kind].astype(np.float64)
     weights[here] *= model.choice_terms["stay_factor"]
-    districts = np.arange(geo.n)
-    copies = np.full(geo.n, row)
-    factor = prospect_factor(model, model.persons(copies), np.full(geo.n, geo.city[here]),
-                             pop["formal"][copies], districts)
-    assert factor.max() > factor.min()  # the prospects differ between districts: the test has teeth
     weights[:geo.n] *= factor
     expected = weights / weights.sum() * n
     seen = expected > 0
