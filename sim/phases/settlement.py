@@ -13,6 +13,7 @@ from policies.regime import ActiveMechanism
 from sim.government import CityGovernment, RoundResult
 from sim.parallel import chunk_size, ordered_map
 from sim.phases.migration import stochastic_round
+from sim.sampling import bernoulli_rows
 
 __all__ = ["settlement_rounds"]
 
@@ -90,6 +91,8 @@ def settlement_rounds(model) -> None:  # noqa: ANN001
 
     Direct and yearly-chance channels decide person by person, so the city's migrants are processed in chunks
     (bounded memory); quota channels gather their applicants' ranking keys over the chunks and rank them together.
+    Each channel's chance (take-up, or the yearly rate) is drawn first and its rule is evaluated only for those
+    drawn: the same chance of settling (drawn and eligible, independently), for a third of the work or less.
     """
     pop, rng, geo = model.population, model.rng, model.geography
     for gov in model.governments:
@@ -101,39 +104,66 @@ def settlement_rounds(model) -> None:  # noqa: ANN001
         rows = np.flatnonzero((district >= 0) & (pop["settled"] < 0)
                               & (geo.city[np.maximum(district, 0)] == gov.city_index))
         factors = gov.quota_factors(model.control_state(gov))
-        quota_channels = [m for m in due if m.rules.KIND == "quota"]
+        in_order = [m for kind in (*PER_PERSON_KINDS, "quota") for m in due if m.rules.KIND == kind]
+        quota_channels = [m for m in in_order if m.rules.KIND == "quota"]
         applicants = {m.name: _Applicants() for m in quota_channels}
         chunks = [c for c in np.array_split(rows, max(1, -(-len(rows) // chunk_size(model, CHUNK)))) if len(c)]
 
-        def evaluate(chunk: np.ndarray, gov: CityGovernment = gov, due: list = due) -> tuple:
-            """Rules only, no random draw (sim.parallel): who meets each due channel's rule, on a thread."""
-            persons = model.persons(chunk)
-            points = gov.points(persons)
-            return chunk, persons, points, {m.name: _eligible(m, persons, points) for m in due}
+        def drawn(chunks: list[np.ndarray] = chunks, in_order: list = in_order):  # noqa: ANN202
+            """Each chunk with its draws, made here in chunk and channel order (sim.parallel)."""
+            for chunk in chunks:
+                yield chunk, {m.name: _drawn(rng, len(chunk), _chance(m), model.threads) for m in in_order}
 
-        for chunk, persons, points, meets in ordered_map(evaluate, chunks, model.threads):
-            open_ = np.ones(len(chunk), dtype=bool)
-            for kind in PER_PERSON_KINDS:
-                for mech in (m for m in due if m.rules.KIND == kind):
-                    eligible = meets[mech.name] & open_
-                    if kind == "hazard":
-                        chosen = eligible & (rng.random(len(chunk)) < float(mech.params["rate"]))
-                    else:
-                        chosen = eligible & (rng.random(len(chunk)) < float(mech.params.get("take_up", 1.0)))
-                    settle(model, gov, mech, chunk[chosen])
-                    open_ &= ~chosen
-            for mech in quota_channels:
-                applying = meets[mech.name] & open_
-                applying &= rng.random(len(chunk)) < float(mech.params.get("take_up", 1.0))
-                idx = np.flatnonzero(applying)
-                if len(idx):
-                    sub = persons.take(idx)
-                    sub_points = None if points is None else Points(points.total[idx],
-                                                                    {k: v[idx] for k, v in points.parts.items()})
-                    keys = mech.rules.rank_keys(sub, mech.params, sub_points)
-                    applicants[mech.name].add(chunk[idx], keys, None if points is None else points.total[idx])
+        def decide(item: tuple, gov: CityGovernment = gov, in_order: list = in_order) -> tuple[dict, dict]:
+            return _decide_chunk(model, gov, in_order, *item)
+
+        for settled, queued in ordered_map(decide, drawn(), model.threads):
+            for mech in in_order:
+                if mech.name in settled:
+                    settle(model, gov, mech, settled[mech.name])
+            for name, (queue_rows, keys, points) in queued.items():
+                applicants[name].add(queue_rows, keys, points)
         for mech in quota_channels:
             settle(model, gov, mech, _quota_round(model, gov, mech, applicants[mech.name], factors))
+
+
+def _chance(mech: ActiveMechanism) -> float:
+    """The chance drawn before a channel's rule: the yearly rate of a hazard channel, else the take-up."""
+    return float(mech.params["rate"] if mech.rules.KIND == "hazard" else mech.params.get("take_up", 1.0))
+
+
+def _drawn(rng: np.random.Generator, n: int, chance: float, threads: int) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    mask[bernoulli_rows(rng, n, chance, threads=threads)] = True
+    return mask
+
+
+def _take_points(points: Points | None, index: np.ndarray) -> Points | None:
+    return None if points is None else Points(points.total[index], {k: v[index] for k, v in points.parts.items()})
+
+
+def _decide_chunk(model, gov: CityGovernment, in_order: list[ActiveMechanism], chunk: np.ndarray,  # noqa: ANN001
+                  draws: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, tuple]]:
+    """Rules only, no random draw (it may run on a thread): the rows each direct or hazard channel settles, in
+    order (a migrant settles once), and each quota channel's applicants with their ranking keys and points."""
+    candidates = np.flatnonzero(np.logical_or.reduce(list(draws.values())))
+    persons = model.persons(chunk[candidates])
+    points = gov.points(persons) if len(candidates) else None
+    still_open = np.ones(len(candidates), dtype=bool)
+    settled: dict[str, np.ndarray] = {}
+    queued: dict[str, tuple] = {}
+    for mech in in_order:
+        idx = np.flatnonzero(draws[mech.name][candidates] & still_open)
+        if len(idx) == 0:
+            continue
+        idx = idx[_eligible(mech, persons.take(idx), _take_points(points, idx))]
+        if mech.rules.KIND != "quota":
+            settled[mech.name] = chunk[candidates[idx]]
+            still_open[idx] = False
+        elif len(idx):
+            keys = mech.rules.rank_keys(persons.take(idx), mech.params, _take_points(points, idx))
+            queued[mech.name] = (chunk[candidates[idx]], keys, None if points is None else points.total[idx])
+    return settled, queued
 
 
 def _eligible(mech: ActiveMechanism, persons, points: Points | None) -> np.ndarray:  # noqa: ANN001
