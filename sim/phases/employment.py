@@ -6,9 +6,12 @@ from __future__ import annotations
 import numpy as np
 
 from sim.counting import count_by
+from sim.parallel import ordered_map
 from sim.sampling import bernoulli_rows
 
-__all__ = ["work_and_accrue"]
+__all__ = ["work_and_accrue", "BLOCK"]
+
+BLOCK = 1 << 18  # migrants per block (and per generator): small, so two blocks in flight cost little memory
 
 
 def _add_months(column: np.ndarray, mask: np.ndarray, months: int) -> None:
@@ -22,33 +25,54 @@ def _add_months(column: np.ndarray, mask: np.ndarray, months: int) -> None:
 def work_and_accrue(model) -> None:  # noqa: ANN001
     """One step of labour-market transitions and record-keeping for every migrant present.
 
-    Rare events (job loss, home purchase) are sampled sparsely (``sim.sampling``); float32 tables keep the
-    temporaries to a few bytes a migrant.
+    The rows are processed in blocks of ``BLOCK`` on ``model.threads`` threads: first counting job seekers and
+    workers, then each block's transitions, drawn from the block's own generator (seeded from the model's in
+    block order, so the result does not depend on the number of threads). Rare events (home purchase) are sampled
+    sparsely (``sim.sampling``); float32 tables keep the temporaries to a few bytes a migrant.
     """
-    b, pop, rng, state, geo = model.behaviour, model.population, model.rng, model.district_state, model.geography
-    months = model.step_months
-    district, tier, employed = pop["district"], pop["tier"], pop["employed"]
-    here = district >= 0
-    cell = np.where(here, district.astype(np.int16) * 3 + tier, 0)   # district × tier (0 when gone: masked)
+    b, pop, state, geo = model.behaviour, model.population, model.district_state, model.geography
+    months, n = model.step_months, len(pop)
+    starts = range(0, n, BLOCK)
 
-    by_status = count_by(cell * 2 + employed, geo.n * 6, where=here, threads=model.threads).reshape(-1, 2) * model.scale
+    def cells(begin: int) -> tuple[np.ndarray, np.ndarray]:
+        """District × tier of each migrant of the block (0 when gone: masked) and who is present."""
+        district = pop["district"][begin:begin + BLOCK]
+        here = district >= 0
+        return np.where(here, district.astype(np.int16) * 3 + pop["tier"][begin:begin + BLOCK], 0), here
+
+    def count_block(begin: int) -> np.ndarray:
+        cell, here = cells(begin)
+        return count_by(cell * 2 + pop["employed"][begin:begin + BLOCK], geo.n * 6, where=here)
+
+    counts = sum(ordered_map(count_block, starts, model.threads), np.zeros(geo.n * 6, dtype=np.int64))
+    by_status = counts.reshape(-1, 2) * model.scale
     seekers, workers = by_status[:, 0], by_status[:, 1]
     openings = np.clip((state.jobs.ravel() - workers) / np.maximum(seekers, model.scale), 0.0, 1.0)
     separation = (1 - (1 - np.asarray(b.job_separation_rate.as_list())) ** (months / 12)).astype(np.float32)
     finding = (1 - np.exp(-b.job_finding_rate * openings * months / 12)).astype(np.float32)
-
-    losing = bernoulli_rows(rng, len(pop), separation[tier], eligible=here & employed, threads=model.threads)
-    seekers_rows = np.flatnonzero(here & ~employed)        # job seekers are few and often find work: draw densely
-    found = seekers_rows[rng.random(len(seekers_rows), dtype=np.float32) < finding[cell[seekers_rows]]]
-    employed[losing] = False
-    employed[found] = True
-
-    _add_months(pop["si_months"], here & employed & pop["formal"], months)
-    _add_months(pop["months_in_city"], here, months)
-    _add_months(pop["permit_months"], here & pop["permit"], months)
-
     buy = (1 - (1 - np.asarray(b.home_purchase_rate.as_list())) ** (months / 12)).astype(np.float32)
-    buying = bernoulli_rows(rng, len(pop), buy[tier], eligible=here & (pop["housing"] == 0),
-                            threads=model.threads)
-    pop["housing"][buying] = 1
-    pop["stable_home"][buying] = True
+    seeds = model.rng.integers(2**63, size=len(starts))
+
+    def step_block(block: int) -> None:
+        begin = starts[block]
+        end = min(begin + BLOCK, n)
+        rng = np.random.default_rng(seeds[block])
+        cell, here = cells(begin)
+        tier, employed = pop["tier"][begin:end], pop["employed"][begin:end]
+        losing = here & employed & (rng.random(end - begin, dtype=np.float32) < separation[tier])
+        seeking = np.flatnonzero(here & ~employed)   # job seekers are few and often find work: draw densely
+        found = seeking[rng.random(len(seeking), dtype=np.float32) < finding[cell[seeking]]]
+        employed[losing] = False
+        employed[found] = True
+
+        _add_months(pop["si_months"][begin:end], here & employed & pop["formal"][begin:end], months)
+        _add_months(pop["months_in_city"][begin:end], here, months)
+        _add_months(pop["permit_months"][begin:end], here & pop["permit"][begin:end], months)
+
+        renting = here & (pop["housing"][begin:end] == 0)
+        buying = bernoulli_rows(rng, end - begin, buy[tier], eligible=renting)
+        pop["housing"][begin:end][buying] = 1
+        pop["stable_home"][begin:end][buying] = True
+
+    for _ in ordered_map(step_block, range(len(starts)), model.threads):
+        pass

@@ -12,8 +12,8 @@ from sim.config import RunConfig
 from sim.model import HukouModel
 
 
-def _run(regimes: tuple[str, ...], overrides: dict, end: int, seed: int = 4) -> HukouModel:
-    return HukouModel(RunConfig(scale=2000, end=end, seed=seed, regimes=regimes, overrides=overrides)).run()
+def _run(regimes: tuple[str, ...], overrides: dict, end: int, seed: int = 4, scale: float = 2000) -> HukouModel:
+    return HukouModel(RunConfig(scale=scale, end=end, seed=seed, regimes=regimes, overrides=overrides)).run()
 
 
 def _suburban_share_of_points_settlers(model: HukouModel) -> float:
@@ -81,7 +81,9 @@ def test_guangzhou_2018_makes_talent_entry_the_main_channel(tmp_path) -> None:  
     def talent_share(regimes: tuple[str, ...]) -> float:
         shares = []
         for seed in (1, 2, 3):
-            c = _run(regimes, {}, 2021, seed).city_year()
+            # 500 persons per agent: at 2,000 the 2016 points round admits a handful of agents and its share of
+            # talent entries swings by ±0.06 from seed to seed, as much as the effect tested.
+            c = _run(regimes, {}, 2021, seed, scale=500).city_year()
             c = c[(c["city"] == "guangzhou") & (~c["census_day"]) & (c["year"] >= 2018)]
             shares.append(c["settlements_talent"].sum() / c["settlements_total"].sum())
         return float(np.mean(shares))
