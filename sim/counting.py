@@ -10,7 +10,7 @@ import numpy as np
 
 from sim.parallel import ordered_map
 
-__all__ = ["count_by", "BLOCK"]
+__all__ = ["count_by", "presence_counts", "BLOCK"]
 
 BLOCK = 1 << 18
 
@@ -36,3 +36,26 @@ def count_by(codes: np.ndarray, minlength: int, where: np.ndarray | None = None,
     for counts in ordered_map(count_block, range(0, len(codes), BLOCK), threads):
         out += counts
     return out[:minlength]
+
+
+def presence_counts(model, threads: int = 1) -> np.ndarray:  # noqa: ANN001
+    """Agents present by origin × district × skill tier × employed, in one pass over the population.
+
+    Markets (occupants by district, workers by district and tier) and the network term of location choice (origin
+    by district) read the same state in the same step; one pass of counting serves all three.
+    """
+    from sim.params import ORIGINS
+
+    pop, n_d = model.population, model.geography.n
+    shape = (len(ORIGINS), n_d, 3, 2)
+
+    def count_block(begin: int) -> np.ndarray:
+        district = pop["district"][begin:begin + BLOCK]
+        code = ((pop["origin"][begin:begin + BLOCK].astype(np.int16) * n_d + district) * 3
+                + pop["tier"][begin:begin + BLOCK]) * 2 + pop["employed"][begin:begin + BLOCK]
+        return count_by(np.where(district >= 0, code, -1), int(np.prod(shape)))
+
+    total = np.zeros(int(np.prod(shape)), dtype=np.int64)
+    for counts in ordered_map(count_block, range(0, len(pop), BLOCK), threads):
+        total += counts
+    return total.reshape(shape)

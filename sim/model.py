@@ -16,6 +16,7 @@ from policies.regime import CITIES, Regime
 from sim.attributes import draw_migrants
 from sim.clock import Clock
 from sim.config import RunConfig
+from sim.counting import presence_counts
 from sim.districts import District, DistrictState
 from sim.geography import load_geography
 from sim.government import CityGovernment
@@ -112,8 +113,9 @@ class HukouModel(mesa.Model):
         that location choice weighs."""
         self.begin_step()
         arrive(self)
-        update_markets(self)
-        self.choice_terms = district_terms(self)
+        presence = presence_counts(self, self.threads)   # one count serves markets and the choice weights
+        update_markets(self, presence)
+        self.choice_terms = district_terms(self, presence)
         relocate(self)
         work_and_accrue(self)
         issue_permits(self)

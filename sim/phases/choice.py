@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from policies.regime import CITIES
-from sim.counting import count_by
+from sim.counting import presence_counts
 from sim.parallel import chunk_size, ordered_map
 from sim.params import ORIGINS
 from sim.phases.prospects import prospect_factor
@@ -42,15 +42,16 @@ def _type_index(tier, origin, group, child, current_city):  # noqa: ANN001, ANN2
     return (((tier * len(ORIGINS) + origin) * N_GROUPS + group) * 2 + child) * N_CURRENT + current_city + 1
 
 
-def district_terms(model) -> dict[str, np.ndarray]:  # noqa: ANN001
-    """Logit weights ``exp(utility)`` of every chooser type over the districts and the outside option (last)."""
-    b, state, geo, pop = model.behaviour, model.district_state, model.geography, model.population
+def district_terms(model, presence: np.ndarray | None = None) -> dict[str, np.ndarray]:  # noqa: ANN001
+    """Logit weights ``exp(utility)`` of every chooser type over the districts and the outside option (last).
+    ``presence``: as for ``update_markets``, counted now when not given."""
+    b, state, geo = model.behaviour, model.district_state, model.geography
     n_d = geo.n
     base = (b.beta_wage * np.log(state.wage.T) - b.beta_rent * np.log(state.rent)[None, :]
             - b.beta_commute * state.commute[None, :])                               # (tier, district)
-    district = pop["district"]
-    cell = np.where(district >= 0, pop["origin"].astype(np.int16) * n_d + district, -1)
-    counts = count_by(cell, len(ORIGINS) * n_d, threads=model.threads).reshape(len(ORIGINS), n_d)
+    if presence is None:
+        presence = presence_counts(model, model.threads)
+    counts = presence.sum(axis=(2, 3))                                                 # (origin, district)
     share = counts / np.maximum(counts.sum(axis=0, keepdims=True), 1)
     network = b.beta_network * np.log1p(share * len(ORIGINS))                         # (origin, district)
     service = b.beta_service * state.school_access.T                                  # (group, district)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.counting import count_by
+from sim.counting import presence_counts
 
 __all__ = ["update_markets", "apply_levers"]
 
@@ -39,9 +39,12 @@ def apply_levers(model) -> None:  # noqa: ANN001 - HukouModel (avoid import cycl
                 raise ValueError(f"unknown lever kind {lever.kind!r} in regime {gov.regime.name}")
 
 
-def update_markets(model) -> None:  # noqa: ANN001
-    """Rents and wages move toward the levels that current occupancy and labour supply imply."""
-    b, state, geo, pop = model.behaviour, model.district_state, model.geography, model.population
+def update_markets(model, presence: np.ndarray | None = None) -> None:  # noqa: ANN001
+    """Rents and wages move toward the levels that current occupancy and labour supply imply.
+
+    ``presence``: agents by origin × district × tier × employed (``sim.counting.presence_counts``), counted now
+    when not given."""
+    b, state, geo = model.behaviour, model.district_state, model.geography
     months = model.step_months
     zone = geo.zone.astype(np.int64)
     state.housing_stock *= _per_step(np.asarray(b.housing_growth_per_year)[zone], months)
@@ -50,14 +53,14 @@ def update_markets(model) -> None:  # noqa: ANN001
     state.natives *= _per_step(b.native_growth_per_year, months)
     apply_levers(model)
 
-    district = pop["district"]
-    occupants = count_by(district, geo.n, threads=model.threads) * model.scale + state.natives
+    if presence is None:
+        presence = presence_counts(model, model.threads)
+    occupants = presence.sum(axis=(0, 2, 3)) * model.scale + state.natives
     crowding = occupants / state.housing_stock * (1 + b.vacancy_rate)
     target = state.rent_2010 * np.power(np.maximum(crowding, 1e-6), b.rent_elasticity)
     adjust = 1 - (1 - b.rent_adjustment_per_year) ** (months / 12)
     state.rent += adjust * (target - state.rent)
 
-    cell = np.where(district >= 0, district.astype(np.int16) * 3 + pop["tier"], -1)
-    workers = count_by(cell, geo.n * 3, where=pop["employed"], threads=model.threads).reshape(geo.n, 3) * model.scale
+    workers = presence[..., 1].sum(axis=0) * model.scale                           # (district, tier)
     tightness = state.jobs / np.maximum(workers, model.scale) / (1 + b.vacancy_rate)
     state.wage = state.wage_2010 * np.clip(np.power(np.maximum(tightness, 1e-6), b.wage_elasticity), 0.5, 2.0)
