@@ -10,11 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from sim.government import CityGovernment
+from sim.parallel import chunk_size, ordered_map
 
 __all__ = ["allocate_school_places", "enrol", "STATUS_GROUPS", "SCHOOL_YEAR_MONTH"]
 
 STATUS_GROUPS = ("hukou", "permit", "none")
 SCHOOL_YEAR_MONTH = 9
+CHUNK = 65_536  # children's parents per evaluation of a regime's school tiers (on threads, sim.parallel)
 
 
 def enrol(model) -> None:  # noqa: ANN001
@@ -40,11 +42,12 @@ def allocate_school_places(model) -> None:  # noqa: ANN001
     permit = pop["permit"][with_children]
     tier = _default_tier(permit)
     for gov in model.governments:
-        in_city = (geo.city[d] == gov.city_index) & ~settled
-        if in_city.any():
-            regime_tier = gov.school_tier(model.persons(with_children[in_city]))
-            if regime_tier is not None:
-                tier[in_city] = np.asarray(regime_tier, dtype=np.int64)
+        in_city = np.flatnonzero((geo.city[d] == gov.city_index) & ~settled)
+        chunks = np.array_split(in_city, max(1, -(-len(in_city) // chunk_size(model, CHUNK))))
+        tiers = list(ordered_map(lambda chunk, gov=gov: gov.school_tier(model.persons(with_children[chunk])),
+                                 [c for c in chunks if len(c)], model.threads))
+        if tiers and tiers[0] is not None:
+            tier[in_city] = np.concatenate([np.asarray(t, dtype=np.int64) for t in tiers])
     tier[settled] = 0
     barred = tier == CityGovernment.NO_SCHOOL          # the regime gives these children no place
     tier[barred] = 0
