@@ -109,8 +109,8 @@ class MigrantPopulation:
     def compact(self, threads: int = 1) -> int:
         """Drop the rows of migrants who have left; returns how many were dropped. Order is kept. Columns are
         independent, so ``threads`` threads compact them side by side."""
-        keep = self["district"] != OUTSIDE
-        kept = int(keep.sum())
+        keep = np.flatnonzero(self["district"] != OUTSIDE)  # indices: a boolean mask indexes ten times slower
+        kept = len(keep)
         dropped = self.n - kept
         if dropped:
             def compact_column(arr: np.ndarray) -> None:

@@ -115,8 +115,9 @@ def choose(model, columns, rows: np.ndarray, *, arriving: bool) -> np.ndarray:  
         accept, proposal = accept.reshape(-1, tries), proposal.reshape(-1, tries)
         first = np.argmax(accept, axis=1)
         done = accept[np.arange(len(pending)), first]
-        choice[pending[done]] = proposal[np.flatnonzero(done), first[done]]
-        pending, tries = pending[~done], RETRIES
+        settled_now = np.flatnonzero(done)
+        choice[pending[settled_now]] = proposal[settled_now, first[settled_now]]
+        pending, tries = pending[np.flatnonzero(~done)], RETRIES
     return _to_district(choice, n_d)
 
 
