@@ -152,7 +152,14 @@ def conditions(persons: Persons, spec: Mapping[str, Any], points: Points | None 
     if spec.get("no_criminal"):
         out.append(("criminal record", ~persons.criminal.astype(bool)))
     prefix = f"{label}: " if label else ""
-    return {prefix + text: np.broadcast_to(np.asarray(met, dtype=bool), (n,)) for text, met in out}
+    return {prefix + text: _per_person(met, n) for text, met in out}
+
+
+def _per_person(met: Any, n: int) -> np.ndarray:
+    """``met`` as one boolean per person (a condition may be a scalar, or a column already)."""
+    if isinstance(met, np.ndarray) and met.dtype == np.bool_ and met.shape == (n,):
+        return met
+    return np.broadcast_to(np.asarray(met, dtype=bool), (n,))
 
 
 def routes_of(params: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:

@@ -235,7 +235,7 @@ class MigrantBatch:
         if self._base is None or (self._index is None and name in _ALIASES):
             value = _SOURCES[name](self)
         elif self._index is None:
-            return self._base._get(name)            # a projection: the base keeps it
+            value = self._base._get(name)           # a projection: the base's own array, not a copy
         else:
             value = self._base._get(name)[self._index]
         self._known[name] = value

@@ -92,6 +92,7 @@ def choose(model, columns, rows: np.ndarray, *, arriving: bool) -> np.ndarray:  
         return _to_district(_propose(model, kind, current, np.float32(1.0), rng), n_d)
 
     bound = np.float32(max(1.0, np.exp(b.beta_prospect)))   # the largest prospects factor
+    least = min(1.0, float(np.exp(b.beta_prospect)))         # and the smallest
     persons = build_persons(columns, rows, date=model.date, month_index=model.month_index, adcode=geo.adcode,
                             income_tax_3y=model.tax_3y)
     formal = columns["formal"][rows]
@@ -106,12 +107,17 @@ def choose(model, columns, rows: np.ndarray, *, arriving: bool) -> np.ndarray:  
         proposal = _propose(model, kind[who], current[who], bound, rng)
         accept = proposal == n_d                                 # the outside option has no prospects
         inside = np.flatnonzero(~accept)
-        parts = np.array_split(inside, max(1, -(-len(inside) // size)))
+        test = rng.random(len(inside)) * bound
+        # Below the smallest factor a proposal is accepted whatever its prospects (the squeeze of rejection
+        # sampling): at the calibrated beta_prospect seven proposals in ten need no rules at all.
+        accept[inside] = test < least
+        unsure = inside[test >= least]
+        parts = np.array_split(unsure, max(1, -(-len(unsure) // size)))
         factor = np.concatenate([np.zeros(0)] + list(ordered_map(
             lambda part, who=who, proposal=proposal: prospect_factor(
                 model, persons.take(who[part]), current_city[who[part]], formal[who[part]], proposal[part]),
             parts, model.threads)))
-        accept[inside] = rng.random(len(inside)) * bound < factor
+        accept[unsure] = test[test >= least] < factor
         accept, proposal = accept.reshape(-1, tries), proposal.reshape(-1, tries)
         first = np.argmax(accept, axis=1)
         done = accept[np.arange(len(pending)), first]
