@@ -15,28 +15,28 @@ CHUNK = 65_536  # migrants per batch of rule evaluation (bounds the memory of th
 def issue_permits(model) -> None:  # noqa: ANN001
     """Each city grants permits to eligible applicants among its migrants without one.
 
-    Who applies this step (the take-up draw) is decided first, and the city's permit rule is evaluated for the
-    applicants only: the same chance of a permit (applying and eligible, independently) for a fifth of the work,
-    since at the usual take-up a fifth of the migrants without a permit apply in a quarter.
+    Who applies this step (the take-up draw, one for all cities) is decided first, and each city's permit rule
+    is evaluated for its applicants only: the same chance of a permit (applying and eligible, independently) for
+    a fifth of the work, since at the usual take-up a fifth of the migrants without a permit apply in a quarter.
     """
-    pop, rng, geo = model.population, model.rng, model.geography
+    pop, geo = model.population, model.geography
     district = pop["district"]
-    without = (district >= 0) & ~pop["permit"] & (pop["settled"] < 0)
+    rules = [gov.permit_rule() for gov in model.governments]
+    take_up = np.array([0.0 if rule is None else 1 - (1 - float(rule.params.get("take_up", 1.0)))
+                        ** (model.step_months / 12) for rule in rules], dtype=np.float32)
     city = geo.city.astype(np.int8)[np.maximum(district, 0)]
-    for gov in model.governments:
-        rule = gov.permit_rule()
-        if rule is None:
+    without = (district >= 0) & ~pop["permit"] & (pop["settled"] < 0)
+    applying = bernoulli_rows(model.rng, len(pop), take_up[city], eligible=without, threads=model.threads)
+    applicant_city = city[applying]
+    for gov, rule in zip(model.governments, rules, strict=True):
+        mine = applying[applicant_city == gov.city_index]
+        if rule is None or len(mine) == 0:
             continue
-        p = 1 - (1 - float(rule.params.get("take_up", 1.0))) ** (model.step_months / 12)
-        applying = bernoulli_rows(rng, len(pop), p, eligible=without & (city == gov.city_index),
-                                  threads=model.threads)
-        if len(applying) == 0:
-            continue
-        chunks = np.array_split(applying, max(1, -(-len(applying) // chunk_size(model, CHUNK))))
+        chunks = np.array_split(mine, max(1, -(-len(mine) // chunk_size(model, CHUNK))))
         eligible = np.concatenate(list(ordered_map(
             lambda chunk, rule=rule: rule.rules.eligible(model.persons(chunk), rule.params).eligible,
             chunks, model.threads)))
-        granted = applying[eligible]
+        granted = mine[eligible]
         pop["permit"][granted] = True
         pop["permit_months"][granted] = 0
         model.events.add("permit", pop["uid"][granted], model.t, district[granted])
