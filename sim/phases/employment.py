@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.counting import count_by
 from sim.parallel import ordered_map
 from sim.sampling import bernoulli_rows
 
@@ -42,7 +41,8 @@ def work_and_accrue(model) -> None:  # noqa: ANN001
 
     def count_block(begin: int) -> np.ndarray:
         cell, here = cells(begin)
-        return count_by(cell * 2 + pop["employed"][begin:begin + BLOCK], geo.n * 6, where=here)
+        code = np.where(here, cell * 2 + pop["employed"][begin:begin + BLOCK], geo.n * 6)  # spare bin: gone
+        return np.bincount(code, minlength=geo.n * 6 + 1)[:-1]
 
     counts = sum(ordered_map(count_block, starts, model.threads), np.zeros(geo.n * 6, dtype=np.int64))
     by_status = counts.reshape(-1, 2) * model.scale
