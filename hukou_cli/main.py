@@ -51,7 +51,8 @@ def run(
     config: Annotated[Path | None, typer.Option(help="YAML file of settings and behavioural parameters "
                                                      "(command-line options win).")] = None,
     history: Annotated[bool | None, typer.Option("--history/--no-history", help="Keep each migrant's status "
-                                                  "changes (for model.migrant(i)); about 8 bytes per change.")] = None,
+                                                  "changes (for model.migrant(i)); 8 bytes a change, past years "
+                                                  "on a temporary file.")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
     threads: Threads = None,
 ) -> None:

@@ -50,7 +50,7 @@ def run_bench(agents: int = 1_000_000, years: int = 5, seed: int = 0, regimes: t
     traced.
 
     ``history`` (the per-migrant event log for ``model.migrant(i)``) is off by default: it is an inspection
-    record, not migrant state, and costs about eight bytes per status change (docs/performance.md).
+    record, not migrant state, kept in memory for the current year only (``sim.population.EventLog``).
     ``threads``: see ``sim.parallel``; the two passes run the same way.
     """
     scale = float(load_geography().migrants_2010.sum()) / agents

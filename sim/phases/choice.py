@@ -10,8 +10,10 @@ How it is computed fast, exactly:
   rather than computed for every district: the factor ``exp(beta * chance)`` lies between 1 and ``exp(beta)``.
   Each chooser proposes an alternative from the logit with that factor at its bound, and a proposed district is
   accepted with probability ``factor / bound`` (rejection sampling; the outside option, which has no prospects,
-  is always accepted). Accepted draws follow the logit with the true factors exactly, and a chooser costs the
-  rules of one city, about 1.2 times, instead of three (four or five for Chengdu's points bonus groups).
+  is always accepted). A test below the smallest factor accepts without computing the factor (the squeeze).
+  Accepted draws follow the logit with the true factors exactly, and at the calibrated ``beta_prospect`` about
+  three proposals in ten cost the rules of one city, instead of every chooser costing three (four or five with
+  Chengdu's points bonus groups).
 - Proposals invert each chooser's cumulative weights at one uniform draw: the same distribution as the Gumbel-max
   trick that DESIGN suggests, with one draw per chooser instead of one per alternative and no logarithms.
 Proposals are drawn in chunks so the temporary (choosers × alternatives) arrays stay small; the prospects of all
