@@ -11,6 +11,7 @@ logit weights), so one thread and two give byte-identical runs.
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -19,13 +20,14 @@ from typing import TypeVar
 
 __all__ = ["ordered_map", "chunk_size"]
 
+_PREFIX = "hukou-chunk"
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
 @cache
 def _pool(threads: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="hukou-chunk")
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix=_PREFIX)
 
 
 def ordered_map(fn: Callable[[Item], Result], items: Iterable[Item], threads: int) -> Iterator[Result]:
@@ -35,7 +37,8 @@ def ordered_map(fn: Callable[[Item], Result], items: Iterable[Item], threads: in
     the draws in chunk order; at most ``threads`` results wait at once, which bounds the memory of their
     temporaries. With ``threads <= 1`` this is a plain loop.
     """
-    if threads <= 1:
+    if threads <= 1 or threading.current_thread().name.startswith(_PREFIX):
+        # One thread, or already on one of the pool's: a chunk waiting on chunks queued behind it could deadlock.
         for item in items:
             yield fn(item)
         return

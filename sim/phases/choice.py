@@ -20,6 +20,7 @@ Proposals are drawn in chunks so the temporary (choosers × alternatives) arrays
 proposals of a round are evaluated together, city by city, because each evaluation of a city's rules has a fixed
 cost of a few thousand numpy calls.
 """
+
 from __future__ import annotations
 
 import numpy as np

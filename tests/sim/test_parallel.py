@@ -42,3 +42,11 @@ def test_an_error_in_a_chunk_reaches_the_caller() -> None:
 
     with pytest.raises(ValueError, match="chunk 3"):
         list(ordered_map(fail_on_three, range(6), 2))
+
+
+def test_a_chunk_may_map_chunks_of_its_own() -> None:
+    """On a pool thread the inner map runs in line: waiting on chunks queued behind oneself would deadlock."""
+    def inner(i: int) -> int:
+        return sum(ordered_map(lambda j: i * j, range(4), 2))
+
+    assert list(ordered_map(inner, range(6), 2)) == [6 * i for i in range(6)]
