@@ -23,14 +23,17 @@ class Decision:
     def __init__(self, eligible: np.ndarray, reason: np.ndarray | None = None,
                  reasons: tuple[str, ...] | None = None, *,
                  explain: Callable[[], tuple[np.ndarray, tuple[str, ...]]] | None = None) -> None:
-        if explain is None and (reason is None or reasons is None):
-            raise ValueError("a Decision needs reason and reasons, or explain")
+        self._explained: tuple[np.ndarray, tuple[str, ...]] | None = None
+        if explain is None:
+            if reason is None or reasons is None:
+                raise ValueError("a Decision needs reason and reasons, or explain")
+            self._explained = (reason, tuple(reasons))
         self.eligible = eligible
         self._explain = explain
-        self._explained = None if explain is not None else (reason, tuple(reasons))
 
     def _resolve(self) -> tuple[np.ndarray, tuple[str, ...]]:
         if self._explained is None:
+            assert self._explain is not None  # __init__ sets one of the two
             reason, reasons = self._explain()
             self._explained = (reason, tuple(reasons))
         return self._explained
@@ -50,10 +53,11 @@ class Decision:
         return self.reasons[int(self.reason[i])]
 
 
-def decide(conditions: Mapping[str, np.ndarray], n: int) -> Decision:
+def decide(conditions: Mapping[str, np.ndarray | bool], n: int) -> Decision:
     """Combine named conditions (True = met) in order; the reason is the first one a person fails.
 
-    ``conditions`` maps a reason text for failing ("age 45 or over", …) to the boolean array of who meets it.
+    ``conditions`` maps a reason text for failing ("age 45 or over", …) to the boolean array of who meets it
+    (or one bool for everyone).
     """
     met_all = [np.broadcast_to(np.asarray(met, dtype=bool), (n,)) for met in conditions.values()]
     eligible = np.logical_and.reduce(met_all) if met_all else np.ones(n, dtype=bool)
