@@ -9,9 +9,9 @@ from policies.catalogue import available, load_regime_file, resolve
 from policies.decision import Decision, Lever, Points, decide
 from policies.errors import InputError
 from policies.regime import CITIES, PolicySnapshot, Regime
-from policies.schema import Persons, Profile
+from policies.schema import PersonColumns, Persons, Profile
 
 __all__ = [
-    "CITIES", "Decision", "InputError", "Lever", "Persons", "PolicySnapshot", "Points", "Profile", "Regime",
-    "available", "decide", "load_regime_file", "resolve",
+    "CITIES", "Decision", "InputError", "Lever", "PersonColumns", "Persons", "PolicySnapshot", "Points", "Profile",
+    "Regime", "available", "decide", "load_regime_file", "resolve",
 ]

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from policies.decision import Decision, Points
-from policies.schema import EDUCATION, INSURANCES, SEX, SKILL, TITLE, Persons, code_of
+from policies.schema import EDUCATION, INSURANCES, SEX, SKILL, TITLE, PersonColumns, code_of
 
 __all__ = ["QUALIFICATION_KEYS", "CONDITION_KEYS", "check_spec", "conditions", "qualified", "any_route",
            "routes_of", "ROUTE_PREFIX"]
@@ -71,7 +71,7 @@ def check_spec(spec: Mapping[str, Any], where: str = "") -> None:
                 raise ValueError(f"{where}.{key}: unknown insurance {sorted(unknown)[0]!r}")
 
 
-def _by_sex(persons: Persons, limit: Any) -> np.ndarray:
+def _by_sex(persons: PersonColumns, limit: float | Mapping[str, float]) -> np.ndarray:
     """A per-person limit from a number or a ``{male: , female: }`` mapping."""
     if isinstance(limit, Mapping):
         return np.where(persons.sex == _MALE, limit["male"], limit["female"])
@@ -84,14 +84,14 @@ def _limit_text(limit: Any) -> str:
     return str(limit)
 
 
-def qualified(persons: Persons, spec: Mapping[str, Any]) -> np.ndarray:
+def qualified(persons: PersonColumns, spec: Mapping[str, Any]) -> np.ndarray:
     """Whether each person holds the route's qualification (education, full-time, title, skill, shortage)."""
     return np.logical_and.reduce(
         [met for _, met in _qualification_conditions(persons, spec)] or [np.ones(len(persons), dtype=bool)]
     )
 
 
-def _qualification_conditions(persons: Persons, spec: Mapping[str, Any]) -> list[tuple[str, np.ndarray]]:
+def _qualification_conditions(persons: PersonColumns, spec: Mapping[str, Any]) -> list[tuple[str, np.ndarray]]:
     out = []
     if spec.get("education_min") is not None:
         out.append((f"education below {spec['education_min']}",
@@ -109,7 +109,7 @@ def _qualification_conditions(persons: Persons, spec: Mapping[str, Any]) -> list
     return out
 
 
-def conditions(persons: Persons, spec: Mapping[str, Any], points: Points | None = None,
+def conditions(persons: PersonColumns, spec: Mapping[str, Any], points: Points | None = None,
                label: str = "") -> dict[str, np.ndarray]:
     """The spec's conditions in a fixed order, as ``{text of failing: who meets it}`` (see ``decide``).
 
@@ -168,7 +168,7 @@ def routes_of(params: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
             if name.startswith(ROUTE_PREFIX) and spec is not None}
 
 
-def any_route(persons: Persons, routes: Mapping[str, Mapping[str, Any]],
+def any_route(persons: PersonColumns, routes: Mapping[str, Mapping[str, Any]],
               points: Points | None = None) -> Decision:
     """条件入户 by route: eligible when some route's conditions all hold; else the nearest route's reason.
 
@@ -179,7 +179,7 @@ def any_route(persons: Persons, routes: Mapping[str, Mapping[str, Any]],
     """
     n = len(persons)
     eligible = np.zeros(n, dtype=bool)
-    evaluated = []
+    evaluated: list[tuple[bool, int, Mapping[str, Any], dict[str, np.ndarray]]] = []
     for name, spec in routes.items():
         check_spec(spec, name)
         conds = conditions(persons, spec, points, label=name)

@@ -13,7 +13,7 @@ from typing import Any
 
 from policies.conditions import CONDITION_KEYS, check_spec, conditions
 from policies.decision import Decision, Points, decide
-from policies.schema import Persons
+from policies.schema import PersonColumns
 
 __all__ = ["ROLE", "CHANNEL", "KIND", "REQUIRED", "eligible"]
 
@@ -23,7 +23,7 @@ KIND = "hazard"
 REQUIRED = ("rate", "months_in_city_min")
 
 
-def eligible(persons: Persons, params: Mapping[str, Any], points: Points | None) -> Decision:
+def eligible(persons: PersonColumns, params: Mapping[str, Any], points: Points | None) -> Decision:
     """深府〔2016〕59号 政策性迁户 (spouse separated >= 2 years): long-term residents at risk.
 
     The conditions are the condition keys present among the parameters (``months_in_city_min``, …).

@@ -15,7 +15,7 @@ from typing import Any
 
 from policies.conditions import any_route, routes_of
 from policies.decision import Decision, Points
-from policies.schema import Persons
+from policies.schema import PersonColumns
 
 __all__ = ["ROLE", "CHANNEL", "KIND", "REQUIRED", "eligible"]
 
@@ -25,6 +25,6 @@ KIND = "direct"
 REQUIRED = ("take_up",)
 
 
-def eligible(persons: Persons, params: Mapping[str, Any], points: Points | None) -> Decision:
+def eligible(persons: PersonColumns, params: Mapping[str, Any], points: Points | None) -> Decision:
     """国发〔2014〕25号 三 / 成都 条件入户: eligible when some residence route holds."""
     return any_route(persons, routes_of(params), points)

@@ -12,12 +12,12 @@ represent (skills competitions, honours, employer bonus, charity, firm tax) are 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from policies.decision import Points
-from policies.schema import EDUCATION, HOUSING, INSURANCES, SKILL, TITLE, WINDOW_YEARS, Persons, code_of
+from policies.schema import EDUCATION, HOUSING, INSURANCES, SKILL, TITLE, WINDOW_YEARS, PersonColumns, code_of
 
 __all__ = ["ROLE", "INDICATORS", "NOT_PARTS", "required", "score", "district_bonus"]
 
@@ -40,7 +40,23 @@ _MAX_AGE = 120  # the profile's upper bound on age (policies.schema.Profile)
 Params = Mapping[str, Any]
 
 
-def _meets(persons: Persons, condition: Mapping[str, Any]) -> np.ndarray:
+class _Qualifications(Protocol):
+    """The columns a rung tests: ``PersonColumns`` have them, and so has ``_QualificationGrid``."""
+
+    @property
+    def education(self) -> np.ndarray: ...
+    @property
+    def professional_title(self) -> np.ndarray: ...
+    @property
+    def skill_level(self) -> np.ndarray: ...
+    @property
+    def full_time_degree(self) -> np.ndarray: ...
+    @property
+    def shortage_occupation(self) -> np.ndarray: ...
+    def __len__(self) -> int: ...
+
+
+def _meets(persons: _Qualifications, condition: Mapping[str, Any]) -> np.ndarray:
     """Who meets a rung's conditions: each ``*_min`` is "this level or above"; flags must hold."""
     unknown = set(condition) - _TIER_KEYS
     if unknown:
@@ -80,7 +96,7 @@ class _QualificationGrid:
 _GRID = _QualificationGrid()
 
 
-def _qualification_code(persons: Persons) -> np.ndarray:
+def _qualification_code(persons: PersonColumns) -> np.ndarray:
     """Each person's row in ``_GRID`` (same order as its meshgrid)."""
     code = persons.education.astype(np.int32) * len(TITLE) + persons.professional_title
     code = code * len(SKILL) + persons.skill_level
@@ -95,12 +111,12 @@ def _ladder_on_grid(tiers: list[Mapping[str, Any]]) -> np.ndarray:
     return best
 
 
-def _ladder_points(persons: Persons, tiers: list[Mapping[str, Any]]) -> np.ndarray:
+def _ladder_points(persons: PersonColumns, tiers: list[Mapping[str, Any]]) -> np.ndarray:
     """The highest rung each person meets (0 when none)."""
     return _ladder_on_grid(tiers)[_qualification_code(persons)]
 
 
-def highest_rung(persons: Persons, params: Params, documented: str, assumed: str) -> dict[str, np.ndarray]:
+def highest_rung(persons: PersonColumns, params: Params, documented: str, assumed: str) -> dict[str, np.ndarray]:
     """文化程度 / 技术能力 (穗来穗〔2014〕19号 分值表 一、二), 学历技能 (深人社规〔2016〕23号): best rung.
 
     The documented rungs are ``params[documented]["tiers"]``; ``params[assumed]`` (when the variant has
@@ -119,7 +135,7 @@ def highest_rung(persons: Persons, params: Params, documented: str, assumed: str
     return parts
 
 
-def listed_occupation(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+def listed_occupation(persons: PersonColumns, params: Params) -> dict[str, np.ndarray]:
     """职业资格或职业工种 (穗来穗〔2014〕19号 分值表 三): points for an occupation on the catalogue."""
     value = params["listed_occupation"]
     return {"listed_occupation": np.where(persons.shortage_occupation, float(value["points"]), 0.0)}
@@ -141,20 +157,20 @@ def _per_unit_window(amounts: np.ndarray, value: Mapping[str, Any], window: int)
     return total
 
 
-def blood_donation(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+def blood_donation(persons: PersonColumns, params: Params) -> dict[str, np.ndarray]:
     """献血 (穗来穗〔2014〕19号 分值表 四; 2015年深圳分值表 社会服务): points per donation in the window."""
     window = int(params["social_service_window_years"])
     return {"blood_donation": _per_unit_window(persons.blood_donations, params["blood_donation"], window)}
 
 
-def volunteer_service(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+def volunteer_service(persons: PersonColumns, params: Params) -> dict[str, np.ndarray]:
     """志愿服务 (穗来穗〔2014〕19号 分值表 四): points per whole block of hours in each year of the window."""
     window = int(params["social_service_window_years"])
     value = params["volunteer_service"]
     return {"volunteer_service": _per_unit_window(persons.volunteer_hours, value, window)}
 
 
-def tax(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+def tax(persons: PersonColumns, params: Params) -> dict[str, np.ndarray]:
     """纳税 (穗来穗〔2014〕19号 分值表 五; 深人社规〔2016〕23号): highest tier reached by 3 years' tax."""
     tiers = sorted(params["tax"]["tiers"], key=lambda t: t["min_rmb"])
     thresholds = np.array([t["min_rmb"] for t in tiers], dtype=np.float64)
@@ -169,21 +185,21 @@ def _capped_count(count: np.ndarray, value: Mapping[str, Any]) -> np.ndarray:
     return np.minimum(points, value["cap_total"]) if value.get("cap_total") is not None else points
 
 
-def invention_patent(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+def invention_patent(persons: PersonColumns, params: Params) -> dict[str, np.ndarray]:
     """发明专利 (深人社规〔2016〕23号 分值表): points per (share of a) granted invention patent, capped."""
     return {"invention_patent": _capped_count(persons.patents_invention, params["invention_patent"])}
 
 
-def utility_model_patent(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+def utility_model_patent(persons: PersonColumns, params: Params) -> dict[str, np.ndarray]:
     """实用新型专利 (深人社规〔2016〕23号 分值表): points per share of a utility-model patent, capped."""
     return {"utility_model_patent": _capped_count(persons.patents_utility, params["utility_model_patent"])}
 
 
-def _si_years(persons: Persons, insurance: str) -> np.ndarray:
+def _si_years(persons: PersonColumns, insurance: str) -> np.ndarray:
     return getattr(persons, f"si_{insurance}") // MONTHS_PER_YEAR
 
 
-def social_insurance(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+def social_insurance(persons: PersonColumns, params: Params) -> dict[str, np.ndarray]:
     """社会保险 (深人社规〔2016〕23号; 2015年分值表): per full year of pension and each other type."""
     value = params["social_insurance"]
     points = _si_years(persons, "pension") * float(value["pension_per_year"])
@@ -193,7 +209,7 @@ def social_insurance(persons: Persons, params: Params) -> dict[str, np.ndarray]:
     return {"social_insurance": np.minimum(points, value["cap"])}
 
 
-def social_insurance_by_type(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+def social_insurance_by_type(persons: PersonColumns, params: Params) -> dict[str, np.ndarray]:
     """社会保险 (成都市居住证积分, assumed): per type, points once months exceed a line."""
     value = params["social_insurance_by_type"]
     points = np.zeros(len(persons), dtype=np.float64)
@@ -206,7 +222,7 @@ def social_insurance_by_type(persons: Persons, params: Params) -> dict[str, np.n
     return {"social_insurance_by_type": points}
 
 
-def residence_years(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+def residence_years(persons: PersonColumns, params: Params) -> dict[str, np.ndarray]:
     """连续居住年限 (成府发〔2017〕23号 三（一）3): points per full year of continuous residence permit."""
     value = params["residence_years"]
     points = (persons.residence_permit_months // MONTHS_PER_YEAR) * float(value["per_year"])
@@ -215,7 +231,7 @@ def residence_years(persons: Persons, params: Params) -> dict[str, np.ndarray]:
     return {"residence_years": points}
 
 
-def housing(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+def housing(persons: PersonColumns, params: Params) -> dict[str, np.ndarray]:
     """住房 (2015年深圳人才引进分值表): owned home or residence-permit years, whichever is more."""
     value = params["housing"]
     owned = persons.housing_type == code_of(HOUSING, "owned")
@@ -226,13 +242,13 @@ def housing(persons: Persons, params: Params) -> dict[str, np.ndarray]:
     return {"housing": np.maximum(owned_points, permit_points).astype(np.float64)}
 
 
-def owned_housing(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+def owned_housing(persons: PersonColumns, params: Params) -> dict[str, np.ndarray]:
     """自有住房 (广州 2018+ 积分制入户, low-confidence secondary source): flat points for an owned home."""
     owned = persons.housing_type == code_of(HOUSING, "owned")
     return {"owned_housing": np.where(owned, float(params["owned_housing"]["points"]), 0.0)}
 
 
-def age(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+def age(persons: PersonColumns, params: Params) -> dict[str, np.ndarray]:
     """年龄 (深人社规〔2016〕23号; 2015年分值表): points by age bracket; exempt people lose no points."""
     value = params["age"]
     ages = np.arange(_MAX_AGE + 1)
@@ -271,12 +287,12 @@ def district_bonus(adcodes: np.ndarray, params: Params) -> np.ndarray:
     return _by_adcode(adcodes, params["district_bonus"]["by_adcode"])
 
 
-def home_district(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+def home_district(persons: PersonColumns, params: Params) -> dict[str, np.ndarray]:
     """区域差异化积分 (成府发〔2017〕23号 三（一）3): the district bonus of each person's home district."""
     return {"district_bonus": district_bonus(persons.home_district, params)}
 
 
-def bad_credit(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+def bad_credit(persons: PersonColumns, params: Params) -> dict[str, np.ndarray]:
     """减分指标 个人信用不良记录 (2015年深圳人才引进分值表): a deduction for a bad credit record."""
     return {"bad_credit": np.where(persons.bad_credit, float(params["bad_credit"]["points"]), 0.0)}
 
@@ -295,15 +311,15 @@ def _cap_group(parts: dict[str, np.ndarray], value: Mapping[str, Any]) -> dict[s
     return out
 
 
-def _ladder_rule(documented: str, assumed: str) -> Callable[[Persons, Params], dict[str, np.ndarray]]:
-    def rule(persons: Persons, params: Params) -> dict[str, np.ndarray]:
+def _ladder_rule(documented: str, assumed: str) -> Callable[[PersonColumns, Params], dict[str, np.ndarray]]:
+    def rule(persons: PersonColumns, params: Params) -> dict[str, np.ndarray]:
         return highest_rung(persons, params, documented, assumed)
     rule.__doc__ = highest_rung.__doc__
     return rule
 
 
 # Indicator parameter name -> its rule and the companion parameters it needs. Order = breakdown order.
-INDICATORS: dict[str, tuple[Callable[[Persons, Params], dict[str, np.ndarray]], tuple[str, ...]]] = {
+INDICATORS: dict[str, tuple[Callable[[PersonColumns, Params], dict[str, np.ndarray]], tuple[str, ...]]] = {
     **{doc: (_ladder_rule(doc, extra), ()) for doc, extra in _LADDERS},
     "listed_occupation": (listed_occupation, ()),
     "residence_years": (residence_years, ()),
@@ -337,7 +353,7 @@ def required(params: Params) -> tuple[str, ...]:
     return tuple(needed)
 
 
-def score(persons: Persons, params: Params) -> Points:
+def score(persons: PersonColumns, params: Params) -> Points:
     """积分 (the variant's points table): every declared indicator's points per person, and their total.
 
     Args:

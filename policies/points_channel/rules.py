@@ -18,7 +18,7 @@ import numpy as np
 
 from policies.conditions import CONDITION_KEYS, check_spec, conditions
 from policies.decision import Decision, Points, decide
-from policies.schema import Persons
+from policies.schema import PersonColumns
 
 __all__ = ["ROLE", "CHANNEL", "KIND", "REQUIRED", "RANK_COLUMNS", "eligible", "rank_keys", "admit_ties"]
 
@@ -30,7 +30,7 @@ RANK_COLUMNS = ("score", "si_pension", "si_medical", "si_unemployment", "si_work
                 "residence_permit_months", "months_in_city")
 
 
-def eligible(persons: Persons, params: Mapping[str, Any], points: Points | None) -> Decision:
+def eligible(persons: PersonColumns, params: Mapping[str, Any], points: Points | None) -> Decision:
     """穗府〔2016〕3号 （四） 达到规定分值、符合相关条件: the scheme's conditions and ``min_score`` points."""
     spec = {k: params[k] for k in CONDITION_KEYS if params.get(k) is not None}
     spec["score_min"] = params["min_score"]
@@ -38,7 +38,7 @@ def eligible(persons: Persons, params: Mapping[str, Any], points: Points | None)
     return decide(conditions(persons, spec, points), len(persons))
 
 
-def rank_keys(persons: Persons, params: Mapping[str, Any], points: Points | None) -> list[np.ndarray]:
+def rank_keys(persons: PersonColumns, params: Mapping[str, Any], points: Points | None) -> list[np.ndarray]:
     """广州市积分制入户管理办法实施细则 第八条 / 穗来穗〔2016〕24号 第二条: ranking keys, first key first.
 
     ``rank_by`` names ``score`` (the regime's points total) or a ``Persons`` column of months; larger is

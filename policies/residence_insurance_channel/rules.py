@@ -16,7 +16,7 @@ import numpy as np
 
 from policies.conditions import CONDITION_KEYS, check_spec, conditions
 from policies.decision import Decision, Points, decide
-from policies.schema import HOUSING, Persons, code_of
+from policies.schema import HOUSING, PersonColumns, code_of
 
 __all__ = ["ROLE", "CHANNEL", "KIND", "REQUIRED", "eligible", "score", "rank_keys", "admit_ties"]
 
@@ -29,7 +29,7 @@ _MONTHS_PER_YEAR = 12  # a unit conversion, not a policy number
 _OWNED = code_of(HOUSING, "owned")
 
 
-def score(persons: Persons, params: Mapping[str, Any]) -> Points:
+def score(persons: PersonColumns, params: Mapping[str, Any]) -> Points:
     """深府〔2016〕59号 居住社保迁户: points from whole years of pension insurance and of legal housing.
 
     Years of housing are whole years lived in the city in the current home type (owned, or legal rental /
@@ -47,7 +47,7 @@ def score(persons: Persons, params: Mapping[str, Any]) -> Points:
     return Points(sum(parts.values()), parts)
 
 
-def eligible(persons: Persons, params: Mapping[str, Any], points: Points | None) -> Decision:
+def eligible(persons: PersonColumns, params: Mapping[str, Any], points: Points | None) -> Decision:
     """深府〔2016〕59号 居住社保迁户: permit, stable job and home, age limits by sex (from ``params``).
 
     The channel scores its own points (``score``); the regime's points (the talent table) are not used.
@@ -57,7 +57,7 @@ def eligible(persons: Persons, params: Mapping[str, Any], points: Points | None)
     return decide(conditions(persons, spec, score(persons, params)), len(persons))
 
 
-def rank_keys(persons: Persons, params: Mapping[str, Any], points: Points | None) -> list[np.ndarray]:
+def rank_keys(persons: PersonColumns, params: Mapping[str, Any], points: Points | None) -> list[np.ndarray]:
     """深府〔2016〕59号 居住社保迁户: rank by this channel's score, then by months of pension insurance."""
     return [score(persons, params).total, np.asarray(persons.si_pension)]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from policies.decision import Decision, decide
-from policies.schema import Persons
+from policies.schema import PersonColumns
 
 __all__ = ["ROLE", "REQUIRED", "eligible"]
 
@@ -20,7 +20,7 @@ ROLE = "permit"
 REQUIRED = ("min_months", "requires_job", "requires_home", "job_or_home_suffices")
 
 
-def eligible(persons: Persons, params: dict) -> Decision:
+def eligible(persons: PersonColumns, params: dict) -> Decision:
     """居住证暂行条例 第二条 / 深府〔2016〕58号 （九）: months of residence and the home/job conditions of the date.
 
     ``job_or_home_suffices`` is the national rule (either condition); ``requires_job`` and ``requires_home`` make

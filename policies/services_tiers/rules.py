@@ -18,7 +18,7 @@ import numpy as np
 
 from policies.conditions import check_spec, conditions
 from policies.decision import Points
-from policies.schema import EDUCATION, SKILL, Persons, code_of
+from policies.schema import EDUCATION, SKILL, PersonColumns, code_of
 
 __all__ = ["ROLE", "REQUIRED", "TIER_PREFIX", "levels_of", "service_score", "school_tier"]
 
@@ -36,7 +36,7 @@ def levels_of(params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [spec for _, spec in sorted(numbered, key=lambda kv: kv[0])]
 
 
-def service_score(persons: Persons, weights: Mapping[str, Any]) -> Points:
+def service_score(persons: PersonColumns, weights: Mapping[str, Any]) -> Points:
     """穗府〔2016〕3号 （八）: residence-permit points for services
     (连续居住年限、合法稳定就业、合法稳定居所、文化程度、缴纳社保、技术能力).
 
@@ -67,7 +67,7 @@ def _highest(codes: np.ndarray, table: tuple[str, ...], points: Mapping[str, flo
     return out
 
 
-def school_tier(persons: Persons, params: Mapping[str, Any]) -> np.ndarray:
+def school_tier(persons: PersonColumns, params: Mapping[str, Any]) -> np.ndarray:
     """深府〔2016〕58号 （十三） 梯度赋权: each child's tier (1 = first served; ``tiers`` = no public
     school)."""
     levels = levels_of(params)

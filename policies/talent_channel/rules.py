@@ -15,7 +15,7 @@ from typing import Any
 
 from policies.conditions import any_route, routes_of
 from policies.decision import Decision, Points
-from policies.schema import Persons
+from policies.schema import PersonColumns
 
 __all__ = ["ROLE", "CHANNEL", "KIND", "REQUIRED", "eligible"]
 
@@ -25,7 +25,7 @@ KIND = "direct"
 REQUIRED = ("take_up",)
 
 
-def eligible(persons: Persons, params: Mapping[str, Any], points: Points | None) -> Decision:
+def eligible(persons: PersonColumns, params: Mapping[str, Any], points: Points | None) -> Decision:
     """深府〔2016〕59号 人才引进迁户 / 成府发〔2017〕23号 三（一）2: eligible when some talent route holds.
 
     ``points`` is the regime's points (the talent comprehensive evaluation in Shenzhen); routes with

@@ -13,7 +13,7 @@ from typing import Any
 
 from policies.conditions import any_route, routes_of
 from policies.decision import Decision, Points
-from policies.schema import Persons
+from policies.schema import PersonColumns
 
 __all__ = ["ROLE", "CHANNEL", "KIND", "REQUIRED", "eligible"]
 
@@ -23,6 +23,6 @@ KIND = "direct"
 REQUIRED = ("take_up",)
 
 
-def eligible(persons: Persons, params: Mapping[str, Any], points: Points | None) -> Decision:
+def eligible(persons: PersonColumns, params: Mapping[str, Any], points: Points | None) -> Decision:
     """深府〔2016〕59号 纳税迁户: eligible when some tax route holds (amount over three tax years and age)."""
     return any_route(persons, routes_of(params), points)
