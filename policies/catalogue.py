@@ -12,10 +12,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from policies.errors import InputError
+from policies.errors import InputError, Where
 from policies.parameters import FAR_FUTURE, FAR_PAST, _as_date
 from policies.regime import CITIES, Regime, RegimeVersion, check_mechanisms, parse_overrides
-from policies.yamlio import load_yaml
+from policies.yamlio import key_lines, load_yaml
 
 __all__ = ["REGIME_DIR", "available", "resolve", "load_regime_file", "describe"]
 
@@ -39,12 +39,12 @@ def _parse_timeline(doc: Mapping[str, Any], file: str) -> dict[str, Regime]:
     for city in cities:
         if city not in CITIES:
             raise InputError(f"unknown city {city!r} (known: {', '.join(CITIES)})", file=file,
-                             line=doc.lines.get("city", doc.lines.get("cities")), field="city")
+                             line=key_lines(doc).get("city", key_lines(doc).get("cities")), field="city")
     versions = []
     for i, raw in enumerate(doc.get("versions") or []):
         path = f"versions[{i}]"
         _check_keys(raw, _VERSION_KEYS, file, path + ".")
-        where = {"file": file, "line": raw.line, "field": path}
+        where: Where = {"file": file, "line": raw.line, "field": path}
         start = _as_date(raw["start"], where) if "start" in raw else FAR_PAST
         end = _as_date(raw["end"], where) if "end" in raw else FAR_FUTURE
         mechanisms = check_mechanisms(raw.get("mechanisms") or {}, file=file, line=raw.line,
@@ -66,17 +66,17 @@ def _parse_counterfactual(doc: Mapping[str, Any], file: str) -> dict[str, Regime
     try:
         bases = resolve([base_name]) if base_name != Path(file).stem else {}
     except InputError as exc:
-        raise InputError(exc.message, file=file, line=doc.lines.get("derive_from"), field="derive_from") from None
+        raise InputError(exc.message, file=file, line=key_lines(doc).get("derive_from"), field="derive_from") from None
     cities = list(doc.get("cities") or bases)
     for city in cities:
         if city not in bases:
             raise InputError(f"{base_name!r} has no regime for {city!r}", file=file,
-                             line=doc.lines.get("cities"), field="cities")
-    start = _as_date(doc["from"], {"file": file, "line": doc.lines.get("from"), "field": "from"}) \
+                             line=key_lines(doc).get("cities"), field="cities")
+    start = _as_date(doc["from"], {"file": file, "line": key_lines(doc).get("from"), "field": "from"}) \
         if "from" in doc else FAR_PAST
     swap_raw = doc.get("swap") or {}
     swap = {str(k): (None if v is None else str(v)) for k, v in swap_raw.items()}
-    check_mechanisms(swap_raw, file=file, line=doc.lines.get("swap"), path="swap")
+    check_mechanisms(swap_raw, file=file, line=key_lines(doc).get("swap"), path="swap")
     overrides = parse_overrides(doc.get("overrides") or {}, file=file, path="overrides")
     name = str(doc.get("name") or Path(file).stem)
     return {city: bases[city].derive(name, title=str(doc.get("title", name)), start=start, swap=swap,

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypedDict
 
-__all__ = ["InputError"]
+__all__ = ["InputError", "Where"]
+
+
+class Where(TypedDict):
+    """Where in the input a mistake is: the keyword arguments of ``InputError`` (``InputError(message, **where)``)."""
+
+    file: str | Path | None
+    line: int | None
+    field: str | None
 
 
 class InputError(Exception):

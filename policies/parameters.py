@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from policies.errors import InputError
-from policies.yamlio import load_yaml
+from policies.errors import InputError, Where
+from policies.yamlio import key_lines, load_yaml
 
 __all__ = ["DatedValue", "Variant", "load_variants", "parse_entries", "FAR_PAST", "FAR_FUTURE"]
 
@@ -109,7 +109,7 @@ class _Override(DatedValue):
         super().__init__(base.value, base.start, base.end, base.ref, base.assumption, base.note)
 
 
-def _as_date(value: Any, where: dict[str, Any]) -> dt.date:
+def _as_date(value: Any, where: Where) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -129,7 +129,7 @@ def parse_entries(raw: Any, *, file: str | None, line: int | None, path: str) ->
     for i, item in enumerate(items):
         item_path = f"{path}[{i}]" if isinstance(raw, list) else path
         item_line = getattr(item, "line", None) or line
-        where = {"file": file, "line": item_line, "field": item_path}
+        where: Where = {"file": file, "line": item_line, "field": item_path}
         if not isinstance(item, Mapping):
             raise InputError("expected a mapping with value and ref: or assumption:", **where)
         unknown = set(item) - _ENTRY_KEYS
@@ -169,7 +169,7 @@ def load_variants(path: str | Path, mechanism: str) -> dict[str, Variant]:
         raise InputError("expected a mapping of variant names", file=file, line=1)
     raw_variants: dict[str, tuple[Mapping[str, Any], int | None]] = {}
     for name, body in doc.items():
-        line = doc.lines.get(name)
+        line = key_lines(doc).get(name)
         if not isinstance(body, Mapping):
             raise InputError("a variant is a mapping with description, extends, params", file=file, line=line,
                              field=str(name))
@@ -177,7 +177,7 @@ def load_variants(path: str | Path, mechanism: str) -> dict[str, Variant]:
         if unknown:
             key = sorted(map(str, unknown))[0]
             raise InputError(f"unknown key (allowed: {', '.join(sorted(_VARIANT_KEYS))})", file=file,
-                             line=body.lines.get(key, line), field=f"{name}.{key}")
+                             line=key_lines(body).get(key, line), field=f"{name}.{key}")
         raw_variants[str(name)] = (body, line)
 
     resolved: dict[str, Variant] = {}
@@ -198,7 +198,7 @@ def load_variants(path: str | Path, mechanism: str) -> dict[str, Variant]:
         if not isinstance(raw_params, Mapping):
             raise InputError("params must be a mapping", file=file, line=line, field=f"{name}.params")
         for pname, raw in raw_params.items():
-            params[str(pname)] = parse_entries(raw, file=file, line=raw_params.lines.get(pname),
+            params[str(pname)] = parse_entries(raw, file=file, line=key_lines(raw_params).get(pname),
                                                path=f"{name}.params.{pname}")
         variant = Variant(mechanism, name, str(body.get("description", "")), params, file)
         resolved[name] = variant

@@ -15,7 +15,7 @@ from functools import cached_property
 from types import ModuleType
 from typing import Any
 
-from policies.errors import InputError
+from policies.errors import InputError, Where
 from policies.mechanisms import MECHANISMS, variants_of
 from policies.parameters import FAR_FUTURE, FAR_PAST, DatedValue, Variant, parse_entries
 
@@ -171,7 +171,7 @@ def check_mechanisms(mechanisms: Mapping[str, Any], *, file: str, line: int | No
     out = {}
     lines = getattr(mechanisms, "lines", {})
     for mechanism, variant in mechanisms.items():
-        where = {"file": file, "line": lines.get(mechanism, line), "field": f"{path}.{mechanism}"}
+        where: Where = {"file": file, "line": lines.get(mechanism, line), "field": f"{path}.{mechanism}"}
         if mechanism not in MECHANISMS:
             raise InputError(f"unknown mechanism (known: {', '.join(sorted(MECHANISMS))})", **where)
         if variant is None:
@@ -188,7 +188,7 @@ def parse_overrides(raw: Mapping[str, Any], *, file: str, path: str) -> dict[str
     out = {}
     lines = getattr(raw, "lines", {})
     for key, entries in raw.items():
-        where = {"file": file, "line": lines.get(key), "field": f"{path}.{key}"}
+        where: Where = {"file": file, "line": lines.get(key), "field": f"{path}.{key}"}
         parts = str(key).split(".")
         if len(parts) != 3:
             raise InputError("an override is mechanism.variant.parameter", **where)

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from policies.errors import InputError
 
-__all__ = ["LineDict", "load_yaml", "load_yaml_text", "line_of", "validation_error"]
+__all__ = ["LineDict", "load_yaml", "load_yaml_text", "key_lines", "line_of", "validation_error"]
 
 
 class LineDict(dict):
@@ -100,6 +100,11 @@ def load_yaml(path: str | Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read file: {exc}", file=path) from None
     return load_yaml_text(text, str(path))
+
+
+def key_lines(doc: Mapping[Any, Any]) -> dict[Any, int]:
+    """The source line of each key of a mapping ``load_yaml`` read (a ``LineDict``); empty for any other mapping."""
+    return doc.lines if isinstance(doc, LineDict) else {}
 
 
 def line_of(doc: Any, dotted: str) -> int | None:
