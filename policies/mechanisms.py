@@ -42,5 +42,7 @@ MECHANISMS: dict[str, ModuleType] = {
 @cache
 def variants_of(mechanism: str) -> dict[str, Variant]:
     """The parameter variants of a mechanism, read once from its ``params.yaml``."""
-    folder = Path(MECHANISMS[mechanism].__file__).parent
+    rules_file = MECHANISMS[mechanism].__file__
+    assert rules_file is not None, mechanism  # every mechanism's rules are a module file (imported above)
+    folder = Path(rules_file).parent
     return load_variants(folder / "params.yaml", mechanism)
