@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from types import MappingProxyType
-from typing import IO, Any
+from typing import IO, Any, Never, overload
 
 import numpy as np
 
@@ -202,6 +202,24 @@ class MigrantView:
     history: tuple[dict[str, Any], ...]
 
 
+class _Column:
+    """A read-only ``Persons`` column of a ``MigrantBatch``, gathered on first read (``MigrantBatch._get``)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.__doc__ = f"Persons.{name}"
+
+    @overload
+    def __get__(self, batch: None, owner: type | None = None) -> _Column: ...
+    @overload
+    def __get__(self, batch: MigrantBatch, owner: type | None = None) -> np.ndarray: ...
+    def __get__(self, batch: MigrantBatch | None, owner: type | None = None) -> np.ndarray | _Column:
+        return self if batch is None else batch._get(self.name)
+
+    def __set__(self, batch: MigrantBatch, value: Never) -> None:
+        raise AttributeError(f"MigrantBatch.{self.name} is read-only")
+
+
 class MigrantBatch:
     """The ``Persons`` columns (what policy rules read) of the migrants at ``rows``, computed on first use.
 
@@ -214,6 +232,35 @@ class MigrantBatch:
     insurance reads the migrant's months; social-service records, patents and criminal or credit records are not
     part of the migrant state and are zero (no data on their distribution among migrants).
     """
+
+    # The Persons columns (how each is computed: ``_SOURCES`` below).
+    age = _Column()
+    sex = _Column()
+    education = _Column()
+    full_time_degree = _Column()
+    professional_title = _Column()
+    skill_level = _Column()
+    shortage_occupation = _Column()
+    si_pension = _Column()
+    si_medical = _Column()
+    si_unemployment = _Column()
+    si_work_injury = _Column()
+    si_maternity = _Column()
+    residence_permit_months = _Column()
+    months_in_city = _Column()
+    housing_type = _Column()
+    mortgaged = _Column()
+    home_district = _Column()
+    work_district = _Column()
+    employed = _Column()
+    stable_home = _Column()
+    tax_paid_3y = _Column()
+    patents_invention = _Column()
+    patents_utility = _Column()
+    blood_donations = _Column()
+    volunteer_hours = _Column()
+    criminal = _Column()
+    bad_credit = _Column()
 
     def __init__(self, columns: Any, rows: np.ndarray, *, date: dt.date, month_index: int, adcode: np.ndarray,
                  income_tax_3y: Callable[[Any, np.ndarray], np.ndarray],
@@ -302,8 +349,7 @@ _SOURCES: dict[str, Callable[[MigrantBatch], np.ndarray]] = {
     "bad_credit": _zeros(np.bool_),
 }
 assert set(_SOURCES) == {f.name for f in fields(Persons)} - {"date"}, "MigrantBatch must cover every Persons column"
-for _name in _SOURCES:  # one read-only attribute per Persons column
-    setattr(MigrantBatch, _name, property(lambda self, n=_name: self._get(n), doc=f"Persons.{_name}"))
+assert set(_SOURCES) == {n for n, v in vars(MigrantBatch).items() if isinstance(v, _Column)}, "one _Column each"
 
 
 def build_persons(columns: Any, rows: np.ndarray, *, date: dt.date, month_index: int, adcode: np.ndarray,
