@@ -23,6 +23,8 @@ cost of a few thousand numpy calls.
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import numpy as np
 
 from policies.regime import CITIES
@@ -32,7 +34,7 @@ from sim.params import ORIGINS
 from sim.phases.prospects import prospect_factor
 from sim.population import OUTSIDE, build_persons
 
-__all__ = ["choose", "district_terms", "CHUNK"]
+__all__ = ["choose", "district_terms", "ChoiceTerms", "CHUNK"]
 
 CHUNK = 32_768          # choosers per (alternatives × choosers) weights array
 PROSPECT_CHUNK = 131_072  # choosers per evaluation of a city's rules (few calls: each has a fixed cost)
@@ -45,7 +47,14 @@ def _type_index(tier, origin, group, child, current_city):  # noqa: ANN001, ANN2
     return (((tier * len(ORIGINS) + origin) * N_GROUPS + group) * 2 + child) * N_CURRENT + current_city + 1
 
 
-def district_terms(model, presence: np.ndarray | None = None) -> dict[str, np.ndarray]:  # noqa: ANN001
+class ChoiceTerms(TypedDict):
+    """The terms of location choice computed once per step (``district_terms``)."""
+
+    weights: np.ndarray   # (type, alternative): exp of each type's utility, types in ``_type_index`` order
+    stay_factor: float    # one's own district weighs this times its table weight (staying costs no move)
+
+
+def district_terms(model, presence: np.ndarray | None = None) -> ChoiceTerms:  # noqa: ANN001
     """Logit weights ``exp(utility)`` of every chooser type over the districts and the outside option (last).
     ``presence``: as for ``update_markets``, counted now when not given."""
     b, state, geo = model.behaviour, model.district_state, model.geography
@@ -116,10 +125,12 @@ def choose(model, columns, rows: np.ndarray, *, arriving: bool) -> np.ndarray:  
         accept[inside] = test < least
         unsure = inside[test >= least]
         parts = np.array_split(unsure, max(1, -(-len(unsure) // size)))
-        factor = np.concatenate([np.zeros(0)] + list(ordered_map(
-            lambda part, who=who, proposal=proposal: prospect_factor(
-                model, persons.take(who[part]), current_city[who[part]], formal[who[part]], proposal[part]),
-            parts, model.threads)))
+
+        def factor_of(part: np.ndarray, who: np.ndarray = who, proposal: np.ndarray = proposal) -> np.ndarray:
+            return prospect_factor(model, persons.take(who[part]), current_city[who[part]], formal[who[part]],
+                                   proposal[part])
+
+        factor = np.concatenate([np.zeros(0)] + list(ordered_map(factor_of, parts, model.threads)))
         accept[unsure] = test[test >= least] < factor
         accept, proposal = accept.reshape(-1, tries), proposal.reshape(-1, tries)
         first = np.argmax(accept, axis=1)

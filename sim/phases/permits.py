@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from policies.regime import ActiveMechanism
 from sim.parallel import chunk_size, ordered_map
 from sim.sampling import bernoulli_rows
 
@@ -33,9 +34,11 @@ def issue_permits(model) -> None:  # noqa: ANN001
         if rule is None or len(mine) == 0:
             continue
         chunks = np.array_split(mine, max(1, -(-len(mine) // chunk_size(model, CHUNK))))
-        eligible = np.concatenate(list(ordered_map(
-            lambda chunk, rule=rule: rule.rules.eligible(model.persons(chunk), rule.params).eligible,
-            chunks, model.threads)))
+
+        def eligible_in(chunk: np.ndarray, rule: ActiveMechanism = rule) -> np.ndarray:
+            return rule.rules.eligible(model.persons(chunk), rule.params).eligible
+
+        eligible = np.concatenate(list(ordered_map(eligible_in, chunks, model.threads)))
         granted = mine[eligible]
         pop["permit"][granted] = True
         pop["permit_months"][granted] = 0

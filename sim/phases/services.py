@@ -44,8 +44,11 @@ def allocate_school_places(model) -> None:  # noqa: ANN001
     for gov in model.governments:
         in_city = np.flatnonzero((geo.city[d] == gov.city_index) & ~settled)
         chunks = np.array_split(in_city, max(1, -(-len(in_city) // chunk_size(model, CHUNK))))
-        tiers = list(ordered_map(lambda chunk, gov=gov: gov.school_tier(model.persons(with_children[chunk])),
-                                 [c for c in chunks if len(c)], model.threads))
+
+        def tiers_of(chunk: np.ndarray, gov: CityGovernment = gov) -> np.ndarray | None:
+            return gov.school_tier(model.persons(with_children[chunk]))
+
+        tiers = list(ordered_map(tiers_of, [c for c in chunks if len(c)], model.threads))
         if tiers and tiers[0] is not None:
             tier[in_city] = np.concatenate([np.asarray(t, dtype=np.int64) for t in tiers])
     tier[settled] = 0
