@@ -66,7 +66,8 @@ class District(mesa.Agent):
     @property
     def wage(self) -> tuple[float, float, float]:
         """Current wage index by skill tier (low, mid, high)."""
-        return tuple(float(w) for w in self.model.district_state.wage[self.index])
+        low, mid, high = (float(w) for w in self.model.district_state.wage[self.index])
+        return low, mid, high
 
     def __repr__(self) -> str:
         return f"District({self.adcode} {self.name}, {self.zone})"
