@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.parallel import ordered_map
+from sim.params import ORIGINS
 
 __all__ = ["count_by", "presence_counts", "BLOCK"]
 
@@ -44,8 +45,6 @@ def presence_counts(model, threads: int = 1) -> np.ndarray:  # noqa: ANN001
     Markets (occupants by district, workers by district and tier) and the network term of location choice (origin
     by district) read the same state in the same step; one pass of counting serves all three.
     """
-    from sim.params import ORIGINS
-
     pop, n_d = model.population, model.geography.n
     shape = (len(ORIGINS), n_d, 3, 2)
 

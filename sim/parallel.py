@@ -18,7 +18,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from typing import TypeVar
 
-__all__ = ["ordered_map", "chunk_size"]
+import numpy as np
+
+__all__ = ["ordered_map", "chunk_size", "split_rows"]
 
 _PREFIX = "hukou-chunk"
 Item = TypeVar("Item")
@@ -61,3 +63,11 @@ def chunk_size(model, smallest: int) -> int:  # noqa: ANN001
     choice does not depend on it at all; settlement rounds draw chunk by chunk, so theirs does).
     """
     return max(smallest, len(model.population) // 64)
+
+
+def split_rows(model, rows: np.ndarray, smallest: int) -> list[np.ndarray]:  # noqa: ANN001
+    """``rows`` in consecutive chunks of at most ``chunk_size(model, smallest)`` (sizes differ by one at most);
+    no chunk when there are no rows."""
+    if len(rows) == 0:
+        return []
+    return np.array_split(rows, -(-len(rows) // chunk_size(model, smallest)))

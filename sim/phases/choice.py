@@ -29,7 +29,7 @@ import numpy as np
 
 from policies.regime import CITIES
 from sim.counting import presence_counts
-from sim.parallel import chunk_size, ordered_map
+from sim.parallel import chunk_size, ordered_map, split_rows
 from sim.params import ORIGINS
 from sim.phases.prospects import prospect_factor
 from sim.population import OUTSIDE, build_persons
@@ -110,7 +110,6 @@ def choose(model, columns, rows: np.ndarray, *, arriving: bool) -> np.ndarray:  
     formal = columns["formal"][rows]
     choice = np.empty(k, dtype=np.int64)
     pending = np.arange(k)
-    size = chunk_size(model, PROSPECT_CHUNK)
     tries = 1
     while len(pending):
         # After the first round the few rejected choosers make several proposals at once (the first accepted
@@ -124,12 +123,12 @@ def choose(model, columns, rows: np.ndarray, *, arriving: bool) -> np.ndarray:  
         # sampling): at the calibrated beta_prospect seven proposals in ten need no rules at all.
         accept[inside] = test < least
         unsure = inside[test >= least]
-        parts = np.array_split(unsure, max(1, -(-len(unsure) // size)))
 
         def factor_of(part: np.ndarray, who: np.ndarray = who, proposal: np.ndarray = proposal) -> np.ndarray:
             return prospect_factor(model, persons.take(who[part]), current_city[who[part]], formal[who[part]],
                                    proposal[part])
 
+        parts = split_rows(model, unsure, PROSPECT_CHUNK)
         factor = np.concatenate([np.zeros(0)] + list(ordered_map(factor_of, parts, model.threads)))
         accept[unsure] = test[test >= least] < factor
         accept, proposal = accept.reshape(-1, tries), proposal.reshape(-1, tries)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from policies.regime import ActiveMechanism
-from sim.parallel import chunk_size, ordered_map
+from sim.parallel import ordered_map, split_rows
 from sim.sampling import bernoulli_rows
 
 __all__ = ["issue_permits"]
@@ -33,12 +33,11 @@ def issue_permits(model) -> None:  # noqa: ANN001
         mine = applying[applicant_city == gov.city_index]
         if rule is None or len(mine) == 0:
             continue
-        chunks = np.array_split(mine, max(1, -(-len(mine) // chunk_size(model, CHUNK))))
 
         def eligible_in(chunk: np.ndarray, rule: ActiveMechanism = rule) -> np.ndarray:
             return rule.rules.eligible(model.persons(chunk), rule.params).eligible
 
-        eligible = np.concatenate(list(ordered_map(eligible_in, chunks, model.threads)))
+        eligible = np.concatenate(list(ordered_map(eligible_in, split_rows(model, mine, CHUNK), model.threads)))
         granted = mine[eligible]
         pop["permit"][granted] = True
         pop["permit_months"][granted] = 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.government import CityGovernment
-from sim.parallel import chunk_size, ordered_map
+from sim.parallel import ordered_map, split_rows
 
 __all__ = ["allocate_school_places", "enrol", "STATUS_GROUPS", "SCHOOL_YEAR_MONTH"]
 
@@ -43,12 +43,11 @@ def allocate_school_places(model) -> None:  # noqa: ANN001
     tier = _default_tier(permit)
     for gov in model.governments:
         in_city = np.flatnonzero((geo.city[d] == gov.city_index) & ~settled)
-        chunks = np.array_split(in_city, max(1, -(-len(in_city) // chunk_size(model, CHUNK))))
 
         def tiers_of(chunk: np.ndarray, gov: CityGovernment = gov) -> np.ndarray | None:
             return gov.school_tier(model.persons(with_children[chunk]))
 
-        tiers = list(ordered_map(tiers_of, [c for c in chunks if len(c)], model.threads))
+        tiers = list(ordered_map(tiers_of, split_rows(model, in_city, CHUNK), model.threads))
         if tiers and tiers[0] is not None:
             tier[in_city] = np.concatenate([np.asarray(t, dtype=np.int64) for t in tiers])
     tier[settled] = 0

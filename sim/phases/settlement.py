@@ -11,7 +11,7 @@ import numpy as np
 from policies.decision import Points
 from policies.regime import ActiveMechanism
 from sim.government import CityGovernment, RoundResult
-from sim.parallel import chunk_size, ordered_map
+from sim.parallel import ordered_map, split_rows
 from sim.phases.migration import stochastic_round
 from sim.sampling import bernoulli_rows
 
@@ -107,7 +107,7 @@ def settlement_rounds(model) -> None:  # noqa: ANN001
         in_order = [m for kind in (*PER_PERSON_KINDS, "quota") for m in due if m.rules.KIND == kind]
         quota_channels = [m for m in in_order if m.rules.KIND == "quota"]
         applicants = {m.name: _Applicants() for m in quota_channels}
-        chunks = [c for c in np.array_split(rows, max(1, -(-len(rows) // chunk_size(model, CHUNK)))) if len(c)]
+        chunks = split_rows(model, rows, CHUNK)
 
         def drawn(chunks: list[np.ndarray] = chunks, in_order: list = in_order):  # noqa: ANN202
             """Each chunk with its draws, made here in chunk and channel order (sim.parallel)."""
