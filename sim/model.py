@@ -18,10 +18,12 @@ from sim.clock import Clock
 from sim.config import RunConfig
 from sim.counting import presence_counts
 from sim.districts import District, DistrictState
+from sim.drivers import pool_series
 from sim.geography import load_geography
 from sim.government import CityGovernment
 from sim.params import ORIGINS
 from sim.phases.choice import district_terms
+from sim.phases.constants import census_day_flows, census_stock_by_type, fit_constants
 from sim.phases.employment import work_and_accrue
 from sim.phases.exits import retire
 from sim.phases.markets import update_markets
@@ -82,7 +84,7 @@ class HukouModel(mesa.Model):
         self.districts = [District(self, i) for i in range(self.geography.n)]
         self._place_census_stock()
         allocate_school_places(self)
-        self.choice_terms = district_terms(self)
+        self._fit_district_constants()
         record_state(self, self.date, census_day=True)
 
     # The clock ------------------------------------------------------------------------------------------------
@@ -154,6 +156,11 @@ class HukouModel(mesa.Model):
         return self
 
     # Helpers the phases share ---------------------------------------------------------------------------------
+    def pool_index(self, origin: str, date: dt.date) -> float:
+        """The pool of potential migrants from ``origin`` on ``date`` relative to the census day (``sim.drivers``)."""
+        year = date.year + (date.month - 1) / 12 + (date.day - 1) / 365
+        return pool_series().index(origin, year, self.behaviour.inflow_growth_per_year)
+
     def persons(self, rows: np.ndarray) -> MigrantBatch:
         """The ``Persons`` columns (what rules read) of the migrants at ``rows`` today, gathered on first use."""
         return build_persons(self.population, rows, date=self.date, month_index=self.month_index,
@@ -226,6 +233,15 @@ class HukouModel(mesa.Model):
         self._initial_jobs_and_schools()
         self.events.add("arrive", self.population["uid"][rows], -1, district)
 
+    def _fit_district_constants(self) -> None:
+        """Size reference and district constants of location choice, from the census-day state
+        (``sim.phases.constants``): without any change the census's spread over districts stays put."""
+        self.size_reference = self.district_state.jobs.mean(axis=0)
+        self.district_constants = np.zeros(self.geography.n)
+        self.choice_terms = district_terms(self)
+        self.district_constants = fit_constants(census_day_flows(self))
+        self.choice_terms = district_terms(self)
+
     def _initial_permits(self, rows: np.ndarray) -> None:
         pop = self.population
         for gov in self.governments:
@@ -240,10 +256,14 @@ class HukouModel(mesa.Model):
             pop["permit_months"][holders] = held.astype(np.uint16)
 
     def _initial_jobs_and_schools(self) -> None:
+        """Jobs open to migrants: the census's migrants of each district at the 2010 employment rate, split by
+        skill tier as the agents placed there are (shrunk toward the city's split, so that a small district with
+        few agents at a coarse scale still has jobs of every tier), plus vacancies; then school places."""
         pop, geo, state = self.population, self.geography, self.district_state
-        employed = pop["employed"]
-        cell = pop["district"][employed].astype(np.int64) * 3 + pop["tier"][employed]
-        workers = np.bincount(cell, minlength=geo.n * 3).reshape(geo.n, 3) * self.scale
+        agents = np.bincount(pop["district"].astype(np.int64) * 3 + pop["tier"], minlength=geo.n * 3)
+        mix = census_stock_by_type(agents.reshape(geo.n, 3), geo.migrants_2010.astype(np.float64),
+                                   geo.city.astype(np.int64))
+        workers = mix * self.behaviour.employment_rate_2010
         # Vacancies in every tier, so a tier with no migrant worker on the census day is not closed for good.
         vacancies = self.behaviour.vacancy_rate * workers.sum(axis=1, keepdims=True) / 3
         state.jobs = workers + np.maximum(self.behaviour.vacancy_rate * workers, vacancies)

@@ -43,24 +43,29 @@ N_GROUPS = 3     # status: hukou, permit, none
 N_CURRENT = len(CITIES) + 1  # current city, or none (arrivals)
 
 
-def _type_index(tier, origin, group, child, current_city):  # noqa: ANN001, ANN202
+def type_index(tier, origin, group, child, current_city):  # noqa: ANN001, ANN202
     return (((tier * len(ORIGINS) + origin) * N_GROUPS + group) * 2 + child) * N_CURRENT + current_city + 1
 
 
 class ChoiceTerms(TypedDict):
     """The terms of location choice computed once per step (``district_terms``)."""
 
-    weights: np.ndarray   # (type, alternative): exp of each type's utility, types in ``_type_index`` order
+    weights: np.ndarray   # (type, alternative): exp of each type's utility, types in ``type_index`` order
     stay_factor: float    # one's own district weighs this times its table weight (staying costs no move)
 
 
 def district_terms(model, presence: np.ndarray | None = None) -> ChoiceTerms:  # noqa: ANN001
     """Logit weights ``exp(utility)`` of every chooser type over the districts and the outside option (last).
-    ``presence``: as for ``update_markets``, counted now when not given."""
+    ``presence``: as for ``update_markets``, counted now when not given.
+
+    Besides wages, rents and commuting, each district carries a size term, ``beta_size · log(jobs of the chooser's
+    tier / the census-day mean of that tier's jobs per district)`` (a district with twice the jobs draws about twice
+    the movers), and its constant (``sim.phases.constants``, fitted on the census day)."""
     b, state, geo = model.behaviour, model.district_state, model.geography
     n_d = geo.n
+    size = b.beta_size * np.log(np.maximum(state.jobs, 1e-9) / model.size_reference[None, :]).T  # (tier, district)
     base = (b.beta_wage * np.log(state.wage.T) - b.beta_rent * np.log(state.rent)[None, :]
-            - b.beta_commute * state.commute[None, :])                               # (tier, district)
+            - b.beta_commute * state.commute[None, :] + size + model.district_constants[None, :])
     if presence is None:
         presence = presence_counts(model, model.threads)
     counts = presence.sum(axis=(2, 3))                                                 # (origin, district)
@@ -82,7 +87,7 @@ def district_terms(model, presence: np.ndarray | None = None) -> ChoiceTerms:  #
     utility[:, :n_d][(group == 0)[:, None] & (current[:, None] >= 0) & ~same_city] = -np.inf
     utility[:, n_d] = outside[origin] - b.settled_outside_penalty * (group == 0)
     weights = np.exp(utility - utility.max(axis=1, keepdims=True))
-    order = np.argsort(_type_index(tier, origin, group, child, current))
+    order = np.argsort(type_index(tier, origin, group, child, current))
     return {"weights": np.ascontiguousarray(weights[order]),  # (type, alternative)
             "stay_factor": float(np.exp(b.move_cost_within_city))}
 
@@ -98,7 +103,7 @@ def choose(model, columns, rows: np.ndarray, *, arriving: bool) -> np.ndarray:  
     group = np.where(settled, 0, np.where(columns["permit"][rows], 1, 2))
     current = np.full(k, OUTSIDE, dtype=np.int64) if arriving else columns["district"][rows].astype(np.int64)
     current_city = np.where(current >= 0, geo.city[np.maximum(current, 0)], -1)
-    kind = _type_index(columns["tier"][rows].astype(np.int64), columns["origin"][rows].astype(np.int64), group,
+    kind = type_index(columns["tier"][rows].astype(np.int64), columns["origin"][rows].astype(np.int64), group,
                        (columns["children"][rows] > 0).astype(np.int64), current_city)
     if not any(gov.channels() for gov in model.governments):
         return _to_district(_propose(model, kind, current, np.float32(1.0), rng), n_d)

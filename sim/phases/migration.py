@@ -22,11 +22,11 @@ def stochastic_round(rng: np.random.Generator, x: float) -> int:
 
 def arrive(model) -> None:  # noqa: ANN001
     """Potential migrants from each origin weigh the 41 districts against staying; those who pick a district
-    arrive. The pool's size per origin is a parameter (persons a year, shrinking at ``inflow_growth_per_year``)."""
+    arrive. The pool per origin is ``inflow_persons_per_year`` on the census day, grown as the origin's observed
+    migration series (``sim.drivers``)."""
     b, rng = model.behaviour, model.rng
-    years = (model.date.year - 2010) + (model.date.month - 1) / 12
-    factor = (1 + b.inflow_growth_per_year) ** years * model.step_months / 12 / model.scale
-    counts = [rng.poisson(b.inflow_persons_per_year[o] * factor) for o in ORIGINS]
+    factor = model.step_months / 12 / model.scale
+    counts = [rng.poisson(b.inflow_persons_per_year[o] * model.pool_index(o, model.date) * factor) for o in ORIGINS]
     origin = np.repeat(np.arange(len(ORIGINS), dtype=np.uint8), counts)
     if len(origin) == 0:
         return
