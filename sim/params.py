@@ -94,6 +94,7 @@ class Behaviour(_Frozen):
     wage_elasticity: float = Field(ge=0)
     vacancy_rate: float = Field(ge=0, le=1)
     housing_growth_per_year: list[float]
+    housing_supply_elasticity: list[float]
     job_growth_per_year: ByTier
     school_places_for_migrants_2010: float = Field(ge=0)
     school_places_growth_per_year: float

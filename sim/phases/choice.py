@@ -51,7 +51,7 @@ class ChoiceTerms(TypedDict):
     """The terms of location choice computed once per step (``district_terms``)."""
 
     weights: np.ndarray   # (type, alternative): exp of each type's utility, types in ``type_index`` order
-    stay_factor: float    # one's own district weighs this times its table weight (staying costs no move)
+    stay: np.ndarray      # (type, alternative): the weight of staying, for a chooser whose district it is
 
 
 def district_terms(model, presence: np.ndarray | None = None) -> ChoiceTerms:  # noqa: ANN001
@@ -86,10 +86,15 @@ def district_terms(model, presence: np.ndarray | None = None) -> ChoiceTerms:  #
     # Hukou holders stay in their city (they may move between its districts, 穗府〔2018〕14号 三（二）7).
     utility[:, :n_d][(group == 0)[:, None] & (current[:, None] >= 0) & ~same_city] = -np.inf
     utility[:, n_d] = outside[origin] - b.settled_outside_penalty * (group == 0)
-    weights = np.exp(utility - utility.max(axis=1, keepdims=True))
+    top = utility.max(axis=1, keepdims=True)
+    weights = np.exp(utility - top)
+    # Staying costs no move, and the size term does not apply: one's own job and home are not more likely to be
+    # found in a district with more jobs. (The outside option's column is never one's own district.)
+    stay = np.exp(utility - top + b.move_cost_within_city)
+    stay[:, :n_d] *= np.exp(-size[tier])
     order = np.argsort(type_index(tier, origin, group, child, current))
     return {"weights": np.ascontiguousarray(weights[order]),  # (type, alternative)
-            "stay_factor": float(np.exp(b.move_cost_within_city))}
+            "stay": np.ascontiguousarray(stay[order])}
 
 
 def choose(model, columns, rows: np.ndarray, *, arriving: bool) -> np.ndarray:  # noqa: ANN001
@@ -147,11 +152,11 @@ def choose(model, columns, rows: np.ndarray, *, arriving: bool) -> np.ndarray:  
 
 def _propose(model, kind: np.ndarray, current: np.ndarray, bound: np.float32,  # noqa: ANN001
              rng: np.random.Generator) -> np.ndarray:
-    """One alternative per chooser from the type weights, with the stay factor on the current district and
+    """One alternative per chooser from the type weights, with the weight of staying on the current district and
     every district's weight times ``bound`` (the proposal of the rejection sampler).
 
     By inverting the cumulative weights: the type's cumulative weights ``C`` are computed once per call, and a
-    chooser's stay factor adds ``e = (stay − 1) · w(current)`` to ``C(a)`` for every alternative ``a`` at or after
+    chooser's own district adds ``e = stay(current) − w(current)`` to ``C(a)`` for every alternative ``a`` at or after
     the current district. The first alternative whose cumulative weight reaches ``t = u · (C(last) + e)`` is then
     ``min(c, #{C < t}) + max(0, #{C < t − e} − c)`` for current district ``c`` (both counts are prefixes of the
     alternatives, since ``C`` increases). Chunks of ``CHUNK`` choosers keep the (choosers × alternatives)
@@ -161,7 +166,9 @@ def _propose(model, kind: np.ndarray, current: np.ndarray, bound: np.float32,  #
     n_alt = table.shape[1]
     table[:, :-1] *= bound
     cumulative = np.cumsum(table, axis=1).astype(np.float32)
-    extra = ((model.choice_terms["stay_factor"] - 1) * table).astype(np.float32)
+    stay = model.choice_terms["stay"].copy()
+    stay[:, :-1] *= bound
+    extra = (stay - table).astype(np.float32)
     out = np.empty(len(kind), dtype=np.int64)
     size = chunk_size(model, CHUNK)
 

@@ -42,7 +42,7 @@ from sim.params import ORIGINS
 from sim.phases.choice import N_CURRENT, N_GROUPS, type_index
 
 __all__ = ["ChoiceFlows", "expected_flows", "fit_constants", "arrival_type_shares", "census_day_flows",
-           "census_stock_by_type"]
+           "census_stock_by_type", "arrival_pull", "keep_city_pull"]
 
 MAX_ITERATIONS = 500
 TOLERANCE = 1e-7      # largest change of a constant at convergence
@@ -57,7 +57,8 @@ class ChoiceFlows:
     ``weights``: (type, alternative) logit weights without constants, the outside option last.
     ``arrivals``: (type,) potential migrants a year of each type (zero for types that are not arrivals).
     ``stock_type``, ``stock_district``, ``stock_count``: the census-day migrants by chooser type and district.
-    ``reconsider``: yearly probability of reconsidering; ``stay``: the factor on one's own district's weight.
+    ``reconsider``: yearly probability of reconsidering; ``stay``: (type, alternative) the weight of staying in
+    one's own district (no moving cost, no size term), without constants.
     ``city``: city of each district; ``target``: each district's census share of its city's migrants.
     """
 
@@ -67,7 +68,7 @@ class ChoiceFlows:
     stock_district: np.ndarray
     stock_count: np.ndarray
     reconsider: float
-    stay: float
+    stay: np.ndarray
     city: np.ndarray
     target: np.ndarray
 
@@ -85,7 +86,8 @@ def expected_flows(flows: ChoiceFlows, constants: np.ndarray) -> tuple[np.ndarra
 
     rows = weights[flows.stock_type]                                   # (cell, alternative)
     cells = np.arange(len(rows))
-    rows[cells, flows.stock_district] *= flows.stay
+    rows[cells, flows.stock_district] = flows.stay[flows.stock_type, flows.stock_district] * factor[
+        flows.stock_district]
     choice_p = rows / rows.sum(axis=1, keepdims=True)
     movers = flows.reconsider * flows.stock_count
     leave_p = 1.0 - choice_p[cells, flows.stock_district]
@@ -103,7 +105,7 @@ def fit_constants(flows: ChoiceFlows) -> np.ndarray:
     """
     n_d = len(flows.city)
     constants = np.zeros(n_d)
-    pull = _arrival_pull(flows, constants)
+    pull = arrival_pull(flows, constants)
     for _ in range(MAX_ITERATIONS):
         stock, inflow, outflow = expected_flows(flows, constants)
         after = stock + inflow - outflow
@@ -112,13 +114,13 @@ def fit_constants(flows: ChoiceFlows) -> np.ndarray:
         # A district whose stock already exceeds its share after the year needs next to no inflow: floor it.
         ratio = np.maximum(needed, 1e-3 * inflow + 1e-12) / np.maximum(inflow, 1e-12)
         change = np.clip(np.log(ratio), -STEP_LIMIT, STEP_LIMIT)
-        constants = _keep_city_pull(flows, constants + change, pull)
+        constants = keep_city_pull(flows, constants + change, pull)
         if np.max(np.abs(change)) < TOLERANCE:
             return constants
     raise RuntimeError("district constants did not converge")
 
 
-def _arrival_pull(flows: ChoiceFlows, constants: np.ndarray) -> np.ndarray:
+def arrival_pull(flows: ChoiceFlows, constants: np.ndarray) -> np.ndarray:
     """Expected arrivals in each city a year with these constants."""
     n_d = len(flows.city)
     factor = np.append(np.exp(constants), 1.0)
@@ -127,14 +129,14 @@ def _arrival_pull(flows: ChoiceFlows, constants: np.ndarray) -> np.ndarray:
     return np.bincount(flows.city, weights=arrivals, minlength=int(flows.city.max()) + 1)
 
 
-def _keep_city_pull(flows: ChoiceFlows, constants: np.ndarray, pull: np.ndarray) -> np.ndarray:
+def keep_city_pull(flows: ChoiceFlows, constants: np.ndarray, pull: np.ndarray) -> np.ndarray:
     """Shift each city's constants together so that arrivals' odds of choosing the city are unchanged.
 
     A common shift of a city's constants multiplies its weight for every chooser by the same factor; matching the
     arrivals-weighted pull takes one shift per city, found by a few Newton steps on the city's log pull.
     """
     for _ in range(20):
-        now = _arrival_pull(flows, constants)
+        now = arrival_pull(flows, constants)
         shift = np.log(np.maximum(pull, 1e-300) / np.maximum(now, 1e-300))
         if np.max(np.abs(shift[pull > 0])) < 1e-10:
             break
@@ -185,7 +187,7 @@ def census_day_flows(model) -> ChoiceFlows:  # noqa: ANN001 - HukouModel (avoid 
     district_of, type_of = np.nonzero(stock)
     return ChoiceFlows(weights=weights, arrivals=arrivals, stock_type=type_of, stock_district=district_of,
                        stock_count=stock[district_of, type_of], reconsider=b.reconsider_rate,
-                       stay=model.choice_terms["stay_factor"], city=geo.city.astype(np.int64),
+                       stay=model.choice_terms["stay"].astype(np.float64), city=geo.city.astype(np.int64),
                        target=migrants / np.bincount(geo.city, weights=migrants)[geo.city])
 
 

@@ -78,7 +78,7 @@ def test_choice_follows_the_logit_with_settlement_prospects_exactly() -> None:
     migrant, copied many times, chooses with the probabilities computed from its weights and prospects."""
     from scipy.stats import chisquare
 
-    from sim.phases.choice import _type_index
+    from sim.phases.choice import type_index
     from sim.phases.prospects import prospect_factor
 
     model = HukouModel(RunConfig(scale=4000, end=2019, seed=3))
@@ -103,10 +103,10 @@ def test_choice_follows_the_logit_with_settlement_prospects_exactly() -> None:
     observed = np.bincount(np.where(chosen == OUTSIDE, geo.n, chosen), minlength=geo.n + 1)
 
     group = 1 if pop["permit"][row] else 2
-    kind = _type_index(int(pop["tier"][row]), int(pop["origin"][row]), group, int(pop["children"][row] > 0),
+    kind = type_index(int(pop["tier"][row]), int(pop["origin"][row]), group, int(pop["children"][row] > 0),
                        int(geo.city[here]))
     weights = model.choice_terms["weights"][kind].astype(np.float64)
-    weights[here] *= model.choice_terms["stay_factor"]
+    weights[here] = model.choice_terms["stay"][kind, here]
     weights[:geo.n] *= factor
     expected = weights / weights.sum() * n
     seen = expected > 0
