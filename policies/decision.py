@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -85,12 +86,18 @@ class Points:
 @dataclass(frozen=True)
 class Lever:
     """A spatial lever of a regime: from ``start`` to ``end`` (inclusive years), the ``kind`` quantity of each
-    district in ``districts`` (adcodes) changes by ``annual_change`` a year.
+    district in ``districts`` (adcodes) changes by ``annual_change`` a year; a lever with a date ``on`` acts once,
+    in the step that contains that date.
 
-    Kinds: ``housing`` (relative change of housing stock; negative for urban-village redevelopment, 深府〔2016〕58号
-    （五）), ``low_skill_jobs`` (relative change of low-skill jobs; industry relocation, （四）/ 穗府〔2018〕14号
-    三（一）2), ``commute`` (absolute change of the commuting-cost index; metro lines, 穗府〔2018〕14号 三（一）4),
-    ``services`` (relative change of school places; equalising services, 深府〔2016〕58号 （十二）).
+    Kinds: ``housing`` (relative change of housing stock; urban-village redevelopment, 深府〔2016〕58号 （五）),
+    ``low_skill_jobs`` (relative change of low-skill jobs; demand reduced, 深府〔2005〕125号 一（四）), ``jobs``
+    (relative change of the jobs of skill tier ``tier``; 成都 东进/南拓), ``move_low_skill_jobs`` (share
+    ``annual_change`` of the low-skill jobs of ``districts`` moves each year to ``to_districts``, weighted by
+    ``weights``, except ``out_of_city_share`` of it, which leaves the city; 穗府〔2018〕14号 三（一）2, 深府〔2016〕58号
+    （四）), ``remove_housing`` (housing for ``persons`` persons removed on ``on``; a clearance),
+    ``commute`` (absolute change of the commuting-cost index a year), ``metro_opening`` (absolute change of the
+    commuting-cost index on ``on``, not below ``floor``; 穗府〔2018〕14号 三（一）4), ``services`` (relative change of
+    school places; 深府〔2016〕58号 （十二））.
     """
 
     kind: str
@@ -99,3 +106,10 @@ class Lever:
     start_year: int
     end_year: int
     ref: str
+    to_districts: tuple[int, ...] = ()
+    out_of_city_share: float = 0.0
+    weights: str = "jobs"
+    tier: int = 0
+    on: dt.date | None = None
+    floor: float = 0.0
+    persons: float = 0.0

@@ -3,11 +3,16 @@ stocks grow at their trend rates and as the regimes' spatial levers say."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 
+from policies.decision import Lever
+from policies.regime import CITIES
 from sim.counting import presence_counts
+from sim.drivers import job_series
 
-__all__ = ["update_markets", "apply_levers"]
+__all__ = ["update_markets", "apply_levers", "housing_growth", "job_growth"]
 
 
 def _per_step(rate_per_year: float | np.ndarray, months: int) -> np.ndarray:
@@ -15,28 +20,101 @@ def _per_step(rate_per_year: float | np.ndarray, months: int) -> np.ndarray:
     return np.power(1.0 + np.asarray(rate_per_year, dtype=np.float64), months / 12)
 
 
-def apply_levers(model) -> None:  # noqa: ANN001 - HukouModel (avoid import cycle)
-    """深府〔2016〕58号 （四）（五）（十二）, 穗府〔2018〕14号 三（一）: apply each city's spatial levers in force.
+def _add_months(date: dt.date, months: int) -> dt.date:
+    month = date.month - 1 + months
+    return dt.date(date.year + month // 12, month % 12 + 1, 1)
 
-    Each lever changes its districts' housing, low-skill jobs, commuting or school places at its yearly rate.
+
+def _lever_districts(model, adcodes: tuple[int, ...], city: int) -> np.ndarray:  # noqa: ANN001
+    """District indices of ``adcodes`` that belong to city ``city`` (others are dropped)."""
+    geo = model.geography
+    idx = geo.index_of_adcode(np.asarray(adcodes, dtype=np.int32))
+    return idx[(idx >= 0) & (geo.city[np.maximum(idx, 0)] == city)]
+
+
+def _move_low_skill_jobs(jobs: np.ndarray, src: np.ndarray, dst: np.ndarray, lever: Lever, months: int) -> None:
+    """穗府〔2018〕14号 三（一）2: a share of the low-skill jobs of ``src`` moves to ``dst`` (in place).
+
+    The jobs that move are ``1 − (1 − share)^(months/12)`` of each origin's jobs; ``out_of_city_share`` of them leave
+    the city, the rest are shared among the destinations in proportion to their low-skill jobs (``weights: jobs``)
+    or equally, so the city's total falls by exactly the share said to leave."""
+    moved = jobs[src] * (1.0 - np.power(1.0 - lever.annual_change, months / 12))
+    jobs[src] -= moved
+    if dst.size == 0:
+        return
+    staying = moved.sum() * (1.0 - lever.out_of_city_share)
+    weight = jobs[dst] if lever.weights == "jobs" else np.ones(dst.size)
+    weight = weight / weight.sum() if weight.sum() > 0 else np.full(dst.size, 1.0 / dst.size)
+    jobs[dst] += staying * weight
+
+
+def apply_levers(model) -> None:  # noqa: ANN001 - HukouModel (avoid import cycle)
+    """深府〔2016〕58号 （四）（五）（十二）, 穗府〔2018〕14号 三（一）, 成府发〔2017〕23号 三（一）: levers.
+
+    Applies each city's spatial levers in force.
+
+    A lever with yearly dates changes its districts' housing, jobs, commuting or school places at its yearly rate (or
+    moves low-skill jobs between its districts); a dated one (a metro opening, a clearance) acts once, in the step
+    whose period contains its date. Districts of another city are ignored.
     """
-    state, months, year = model.district_state, model.step_months, model.date.year
+    state, months, date = model.district_state, model.step_months, model.date
+    step_end = _add_months(date, months)
     for gov in model.governments:
         for lever in gov.levers():
-            if not lever.start_year <= year <= lever.end_year:
+            if lever.on is not None:
+                if not date <= lever.on < step_end:
+                    continue
+            elif not lever.start_year <= date.year <= lever.end_year:
                 continue
-            idx = model.geography.index_of_adcode(np.asarray(lever.districts, dtype=np.int32))
-            idx = idx[(idx >= 0) & (model.geography.city[np.maximum(idx, 0)] == gov.city_index)]
+            idx = _lever_districts(model, lever.districts, gov.city_index)
             if lever.kind == "housing":
                 state.housing_stock[idx] *= _per_step(lever.annual_change, months)
             elif lever.kind == "low_skill_jobs":
                 state.jobs[idx, 0] *= _per_step(lever.annual_change, months)
+            elif lever.kind == "jobs":
+                state.jobs[idx, lever.tier] *= _per_step(lever.annual_change, months)
+            elif lever.kind == "move_low_skill_jobs":
+                dst = _lever_districts(model, lever.to_districts, gov.city_index)
+                low = state.jobs[:, 0].copy()
+                _move_low_skill_jobs(low, idx, dst, lever, months)
+                state.jobs[:, 0] = low
+            elif lever.kind == "remove_housing":
+                stock = state.housing_stock[idx]
+                state.housing_stock[idx] = np.maximum(stock - lever.persons * stock / max(stock.sum(), 1.0),
+                                                      0.05 * stock)
             elif lever.kind == "commute":
                 state.commute[idx] = np.maximum(state.commute[idx] + lever.annual_change * months / 12, 0.0)
+            elif lever.kind == "metro_opening":
+                now = state.commute[idx]
+                state.commute[idx] = np.maximum(now + lever.annual_change, np.minimum(now, lever.floor))
             elif lever.kind == "services":
                 state.school_places[idx] *= _per_step(lever.annual_change, months)
             else:
                 raise ValueError(f"unknown lever kind {lever.kind!r} in regime {gov.regime.name}")
+
+
+def housing_growth(b, zone: np.ndarray, rent_ratio: np.ndarray) -> np.ndarray:  # noqa: ANN001 - Behaviour
+    """Yearly growth of each district's housing: the zone's trend (building at 2010 rents) plus the zone's supply
+    elasticity times the log of how far rents stand above their 2010 level. Builders answer rents where land
+    allows: little in the built-up core, most in the new towns. Rents below 2010 do not demolish housing."""
+    elasticity = np.asarray(b.housing_supply_elasticity)[zone]
+    return np.asarray(b.housing_growth_per_year)[zone] + elasticity * np.log(np.maximum(rent_ratio, 1.0))
+
+
+def job_growth(b, jobs: np.ndarray, city: np.ndarray, year: int) -> np.ndarray:  # noqa: ANN001 - Behaviour
+    """Yearly growth of jobs by district and skill tier: each city's jobs grow as its employment series
+    (``sim.drivers.job_series``), shared among tiers by ``job_growth_per_year`` (industrial upgrading) so that the
+    city's total grows as observed: tier ``k`` grows at ``(1 + g_city)(1 + j_k) / (1 + j̄_city) − 1``, where
+    ``j̄_city`` is the tiers' rates weighted by the city's current jobs."""
+    series = job_series()
+    tier_rate = np.asarray(b.job_growth_per_year.as_list())
+    out = np.empty_like(jobs)
+    for c, name in enumerate(CITIES):
+        mine = city == c
+        weights = jobs[mine].sum(axis=0)
+        mean_rate = float(weights @ tier_rate / max(weights.sum(), 1e-12))
+        out[mine] = (1 + series.yearly_rate(name, year)) * (1 + tier_rate) / (1 + mean_rate) - 1
+    return out
 
 
 def update_markets(model, presence: np.ndarray | None = None) -> None:  # noqa: ANN001
@@ -47,8 +125,8 @@ def update_markets(model, presence: np.ndarray | None = None) -> None:  # noqa: 
     b, state, geo = model.behaviour, model.district_state, model.geography
     months = model.step_months
     zone = geo.zone.astype(np.int64)
-    state.housing_stock *= _per_step(np.asarray(b.housing_growth_per_year)[zone], months)
-    state.jobs *= _per_step(np.asarray(b.job_growth_per_year.as_list()), months)[None, :]
+    state.housing_stock *= _per_step(housing_growth(b, zone, state.rent / state.rent_2010), months)
+    state.jobs *= _per_step(job_growth(b, state.jobs, geo.city, model.date.year), months)
     state.school_places *= _per_step(b.school_places_growth_per_year, months)
     state.natives *= _per_step(b.native_growth_per_year, months)
     apply_levers(model)

@@ -11,6 +11,7 @@ import pytest
 
 from policies.conditions import CONDITION_KEYS, any_route, check_spec, routes_of
 from policies.decision import Decision, Lever, Points
+from policies.errors import InputError
 from policies.mechanisms import MECHANISMS, ROLES, variants_of
 from policies.schema import EDUCATION, HOUSING, SKILL, TITLE, Persons, Profile
 
@@ -140,10 +141,12 @@ def test_levers_name_real_districts(variant: str) -> None:
     assert levers
     for lever in levers:
         assert isinstance(lever, Lever) and lever.ref.strip()
-        assert set(lever.districts) <= known, set(lever.districts) - known
-        assert len({d // 100 for d in lever.districts}) == 1
+        named = set(lever.districts) | set(lever.to_districts)
+        assert named <= known, named - known
+        assert len({d // 100 for d in named}) == 1
         assert lever.start_year <= lever.end_year
         assert -0.2 < lever.annual_change < 0.2
+        assert lever.on is None or lever.on.year == lever.start_year
 
 
 def test_lever_switched_off_by_null() -> None:
@@ -153,7 +156,7 @@ def test_lever_switched_off_by_null() -> None:
     n = len(rules.levers(params))
     params["industry_relocation"] = None
     assert len(rules.levers(params)) == n - 1
-    with pytest.raises(ValueError, match="exactly the keys"):
+    with pytest.raises(InputError, match="spatial_levers.bad: a housing lever has exactly the keys"):
         rules.levers({"bad": {"kind": "housing"}})
 
 

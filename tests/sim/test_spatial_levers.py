@@ -1,0 +1,159 @@
+"""Spatial levers as located, dated mechanisms: jobs moved (not deleted), metro openings on their dates and in their
+districts, redevelopment only where and when it happened (sim.phases.markets.apply_levers)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from policies.decision import Lever
+from policies.errors import InputError
+from policies.mechanisms import MECHANISMS, variants_of
+from policies.regime import CITIES
+from policies.spatial_levers import rules
+from sim.geography import load_geography
+from sim.phases.markets import apply_levers
+
+GZ_CORE = (440103, 440104, 440105, 440106)
+GZ_OUTER = (440111, 440112, 440113, 440114, 440115, 440117, 440118)
+
+
+def _model(levers: list[Lever], city: str, date: dt.date, months: int = 3) -> SimpleNamespace:
+    """The parts of a model apply_levers reads: district state, geography, date and one government."""
+    geo = load_geography()
+    rng = np.random.default_rng(0)
+    state = SimpleNamespace(housing_stock=rng.uniform(1e5, 1e6, geo.n), jobs=rng.uniform(1e4, 1e5, (geo.n, 3)),
+                            commute=np.full(geo.n, 0.8), school_places=rng.uniform(1e3, 1e4, geo.n))
+    gov = SimpleNamespace(city_index=CITIES.index(city), levers=lambda: levers, regime=SimpleNamespace(name=city))
+    return SimpleNamespace(district_state=state, geography=geo, governments=[gov], date=date, step_months=months)
+
+
+def _idx(model: SimpleNamespace, adcodes: tuple[int, ...]) -> np.ndarray:
+    return model.geography.index_of_adcode(np.asarray(adcodes, dtype=np.int32))
+
+
+def test_moving_jobs_keeps_the_city_total_and_moves_them_from_the_named_districts() -> None:
+    """穗府〔2018〕14号 三（一）2: low-skill jobs leave the core for the periphery; the city keeps them all."""
+    lever = Lever(kind="move_low_skill_jobs", districts=GZ_CORE, annual_change=0.03, start_year=2018, end_year=2022,
+                  ref="test", to_districts=GZ_OUTER, out_of_city_share=0.0, weights="jobs")
+    model = _model([lever], "guangzhou", dt.date(2019, 1, 1))
+    before = model.district_state.jobs.copy()
+    apply_levers(model)
+    after = model.district_state.jobs
+    gz = model.geography.city == CITIES.index("guangzhou")
+    core, outer = _idx(model, GZ_CORE), _idx(model, GZ_OUTER)
+    assert after[gz, 0].sum() == pytest.approx(before[gz, 0].sum(), rel=1e-12)
+    assert (after[core, 0] < before[core, 0]).all() and (after[outer, 0] > before[outer, 0]).all()
+    np.testing.assert_allclose(after[core, 0], before[core, 0] * 0.97 ** 0.25)
+    gained = after[outer, 0] - before[outer, 0]            # shared in proportion to the destinations' jobs
+    np.testing.assert_allclose(gained / gained.sum(), before[outer, 0] / before[outer, 0].sum())
+    np.testing.assert_array_equal(after[~gz], before[~gz])  # other cities and other tiers untouched
+    np.testing.assert_array_equal(after[:, 1:], before[:, 1:])
+
+
+def test_moving_jobs_out_of_the_city_removes_only_the_stated_share() -> None:
+    """深府〔2016〕58号 （四） 双转移: the share said to leave the city leaves; the rest stays in the destinations."""
+    sz = (440303, 440304)
+    lever = Lever(kind="move_low_skill_jobs", districts=sz, annual_change=0.1, start_year=2016, end_year=2020,
+                  ref="test", to_districts=(440310,), out_of_city_share=0.25, weights="equal")
+    model = _model([lever], "shenzhen", dt.date(2017, 1, 1), months=12)
+    before = model.district_state.jobs[:, 0].copy()
+    apply_levers(model)
+    moved = before[_idx(model, sz)].sum() * 0.1
+    city = model.geography.city == CITIES.index("shenzhen")
+    assert model.district_state.jobs[city, 0].sum() == pytest.approx(before[city].sum() - 0.25 * moved)
+
+
+def test_metro_opening_lowers_commute_only_in_its_districts_from_its_date() -> None:
+    """A line lowers the commuting index of the districts it serves, once, in the step containing its opening."""
+    lever = Lever(kind="metro_opening", districts=(440114, 440111), annual_change=-0.1, start_year=2017,
+                  end_year=2017, ref="test", on=dt.date(2017, 12, 28), floor=0.1)
+    served = None
+    for date, expected in ((dt.date(2017, 7, 1), 0.8), (dt.date(2017, 10, 1), 0.7), (dt.date(2018, 1, 1), 0.7)):
+        model = _model([lever], "guangzhou", date) if served is None else served
+        model.date = date
+        apply_levers(model)
+        served = model
+        commute = model.district_state.commute
+        np.testing.assert_allclose(commute[_idx(model, (440114, 440111))], expected)
+        others = np.setdiff1d(np.arange(model.geography.n), _idx(model, (440114, 440111)))
+        np.testing.assert_allclose(commute[others], 0.8)
+
+
+def test_metro_opening_stops_at_the_floor() -> None:
+    """An opening brings no district below the floor, and never raises one already below it."""
+    lever = Lever(kind="metro_opening", districts=(440303, 440304), annual_change=-0.5, start_year=2016,
+                  end_year=2016, ref="test", on=dt.date(2016, 10, 28), floor=0.1)
+    model = _model([lever], "shenzhen", dt.date(2016, 10, 1))
+    model.district_state.commute[_idx(model, (440304,))] = 0.05
+    apply_levers(model)
+    np.testing.assert_allclose(model.district_state.commute[_idx(model, (440303, 440304))], [0.3, 0.05])
+
+
+def test_redevelopment_cuts_housing_only_in_its_districts_and_years() -> None:
+    """Urban renewal removes housing where and when it happened; a clearance removes its persons once."""
+    renewal = Lever(kind="housing", districts=(440303,), annual_change=-0.01, start_year=2010, end_year=2016,
+                    ref="test")
+    clearance = Lever(kind="remove_housing", districts=(440305,), annual_change=0.0, start_year=2019,
+                      end_year=2019, ref="test", on=dt.date(2019, 7, 1), persons=50_000)
+    for date, luohu_cut, nanshan_cut in ((dt.date(2012, 1, 1), True, False), (dt.date(2017, 1, 1), False, False),
+                                         (dt.date(2019, 7, 1), False, True), (dt.date(2019, 10, 1), False, False)):
+        model = _model([renewal, clearance], "shenzhen", date)
+        before = model.district_state.housing_stock.copy()
+        apply_levers(model)
+        after = model.district_state.housing_stock
+        luohu, nanshan = _idx(model, (440303,))[0], _idx(model, (440305,))[0]
+        assert (after[luohu] < before[luohu]) == luohu_cut, date
+        assert after[nanshan] == pytest.approx(before[nanshan] - 50_000 * nanshan_cut), date
+        rest = np.setdiff1d(np.arange(model.geography.n), [luohu, nanshan])
+        np.testing.assert_array_equal(after[rest], before[rest])
+
+
+def test_metro_table_rows_are_dated_located_and_sourced() -> None:
+    """Every opening of metro_lines.csv has a date in 2010-2023, districts of its city and a source."""
+    rows = rules.metro_openings()
+    assert {r[0] for r in rows} == {"shenzhen", "guangzhou", "chengdu"}
+    prefix = {"shenzhen": 4403, "guangzhou": 4401, "chengdu": 5101}
+    for city, _line, _segment, opened, districts, source in rows:
+        assert dt.date(2010, 1, 1) <= opened <= dt.date(2023, 12, 31) and source
+        assert all(d // 100 == prefix[city] for d in districts)
+
+
+def test_guangzhou_metro_lever_becomes_its_openings() -> None:
+    """穗府〔2018〕14号 三（一）4: the guangzhou_2018 metro parameter is the openings of 2018-2023, each on its date."""
+    params = variants_of("spatial_levers")["guangzhou_2018"].at(dt.date(2019, 1, 1))
+    metro = [lv for lv in MECHANISMS["spatial_levers"].levers(params) if lv.kind == "metro_opening"]
+    assert metro and all(lv.on is not None and 2018 <= lv.on.year <= 2023 for lv in metro)
+    assert {440117, 440118} <= {d for lv in metro for d in lv.districts}  # Conghua's and Zengcheng's lines
+
+
+def test_chengdu_directions_differ() -> None:
+    """东进/南拓 grow housing and jobs; 西控 holds housing and industry back (成府发〔2017〕23号 三（一）3)."""
+    params = variants_of("spatial_levers")["chengdu_2018"].at(dt.date(2019, 1, 1))
+    levers = {name: MECHANISMS["spatial_levers"].levers({name: spec})[0] for name, spec in params.items()}
+    assert levers["east_housing"].annual_change > 0 and levers["south_housing"].annual_change > 0
+    assert levers["west_control_housing"].annual_change < 0 and levers["west_control_industry"].annual_change < 0
+    assert not set(levers["east_housing"].districts) & set(levers["west_control_housing"].districts)
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ({"kind": "teleport"}, "spatial_levers.bad.kind: unknown kind 'teleport'"),
+    ({"kind": "move_low_skill_jobs", "from": [440103], "to": [440303], "annual_share": 0.1,
+      "out_of_city_share": 0.0, "weights": "jobs", "start_year": 2018, "end_year": 2020, "article": "x"},
+     "spatial_levers.bad.to: districts of more than one city"),
+    ({"kind": "move_low_skill_jobs", "from": [440103], "to": [], "annual_share": 0.1,
+      "out_of_city_share": 0.5, "weights": "jobs", "start_year": 2018, "end_year": 2020, "article": "x"},
+     "spatial_levers.bad.to: names no district"),
+    ({"kind": "remove_housing", "districts": [440305], "persons": 10, "on": "mid-2019", "article": "x"},
+     "spatial_levers.bad.on: a date"),
+    ({"kind": "metro", "city": "wuhan", "per_opening": -0.1, "floor": 0.1, "start_year": 2010, "end_year": 2012,
+      "article": "x"}, "spatial_levers.bad.city: unknown city 'wuhan'"),
+])
+def test_bad_levers_are_refused_in_one_line(spec: dict, message: str) -> None:
+    """A malformed lever names its parameter and field."""
+    with pytest.raises(InputError, match=message.replace("(", r"\(")) as err:
+        rules.levers({"bad": spec})
+    assert "\n" not in str(err.value)
