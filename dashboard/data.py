@@ -28,7 +28,8 @@ import pandas as pd
 
 __all__ = ["Experiment", "Registry", "UnknownExperiment", "UnknownReport", "ValidationReport", "use_results",
            "registry", "ID_PATTERN", "CITY_METRICS", "DISTRICT_METRICS", "reproduce_command", "city_runs",
-           "zone_runs", "COMPARE_METRICS", "ZONE_SQL", "REPORT_COLUMNS", "SHIPPED_REPORT", "SHIPPED_REPORT_ID"]
+           "zone_runs", "COMPARE_METRICS", "ZONE_SQL", "REPORT_COLUMNS", "SHIPPED_REPORT", "SHIPPED_REPORT_ID",
+           "SHARE_COLUMNS", "SHARE_ERROR_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,14 @@ REPORT_COLUMNS = ("city", "year", "measure", "target_kind", "observed", "simulat
 SHIPPED_REPORT = Path(__file__).resolve().parent / "validation_report"
 SHIPPED_REPORT_ID = "shipped"
 _REPORT_TABLE = "validation_table.parquet"
+# District shares of a report (experiments/calibration/shares.py); reports made before them have none.
+SHARE_COLUMNS = ("city", "year", "district", "district_name", "district_name_cn", "zone", "target_id", "target_kind",
+                 "observed_share", "simulated_share", "simulated_lo", "simulated_hi", "persistence_share",
+                 "model_error_pp", "persistence_error_pp")
+SHARE_ERROR_COLUMNS = ("city", "year", "target_kind", "districts", "model_mae_pp", "persistence_mae_pp", "ratio",
+                       "beats_persistence", "beats_half")
+_SHARE_FILES = {"shares": ("district_shares.parquet", SHARE_COLUMNS),
+                "share_errors": ("district_share_errors.parquet", SHARE_ERROR_COLUMNS)}
 
 
 class UnknownExperiment(LookupError):
@@ -262,6 +271,39 @@ class ValidationReport:
                 frame["inside_band"] = frame["inside_band"].fillna(False).astype(bool)
                 self._cache["table"] = frame
             return self._cache["table"]
+
+    def _optional(self, key: str) -> pd.DataFrame:
+        """A table of the report that older reports lack: empty (with its columns) when the file is missing."""
+        name, columns = _SHARE_FILES[key]
+        with self._lock:
+            if key not in self._cache:
+                if not (self.folder / name).is_file():
+                    frame = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+                else:
+                    frame = _locked_sql(self.folder, f"SELECT * FROM read_parquet('{{folder}}/{name}')")
+                    missing = [c for c in columns if c not in frame.columns]
+                    if missing:
+                        raise ValueError(f"validation report {self.id}: {name} lacks columns {', '.join(missing)}")
+                    frame = frame[list(columns)].copy()
+                for col in frame.columns:
+                    if col.endswith(("_share", "_lo", "_hi", "_pp")) or col in ("year", "ratio"):
+                        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
+                    elif col.startswith("beats_"):
+                        frame[col] = frame[col].fillna(False).astype(bool)
+                    elif col != "districts":
+                        frame[col] = frame[col].fillna("").astype(str)
+                self._cache[key] = frame
+            return self._cache[key]
+
+    def shares(self) -> pd.DataFrame:
+        """One row per district-share target (``SHARE_COLUMNS``): observed, simulated and persistence shares;
+        empty for a report made before district shares existed."""
+        return self._optional("shares")
+
+    def share_errors(self) -> pd.DataFrame:
+        """Per city and year, the mean absolute error (pp) of the model and of persistence (``SHARE_ERROR_COLUMNS``);
+        empty for a report made before district shares existed."""
+        return self._optional("share_errors")
 
     @cached_property
     def manifest(self) -> dict[str, Any]:

@@ -364,8 +364,10 @@ def map_figure(frame: pd.DataFrame, geojson: dict[str, Any], metric: str, lang: 
 
 # Validation reports: the kinds of target, how their observed points are drawn, and the order of the measures.
 VALIDATION_KINDS = ("calibration", "validation", "initial")
-VALIDATION_MEASURES = ("residents", "registered", "residents_central12", "migrants", "residents_change",
-                       "settlements_points", "settlements_talent_cum")
+VALIDATION_MEASURES = ("residents", "residents_original", "residents_survey", "registered", "residents_central12",
+                       "migrants", "residents_change", "settlements_points", "settlements_talent_cum")
+# Measures the target figure leaves to a figure of their own (district shares: share_figures.py).
+_OWN_FIGURE = ("district_share",)
 _KIND_STYLE = {"calibration": ("#1f77b4", "circle"), "validation": ("#d62728", "diamond"),
                "initial": ("#7f7f7f", "square-open")}
 _SIMULATED = "#444444"
@@ -437,16 +439,21 @@ def _report_year(year: float) -> str:
 
 
 def validation_table(table: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """The report's rows for reading and CSV download: observed, simulated mean and band, error measures."""
+    """The report's rows for reading and CSV download: observed, simulated mean and band, error measures
+    (district shares as percentages)."""
     rows = []
     for r in table.itertuples(index=False):
         bound = "≥ " if r.comparison == "at_least" else ""
+
+        def fmt(v: float, share: bool = r.measure == "district_share") -> str:
+            return fmt_share(v, lang, 2) if share else fmt_number(v, lang)
+
         rows.append({t("city", lang): city_label(r.city, lang), t("year", lang): _report_year(r.year),
                      t("measure", lang): t(f"measure_{r.measure}", lang),
                      t("target_kind", lang): t(f"kind_{r.target_kind}", lang),
-                     t("observed", lang): bound + fmt_number(r.observed, lang),
-                     t("simulated_mean", lang): fmt_number(r.simulated_mean, lang),
-                     t("band", lang): f"{fmt_number(r.simulated_lo, lang)} – {fmt_number(r.simulated_hi, lang)}",
+                     t("observed", lang): bound + fmt(r.observed),
+                     t("simulated_mean", lang): fmt(r.simulated_mean),
+                     t("band", lang): f"{fmt(r.simulated_lo)} – {fmt(r.simulated_hi)}",
                      t("relative_error", lang): _signed(r.relative_error),
                      "z": "–" if _nan(r.z) else f"{r.z:+.2f}".replace("-", "−"),
                      t("inside_band", lang): t("yes" if r.inside_band else "no", lang),
@@ -470,10 +477,12 @@ def validation_figure(table: pd.DataFrame, lang: str) -> dict[str, Any]:
 
     ``table`` is a validation report's table (``dashboard.data.REPORT_COLUMNS``), filtered as the reader chose.
     Observed points are marked by target kind (fitted calibration targets, held-out validation targets, the
-    initial state), so the legend says which points the model was fitted to.
+    initial state), so the legend says which points the model was fitted to. District shares are left to
+    share_figures.share_figure (many districts, one year each: not a series).
     """
     import json
 
+    table = table[~table["measure"].isin(_OWN_FIGURE)]
     if table.empty:
         return empty_figure(t("no_data", lang), lang)
     cities = {c: i for i, c in enumerate(_CITIES)}

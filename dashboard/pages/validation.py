@@ -5,6 +5,10 @@ results (``validation*/NAME/validation_table.parquet`` or ``NAME/validation_tabl
 identifier. Per city and measure, observed points marked by target kind (fitted, held out, initial) against the
 simulated mean and seed band; a table of the error measures, filterable by city and target kind; and the report's
 headline (median absolute relative error by kind, the held-out 2020 census miss) computed from its table.
+
+Below, the district shares (reports made since issue 9): per city and year, simulated and persistence (the 2010
+census carried forward) against observed shares, the mean absolute error of each in percentage points, and the
+shares per district. A report made before them says so instead.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from dashboard.figures import (
     validation_table,
 )
 from dashboard.i18n import lang_of, t
+from dashboard.share_figures import share_error_table, share_figure, share_filter, share_table
 
 dash.register_page(__name__, path="/validation", name="Validation", title="hukou-sim · validation", order=5)
 
@@ -94,6 +99,15 @@ def layout(report: str | None = None, city: str | None = None, kind: str | None 
         dcc.Loading(graph("val-graph", filename="hukou-validation")),
         html.H5(t("report_table", lang), className="mt-3"),
         table("val-table", pd.DataFrame(), lang),
+        html.H4(t("shares_title", lang), className="mt-4"),
+        html.P(t("shares_intro", lang), className="text-muted small"),
+        dbc.Alert(t("shares_missing", lang), id="val-shares-missing", color="secondary", className="small",
+                  is_open=False),
+        dcc.Loading(graph("val-share-graph", filename="hukou-district-shares")),
+        html.H5(t("shares_errors", lang), className="mt-3"),
+        table("val-share-errors", pd.DataFrame(), lang),
+        html.H5(t("shares_table", lang), className="mt-3"),
+        table("val-share-table", pd.DataFrame(), lang),
         report_manifest_panel(chosen, lang, "validation", reg.results),
     ]
     return shell("validation", lang, exp_id, body)
@@ -114,6 +128,26 @@ def validation_view(report: Any, city: Any, kind: Any, lang: str) -> tuple[Any, 
         headline.append(dbc.Table.from_dataframe(summary, size="sm", bordered=False, className="mt-2 mb-0",
                                                  id="val-summary"))
     return validation_figure(rows, lang), validation_table(rows, lang), headline
+
+
+def share_view(chosen: ValidationReport, city: Any, lang: str) -> tuple[Any, pd.DataFrame, pd.DataFrame, bool]:
+    """District-share figure, error table (model against persistence, per city and year) and per-district table of
+    a report for a city ('all' for every one), and whether the report lacks district shares."""
+    city = pick_city(city)
+    shares, errors = share_filter(chosen.shares(), city), share_filter(chosen.share_errors(), city)
+    missing = chosen.shares().empty
+    return share_figure(shares, lang), share_error_table(errors, lang), share_table(shares, lang), missing
+
+
+@callback(Output("val-share-graph", "figure"), Output("val-share-errors", "data"),
+          Output("val-share-errors", "columns"), Output("val-share-table", "data"),
+          Output("val-share-table", "columns"), Output("val-shares-missing", "is_open"),
+          Input("val-report", "value"), Input("val-city", "value"), State("val-lang", "data"))
+def update_shares(report: Any, city: Any, lang: Any) -> tuple[Any, ...]:
+    """The district shares of the chosen report and city."""
+    lang = lang_of(lang)
+    figure, errors, shares, missing = share_view(pick_report(report), city, lang)
+    return (figure, *table_data(errors), *table_data(shares), missing)
 
 
 @callback(Output("val-graph", "figure"), Output("val-table", "data"), Output("val-table", "columns"),

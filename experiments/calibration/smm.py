@@ -33,7 +33,7 @@ import pandas as pd
 import yaml
 
 from experiments.calibration.spec import CalibrationSpec
-from experiments.calibration.targets import comparison_table, load_targets, moments_of_runs
+from experiments.calibration.targets import comparison_table, load_targets, log_floor, moments_of_runs
 from experiments.sampling import build_design
 from experiments.spec import Range, behaviour_path_value, spec_from_dict
 from experiments.sweep import run_sweep
@@ -76,9 +76,10 @@ def objective(moments: pd.DataFrame, targets: pd.DataFrame, discrepancy: float =
     obs = np.log(targets["observed"].to_numpy(float))
     sigma2 = targets["sigma_rel"].to_numpy(float) ** 2 + discrepancy ** 2
     at_least = (targets["comparison"] == "at_least").to_numpy()
+    floor = log_floor(targets["measure"]) if "measure" in targets.columns else np.ones(len(ids))
     rows = []
     for scenario, frame in moments.groupby("scenario", sort=False):
-        logs = np.log(np.maximum(frame[ids].to_numpy(float), 1.0))
+        logs = np.log(np.maximum(frame[ids].to_numpy(float), floor))
         n = len(frame)
         mean = logs.mean(axis=0)
         var = logs.var(axis=0, ddof=1) / n if n > 1 else np.zeros(len(ids))
@@ -189,6 +190,7 @@ def calibrate(spec: CalibrationSpec, out: str | Path, *, targets: pd.DataFrame |
     fit = targets[targets["target_kind"] == spec.fit_kind].reset_index(drop=True)
     if fit.empty:
         raise InputError(f"no targets of kind {spec.fit_kind!r} to fit", file=spec.targets_file or "targets")
+    _check_reached(fit, targets, spec)
     names = list(spec.parameters)
     prior = np.array([[r.low, r.high] for r in spec.parameters.values()], dtype=float)
     width = prior[:, 1] - prior[:, 0]
@@ -250,6 +252,19 @@ def calibrate(spec: CalibrationSpec, out: str | Path, *, targets: pd.DataFrame |
                                evaluations=evaluations, folder=out, provenance=provenance)
     _write_outputs(result, spec)
     return result
+
+
+def _check_reached(fit: pd.DataFrame, targets: pd.DataFrame, spec: CalibrationSpec) -> None:
+    """Refuse fit targets dated after the spec's last simulated year: their moments would be missing in every run
+    and every objective infinite. The error names the targets file and the target's line."""
+    late = fit[fit["year"].astype(float) >= spec.end + 1]
+    if late.empty:
+        return
+    row = late.iloc[0]
+    line = int(targets.index[targets["target_id"] == row["target_id"]][0]) + 2  # header, then 0-based rows
+    raise InputError(f"fit target {row['target_id']} ({float(row['year']):g}) lies after the spec's end "
+                     f"{spec.end}: raise end or make the target validation",
+                     file=spec.targets_file or "experiments/calibration/data/targets.csv", line=line, field="year")
 
 
 def _provenance(spec: CalibrationSpec, fit: pd.DataFrame, value: float, chosen: str, inflation: float,

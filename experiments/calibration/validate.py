@@ -9,7 +9,12 @@ The output folder::
                                    simulated_mean, simulated_lo, simulated_hi, error, relative_error, ...
       validation_summary.csv       error measures per target kind and measure
       simulated_series.parquet     the simulated city series (mean and band) behind the plots
-      series.png, errors.png       plots
+      district_shares.parquet      one row per district-share target (and .csv): observed, simulated (mean, band)
+                                   and persistence shares (the 2010 census carried forward), errors in pp
+      district_share_errors.csv    per city and year: mean absolute error (pp) of the model and of persistence
+      city_series.csv              resident series per city and date: revised, first published, 2015 survey,
+                                   simulated mean
+      series.png, errors.png, district_shares.png   plots
       report.md                    the report; manifest.json  what reproduces it
 
 Validation targets were not used to fit anything (docs/validation.md); calibration targets appear too, marked, so
@@ -23,14 +28,16 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from experiments.calibration.targets import comparison_table, load_targets, moments_of_runs
+from experiments.calibration.findings import city_series, gets_right, still_wrong
+from experiments.calibration.shares import base_shares, persistence_errors, share_rows
+from experiments.calibration.targets import comparison_table, load_targets, log_floor, moments_of_runs
 
 __all__ = ["ValidationReport", "ValidationFailed", "run_validation", "summarise", "TABLE_COLUMNS"]
 
@@ -53,14 +60,21 @@ class ValidationReport:
     folder: Path
     table: pd.DataFrame
     summary: pd.DataFrame
+    shares: pd.DataFrame = field(default_factory=pd.DataFrame)
+    share_errors: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def headline(self) -> list[str]:
-        """A few lines for the terminal: error measures of the calibration and validation targets."""
+        """A few lines for the terminal: error measures of the calibration and validation targets, and the
+        district shares of the model against persistence per city and year."""
         lines = []
         for row in self.summary[self.summary["measure"] == "all"].itertuples():
             lines.append(f"{row.target_kind:>11}: {row.n} targets, median |rel. error| {row.median_abs_rel_error:.1%},"
                          f" RMS log error {row.rms_log_error:.3f}, inside the seed band {row.inside_band:.0%}, "
                          f"|z| <= 2: {row.within_2_sigma:.0%}")
+        for r in self.share_errors.itertuples():
+            plural = "" if r.districts == 1 else "s"
+            lines.append(f"district shares {r.city} {int(r.year)}: model {r.model_mae_pp:.2f} pp, 2010 carried "
+                         f"forward {r.persistence_mae_pp:.2f} pp ({r.districts} district{plural})")
         return lines
 
 
@@ -79,7 +93,7 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
     for kind, frame in table.groupby("target_kind", sort=False):
         for measure, part in [("all", frame), *frame.groupby("measure", sort=False)]:
             ok = part[np.isfinite(part["simulated_mean"])]
-            log_err = np.log(np.maximum(ok["simulated_mean"], 1.0) / ok["observed"])
+            log_err = np.log(np.maximum(ok["simulated_mean"], log_floor(ok["measure"])) / ok["observed"])
             log_err = np.where(ok["comparison"] == "at_least", np.minimum(log_err, 0.0), log_err)  # a bound met
             rows.append({"target_kind": kind, "measure": measure, "n": len(ok),
                          "median_abs_rel_error": float(ok["relative_error"].abs().median()) if len(ok) else np.nan,
@@ -104,6 +118,14 @@ def _series(folder: Path, band: float = 0.90) -> pd.DataFrame:
     out = pd.DataFrame({"simulated_mean": grouped.mean(), "simulated_lo": grouped.quantile(lo_q),
                         "simulated_hi": grouped.quantile(hi_q), "runs": grouped.size()}).reset_index()
     return out
+
+
+def _census_districts(folder: Path) -> pd.DataFrame:
+    """Every run's district rows of the 2010 census day, with names and zones (the persistence forecast)."""
+    from experiments.store import query
+
+    return query(folder, "SELECT run_id, year, census_day, city, district, district_name, district_name_cn, zone, "
+                         "residents FROM district_year WHERE census_day AND year < 2011")
 
 
 def _plot_series(series: pd.DataFrame, table: pd.DataFrame, path: Path) -> None:
@@ -162,7 +184,7 @@ def _plot_errors(table: pd.DataFrame, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    t = table[table["target_kind"] != "initial"].reset_index(drop=True)
+    t = table[(table["target_kind"] != "initial") & (table["measure"] != "district_share")].reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(10, max(4, 0.26 * len(t))))
     y = np.arange(len(t))[::-1]
     colours = [_KIND_STYLE[k][0] for k in t["target_kind"]]
@@ -181,7 +203,92 @@ def _plot_errors(table: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
-def _markdown(table: pd.DataFrame, summary: pd.DataFrame, manifest: dict[str, Any]) -> str:
+def _plot_shares(shares: pd.DataFrame, path: Path) -> None:
+    """Per city and year: simulated (filled) and persistence (open) shares against the observed share."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = list(shares.groupby(["city", "year"], sort=False))
+    if not groups:
+        return
+    cols = min(3, len(groups))
+    rows = -(-len(groups) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 4.6 * rows), squeeze=False)
+    for ax, ((city, year), d) in zip(axes.flat, groups, strict=False):
+        top = float(np.nanmax(d[["observed_share", "simulated_share", "persistence_share"]].to_numpy())) * 105
+        ax.plot([0, top], [0, top], color="#999999", lw=0.8)
+        ax.scatter(d["observed_share"] * 100, d["persistence_share"] * 100, facecolors="none", edgecolors="#ff7f0e",
+                   label="2010 census carried forward")
+        colour = _KIND_STYLE.get(str(d["target_kind"].iloc[0]), ("#000000", "o"))[0]
+        ax.errorbar(d["observed_share"] * 100, d["simulated_share"] * 100,
+                    yerr=[(d["simulated_share"] - d["simulated_lo"]).clip(lower=0) * 100,
+                          (d["simulated_hi"] - d["simulated_share"]).clip(lower=0) * 100],
+                    fmt="o", color=colour, ms=5, label="simulated (90% of seeds)")
+        for r in d.itertuples():
+            ax.annotate(r.district_name or r.district, (r.observed_share * 100, r.simulated_share * 100), fontsize=6,
+                        xytext=(3, 2), textcoords="offset points")
+        ax.set_title(f"{city.capitalize()} {int(year)} ({d['target_kind'].iloc[0]})")
+        ax.set_xlabel("observed share, %")
+        ax.set_ylabel("share, %")
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(groups):]:
+        ax.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False)
+    fig.suptitle("District shares of city residents: simulated and persistence against observed (diagonal = exact)")
+    fig.tight_layout(rect=(0, 0.04, 1, 0.96))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _fmt_obs(value: float, measure: str) -> str:
+    return f"{100 * value:.2f}%" if measure == "district_share" else f"{value:,.0f}"
+
+
+def _share_sections(shares: pd.DataFrame, errors: pd.DataFrame) -> list[str]:
+    lines = ["", "## District shares: the model against persistence", "",
+             "Share of each district in its city's residents at the year end, simulated (mean over seeds) and "
+             "carried forward from the 2010 census day (*persistence*), against the observed share "
+             "(data/targets.csv, `district_share`). Errors in percentage points (pp). A spatial model has to beat "
+             "persistence; shared/checks/district-shares asks for at most half its error.", "",
+             "![district shares](district_shares.png)", "",
+             "| city | year | kind | districts | model MAE (pp) | persistence MAE (pp) | model / persistence |",
+             "|---|---|---|---|---|---|---|"]
+    for r in errors.itertuples():
+        lines.append(f"| {r.city} | {int(r.year)} | {r.target_kind} | {r.districts} | {r.model_mae_pp:.2f} | "
+                     f"{r.persistence_mae_pp:.2f} | {r.ratio:.2f} |")
+    lines += ["", "| city | year | district | observed | simulated | 90% band | persistence | model error (pp) | "
+              "persistence error (pp) |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in shares.itertuples():
+        lines.append(f"| {r.city} | {int(r.year)} | {r.district_name or r.district} ({r.district}) | "
+                     f"{100 * r.observed_share:.2f}% | {100 * r.simulated_share:.2f}% | "
+                     f"{100 * r.simulated_lo:.2f}–{100 * r.simulated_hi:.2f}% | {100 * r.persistence_share:.2f}% | "
+                     f"{r.model_error_pp:+.2f} | {r.persistence_error_pp:+.2f} |")
+    return lines
+
+
+def _series_section(series: pd.DataFrame) -> list[str]:
+    def m(v: float) -> str:
+        return "" if not np.isfinite(v) else f"{v / 1e6:.2f}"
+
+    lines = ["", "## City resident series: original and revised", "",
+             "Million residents. *Revised*: the series Guangzhou and Chengdu revised after the 2020 census, census "
+             "counts (.83 = census day) and post-census year-end figures (fitted up to 2019 where marked so in the "
+             "table above, held out otherwise). *Original*: as first published (Shenzhen never revised its "
+             "2011–2019 series, which is inconsistent with both censuses, so it is held out). *Survey*: the 2015 1% "
+             "sample survey.", "", "| city | year | revised / census | original | 2015 survey | simulated |",
+             "|---|---|---|---|---|---|"]
+    for r in series.itertuples():
+        year = f"{r.year:.2f}" if r.year % 1 else f"{int(r.year)}"
+        lines.append(f"| {r.city} | {year} | {m(r.revised)} | {m(r.original)} | {m(r.survey)} | "
+                     f"{m(r.simulated_mean)} |")
+    return lines
+
+
+def _markdown(table: pd.DataFrame, summary: pd.DataFrame, manifest: dict[str, Any],
+              shares: pd.DataFrame | None = None, share_errors: pd.DataFrame | None = None) -> str:
     lines = ["# Validation report", "",
              f"Historical regimes from the 2010 census day to {manifest['end']}, {manifest['seeds']} seeds at "
              f"{manifest['scale']:g} persons per agent, with the installed defaults "
@@ -200,18 +307,32 @@ def _markdown(table: pd.DataFrame, summary: pd.DataFrame, manifest: dict[str, An
         lines.append(f"| {r.target_kind} | {r.measure} | {r.n} | {r.median_abs_rel_error:.1%} | "
                      f"{r.mean_rel_error:+.1%} | {r.rms_log_error:.3f} | {r.inside_band:.0%} | "
                      f"{r.within_2_sigma:.0%} |")
+    shares = pd.DataFrame() if shares is None else shares
+    share_errors = pd.DataFrame() if share_errors is None else share_errors
     lines += ["", "## Simulated against observed", "",
+              "District shares are in their own section below.", "",
               "| target | kind | observed | simulated mean | 90% band | error | rel. error | z |",
               "|---|---|---|---|---|---|---|---|"]
-    for r in table.itertuples():
+    for r in table[table["measure"] != "district_share"].itertuples():
         lines.append(f"| {r.target_id} | {r.target_kind} | {r.observed:,.0f} | {r.simulated_mean:,.0f} | "
                      f"{r.simulated_lo:,.0f} – {r.simulated_hi:,.0f} | {r.error:+,.0f} | {r.relative_error:+.1%} | "
                      f"{r.z:+.1f} |")
+    if len(share_errors):
+        lines += _share_sections(shares, share_errors)
+    lines += _series_section(city_series(table))
     worst = table[table["target_kind"] == "validation"].assign(a=lambda f: f["z"].abs()).nlargest(5, "a")
     lines += ["", "## Largest misses among the validation targets", ""]
     for r in worst.itertuples():
-        lines.append(f"- `{r.target_id}`: simulated {r.simulated_mean:,.0f} against {r.observed:,.0f} observed "
-                     f"({r.relative_error:+.1%}, z {r.z:+.1f}). {r.note}")
+        lines.append(f"- `{r.target_id}`: simulated {_fmt_obs(r.simulated_mean, r.measure)} against "
+                     f"{_fmt_obs(r.observed, r.measure)} observed ({r.relative_error:+.1%}, z {r.z:+.1f}). {r.note}")
+    lines += ["", "## What is still wrong", "",
+              "Generated from the tables above (experiments/calibration/findings.py): district shares no better "
+              "than persistence, the largest district and zone misses, resident-series misses of 5% or more, "
+              "registered series beyond 2 sigma.", ""]
+    lines += [f"- {line}" for line in still_wrong(table, shares, share_errors)] or ["- nothing above the thresholds"]
+    right = gets_right(share_errors)
+    if right:
+        lines += ["", "Beats persistence by at least half:", "", *[f"- {line}" for line in right]]
     lines += ["", "Sources of every observed value: the `source` column of validation_table.csv "
               "(experiments/calibration/data/targets.csv)."]
     return "\n".join(lines) + "\n"
@@ -239,16 +360,24 @@ def run_validation(out: str | Path, *, seeds: int = 5, scale: float = 1000.0, wo
     table = table[[*TABLE_COLUMNS, *[c for c in table.columns if c not in TABLE_COLUMNS]]]
     errors = summarise(table)
     series = _series(out / "sweep")
+    shares = share_rows(table, targets, base_shares(_census_districts(out / "sweep")))
+    share_errors = persistence_errors(shares)
     table.to_parquet(out / "validation_table.parquet", index=False)
     table.to_csv(out / "validation_table.csv", index=False)
     errors.to_csv(out / "validation_summary.csv", index=False)
     series.to_parquet(out / "simulated_series.parquet", index=False)
+    shares.to_parquet(out / "district_shares.parquet", index=False)
+    shares.to_csv(out / "district_shares.csv", index=False)
+    share_errors.to_parquet(out / "district_share_errors.parquet", index=False)
+    share_errors.to_csv(out / "district_share_errors.csv", index=False)
+    city_series(table).to_csv(out / "city_series.csv", index=False)
     _plot_series(series, table, out / "series.png")
     _plot_errors(table, out / "errors.png")
+    _plot_shares(shares, out / "district_shares.png")
     manifest = {"seeds": seeds, "scale": scale, "end": end, "root_seed": root_seed, "code_version": code_version(),
                 "calibrated": calibrated_parameters(),
                 "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "sweep": str(out / "sweep"), "table_columns": list(table.columns)}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8")
-    (out / "report.md").write_text(_markdown(table, errors, manifest), "utf-8")
-    return ValidationReport(out, table, errors)
+    (out / "report.md").write_text(_markdown(table, errors, manifest, shares, share_errors), "utf-8")
+    return ValidationReport(out, table, errors, shares, share_errors)

@@ -27,8 +27,21 @@ def test_validate_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture)
     initial = table[(table["target_kind"] == "initial") & (table["measure"] == "residents")]
     assert (initial["relative_error"].abs() < 0.01).all()
     for name in ("report.md", "series.png", "errors.png", "validation_table.csv", "validation_summary.csv",
-                 "simulated_series.parquet", "manifest.json"):
+                 "simulated_series.parquet", "manifest.json", "district_shares.parquet", "district_shares.csv",
+                 "district_share_errors.csv", "district_share_errors.parquet", "city_series.csv",
+                 "district_shares.png"):
         assert (out / name).is_file(), name
+    # district shares beside persistence for every city-year with data, and the generated sections
+    errors = pd.read_parquet(out / "district_share_errors.parquet")
+    assert {(c, int(y)) for c, y in zip(errors["city"], errors["year"], strict=True)} >= {
+        ("shenzhen", 2012), ("shenzhen", 2016), ("shenzhen", 2019), ("chengdu", 2015), ("guangzhou", 2019)}
+    assert (errors["model_mae_pp"] > 0).all() and (errors["persistence_mae_pp"] > 0).all()
+    shares = pd.read_parquet(out / "district_shares.parquet")
+    assert shares["simulated_share"].between(0, 1).all() and shares["persistence_share"].between(0, 1).all()
+    report = (out / "report.md").read_text("utf-8")
+    for section in ("## District shares: the model against persistence", "## City resident series: original and "
+                    "revised", "## What is still wrong"):
+        assert section in report, section
     assert "validation" in capsys.readouterr().out
 
 
