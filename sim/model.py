@@ -236,7 +236,8 @@ class HukouModel(mesa.Model):
     def _fit_district_constants(self) -> None:
         """Size reference and district constants of location choice, from the census-day state
         (``sim.phases.constants``): without any change the census's spread over districts stays put."""
-        self.size_reference = self.district_state.jobs.mean(axis=0)
+        state = self.district_state
+        self.size_reference = (state.jobs.mean(axis=0), float(state.housing_stock.mean()))
         self.district_constants = np.zeros(self.geography.n)
         self.choice_terms = district_terms(self)
         self.district_constants = fit_constants(census_day_flows(self))

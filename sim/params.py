@@ -79,6 +79,7 @@ class Behaviour(_Frozen):
     beta_prospect: float
     beta_network: float
     beta_size: float = Field(ge=0)
+    size_jobs_weight: float = Prob
     move_cost_within_city: float
     move_cost_between_cities: float
     origin_cost: dict[str, dict[str, float]]

@@ -9,6 +9,7 @@ import pandas as pd
 from policies.regime import CITIES
 from sim.counting import count_by
 from sim.geography import ZONES
+from sim.params import ORIGINS
 
 __all__ = ["Flows", "record_state", "CHANNEL_CATEGORIES", "FLOW_NAMES"]
 
@@ -81,6 +82,10 @@ def record_state(model, date, *, census_day: bool) -> None:  # noqa: ANN001
 
     agents = count()
     settled_stock = count(settled)
+    # Out of province: an origin other than the province of the district's city (the census's 户口登记地在外省).
+    home = np.where(geo.city == CITIES.index("chengdu"), ORIGINS.index("sichuan_chongqing"),
+                    ORIGINS.index("guangdong")).astype(np.uint8)
+    other_province = count(~settled & (pop["origin"] != home[district]))   # district −1 (gone) is not counted
     migrants = agents - settled_stock
     hukou = state.natives + settled_stock
     residents = state.natives + agents
@@ -91,7 +96,7 @@ def record_state(model, date, *, census_day: bool) -> None:  # noqa: ANN001
         "city": [CITIES[c] for c in geo.city], "district": geo.adcode, "district_name": list(geo.name),
         "district_name_cn": list(geo.name_cn), "zone": [ZONES[z] for z in geo.zone],
         "residents": residents, "natives": state.natives.copy(), "hukou_residents": hukou, "migrants": migrants,
-        "permit_holders": count(pop["permit"] & ~settled), "settled_stock": settled_stock,
+        "migrants_other_province": other_province, "permit_holders": count(pop["permit"] & ~settled), "settled_stock": settled_stock,
         "settled_talent": flows["settled_talent"] * scale, "settled_points": flows["settled_points"] * scale,
         "settled_other": flows["settled_other"] * scale,
         "migrants_bachelor_plus": count(bachelor & ~settled), "agents_bachelor_plus": count(bachelor),
@@ -130,6 +135,7 @@ def city_metrics(model, frame: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001
             "year": f["year"].iloc[0], "census_day": bool(f["census_day"].iloc[0]), "city": gov.city,
             "regime": gov.regime.name, "regime_version": gov.snapshot.version,
             "residents": res, "hukou_residents": huk, "migrants": mig, "hukou_share": _ratio(huk, res),
+            "migrants_other_province": f["migrants_other_province"].sum(),
             "permit_holders": f["permit_holders"].sum(), "permit_coverage": _ratio(f["permit_holders"].sum(), mig),
             "suburban_dispersion_migrants": _ratio(f["migrants"][~core].sum(), mig),
             "suburban_dispersion_residents": _ratio(f["residents"][~core].sum(), res),

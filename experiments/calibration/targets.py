@@ -41,7 +41,7 @@ __all__ = ["TARGET_KINDS", "MEASURES", "DISTRICT_MEASURES", "load_targets", "sim
 
 TARGET_KINDS = ("initial", "calibration", "validation")
 MEASURES = ("residents", "residents_original", "residents_survey", "registered", "residents_change", "migrants",
-            "residents_central12", "district_share", "settlements_points", "settlements_talent_cum")
+            "other_province", "residents_central12", "district_share", "settlements_points", "settlements_talent_cum")
 # Measures read from the district table (the others come from the city table).
 DISTRICT_MEASURES = ("residents_central12", "district_share")
 _RESIDENT_SERIES = ("residents", "residents_original", "residents_survey")
@@ -154,6 +154,8 @@ def simulated_moments(city_year: pd.DataFrame, district_year: pd.DataFrame | Non
             out[i] = _at(city_year, city, year, "residents")
         elif measure == "migrants":
             out[i] = _at(city_year, city, year, "migrants")
+        elif measure == "other_province":
+            out[i] = _at(city_year, city, year, "migrants_other_province")
         elif measure == "registered":
             out[i] = _at(city_year, city, year, "hukou_residents") + offsets[city]
         elif measure == "residents_change":
@@ -188,6 +190,7 @@ def moments_of_runs(folder: str | Path, targets: pd.DataFrame) -> pd.DataFrame:
 
     folder = Path(folder)
     city = query(folder, "SELECT run_id, scenario, replicate, year, city, residents, hukou_residents, migrants, "
+                         "migrants_other_province, "
                          "settlements_points, settlements_talent FROM city_year")
     wanted = targets[targets["measure"].isin(DISTRICT_MEASURES)]
     district = None

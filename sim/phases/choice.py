@@ -54,6 +54,17 @@ class ChoiceTerms(TypedDict):
     stay: np.ndarray      # (type, alternative): the weight of staying, for a chooser whose district it is
 
 
+def size_term(jobs: np.ndarray, housing: np.ndarray, reference: tuple[np.ndarray, float], jobs_weight: float
+              ) -> np.ndarray:
+    """The size of each district for each skill tier, ``(tier, district)``: the log of a weighted geometric mean of
+    the jobs open to the tier and the housing, each relative to its census-day mean per district (``reference``).
+    Jobs are where a migrant can work, housing where they can live; both grow by the model's markets."""
+    job_reference, housing_reference = reference
+    log_jobs = np.log(np.maximum(jobs, 1e-9) / job_reference[None, :]).T
+    log_housing = np.log(np.maximum(housing, 1e-9) / housing_reference)[None, :]
+    return jobs_weight * log_jobs + (1 - jobs_weight) * log_housing
+
+
 def district_terms(model, presence: np.ndarray | None = None) -> ChoiceTerms:  # noqa: ANN001
     """Logit weights ``exp(utility)`` of every chooser type over the districts and the outside option (last).
     ``presence``: as for ``update_markets``, counted now when not given.
@@ -63,7 +74,7 @@ def district_terms(model, presence: np.ndarray | None = None) -> ChoiceTerms:  #
     the movers), and its constant (``sim.phases.constants``, fitted on the census day)."""
     b, state, geo = model.behaviour, model.district_state, model.geography
     n_d = geo.n
-    size = b.beta_size * np.log(np.maximum(state.jobs, 1e-9) / model.size_reference[None, :]).T  # (tier, district)
+    size = b.beta_size * size_term(state.jobs, state.housing_stock, model.size_reference, b.size_jobs_weight)
     base = (b.beta_wage * np.log(state.wage.T) - b.beta_rent * np.log(state.rent)[None, :]
             - b.beta_commute * state.commute[None, :] + size + model.district_constants[None, :])
     if presence is None:

@@ -95,16 +95,21 @@ def test_the_census_day_spread_stays_put_when_nothing_changes(monkeypatch: pytes
 def test_more_jobs_in_a_district_raise_its_share_of_arrivals() -> None:
     model = HukouModel(RunConfig(scale=4000, end=2012, seed=21, regimes=("national_baseline",)))
     target = int(np.flatnonzero(model.geography.adcode == 440113)[0])   # Panyu
-    def arrival_share() -> float:
-        weights = model.choice_terms["weights"].astype(np.float64)
-        kinds = [k for k in range(len(weights)) if k % 5 == 0]           # current city "none": arrivals
-        p = weights[kinds] / weights[kinds].sum(axis=1, keepdims=True)
-        return float(p[:, target].mean())
+    b = model.behaviour
 
-    before = arrival_share()
+    def arrival_odds() -> np.ndarray:
+        weights = model.choice_terms["weights"].astype(np.float64)
+        arrivals = weights[[k for k in range(len(weights)) if k % 5 == 0]]   # current city "none"
+        p = arrivals[:, target] / arrivals.sum(axis=1)
+        return p / (1 - p)
+
+    before = arrival_odds()
     model.district_state.jobs[target] *= 2
     model.choice_terms = district_terms(model)
-    after = arrival_share()
-    # beta_size = 1: twice the jobs, twice the odds against the other alternatives (wages answer later, in the
-    # markets phase).
-    assert after > 1.8 * before * (1 - after), (before, after)
+    # Twice the jobs multiply the odds of choosing the district by 2 ** (beta_size · size_jobs_weight) for every
+    # arriving type (wages answer later, in the markets phase).
+    ratio = arrival_odds() / before
+    ratio = ratio[np.isfinite(ratio)]          # types that cannot arrive (all weight on other cities) drop out
+    assert len(ratio) > 10
+    np.testing.assert_allclose(ratio, 2 ** (b.beta_size * b.size_jobs_weight), rtol=1e-5)
+    assert b.beta_size * b.size_jobs_weight > 0
