@@ -36,7 +36,8 @@ __all__ = ["ExperimentSpec", "Range", "Categorical", "Levers", "Constants", "Sam
 
 # The metric columns of city_year.parquet (docs/metrics.md); a test keeps this list equal to a real run's columns.
 OUTCOME_METRICS = (
-    "residents", "hukou_residents", "migrants", "hukou_share", "permit_holders", "permit_coverage",
+    "residents", "hukou_residents", "migrants", "migrants_other_province", "hukou_share", "permit_holders",
+    "permit_coverage",
     "suburban_dispersion_migrants", "suburban_dispersion_residents", "entropy_migrants", "talent_share_settlers",
     "talent_share_migrants", "talent_share_residents", "settlements_talent", "settlements_points",
     "settlements_other", "settlements_total", "time_to_hukou_years", "points_cutoff", "queue_length",
