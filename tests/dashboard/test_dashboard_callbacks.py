@@ -102,17 +102,17 @@ def test_validation_shows_the_report_filtered_by_city_and_kind(pages: dict[str, 
     assert {row["Target kind"] for row in data} == {"held out (validation)"}
     assert {c["name"] for c in columns} >= {"Relative error", "z", "Inside the band", "Observed", "Simulated mean"}
     census = next(row for row in data if row["Target"] == "guangzhou_residents_2020c")
-    assert census["Relative error"] == "−13.1%" and census["Inside the band"] == "no"
+    assert census["Relative error"] == "+1.6%" and census["Inside the band"] == "no"
     assert {tr["name"] for tr in figure["data"] if tr.get("showlegend")} == {
         "Simulated mean and seed band", "Observed: held out (validation)"}
     text = str(headline)  # the whole report's headline, whatever the filters
-    assert "Fitted (calibration), 14 targets: median absolute relative error 5.2%" in text
-    assert "Shenzhen −28.3%, Guangzhou −13.1%, Chengdu −8.1%" in text
+    assert "Fitted (calibration), 56 targets: median absolute relative error 4.9%" in text
+    assert "Shenzhen −2.6%, Guangzhou +1.6%, Chengdu +3.2%" in text
     assert "hukou validate --out DIR --seeds 5 --scale 1000 --end 2022" in str(manifest)
     _, every, _, _, _ = val.update("shipped", "all", "all", "zh")
-    assert len(every) == 52 and {row["城市"] for row in every} == {"深圳", "广州", "成都"}
+    assert len(every) == 122 and {row["城市"] for row in every} == {"深圳", "广州", "成都"}
     _, forged, _, _, _ = val.update("shipped", "<b>", ["x"] * 3, "xx")  # unknown values: every row
-    assert len(forged) == 52
+    assert len(forged) == 122
     for ident in ("../shipped", "/etc/passwd", {"a": 1}, "x" * 10_000):
         with pytest.raises(UnknownReport):
             val.update(ident, "all", "all", "en")
