@@ -17,7 +17,7 @@ from sim.attributes import draw_migrants
 from sim.clock import Clock
 from sim.config import RunConfig
 from sim.counting import presence_counts
-from sim.districts import District, DistrictState
+from sim.districts import DistrictState
 from sim.drivers import pool_series
 from sim.geography import load_geography
 from sim.government import CityGovernment
@@ -81,7 +81,6 @@ class HukouModel(mesa.Model):
         self.round_log: list[dict] = []
         self.channel_names: list[str] = []
         self.governments = [CityGovernment(self, i, self.regimes[city]) for i, city in enumerate(CITIES)]
-        self.districts = [District(self, i) for i in range(self.geography.n)]
         self._place_census_stock()
         allocate_school_places(self)
         self._fit_district_constants()
