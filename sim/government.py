@@ -42,8 +42,8 @@ class CityGovernment(mesa.Agent):
         self.snapshot: PolicySnapshot = regime.snapshot(model.date)
         self._valid_until = self._next_change(model.date)
         self.published_rounds: dict[str, RoundResult] = {}  # the last round of each quota channel
-        self.settled_last_year: dict[str, int] = {}
-        self.settled_this_year: dict[str, int] = {}
+        self.settled_last_year: dict[str, float] = {}  # persons (agents × scale)
+        self.settled_this_year: dict[str, float] = {}
 
     def _next_change(self, date: dt.date) -> dt.date:
         later = [d for d in self.regime.change_dates if d > date]
