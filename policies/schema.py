@@ -2,7 +2,7 @@
 
 Rules are pure functions of a ``Persons`` batch: the model builds one from its columnar migrant state for the
 migrants a phase concerns, the points calculator builds a batch of one from a profile. The same function then scores
-one person and a million migrants (DESIGN section 4).
+one person and a million migrants (docs/contracts.md §3).
 """
 
 from __future__ import annotations
@@ -233,7 +233,7 @@ class Record(_Strict):
 
 
 class Profile(_Strict):
-    """One person's points profile (DESIGN section 6); every key optional except ``age`` and ``education``.
+    """One person's points profile (docs/contracts.md §6); every key optional except ``age`` and ``education``.
 
     Defaults are the least favourable value, so a profile that leaves a key out never gains points from it.
     """

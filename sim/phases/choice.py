@@ -15,7 +15,8 @@ How it is computed fast, exactly:
   three proposals in ten cost the rules of one city, instead of every chooser costing three (four or five with
   Chengdu's points bonus groups).
 - Proposals invert each chooser's cumulative weights at one uniform draw: the same distribution as the Gumbel-max
-  trick that DESIGN suggests, with one draw per chooser instead of one per alternative and no logarithms.
+  trick usual for sampling a logit (docs/model.md 7.3), with one draw per chooser instead of one per alternative
+  and no logarithms.
 Proposals are drawn in chunks so the temporary (choosers × alternatives) arrays stay small; the prospects of all
 proposals of a round are evaluated together, city by city, because each evaluation of a city's rules has a fixed
 cost of a few thousand numpy calls.
