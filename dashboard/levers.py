@@ -1,9 +1,10 @@
 """The scenario builder's levers: from a regime and a few numbers to a counterfactual regime file and a short sweep.
 
-Why a counterfactual file and not run-config overrides: a counterfactual *derives* from its baseline (STYLE habit 5)
-and the sweep can then hold both the regime as written and the changed one as two scenarios with the same seeds,
-so the comparison is like for like. Each lever rewrites the dated entries of the parameters the regime's variants
-use, keeping their dates, and records why in ``assumption:`` (the loader refuses a value without one).
+Why a counterfactual file and not run-config overrides: a counterfactual *derives* from its baseline
+(docs/contracts.md §3) and the sweep can then hold both the regime as written and the changed one as two scenarios
+with the same seeds, so the comparison is like for like. Each lever rewrites the dated entries of the parameters the
+regime's variants use, keeping their dates, and records why in ``assumption:`` (the loader refuses a value without
+one).
 """
 
 from __future__ import annotations

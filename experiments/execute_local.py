@@ -55,7 +55,7 @@ class _Worker:
     task: RunTask | None = None
 
 
-def _start(ctx: mp.context.BaseContext, index: int, runs_dir: str, model: RunModel) -> _Worker:
+def _start(ctx: mp.context.SpawnContext, index: int, runs_dir: str, model: RunModel) -> _Worker:
     parent, child = ctx.Pipe(duplex=True)
     process = ctx.Process(target=_worker_main, args=(child, os.getpid(), runs_dir, model),
                           name=f"hukou-worker-{index}", daemon=True)

@@ -191,6 +191,7 @@ class SweepLock:
                 info = self.read(self.path)
                 reason = self.stale_reason(info)
                 if reason is None:
+                    assert info is not None  # stale_reason calls an unreadable lock stale
                     age = time.time() - float(info.get("heartbeat", 0)) if info else 0.0
                     raise SweepLocked(f"another coordinator (pid {info.get('pid')} on {info.get('host')}, "
                                       f"heartbeat {age:.0f} s ago) is running this sweep") from None

@@ -42,7 +42,7 @@ class RunResult:
 
 
 def simulate(config: RunConfig, out: Path) -> None:
-    """The production model: ``sim.run.run_simulation`` writing the standard run folder (DESIGN section 6)."""
+    """The production model: ``sim.run.run_simulation`` writing the standard run folder (docs/contracts.md §5)."""
     from sim.run import run_simulation
 
     run_simulation(config, out)

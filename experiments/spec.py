@@ -129,10 +129,16 @@ Lever = Annotated[Annotated[Range, Tag("range")] | Annotated[Categorical, Tag("c
                   Discriminator(_lever_kind)]
 
 
+
+def _historical() -> list[str | list[str]]:
+    """The default regime list: the three cities' own timelines."""
+    return ["historical"]
+
+
 class Levers(_Strict):
     """Policy choices: a list of regime sets and dated parameter overrides (``mechanism.variant.parameter``)."""
 
-    regimes: list[str | list[str]] = Field(default_factory=lambda: ["historical"])
+    regimes: list[str | list[str]] = Field(default_factory=_historical)
     overrides: dict[str, Lever] = Field(default_factory=dict)
 
     @field_validator("regimes")

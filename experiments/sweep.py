@@ -126,7 +126,7 @@ def _scenarios_frame(design: Design) -> pd.DataFrame:
 class _Coordinator(Dispatcher):
     """Hands out planned runs and records every state change in the ledger (and to the progress callback)."""
 
-    def __init__(self, ledger: Ledger, tasks: dict[str, RunTask], max_deaths: int, progress: Progress | None):
+    def __init__(self, ledger: Ledger, tasks: dict[str, RunTask], max_deaths: int, progress: Progress | None) -> None:
         self.ledger = ledger
         self.tasks = tasks
         self.max_deaths = max_deaths

@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -20,6 +21,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from policies.errors import InputError
+
+if TYPE_CHECKING:
+    from experiments.sweep import SweepSummary
 
 try:  # typer >= 0.20 ships its own copy of click
     from typer._click import exceptions as click_errors
@@ -56,7 +60,7 @@ def _estimate(counts: dict[str, int], elapsed: float) -> str:
     return str(dt.timedelta(seconds=round(elapsed / finished * remaining)))
 
 
-def _run(function, *args: object, quiet: bool, **kwargs: object):  # noqa: ANN001, ANN202 - internal helper
+def _run(function: Callable[..., SweepSummary], *args: object, quiet: bool, **kwargs: object) -> SweepSummary:
     """Run a sweep function with a progress bar (done, failed, remaining, estimate) and the lock mapped to 4."""
     from experiments.ledger import SweepLocked
 
@@ -76,7 +80,7 @@ def _run(function, *args: object, quiet: bool, **kwargs: object):  # noqa: ANN00
             raise _Locked(str(exc)) from None
 
 
-def _finish(summary) -> int:  # noqa: ANN001 - experiments.SweepSummary
+def _finish(summary: SweepSummary) -> int:
     """Print the end-of-sweep summary; the exit code (returned, which ``hukou_cli.main.main`` passes on)."""
     counts = summary.counts
     out_console.print(f"sweep {summary.folder}: {counts['done']} done, {counts['failed']} failed, "

@@ -1,4 +1,4 @@
-"""``hukou points`` and ``hukou regimes`` (DESIGN section 6): the points calculator and the list of regimes.
+"""``hukou points`` and ``hukou regimes`` (docs/contracts.md §6): the points calculator and the list of regimes.
 
 Plain typer functions; the root app registers them. Bad input raises ``policies.errors.InputError``,
 which the root app prints as one line (file:line: field: message) with exit code 2.
@@ -53,7 +53,7 @@ def points(
     regime: Annotated[str, typer.Option("--regime", help="Regime name (see `hukou regimes`) or a regime YAML "
                                                          "file.")],
     date: Annotated[str, typer.Option("--date", help="The day the rules are read on, YYYY-MM-DD.")],
-    profile: Annotated[Path, typer.Option("--profile", help="Points profile YAML (DESIGN section 6).")],
+    profile: Annotated[Path, typer.Option("--profile", help="Points profile YAML (docs/contracts.md §6).")],
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     city: Annotated[str | None, typer.Option(
         "--city", help="City, when the regime covers several (default: housing.district).")] = None,

@@ -1,6 +1,6 @@
 """Hukou policies as code: dated, cited parameters, pure vectorised rules per mechanism, and city regimes.
 
-Imports nothing from the other packages of the project (DESIGN section 2).
+Imports nothing from the other packages of the project (docs/contracts.md §2).
 """
 
 from __future__ import annotations

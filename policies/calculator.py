@@ -1,4 +1,4 @@
-"""积分计算器 (DESIGN section 6): one person's points and settlement channels under a regime on a date.
+"""积分计算器 (docs/contracts.md §6): one person's points and settlement channels under a regime on a date.
 
 The same rules that score a million migrants in the model score one profile here: the profile becomes
 a ``Persons`` batch of one, the regime's snapshot on the date gives the points mechanism and the channel
@@ -77,7 +77,7 @@ class CalculatorResult:
         return None if self.threshold is None else self.total >= self.threshold
 
     def to_json(self) -> dict[str, Any]:
-        """The ``--json`` document of DESIGN section 6, extended with regime, city, date and version."""
+        """The ``--json`` document of docs/contracts.md §6, extended with regime, city, date and version."""
         return {
             "total": self.total,
             "threshold": self.threshold,
@@ -104,7 +104,7 @@ def parse_date(value: str | dt.date, *, field_name: str = "date") -> dt.date:
 
 
 def load_profile(path: str | Path) -> Profile:
-    """Read a points profile (DESIGN section 6) strictly; errors name file, line and the dotted field.
+    """Read a points profile (docs/contracts.md §6) strictly; errors name file, line and the dotted field.
 
     Raises:
         InputError: the file is missing or not YAML, a key is unknown, a value has the wrong type or range
@@ -183,7 +183,7 @@ def calculate(profile: Profile, regime: Regime, date: str | dt.date) -> Calculat
     """积分计算器: the points and channels of one profile under ``regime`` on ``date``.
 
     Args:
-        profile: the person (DESIGN section 6 points profile).
+        profile: the person (points profile, docs/contracts.md §6).
         regime: one city's regime (historical or counterfactual).
         date: the day the rules are read on (``YYYY-MM-DD`` or a date).
 

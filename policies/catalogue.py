@@ -6,7 +6,6 @@ city it covers); cities that no name covers keep their historical timeline.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
@@ -17,7 +16,7 @@ from policies.parameters import FAR_FUTURE, FAR_PAST, _as_date
 from policies.regime import CITIES, Regime, RegimeVersion, check_mechanisms, parse_overrides
 from policies.yamlio import key_lines, load_yaml
 
-__all__ = ["REGIME_DIR", "available", "resolve", "load_regime_file", "describe"]
+__all__ = ["REGIME_DIR", "available", "resolve", "load_regime_file"]
 
 REGIME_DIR = Path(__file__).parent / "regimes"
 _HISTORICAL_KEYS = {"name", "city", "cities", "title", "description", "documents", "versions"}
@@ -149,9 +148,3 @@ def resolve(names: Iterable[str]) -> dict[str, Regime]:
         raise InputError(f"no regime for {', '.join(missing)}", field="regimes")
     return chosen
 
-
-def describe(regime: Regime, date: dt.date | None = None) -> str:
-    """A one-line description: name, city, versions and their documents."""
-    versions = "; ".join(f"{v.label} ({v.start if v.start != FAR_PAST else '…'} – "
-                         f"{v.end if v.end != FAR_FUTURE else '…'})" for v in regime.versions)
-    return f"{regime.name} [{regime.city}]: {regime.title}. {versions}"

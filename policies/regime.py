@@ -3,7 +3,7 @@
 A regime is a timeline of versions (the documents in force between two dates), each naming a parameter variant
 per mechanism. ``Regime.snapshot(date)`` answers what the model asks a city government at each date: which rules
 apply and with which numbers. A counterfactual is a new ``Regime`` built from a baseline plus data (swapped
-variants from a date, dated parameter overrides); the baseline object is never changed (STYLE habit 5).
+variants from a date, dated parameter overrides); the baseline object is never changed (docs/contracts.md §3).
 """
 
 from __future__ import annotations

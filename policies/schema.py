@@ -2,16 +2,19 @@
 
 Rules are pure functions of a ``Persons`` batch: the model builds one from its columnar migrant state for the
 migrants a phase concerns, the points calculator builds a batch of one from a profile. The same function then scores
-one person and a million migrants (DESIGN section 4).
+one person and a million migrants (docs/contracts.md §3).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import Literal, Protocol
+from operator import attrgetter
+from typing import Any, Literal, Protocol
 
 import numpy as np
+from numpy.typing import DTypeLike
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
@@ -152,17 +155,17 @@ class Persons:
     @classmethod
     def from_profiles(cls, profiles: list[Profile], date: dt.date) -> Persons:
         """A batch built from points profiles (the calculator's input)."""
-        def col(get, dtype):  # noqa: ANN001 - tiny local helper
+        def col(get: Callable[[Profile], Any], dtype: DTypeLike) -> np.ndarray:
             return np.array([get(p) for p in profiles], dtype=dtype)
 
-        def window(get):  # noqa: ANN001
+        def window(get: Callable[[Profile], Mapping[int, float]]) -> np.ndarray:
             rows = []
             for p in profiles:
                 by_year = get(p)
                 rows.append([by_year.get(date.year - 1 - k, 0) for k in range(WINDOW_YEARS)])
             return np.array(rows, dtype=np.float32).reshape(len(profiles), WINDOW_YEARS)
 
-        si = {name: col(lambda p, n=name: getattr(p.social_insurance_months, n), np.int32) for name in INSURANCES}
+        si = {name: col(attrgetter(f"social_insurance_months.{name}"), np.int32) for name in INSURANCES}
         return cls(
             date=date,
             age=col(lambda p: p.age, np.int32),
@@ -230,7 +233,7 @@ class Record(_Strict):
 
 
 class Profile(_Strict):
-    """One person's points profile (DESIGN section 6); every key optional except ``age`` and ``education``.
+    """One person's points profile (docs/contracts.md §6); every key optional except ``age`` and ``education``.
 
     Defaults are the least favourable value, so a profile that leaves a key out never gains points from it.
     """

@@ -2,7 +2,7 @@
 and points, and settling under each city's regime (Mesa, columnar migrant state, vectorised phases).
 
 ``HukouModel(RunConfig(...)).run()`` runs it; ``run_simulation`` also writes the run folder. See docs/model.md.
-Imports ``policies``, never ``experiments`` or ``dashboard`` (DESIGN section 2).
+Imports ``policies``, never ``experiments`` or ``dashboard`` (docs/contracts.md §2).
 """
 
 from __future__ import annotations

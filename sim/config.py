@@ -1,6 +1,6 @@
 """The configuration of one run: years, scale, seed, regimes and behavioural parameters, validated strictly.
 
-A run is fully determined by its resolved config, its seed and the code version (DESIGN section 1); the resolved
+A run is fully determined by its resolved config, its seed and the code version (docs/contracts.md §1); the resolved
 config is written to ``config.yaml`` in the run folder and hashed into the manifest.
 """
 

@@ -6,10 +6,15 @@ a temporary eight times the column. Counting in blocks keeps the temporary at on
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from sim.parallel import ordered_map
 from sim.params import ORIGINS
+
+if TYPE_CHECKING:
+    from sim.model import HukouModel
 
 __all__ = ["count_by", "presence_counts", "BLOCK"]
 
@@ -39,7 +44,7 @@ def count_by(codes: np.ndarray, minlength: int, where: np.ndarray | None = None,
     return out[:minlength]
 
 
-def presence_counts(model, threads: int = 1) -> np.ndarray:  # noqa: ANN001
+def presence_counts(model: HukouModel, threads: int = 1) -> np.ndarray:
     """Agents present by origin × district × skill tier × employed, in one pass over the population.
 
     Markets (occupants by district, workers by district and tier) and the network term of location choice (origin

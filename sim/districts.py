@@ -1,17 +1,16 @@
-"""District state as columns (rents, housing, jobs and wages by skill tier, school places, commuting, natives),
-and the thin Mesa ``District`` agents that give each district a name and a read-only view of its row."""
+"""District state as columns (rents, housing, jobs and wages by skill tier, school places, commuting, natives).
+A district's identity (adcode, names, zone) is its row of ``sim.geography.Geography``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import mesa
 import numpy as np
 
-from sim.geography import ZONES, Geography
+from sim.geography import Geography
 from sim.params import Behaviour
 
-__all__ = ["DistrictState", "District"]
+__all__ = ["DistrictState"]
 
 
 @dataclass
@@ -45,29 +44,3 @@ class DistrictState:
             school_access=np.ones((geo.n, 3)),
         )
 
-
-class District(mesa.Agent):
-    """One district as an institutional actor: its identity and a read-only view of its market state."""
-
-    def __init__(self, model: mesa.Model, index: int) -> None:
-        super().__init__(model)
-        self.index = index
-        geo: Geography = model.geography
-        self.adcode = int(geo.adcode[index])
-        self.name = geo.name[index]
-        self.name_cn = geo.name_cn[index]
-        self.zone = ZONES[int(geo.zone[index])]
-
-    @property
-    def rent(self) -> float:
-        """Current rent index."""
-        return float(self.model.district_state.rent[self.index])
-
-    @property
-    def wage(self) -> tuple[float, float, float]:
-        """Current wage index by skill tier (low, mid, high)."""
-        low, mid, high = (float(w) for w in self.model.district_state.wage[self.index])
-        return low, mid, high
-
-    def __repr__(self) -> str:
-        return f"District({self.adcode} {self.name}, {self.zone})"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
@@ -14,6 +15,9 @@ from policies.decision import Lever, Points
 from policies.regime import CITIES, ActiveMechanism, PolicySnapshot, Regime
 from policies.schema import Persons
 from sim.population import MigrantBatch
+
+if TYPE_CHECKING:
+    from sim.model import HukouModel
 
 __all__ = ["CityGovernment", "RoundResult"]
 
@@ -34,7 +38,7 @@ class RoundResult:
 class CityGovernment(mesa.Agent):
     """A city's government: asks its regime what applies on the model's date and applies it."""
 
-    def __init__(self, model: mesa.Model, city_index: int, regime: Regime) -> None:
+    def __init__(self, model: HukouModel, city_index: int, regime: Regime) -> None:
         super().__init__(model)
         self.city_index = city_index
         self.city = CITIES[city_index]
@@ -42,8 +46,8 @@ class CityGovernment(mesa.Agent):
         self.snapshot: PolicySnapshot = regime.snapshot(model.date)
         self._valid_until = self._next_change(model.date)
         self.published_rounds: dict[str, RoundResult] = {}  # the last round of each quota channel
-        self.settled_last_year: dict[str, int] = {}
-        self.settled_this_year: dict[str, int] = {}
+        self.settled_last_year: dict[str, float] = {}  # persons (agents × scale)
+        self.settled_this_year: dict[str, float] = {}
 
     def _next_change(self, date: dt.date) -> dt.date:
         later = [d for d in self.regime.change_dates if d > date]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 import mesa
 import numpy as np
@@ -17,7 +18,7 @@ from sim.attributes import draw_migrants
 from sim.clock import Clock
 from sim.config import RunConfig
 from sim.counting import presence_counts
-from sim.districts import District, DistrictState
+from sim.districts import DistrictState
 from sim.drivers import pool_series
 from sim.geography import load_geography
 from sim.government import CityGovernment
@@ -31,7 +32,7 @@ from sim.phases.migration import arrive, relocate, stochastic_round
 from sim.phases.permits import issue_permits
 from sim.phases.services import allocate_school_places, enrol, initial_school_places
 from sim.phases.settlement import settlement_rounds
-from sim.population import EventLog, MigrantBatch, MigrantPopulation, MigrantView, build_persons, view_of
+from sim.population import Columns, EventLog, MigrantBatch, MigrantPopulation, MigrantView, build_persons, view_of
 from sim.record import Flows, record_state
 from sim.tax import monthly_income, tax_paid_3y
 
@@ -81,7 +82,6 @@ class HukouModel(mesa.Model):
         self.round_log: list[dict] = []
         self.channel_names: list[str] = []
         self.governments = [CityGovernment(self, i, self.regimes[city]) for i, city in enumerate(CITIES)]
-        self.districts = [District(self, i) for i in range(self.geography.n)]
         self._place_census_stock()
         allocate_school_places(self)
         self._fit_district_constants()
@@ -147,7 +147,7 @@ class HukouModel(mesa.Model):
             self.events.consolidate()
         self.running = not self.steps_done
 
-    def run(self, progress=None) -> HukouModel:  # noqa: ANN001 - any callable(step, n_steps)
+    def run(self, progress: Callable[[int, int], object] | None = None) -> HukouModel:
         """Run every step to the end of the last year; ``progress(done, total)`` is called after each step."""
         while self.running and not self.steps_done:
             self.step()
@@ -166,7 +166,7 @@ class HukouModel(mesa.Model):
         return build_persons(self.population, rows, date=self.date, month_index=self.month_index,
                              adcode=self.geography.adcode, income_tax_3y=self.tax_3y)
 
-    def tax_3y(self, columns, rows: np.ndarray) -> np.ndarray:  # noqa: ANN001
+    def tax_3y(self, columns: Columns, rows: np.ndarray) -> np.ndarray:
         """Income tax paid over three years by each migrant at ``rows`` (from today's wage where they live)."""
         district = columns["district"][rows].astype(np.int64)
         tier = columns["tier"][rows]

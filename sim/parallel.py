@@ -16,9 +16,12 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sim.model import HukouModel
 
 __all__ = ["ordered_map", "chunk_size", "split_rows"]
 
@@ -54,7 +57,7 @@ def ordered_map(fn: Callable[[Item], Result], items: Iterable[Item], threads: in
         yield pending.popleft().result()
 
 
-def chunk_size(model, smallest: int) -> int:  # noqa: ANN001
+def chunk_size(model: HukouModel, smallest: int) -> int:
     """Migrants per batch of rule evaluation: ``smallest``, or a 64th of the population when that is larger.
 
     Small batches bound the memory of their temporaries (bytes per agent matter at a million agents); at full
@@ -65,7 +68,7 @@ def chunk_size(model, smallest: int) -> int:  # noqa: ANN001
     return max(smallest, len(model.population) // 64)
 
 
-def split_rows(model, rows: np.ndarray, smallest: int) -> list[np.ndarray]:  # noqa: ANN001
+def split_rows(model: HukouModel, rows: np.ndarray, smallest: int) -> list[np.ndarray]:
     """``rows`` in consecutive chunks of at most ``chunk_size(model, smallest)`` (sizes differ by one at most);
     no chunk when there are no rows."""
     if len(rows) == 0:

@@ -13,14 +13,14 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from types import MappingProxyType
-from typing import IO, Any, Never, overload
+from typing import IO, Any, Never, Protocol, overload
 
 import numpy as np
 
 from policies.schema import WINDOW_YEARS, Persons
 from sim.parallel import ordered_map
 
-__all__ = ["COLUMNS", "MigrantPopulation", "MigrantBatch", "EventLog", "EVENTS", "MigrantView", "OUTSIDE",
+__all__ = ["COLUMNS", "Columns", "MigrantPopulation", "MigrantBatch", "EventLog", "EVENTS", "MigrantView", "OUTSIDE",
            "build_persons"]
 
 OUTSIDE = -1  # district of a migrant who has left (until the row is compacted away)
@@ -56,6 +56,12 @@ COLUMNS: dict[str, np.dtype] = {
 ROW_BYTES = sum(d.itemsize for d in COLUMNS.values())
 EVENTS = ("arrive", "move", "permit", "settle", "return", "retire", "lose_permit")
 _EVENT_CODE = {name: i for i, name in enumerate(EVENTS)}
+
+
+class Columns(Protocol):
+    """Migrant columns by name: the population (``MigrantPopulation``) or a batch's ``dict`` of arrays."""
+
+    def __getitem__(self, name: str, /) -> np.ndarray: ...
 
 
 class MigrantPopulation:
@@ -262,8 +268,8 @@ class MigrantBatch:
     criminal = _Column()
     bad_credit = _Column()
 
-    def __init__(self, columns: Any, rows: np.ndarray, *, date: dt.date, month_index: int, adcode: np.ndarray,
-                 income_tax_3y: Callable[[Any, np.ndarray], np.ndarray],
+    def __init__(self, columns: Columns, rows: np.ndarray, *, date: dt.date, month_index: int, adcode: np.ndarray,
+                 income_tax_3y: Callable[[Columns, np.ndarray], np.ndarray],
                  known: dict[str, np.ndarray] | None = None, base: MigrantBatch | None = None,
                  index: np.ndarray | None = None) -> None:
         self._columns, self._rows = columns, rows
@@ -352,8 +358,8 @@ assert set(_SOURCES) == {f.name for f in fields(Persons)} - {"date"}, "MigrantBa
 assert set(_SOURCES) == {n for n, v in vars(MigrantBatch).items() if isinstance(v, _Column)}, "one _Column each"
 
 
-def build_persons(columns: Any, rows: np.ndarray, *, date: dt.date, month_index: int, adcode: np.ndarray,
-                  income_tax_3y: Callable[[Any, np.ndarray], np.ndarray]) -> MigrantBatch:
+def build_persons(columns: Columns, rows: np.ndarray, *, date: dt.date, month_index: int, adcode: np.ndarray,
+                  income_tax_3y: Callable[[Columns, np.ndarray], np.ndarray]) -> MigrantBatch:
     """The batch the policy rules read for the migrants at ``rows`` of ``columns`` (the population, or the
     columns of would-be arrivals) on ``date``."""
     return MigrantBatch(columns, rows, date=date, month_index=month_index, adcode=adcode,

@@ -3,6 +3,9 @@ end and on the two census days. Formulas of the city metrics are in docs/metrics
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
@@ -10,6 +13,9 @@ from policies.regime import CITIES
 from sim.counting import count_by
 from sim.geography import ZONES
 from sim.params import ORIGINS
+
+if TYPE_CHECKING:
+    from sim.model import HukouModel
 
 __all__ = ["Flows", "record_state", "CHANNEL_CATEGORIES", "FLOW_NAMES"]
 
@@ -24,8 +30,8 @@ class Flows:
         self.n = n_districts
         self.year = self._zeros()
         self.step = self._zeros()
-        self.school_demand = np.zeros(n_districts)
-        self.school_served = np.zeros(n_districts)
+        self.school_demand: np.ndarray = np.zeros(n_districts)
+        self.school_served: np.ndarray = np.zeros(n_districts)
 
     def _zeros(self) -> dict[str, np.ndarray]:
         names = [*FLOW_NAMES, *(f"settled_{c}" for c in CHANNEL_CATEGORIES), "settled_bachelor", "hukou_months"]
@@ -70,7 +76,7 @@ def _ratio(a: float, b: float) -> float:
     return float(a / b) if b > 0 and not np.isnan(a) else float("nan")
 
 
-def record_state(model, date, *, census_day: bool) -> None:  # noqa: ANN001
+def record_state(model: HukouModel, date: dt.date, *, census_day: bool) -> None:
     """Append the district rows and city rows of the current state to the model's tables."""
     pop, geo, state, scale = model.population, model.geography, model.district_state, model.scale
     district = pop["district"]
@@ -119,7 +125,7 @@ def record_state(model, date, *, census_day: bool) -> None:  # noqa: ANN001
     model.city_rows.append(city_metrics(model, frame))
 
 
-def city_metrics(model, frame: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001
+def city_metrics(model: HukouModel, frame: pd.DataFrame) -> pd.DataFrame:
     """The city-year outcome metrics of docs/metrics.md from the district rows of one date."""
     rows = []
     b = model.behaviour
@@ -129,7 +135,7 @@ def city_metrics(model, frame: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001
         res, mig, huk = f["residents"].sum(), f["migrants"].sum(), f["hukou_residents"].sum()
         settled_year = f[["settled_talent", "settled_points", "settled_other"]].sum().sum(min_count=1)
         this_year = [r for r in gov.published_rounds.values() if r.year == int(f["year"].iloc[0])]
-        rounds = [r for r in this_year if r.cutoff_points is not None]
+        cutoffs = [r.cutoff_points for r in this_year if r.cutoff_points is not None]
         bachelor_residents = f["agents_bachelor_plus"].sum() + b.native_bachelor_share[gov.city] * f["natives"].sum()
         agents_and_returns = mig + f["settled_stock"].sum() + f["returns"].sum()
         rows.append({
@@ -149,7 +155,7 @@ def city_metrics(model, frame: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001
             "settlements_other": f["settled_other"].sum(min_count=1),
             "settlements_total": settled_year,
             "time_to_hukou_years": _ratio(f["hukou_months_sum"].sum(), settled_year) / 12,
-            "points_cutoff": min((r.cutoff_points for r in rounds), default=np.nan),
+            "points_cutoff": min(cutoffs, default=np.nan),
             "queue_length": sum(r.queue for r in this_year) * model.scale,
             "school_access": _ratio(f["migrant_children_in_school"].sum(), f["migrant_children"].sum()),
             "arrivals": f["arrivals"].sum(min_count=1), "returns": f["returns"].sum(min_count=1),

@@ -1,4 +1,4 @@
-"""One run from a config to a run folder (DESIGN section 6): ``district_year.parquet``, ``city_year.parquet``,
+"""One run from a config to a run folder (docs/contracts.md §5): ``district_year.parquet``, ``city_year.parquet``,
 ``manifest.json`` and ``config.yaml``, published atomically (written under a temporary name, then renamed), so a
 failed or interrupted run leaves no half-written folder and never touches an existing one."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,8 @@ def _params() -> dict[str, tuple[DatedValue, ...]]:
     return {name: parse_entries(raw, file=file, line=doc.lines.get(name), path=name) for name, raw in doc.items()}
 
 
-def _value(name: str, date: dt.date):  # noqa: ANN202
+def _value(name: str, date: dt.date) -> Any:
+    """The entry of ``name`` in force on ``date``: a number, or the tax schedule (a mapping)."""
     return next(e.value for e in _params()[name] if e.covers(date))
 
 

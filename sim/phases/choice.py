@@ -15,7 +15,8 @@ How it is computed fast, exactly:
   three proposals in ten cost the rules of one city, instead of every chooser costing three (four or five with
   Chengdu's points bonus groups).
 - Proposals invert each chooser's cumulative weights at one uniform draw: the same distribution as the Gumbel-max
-  trick that DESIGN suggests, with one draw per chooser instead of one per alternative and no logarithms.
+  trick usual for sampling a logit (docs/model.md 7.3), with one draw per chooser instead of one per alternative
+  and no logarithms.
 Proposals are drawn in chunks so the temporary (choosers × alternatives) arrays stay small; the prospects of all
 proposals of a round are evaluated together, city by city, because each evaluation of a city's rules has a fixed
 cost of a few thousand numpy calls.
@@ -23,7 +24,7 @@ cost of a few thousand numpy calls.
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 import numpy as np
 
@@ -32,7 +33,10 @@ from sim.counting import presence_counts
 from sim.parallel import chunk_size, ordered_map, split_rows
 from sim.params import ORIGINS
 from sim.phases.prospects import prospect_factor
-from sim.population import OUTSIDE, build_persons
+from sim.population import OUTSIDE, Columns, build_persons
+
+if TYPE_CHECKING:
+    from sim.model import HukouModel
 
 __all__ = ["choose", "district_terms", "ChoiceTerms", "CHUNK"]
 
@@ -41,9 +45,12 @@ PROSPECT_CHUNK = 131_072  # choosers per evaluation of a city's rules (few calls
 RETRIES = 4               # proposals at once per chooser rejected in the first round
 N_GROUPS = 3     # status: hukou, permit, none
 N_CURRENT = len(CITIES) + 1  # current city, or none (arrivals)
+TypeCode = TypeVar("TypeCode", np.ndarray, int)  # the parts of a chooser type: arrays of migrants, or one's ints
 
 
-def type_index(tier, origin, group, child, current_city):  # noqa: ANN001, ANN202
+def type_index(tier: TypeCode, origin: TypeCode, group: TypeCode, child: TypeCode, current_city: TypeCode
+               ) -> TypeCode:
+    """The chooser type of each migrant (or of one, from ints): the row of ``ChoiceTerms`` weights."""
     return (((tier * len(ORIGINS) + origin) * N_GROUPS + group) * 2 + child) * N_CURRENT + current_city + 1
 
 
@@ -65,7 +72,7 @@ def size_term(jobs: np.ndarray, housing: np.ndarray, reference: tuple[np.ndarray
     return jobs_weight * log_jobs + (1 - jobs_weight) * log_housing
 
 
-def district_terms(model, presence: np.ndarray | None = None) -> ChoiceTerms:  # noqa: ANN001
+def district_terms(model: HukouModel, presence: np.ndarray | None = None) -> ChoiceTerms:
     """Logit weights ``exp(utility)`` of every chooser type over the districts and the outside option (last).
     ``presence``: as for ``update_markets``, counted now when not given.
 
@@ -108,7 +115,7 @@ def district_terms(model, presence: np.ndarray | None = None) -> ChoiceTerms:  #
             "stay": np.ascontiguousarray(stay[order])}
 
 
-def choose(model, columns, rows: np.ndarray, *, arriving: bool) -> np.ndarray:  # noqa: ANN001
+def choose(model: HukouModel, columns: Columns, rows: np.ndarray, *, arriving: bool) -> np.ndarray:
     """The chosen alternative of each migrant at ``rows``: a district index, or ``OUTSIDE`` for the origin.
 
     ``columns`` is the population (for migrants reconsidering) or the columns of a batch of arrivals.
@@ -161,7 +168,7 @@ def choose(model, columns, rows: np.ndarray, *, arriving: bool) -> np.ndarray:  
     return _to_district(choice, n_d)
 
 
-def _propose(model, kind: np.ndarray, current: np.ndarray, bound: np.float32,  # noqa: ANN001
+def _propose(model: HukouModel, kind: np.ndarray, current: np.ndarray, bound: np.float32,
              rng: np.random.Generator) -> np.ndarray:
     """One alternative per chooser from the type weights, with the weight of staying on the current district and
     every district's weight times ``bound`` (the proposal of the rejection sampler).

@@ -34,12 +34,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.attributes import TIER_OF_EDUCATION
 from sim.params import ORIGINS
 from sim.phases.choice import N_CURRENT, N_GROUPS, type_index
+
+if TYPE_CHECKING:
+    from sim.model import HukouModel
 
 __all__ = ["ChoiceFlows", "expected_flows", "fit_constants", "arrival_type_shares", "census_day_flows",
            "census_stock_by_type", "arrival_pull", "keep_city_pull"]
@@ -160,7 +164,7 @@ def arrival_type_shares(education_shares: dict[str, list[float]], rural_share: f
     return tiers, child_probability * (normal_cdf(45) - normal_cdf(25))
 
 
-def census_day_flows(model) -> ChoiceFlows:  # noqa: ANN001 - HukouModel (avoid an import cycle)
+def census_day_flows(model: HukouModel) -> ChoiceFlows:
     """The fit's inputs from a model on the census day: its choice weights (computed without constants), the
     census-day migrants by chooser type and district, and the year's pool of potential migrants by type."""
     b, geo, pop = model.behaviour, model.geography, model.population

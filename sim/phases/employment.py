@@ -3,10 +3,15 @@ the city and with a permit accrues, and some renters buy a home."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from sim.parallel import ordered_map
 from sim.sampling import bernoulli_rows
+
+if TYPE_CHECKING:
+    from sim.model import HukouModel
 
 __all__ = ["work_and_accrue", "BLOCK"]
 
@@ -21,7 +26,7 @@ def _add_months(column: np.ndarray, mask: np.ndarray, months: int) -> None:
     column += mask.view(np.uint8) * np.uint8(months)
 
 
-def work_and_accrue(model) -> None:  # noqa: ANN001
+def work_and_accrue(model: HukouModel) -> None:
     """One step of labour-market transitions and record-keeping for every migrant present.
 
     The rows are processed in blocks of ``BLOCK`` on ``model.threads`` threads: first counting job seekers and

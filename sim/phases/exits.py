@@ -3,14 +3,19 @@ reasons come from location choice)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from sim.population import OUTSIDE
 
+if TYPE_CHECKING:
+    from sim.model import HukouModel
+
 __all__ = ["retire"]
 
 
-def retire(model) -> None:  # noqa: ANN001
+def retire(model: HukouModel) -> None:
     """Migrants reaching retirement age this step return with ``retirement_return_probability``."""
     b, pop, rng = model.behaviour, model.population, model.rng
     birth = pop["birth_month"]

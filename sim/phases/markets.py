@@ -4,6 +4,7 @@ stocks grow at their trend rates and as the regimes' spatial levers say."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -11,6 +12,10 @@ from policies.decision import Lever
 from policies.regime import CITIES
 from sim.counting import presence_counts
 from sim.drivers import job_series
+from sim.params import Behaviour
+
+if TYPE_CHECKING:
+    from sim.model import HukouModel
 
 __all__ = ["update_markets", "apply_levers", "housing_growth", "job_growth"]
 
@@ -25,7 +30,7 @@ def _add_months(date: dt.date, months: int) -> dt.date:
     return dt.date(date.year + month // 12, month % 12 + 1, 1)
 
 
-def _lever_districts(model, adcodes: tuple[int, ...], city: int) -> np.ndarray:  # noqa: ANN001
+def _lever_districts(model: HukouModel, adcodes: tuple[int, ...], city: int) -> np.ndarray:
     """District indices of ``adcodes`` that belong to city ``city`` (others are dropped)."""
     geo = model.geography
     idx = geo.index_of_adcode(np.asarray(adcodes, dtype=np.int32))
@@ -48,7 +53,7 @@ def _move_low_skill_jobs(jobs: np.ndarray, src: np.ndarray, dst: np.ndarray, lev
     jobs[dst] += staying * weight
 
 
-def apply_levers(model) -> None:  # noqa: ANN001 - HukouModel (avoid import cycle)
+def apply_levers(model: HukouModel) -> None:
     """深府〔2016〕58号 （四）（五）（十二）, 穗府〔2018〕14号 三（一）, 成府发〔2017〕23号 三（一）: levers.
 
     Applies each city's spatial levers in force.
@@ -93,7 +98,7 @@ def apply_levers(model) -> None:  # noqa: ANN001 - HukouModel (avoid import cycl
                 raise ValueError(f"unknown lever kind {lever.kind!r} in regime {gov.regime.name}")
 
 
-def housing_growth(b, zone: np.ndarray, rent_ratio: np.ndarray) -> np.ndarray:  # noqa: ANN001 - Behaviour
+def housing_growth(b: Behaviour, zone: np.ndarray, rent_ratio: np.ndarray) -> np.ndarray:
     """Yearly growth of each district's housing: the zone's trend (building at 2010 rents) plus the zone's supply
     elasticity times the log of how far rents stand above their 2010 level. Builders answer rents where land
     allows: little in the built-up core, most in the new towns. Rents below 2010 do not demolish housing."""
@@ -101,7 +106,7 @@ def housing_growth(b, zone: np.ndarray, rent_ratio: np.ndarray) -> np.ndarray:  
     return np.asarray(b.housing_growth_per_year)[zone] + elasticity * np.log(np.maximum(rent_ratio, 1.0))
 
 
-def job_growth(b, jobs: np.ndarray, city: np.ndarray, year: int) -> np.ndarray:  # noqa: ANN001 - Behaviour
+def job_growth(b: Behaviour, jobs: np.ndarray, city: np.ndarray, year: int) -> np.ndarray:
     """Yearly growth of jobs by district and skill tier: each city's jobs grow as its employment series
     (``sim.drivers.job_series``), shared among tiers by ``job_growth_per_year`` (industrial upgrading) so that the
     city's total grows as observed: tier ``k`` grows at ``(1 + g_city)(1 + j_k) / (1 + j̄_city) − 1``, where
@@ -117,7 +122,7 @@ def job_growth(b, jobs: np.ndarray, city: np.ndarray, year: int) -> np.ndarray: 
     return out
 
 
-def update_markets(model, presence: np.ndarray | None = None) -> None:  # noqa: ANN001
+def update_markets(model: HukouModel, presence: np.ndarray | None = None) -> None:
     """Rents and wages move toward the levels that current occupancy and labour supply imply.
 
     ``presence``: agents by origin × district × tier × employed (``sim.counting.presence_counts``), counted now

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from sim.attributes import draw_migrants
@@ -10,6 +12,9 @@ from sim.params import ORIGINS
 from sim.phases.choice import choose
 from sim.population import OUTSIDE
 from sim.sampling import bernoulli_rows
+
+if TYPE_CHECKING:
+    from sim.model import HukouModel
 
 __all__ = ["arrive", "relocate", "stochastic_round"]
 
@@ -20,7 +25,7 @@ def stochastic_round(rng: np.random.Generator, x: float) -> int:
     return whole + int(rng.random() < x - whole)
 
 
-def arrive(model) -> None:  # noqa: ANN001
+def arrive(model: HukouModel) -> None:
     """Potential migrants from each origin weigh the 41 districts against staying; those who pick a district
     arrive. The pool per origin is ``inflow_persons_per_year`` on the census day, grown as the origin's observed
     migration series (``sim.drivers``)."""
@@ -42,7 +47,7 @@ def arrive(model) -> None:  # noqa: ANN001
     model.events.add("arrive", model.population["uid"][rows], model.t, columns["district"])
 
 
-def relocate(model) -> None:  # noqa: ANN001
+def relocate(model: HukouModel) -> None:
     """Each migrant reconsiders with a yearly probability: stay, move to another district or city, or return."""
     pop, rng, geo = model.population, model.rng, model.geography
     p = 1 - (1 - model.behaviour.reconsider_rate) ** (model.step_months / 12)

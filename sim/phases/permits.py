@@ -3,17 +3,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from policies.regime import ActiveMechanism
 from sim.parallel import ordered_map, split_rows
 from sim.sampling import bernoulli_rows
 
+if TYPE_CHECKING:
+    from sim.model import HukouModel
+
 __all__ = ["issue_permits"]
 CHUNK = 65_536  # migrants per batch of rule evaluation (bounds the memory of the Persons batch)
 
 
-def issue_permits(model) -> None:  # noqa: ANN001
+def issue_permits(model: HukouModel) -> None:
     """Each city grants permits to eligible applicants among its migrants without one.
 
     Who applies this step (the take-up draw, one for all cities) is decided first, and each city's permit rule

@@ -3,12 +3,17 @@ planning horizon, from their projected points and record and each channel's last
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from policies.decision import Points
 from policies.schema import Persons
 from sim.government import CityGovernment
 from sim.population import MigrantBatch
+
+if TYPE_CHECKING:
+    from sim.model import HukouModel
 
 __all__ = ["prospect_factor", "channel_chance"]
 
@@ -55,7 +60,7 @@ def _projected(persons: MigrantBatch, in_city: np.ndarray, formal: np.ndarray, m
     )
 
 
-def prospect_factor(model, persons: MigrantBatch, current_city: np.ndarray, formal: np.ndarray,  # noqa: ANN001
+def prospect_factor(model: HukouModel, persons: MigrantBatch, current_city: np.ndarray, formal: np.ndarray,
                     district: np.ndarray) -> np.ndarray:
     """``exp(beta_prospect × chance)`` for each migrant of ``persons`` living in ``district`` (one district each):
     the chance of hukou within the planning horizon there, from their projected points and record and each

@@ -7,10 +7,15 @@ the access rates then hold for the year (and on the census day, from an allocati
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from sim.government import CityGovernment
 from sim.parallel import ordered_map, split_rows
+
+if TYPE_CHECKING:
+    from sim.model import HukouModel
 
 __all__ = ["allocate_school_places", "enrol", "STATUS_GROUPS", "SCHOOL_YEAR_MONTH"]
 
@@ -19,7 +24,7 @@ SCHOOL_YEAR_MONTH = 9
 CHUNK = 65_536  # children's parents per evaluation of a regime's school tiers (on threads, sim.parallel)
 
 
-def enrol(model) -> None:  # noqa: ANN001
+def enrol(model: HukouModel) -> None:
     """Allocate school places when the school year starts in this step."""
     if model.clock.contains_month(model.t, SCHOOL_YEAR_MONTH):
         allocate_school_places(model)
@@ -30,7 +35,7 @@ def _default_tier(permit: np.ndarray) -> np.ndarray:
     return np.where(permit, 1, 2).astype(np.int64)
 
 
-def allocate_school_places(model) -> None:  # noqa: ANN001
+def allocate_school_places(model: HukouModel) -> None:
     """Fill each district's school places in priority order; store access rates by status group and the counts
     of migrant children served."""
     pop, geo, state, b = model.population, model.geography, model.district_state, model.behaviour
@@ -79,7 +84,7 @@ def allocate_school_places(model) -> None:  # noqa: ANN001
                                             minlength=geo.n)
 
 
-def initial_school_places(model) -> np.ndarray:  # noqa: ANN001
+def initial_school_places(model: HukouModel) -> np.ndarray:
     """School places on the census day: all hukou children plus a share of migrant children (behaviour.yaml)."""
     pop, geo, b = model.population, model.geography, model.behaviour
     district = pop["district"]

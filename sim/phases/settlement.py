@@ -4,16 +4,23 @@ applicants by the regime's own rule (for example Guangzhou 2011–15: months of 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from policies.decision import Points
 from policies.regime import ActiveMechanism
+from policies.schema import Persons
 from sim.government import CityGovernment, RoundResult
 from sim.parallel import ordered_map, split_rows
 from sim.phases.migration import stochastic_round
+from sim.population import MigrantBatch
 from sim.sampling import bernoulli_rows
+
+if TYPE_CHECKING:
+    from sim.model import HukouModel
 
 __all__ = ["settlement_rounds"]
 
@@ -48,7 +55,7 @@ class _Applicants:
         return np.concatenate(self.rows), keys, np.concatenate(self.points)
 
 
-def _quota_round(model, gov: CityGovernment, mech: ActiveMechanism, applicants: _Applicants,  # noqa: ANN001
+def _quota_round(model: HukouModel, gov: CityGovernment, mech: ActiveMechanism, applicants: _Applicants,
                  factors: dict[str, float]) -> np.ndarray:
     """Admit applicants up to the quota in the rule's ranking order; publish the cut-off and queue.
 
@@ -86,7 +93,7 @@ def _quota_round(model, gov: CityGovernment, mech: ActiveMechanism, applicants: 
     return admitted
 
 
-def settlement_rounds(model) -> None:  # noqa: ANN001
+def settlement_rounds(model: HukouModel) -> None:
     """Run every channel whose round falls in this step, city by city.
 
     Direct and yearly-chance channels decide person by person, so the city's migrants are processed in chunks
@@ -109,7 +116,8 @@ def settlement_rounds(model) -> None:  # noqa: ANN001
         applicants = {m.name: _Applicants() for m in quota_channels}
         chunks = split_rows(model, rows, CHUNK)
 
-        def drawn(chunks: list[np.ndarray] = chunks, in_order: list = in_order):  # noqa: ANN202
+        def drawn(chunks: list[np.ndarray] = chunks, in_order: list = in_order
+                  ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
             """Each chunk with its draws, made here in chunk and channel order (sim.parallel)."""
             for chunk in chunks:
                 yield chunk, {m.name: _drawn(rng, len(chunk), _chance(m), model.threads) for m in in_order}
@@ -142,7 +150,7 @@ def _take_points(points: Points | None, index: np.ndarray) -> Points | None:
     return None if points is None else Points(points.total[index], {k: v[index] for k, v in points.parts.items()})
 
 
-def _decide_chunk(model, gov: CityGovernment, in_order: list[ActiveMechanism], chunk: np.ndarray,  # noqa: ANN001
+def _decide_chunk(model: HukouModel, gov: CityGovernment, in_order: list[ActiveMechanism], chunk: np.ndarray,
                   draws: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, tuple]]:
     """Rules only, no random draw (it may run on a thread): the rows each direct or hazard channel settles, in
     order (a migrant settles once), and each quota channel's applicants with their ranking keys and points."""
@@ -166,7 +174,8 @@ def _decide_chunk(model, gov: CityGovernment, in_order: list[ActiveMechanism], c
     return settled, queued
 
 
-def _eligible(mech: ActiveMechanism, persons, points: Points | None) -> np.ndarray:  # noqa: ANN001
+def _eligible(mech: ActiveMechanism, persons: Persons | MigrantBatch, points: Points | None
+              ) -> np.ndarray:
     """Who meets the channel's rule (and its minimum score, when it has one)."""
     eligible = mech.rules.eligible(persons, mech.params, points).eligible
     if points is not None and "min_score" in mech.params:
@@ -174,7 +183,7 @@ def _eligible(mech: ActiveMechanism, persons, points: Points | None) -> np.ndarr
     return eligible
 
 
-def settle(model, gov: CityGovernment, mech: ActiveMechanism, rows: np.ndarray) -> None:  # noqa: ANN001
+def settle(model: HukouModel, gov: CityGovernment, mech: ActiveMechanism, rows: np.ndarray) -> None:
     """Give local hukou to the migrants at ``rows`` through channel ``mech``."""
     pop = model.population
     code = model.channel_code(mech.name)

@@ -225,7 +225,7 @@ def _run(args: list[str]) -> tuple[int, str]:
 
 
 def test_points_json(regime_file: Path, profile_file: Path) -> None:
-    """--json prints the DESIGN section 6 document."""
+    """--json prints the document of docs/contracts.md §6."""
     code, out = _run(["points", "--regime", str(regime_file), "--date", "2015-06-01", "--profile",
                       str(profile_file), "--json"])
     assert code == 0, out

@@ -17,8 +17,8 @@ from policies.schema import EDUCATION, HOUSING, SKILL, TITLE, Persons, Profile
 
 OWN = [m for m in MECHANISMS if m != "points"]
 DATE = dt.date(2019, 6, 1)
-DISTRICTS_CSV = Path("/work/shared/data/districts.csv")
-SIM_DISTRICTS = Path(__file__).parents[2] / "sim" / "data" / "districts.csv"
+# The shipped copy of the reference district table (sim/data/SOURCES.md), read from the repository.
+DISTRICTS_CSV = Path(__file__).parents[2] / "sim" / "data" / "districts.csv"
 ADCODES = [440103, 440106, 440111, 440115, 440118, 440303, 440306, 440309, 510104, 510116, 510121, 510185, 0]
 
 
@@ -128,8 +128,7 @@ def test_services_tiers_count_is_consistent() -> None:
 
 
 def _known_adcodes() -> set[int]:
-    path = DISTRICTS_CSV if DISTRICTS_CSV.exists() else SIM_DISTRICTS
-    with path.open(encoding="utf-8") as f:
+    with DISTRICTS_CSV.open(encoding="utf-8") as f:
         return {int(row["adcode"]) for row in csv.DictReader(f) if row["adcode"]}
 
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from policies.errors import InputError
 from policies.mechanisms import MECHANISMS, variants_of
-from policies.parameters import load_variants
+from policies.parameters import Variant, load_variants
 
 
-def _load(tmp_path: Path, text: str):  # noqa: ANN202
+def _load(tmp_path: Path, text: str) -> tuple[Path, Callable[[], dict[str, Variant]]]:
     path = tmp_path / "params.yaml"
     path.write_text(text, encoding="utf-8")
     return path, lambda: load_variants(path, "test")

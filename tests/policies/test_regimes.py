@@ -13,6 +13,7 @@ from policies.catalogue import available, load_regime_file, resolve
 from policies.errors import InputError
 from policies.mechanisms import MECHANISMS
 from policies.parameters import DatedValue
+from policies.regime import Regime
 
 DATA = Path(__file__).parent / "data"
 EXTRA_DATES = (dt.date(2010, 11, 1), dt.date(2035, 12, 31))
@@ -20,14 +21,14 @@ ALL = [(name, city, regime) for name, regimes in available().items() for city, r
 
 
 @pytest.mark.parametrize("name,city,regime", ALL, ids=[f"{n}-{c}" for n, c, _ in ALL])
-def test_complete_at_every_change_date(name: str, city: str, regime) -> None:  # noqa: ANN001
+def test_complete_at_every_change_date(name: str, city: str, regime: Regime) -> None:
     """Every regime resolves every parameter its mechanisms need at each date a rule starts or ends."""
     for date in (*regime.change_dates, *EXTRA_DATES):
         assert regime.missing_parameters(date) == [], f"{name}/{city} on {date}"
 
 
 @pytest.mark.parametrize("name,city,regime", ALL, ids=[f"{n}-{c}" for n, c, _ in ALL])
-def test_one_mechanism_per_single_role(name: str, city: str, regime) -> None:  # noqa: ANN001
+def test_one_mechanism_per_single_role(name: str, city: str, regime: Regime) -> None:
     """At most one permit, points and services mechanism at any date (the model asks for ``one``)."""
     for date in (*regime.change_dates, *EXTRA_DATES):
         snap = regime.snapshot(date)

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 import sim.phases.settlement as settlement
+from policies.regime import ActiveMechanism
 from sim.config import RunConfig
+from sim.government import CityGovernment
 from sim.model import HukouModel
 
 
@@ -38,7 +40,7 @@ def test_nobody_settles_without_meeting_the_channels_rule(monkeypatch: pytest.Mo
     original = settlement.settle
     seen = {"settled": 0}
 
-    def checked_settle(model, gov, mech, rows):  # noqa: ANN001
+    def checked_settle(model: HukouModel, gov: CityGovernment, mech: ActiveMechanism, rows: np.ndarray) -> None:
         if len(rows):
             persons = model.persons(rows)
             points = gov.points(persons)

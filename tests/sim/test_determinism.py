@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from sim.config import RunConfig
 from sim.model import HukouModel
@@ -27,7 +28,7 @@ def test_same_seed_gives_identical_parquet_and_another_seed_differs(tmp_path: Pa
     assert not list(tmp_path.glob(".*partial*"))
 
 
-def _small_chunks(monkeypatch) -> None:  # noqa: ANN001
+def _small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Chunks of a few hundred agents, so a small run has many and the threads really share them."""
     from sim import counting
     from sim.phases import choice, permits, settlement
@@ -43,7 +44,7 @@ def _tables(threads: int) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     return model.district_year(), model.city_year(), model.population["uid"].copy()
 
 
-def test_the_number_of_threads_does_not_change_the_results(monkeypatch) -> None:  # noqa: ANN001
+def test_the_number_of_threads_does_not_change_the_results(monkeypatch: pytest.MonkeyPatch) -> None:
     _small_chunks(monkeypatch)
     one, two = _tables(threads=1), _tables(threads=2)
     pd.testing.assert_frame_equal(one[0], two[0])
@@ -52,7 +53,7 @@ def test_the_number_of_threads_does_not_change_the_results(monkeypatch) -> None:
     assert one[1]["settlements_total"].sum() > 0  # the settlement rounds ran, chunk by chunk
 
 
-def test_location_choice_does_not_depend_on_its_chunk_size(monkeypatch) -> None:  # noqa: ANN001
+def test_location_choice_does_not_depend_on_its_chunk_size(monkeypatch: pytest.MonkeyPatch) -> None:
     from sim.phases import choice
 
     monkeypatch.setattr(choice, "CHUNK", 250)

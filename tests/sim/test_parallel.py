@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -22,7 +23,7 @@ def test_results_come_back_in_the_order_of_the_items(threads: int) -> None:
 def test_items_are_pulled_on_the_calling_thread_at_most_threads_ahead() -> None:
     pulled: list[tuple[int, str]] = []
 
-    def items():  # noqa: ANN202
+    def items() -> Iterator[int]:
         for i in range(8):
             pulled.append((i, threading.current_thread().name))
             yield i

@@ -7,7 +7,7 @@ import pytest
 
 from sim.geography import DAPENG_ADCODE, SHENZHEN_HUKOU_2010, ZONES, load_geography
 from sim.model import HukouModel
-from sim.population import COLUMNS, OUTSIDE, MigrantPopulation, build_persons
+from sim.population import COLUMNS, OUTSIDE, Columns, MigrantPopulation, build_persons
 
 
 def _columns(n: int, district: int = 0) -> dict[str, np.ndarray]:
@@ -64,7 +64,7 @@ def test_projections_share_their_base_columns_and_recompute_what_they_replace(sm
     """Projecting the same people for three cities gathers and taxes them once (MigrantBatch.with_columns)."""
     taxed: list[int] = []
 
-    def tax(columns, rows: np.ndarray) -> np.ndarray:  # noqa: ANN001
+    def tax(columns: Columns, rows: np.ndarray) -> np.ndarray:
         taxed.append(len(rows))
         return small_run.tax_3y(columns, rows)
 

@@ -6,6 +6,8 @@ clear signal; the comparison is always between a regime and the same regime with
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from sim.config import RunConfig
@@ -51,7 +53,7 @@ def test_shenzhen_2016_residence_insurance_channel_settles_long_term_low_skill_r
     assert reform > strict + 20, (reform, strict)
 
 
-def test_a_counterfactual_file_runs_from_the_command_line_regime_list(tmp_path) -> None:  # noqa: ANN001
+def test_a_counterfactual_file_runs_from_the_command_line_regime_list(tmp_path: Path) -> None:
     path = tmp_path / "no_quota.yaml"
     path.write_text(
         "name: guangzhou_no_points\n"
@@ -66,14 +68,14 @@ def test_a_counterfactual_file_runs_from_the_command_line_regime_list(tmp_path) 
     assert rounds and max(r["year"] for r in rounds) == 2015
 
 
-def _guangzhou_without_2018(tmp_path, swap: str) -> str:  # noqa: ANN001
+def _guangzhou_without_2018(tmp_path: Path, swap: str) -> str:
     path = tmp_path / "guangzhou_without_2018.yaml"
     path.write_text("name: guangzhou_without_2018\ntitle: Guangzhou keeps part of its 2016 rules after 2018\n"
                     f"derive_from: guangzhou\nfrom: 2018-01-01\nswap: {swap}\n")
     return str(path)
 
 
-def test_guangzhou_2018_makes_talent_entry_the_main_channel(tmp_path) -> None:  # noqa: ANN001
+def test_guangzhou_2018_makes_talent_entry_the_main_channel(tmp_path: Path) -> None:
     """穗府〔2018〕14号 一: talent entry the main channel, points entry a supplement, against the 2016 rules kept."""
     kept_2016 = _guangzhou_without_2018(
         tmp_path, "{points: guangzhou_2016, talent_channel: guangzhou_2016, points_channel: guangzhou_2016}")
@@ -92,7 +94,7 @@ def test_guangzhou_2018_makes_talent_entry_the_main_channel(tmp_path) -> None:  
     assert reform > 0.5 and reform > kept + 0.02, (reform, kept)
 
 
-def test_guangzhou_2018_dispersal_levers_move_migrants_out_of_the_core(tmp_path) -> None:  # noqa: ANN001
+def test_guangzhou_2018_dispersal_levers_move_migrants_out_of_the_core(tmp_path: Path) -> None:
     """穗府〔2018〕14号 三（一）1-4: steering from the centre to the periphery (industry relocation, metro lines)."""
     no_levers = _guangzhou_without_2018(tmp_path, "{spatial_levers: null}")
 
