@@ -9,6 +9,7 @@ variants from a date, dated parameter overrides); the baseline object is never c
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -201,5 +202,46 @@ def parse_overrides(raw: Mapping[str, Any], *, file: str, path: str) -> dict[str
         if param not in variants[variant].params:
             known = ", ".join(sorted(variants[variant].params))
             raise InputError(f"unknown parameter {param!r} (known: {known})", **where)
-        out[str(key)] = parse_entries(entries, file=file, line=lines.get(key), path=f"{path}.{key}")
+        parsed = parse_entries(entries, file=file, line=lines.get(key), path=f"{path}.{key}")
+        baseline = [e.value for e in variants[variant].params[param] if e.value is not None]
+        for entry in parsed:
+            problem = _unlike(entry.value, baseline)
+            if problem:
+                raise InputError(problem, **where)
+        out[str(key)] = parsed
     return out
+
+
+def _unlike(value: Any, baseline: list[Any]) -> str | None:
+    """Why an override value cannot stand for its parameter, or None: it must have the type of the values the
+    texts give (a number, true/false or a mapping), be finite, and not be negative where they never are. A text
+    quota of 'lots' or a NaN once ran eight simulated years before a traceback; a negative quota ran to exit 0."""
+    if not _finite(value):
+        return f"NaN and infinity are not values ({value!r})"
+    if not baseline or value is None:
+        return None
+    if all(_is_number(b) for b in baseline):
+        if not _is_number(value):
+            return f"a number is needed (as in the baseline, {baseline[0]!r}), not {value!r}"
+        if value < 0 and all(b >= 0 for b in baseline):
+            return f"cannot be negative (got {value:g}; the baseline never is)"
+    elif all(isinstance(b, bool) for b in baseline) and not isinstance(value, bool):
+        return f"true or false is needed, not {value!r}"
+    elif all(isinstance(b, Mapping) for b in baseline) and not isinstance(value, Mapping):
+        return f"a mapping is needed (like {baseline[0]!r}), not {value!r}"
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _finite(value: Any) -> bool:
+    """No NaN or infinity anywhere inside a value (numbers, lists, mappings)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, Mapping):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(_finite(v) for v in value)
+    return True

@@ -17,20 +17,23 @@ from policies.errors import InputError
 from policies.yamlio import line_of, load_yaml, validation_error
 from sim.params import Behaviour, default_behaviour
 
-__all__ = ["RunConfig", "FIRST_YEAR", "LAST_YEAR", "load_config"]
+__all__ = ["RunConfig", "FIRST_YEAR", "LAST_YEAR", "MAX_SCALE", "load_config"]
 
 FIRST_YEAR = 2010  # the model starts on the 2010 census day: the only day with district-level data
 LAST_YEAR = 2050   # assumption: beyond 2050 the regimes and growth parameters are pure extrapolation
+# Above a million persons per agent the three cities hold a few dozen agents and every rate is noise; below one, an
+# agent would be a fraction of a person.
+MAX_SCALE = 1_000_000.0
 
 
 class RunConfig(BaseModel):
     """One run's settings. ``scale`` is persons per agent: every output is in persons."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     start: int = Field(2010, description="first year reported (the model always starts on 2010-11-01)")
     end: int = Field(2035, description="last year simulated, through December")
-    scale: float = Field(100.0, gt=0, description="persons per agent")
+    scale: float = Field(100.0, ge=1, le=MAX_SCALE, description="persons per agent (1 = every migrant is an agent)")
     seed: int = Field(0, ge=0)
     regimes: tuple[str, ...] = ("historical",)
     step_months: Literal[1, 3] = 3

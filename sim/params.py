@@ -28,7 +28,8 @@ Prob = Field(ge=0, le=1)
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinity are refused everywhere: a NaN weight ran to exit 0 with 55.9 M migrants in Guangzhou.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ByTier(_Frozen):

@@ -47,6 +47,13 @@ def _write(tmp_path: Path, text: str) -> Path:
      "levers.overrides.points_channel.guangzhou_2018.quot.low", "unknown parameter"),
     (BASE.replace("scale: 40000\n", "scale: 40000\nscale: 100\n"), 9, None, "duplicate"),
     (BASE + "constants:\n  history: NO\n", 11, "constants.history", "boolean"),
+    # issue 12 (review V5): these passed `hukou validate` and then ran to absurd results or failed every run
+    (BASE + "constants:\n  behaviour:\n    beta_rent: .nan\n", 12, "constants.behaviour.beta_rent", "finite"),
+    (BASE + "constants:\n  behaviour:\n    beta_rent: nan\n", 12, "constants.behaviour.beta_rent", "finite"),
+    (BASE.replace("scale: 40000", "scale: .inf"), 8, "scale", "finite"),
+    (BASE.replace("scale: 40000", "scale: 1e-300"), 8, "scale", "greater than or equal to 1"),
+    (BASE + "constants:\n  overrides:\n    points_channel.guangzhou_2018.quota: .nan\n", 12,
+     "constants.overrides.points_channel.guangzhou_2018.quota", "NaN"),
 ])
 def test_bad_spec_is_one_line_with_file_line_and_path(tmp_path: Path, capsys: pytest.CaptureFixture, text: str,
                                                       line: int, field: str | None, words: str) -> None:

@@ -143,6 +143,16 @@ def _write(tmp_path: Path, text: str) -> Path:
      "      talent_channel: guangzhou_2016\n"
      "      tax_channel: atlantis\n", 7, "versions[0].mechanisms.tax_channel", "unknown variant"),
     ("name: x\nderive_from: nowhere\n", 2, "derive_from", "unknown regime"),
+    # issue 12 (review V5): override values were not checked; a negative quota ran to exit 0, a text or NaN quota
+    # crashed with a traceback years into the run
+    ("name: x\nderive_from: guangzhou\noverrides:\n  points_channel.guangzhou_2016.quota: {value: -8000, ref: r}\n",
+     4, "overrides.points_channel.guangzhou_2016.quota", "cannot be negative"),
+    ("name: x\nderive_from: guangzhou\noverrides:\n  points_channel.guangzhou_2016.quota: {value: lots, ref: r}\n",
+     4, "overrides.points_channel.guangzhou_2016.quota", "a number is needed"),
+    ("name: x\nderive_from: guangzhou\noverrides:\n  points_channel.guangzhou_2016.quota: {value: .nan, ref: r}\n",
+     4, "overrides.points_channel.guangzhou_2016.quota", "NaN"),
+    ("name: x\nderive_from: guangzhou\noverrides:\n  points_channel.guangzhou_2016.quota: {value: .inf, ref: r}\n",
+     4, "overrides.points_channel.guangzhou_2016.quota", "infinity"),
 ])
 def test_bad_regime_files_name_file_line_and_field(tmp_path: Path, text: str, line: int, field: str,
                                                    message: str) -> None:

@@ -41,6 +41,16 @@ def test_negative_scale(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
     ("end: 2020\nbehaviour:\n  beta_rnet: 1.0\n", ":3", "behaviour.beta_rnet"),
     ("end: 2020\nend: 2021\n", ":2", "end"),
     ("seed: 1\nscale: NO\n", ":2", "scale"),
+    # issue 12 (review V5): NaN and infinity once ran to exit 0 (a NaN rent weight gave Guangzhou 55.9 M migrants),
+    # and infinite or tiny scales passed validation and failed every run
+    ("end: 2012\nbehaviour:\n  beta_rent: .nan\n", ":3", "behaviour.beta_rent"),
+    ("end: 2012\nbehaviour:\n  beta_rent: nan\n", ":3", "behaviour.beta_rent"),
+    ("end: 2012\nbehaviour:\n  origin_cost: {guangdong: {shenzhen: .inf}}\n", ":3", "behaviour.origin_cost"),
+    ("end: 2012\nscale: .inf\n", ":2", "scale"),
+    ("end: 2012\nscale: 1e-300\n", ":2", "scale"),
+    ("end: 2012\noverrides:\n  points_channel.guangzhou_2011.quota: .nan\n", ":3", "quota"),
+    ("end: 2012\noverrides:\n  points_channel.guangzhou_2011.quota: -8000\n", ":3", "quota"),
+    ("end: 2012\noverrides:\n  points_channel.guangzhou_2011.quota: lots\n", ":3", "quota"),
 ])
 def test_malformed_config_file(capsys: pytest.CaptureFixture, tmp_path: Path, text: str, line: str,
                                field: str) -> None:
