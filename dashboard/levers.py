@@ -195,7 +195,7 @@ def write_scenario(levers: Levers, folder: Path) -> tuple[str, Path, dict[str, A
     The regime file goes to ``folder/_regimes`` (a name the registry never lists); the sweep folder is
     ``folder/<id>`` and is created by ``experiments.run_sweep``.
     """
-    import yaml
+    from policies.yamlio import dump_yaml
 
     levers = levers.check()
     if not levers.changed():
@@ -208,7 +208,7 @@ def write_scenario(levers: Levers, folder: Path) -> tuple[str, Path, dict[str, A
            "description": f"Dashboard scenario derived from {levers.base}: {json.dumps(asdict(levers))}",
            "derive_from": levers.base, "cities": sorted(covered(levers.base)),
            "overrides": build_overrides(levers)}
-    regime_file.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), "utf-8")
+    regime_file.write_text(dump_yaml(doc), "utf-8")
     spec = {"name": ident.replace("-", "_"), "description": levers.name,
             "levers": {"regimes": [levers.base, str(regime_file)]},
             "outcomes": ["hukou_share", "suburban_dispersion_migrants", "talent_share_settlers", "settlements_total"],

@@ -39,7 +39,7 @@ from experiments.runner import STAGING, Dispatcher, RunModel, RunResult, simulat
 from experiments.sampling import Design, build_design
 from experiments.spec import ExperimentSpec, load_spec, spec_from_dict
 from policies.errors import InputError
-from policies.yamlio import load_yaml_text
+from policies.yamlio import dump_yaml, load_yaml_text
 
 __all__ = ["SweepSummary", "run_sweep", "resume_sweep", "load_sweep_spec", "sweep_status", "MANIFEST",
            "diff_keys"]
@@ -226,10 +226,7 @@ def run_sweep(spec: ExperimentSpec | str | Path, out: Path, *, workers: int | No
     try:
         if not (out / MANIFEST).is_file():
             (out / "runs").mkdir(exist_ok=True)
-            import yaml
-
-            (out / "spec.yaml").write_text(text or yaml.safe_dump(spec.canonical(), allow_unicode=True,
-                                                                 sort_keys=False), "utf-8")
+            (out / "spec.yaml").write_text(text or dump_yaml(spec.canonical()), "utf-8")
             _scenarios_frame(design).to_parquet(out / "scenarios.parquet", index=False)
             tmp = out / f".{MANIFEST}.tmp"
             tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8")

@@ -1,13 +1,16 @@
 """Strict YAML reading for every file a user hands us (configs, regimes, overrides, profiles, specs).
 
-Why not plain ``yaml.safe_load``: YAML 1.1 reads ``NO`` and ``off`` as false and ``1e-3`` as a string, and it keeps
-the last of two duplicate keys silently. Here booleans are only ``true``/``false``, any float literal is a float, a
-duplicate key is an error, and every mapping remembers the line of each key so errors can name file, line and the
-dotted path of the field.
+Why not plain ``yaml.safe_load``: it reads YAML 1.1, where ``NO`` and ``off`` are false, ``1:30`` is ninety, ``010``
+is eight and ``1e-3`` is a string, and it keeps the last of two duplicate keys silently. Here files are read in the
+YAML 1.2 core schema (booleans only ``true``/``false``, ``010`` is ten, ``1:30`` and dates are text, any float
+literal is a float), tags are refused, integers longer than 18 digits and keys that are not text or whole numbers are
+errors, a duplicate key names both lines, and every mapping remembers the line of each key so errors can name file,
+line and the dotted path of the field. ``dump_yaml`` writes with the same schema, so what we write reads back exactly.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,7 +21,7 @@ from pydantic import ValidationError
 
 from policies.errors import InputError
 
-__all__ = ["LineDict", "load_yaml", "load_yaml_text", "key_lines", "line_of", "validation_error"]
+__all__ = ["LineDict", "dump_yaml", "load_yaml", "load_yaml_text", "key_lines", "line_of", "validation_error"]
 
 
 class LineDict(dict):
@@ -32,24 +35,63 @@ class LineDict(dict):
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans and floats, duplicate-key errors and line-tracking mappings."""
+    """SafeLoader reading the YAML 1.2 core schema, refusing tags, with duplicate-key errors and line tracking."""
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:  # type: ignore[override]
+        """Refuse explicit tags (``!!int x``, ``!!python/...``): a user's file holds plain data only."""
+        event = self.peek_event()
+        tag = getattr(event, "tag", None)
+        if tag not in (None, "!"):
+            file = self.name if isinstance(self.name, str) and not self.name.startswith("<") else None
+            raise InputError(f"YAML tags are not accepted here ({tag})", file=file,
+                             line=event.start_mark.line + 1)
+        return super().compose_node(parent, index)  # type: ignore[no-untyped-call]
 
 
-# Drop YAML 1.1's yes/no/on/off booleans: only true/false (any case) are booleans.
-_StrictLoader.yaml_implicit_resolvers = {
-    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_StrictLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+# The YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution), not PyYAML's 1.1: booleans are only
+# true/false, ``010`` is ten (not eight), ``1:30`` is a string (not ninety), ``1e-3`` is a float, and dates stay
+# strings (the fields that hold dates parse them and can say "not a date" instead of a traceback).
+_CORE_SCHEMA: tuple[tuple[str, str, str], ...] = (
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", "~nN"),
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    ("tag:yaml.org,2002:float",
+     r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+     "-+0123456789."),
+    ("tag:yaml.org,2002:merge", r"^<<$", "<"),
 )
-# YAML 1.2 floats: 1e-3 and 1E5 are numbers, not strings.
-_StrictLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:\d[\d_]*\.\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|\d[\d_]*[eE][-+]?\d+"
-               r"|\.(?:inf|Inf|INF)|[-+]\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
-    list("-+0123456789."),
-)
+_StrictLoader.yaml_implicit_resolvers = {}
+for _tag, _pattern, _first in _CORE_SCHEMA:
+    _StrictLoader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first) + ([""] if _first == "~nN" else []))
+
+# Integers longer than this are refused: no count, quota or seed needs them, and Python will not even read an
+# integer of more than 4,300 digits.
+_MAX_INT_DIGITS = 18
+
+
+def _construct_int(loader: _StrictLoader, node: yaml.ScalarNode) -> int:
+    text = str(loader.construct_scalar(node))
+    digits = text.lstrip("+-")
+    if len(digits) > _MAX_INT_DIGITS:
+        file = loader.name if isinstance(loader.name, str) and not loader.name.startswith("<") else None
+        raise InputError(f"integer too long ({len(digits)} digits)", file=file, line=node.start_mark.line + 1)
+    sign = -1 if text.startswith("-") else 1
+    if digits.startswith("0o"):
+        return sign * int(digits[2:], 8)
+    if digits.startswith("0x"):
+        return sign * int(digits[2:], 16)
+    return sign * int(digits, 10)
+
+
+def _construct_float(loader: _StrictLoader, node: yaml.ScalarNode) -> float:
+    text = str(loader.construct_scalar(node)).lower()
+    if text.endswith(("inf", "nan")):
+        return float(text.replace(".", ""))
+    return float(text)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_StrictLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> LineDict:
@@ -59,11 +101,12 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> LineDic
     result.file = loader.name if isinstance(loader.name, str) and not loader.name.startswith("<") else None
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
-        if not isinstance(key, (str, int, float, bool)) and key is not None:
-            key = str(key)
+        if not isinstance(key, (str, int)) or isinstance(key, bool):
+            raise InputError(f"a key must be text or a whole number (an adcode, a year), not {key!r}",
+                             file=result.file, line=key_node.start_mark.line + 1)
         if key in result:
-            raise InputError(f"duplicate key {key!r}", file=result.file, line=key_node.start_mark.line + 1,
-                             field=str(key))
+            raise InputError(f"duplicate key {key!r} (first on line {result.lines[key]})", file=result.file,
+                             line=key_node.start_mark.line + 1, field=str(key))
         result[key] = loader.construct_object(value_node, deep=True)
         result.lines[key] = key_node.start_mark.line + 1
     return result
@@ -153,3 +196,27 @@ def validation_error(exc: ValidationError, *, file: str | None = None, doc: Any 
     message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
     line = line_of(doc, field) if (doc is not None and field) else getattr(doc, "line", None)
     return InputError(message, file=file, line=line, field=field)
+
+
+class _StrictDumper(yaml.SafeDumper):
+    """SafeDumper that quotes every string the strict loader would read as something else (``"1e-3"``, ``"010"``),
+    so that what we write reads back exactly: a sweep's spec.yaml must load to the spec that made it."""
+
+
+_StrictDumper.yaml_implicit_resolvers = {}
+for _tag, _pattern, _first in _CORE_SCHEMA:
+    _StrictDumper.add_implicit_resolver(_tag, re.compile(_pattern), list(_first) + ([""] if _first == "~nN" else []))
+
+
+def _represent_date(dumper: _StrictDumper, value: dt.date) -> yaml.ScalarNode:
+    """Dates are written as ISO text: the 1.2 core schema has no date type, and every date field parses the text."""
+    return dumper.represent_str(value.isoformat())
+
+
+_StrictDumper.add_representer(dt.date, _represent_date)
+_StrictDumper.add_representer(dt.datetime, _represent_date)
+
+
+def dump_yaml(data: Any, width: int = 80) -> str:
+    """YAML text that ``load_yaml_text`` reads back to ``data`` (keys in their order, Chinese kept as is)."""
+    return yaml.dump(data, Dumper=_StrictDumper, allow_unicode=True, sort_keys=False, width=width)

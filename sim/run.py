@@ -16,10 +16,10 @@ from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from policies.errors import InputError
 from policies.regime import Regime
+from policies.yamlio import dump_yaml
 from sim.config import RunConfig
 from sim.model import HukouModel
 
@@ -84,7 +84,7 @@ def write_run_folder(model: HukouModel, out: Path, *, started: dt.datetime) -> P
         model.district_year().to_parquet(tmp / "district_year.parquet", index=False)
         model.city_year().to_parquet(tmp / "city_year.parquet", index=False)
         config = model.config.model_dump(mode="json")
-        (tmp / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), "utf-8")
+        (tmp / "config.yaml").write_text(dump_yaml(config), "utf-8")
         manifest = {
             "seed": model.config.seed, "config_hash": model.config.config_hash(), "scale": model.scale,
             "start": model.config.start, "end": model.config.end, "regimes": _regime_versions(model.regimes),

@@ -191,11 +191,10 @@ def calculate_all(values: dict[str, Any], lang: str) -> tuple[pd.DataFrame, pd.D
 
 def command_of(values: dict[str, Any], city: str) -> str:
     """The ``hukou points`` command (and profile file) that gives the historical regime's result."""
-    import yaml
+    from policies.yamlio import dump_yaml
 
     profile, day = profile_of(values)
-    doc = yaml.safe_dump(profile.model_dump(mode="json", exclude_defaults=True), allow_unicode=True,
-                         sort_keys=False)
+    doc = dump_yaml(profile.model_dump(mode="json", exclude_defaults=True))
     return (f"cat > profile.yaml <<'EOF'\n{doc}EOF\n"
             f"hukou points --regime {city} --date {day} --profile profile.yaml --json")
 

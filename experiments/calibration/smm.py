@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from experiments.calibration.spec import CalibrationSpec
 from experiments.calibration.targets import comparison_table, load_targets, log_floor, moments_of_runs
@@ -38,6 +37,7 @@ from experiments.sampling import build_design
 from experiments.spec import Range, behaviour_path_value, spec_from_dict
 from experiments.sweep import run_sweep
 from policies.errors import InputError
+from policies.yamlio import dump_yaml
 
 __all__ = ["CalibrationResult", "CalibrationFailed", "calibrate", "objective", "install_calibration",
            "CALIBRATED_FILE"]
@@ -328,8 +328,7 @@ def calibrated_yaml(result: CalibrationResult, spec: CalibrationSpec) -> str:
               "# becomes `ref: calibrated (...)` followed by its prior. sd: approximate standard error from the\n"
               "# curvature of the objective (inflated by the reduced objective when the fit is poor); near_best: the\n"
               "# range of evaluated points whose objective is within the 68% chi-square band of the best.\n")
-    body = yaml.safe_dump({"parameters": params, "provenance": result.provenance}, allow_unicode=True,
-                          sort_keys=False, width=110)
+    body = dump_yaml({"parameters": params, "provenance": result.provenance}, width=110)
     return header + body
 
 

@@ -153,6 +153,10 @@ def _write(tmp_path: Path, text: str) -> Path:
      4, "overrides.points_channel.guangzhou_2016.quota", "NaN"),
     ("name: x\nderive_from: guangzhou\noverrides:\n  points_channel.guangzhou_2016.quota: {value: .inf, ref: r}\n",
      4, "overrides.points_channel.guangzhou_2016.quota", "infinity"),
+    # issue 12 (review Y): an impossible date was a traceback from the YAML loader
+    ("name: x\nderive_from: guangzhou\noverrides:\n"
+     "  points_channel.guangzhou_2016.quota: {value: 100, ref: r, start: 2018-13-01}\n",
+     4, "overrides.points_channel.guangzhou_2016.quota", "date"),
 ])
 def test_bad_regime_files_name_file_line_and_field(tmp_path: Path, text: str, line: int, field: str,
                                                    message: str) -> None:
