@@ -39,6 +39,7 @@ from experiments.runner import STAGING, Dispatcher, RunModel, RunResult, simulat
 from experiments.sampling import Design, build_design
 from experiments.spec import ExperimentSpec, load_spec, spec_from_dict
 from policies.errors import InputError
+from policies.extras import require_extra
 from policies.yamlio import dump_yaml, load_yaml_text
 
 __all__ = ["SweepSummary", "run_sweep", "resume_sweep", "load_sweep_spec", "sweep_status", "MANIFEST",
@@ -213,6 +214,10 @@ def run_sweep(spec: ExperimentSpec | str | Path, out: Path, *, workers: int | No
         text = Path(spec).read_text("utf-8") if Path(spec).is_file() else None
         spec = load_spec(spec)
     out = Path(out)
+    if scheduler and client is None:
+        require_extra("distributed", what=f"--scheduler {scheduler}")
+        if scheduler == "slurm":
+            require_extra("slurm", what="--scheduler slurm")
     design = build_design(spec)
     tasks = plan_runs(spec, design)
     manifest = _manifest(spec, tasks, design)

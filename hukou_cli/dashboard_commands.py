@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from policies.errors import InputError
+from policies.extras import require_extra
 
 __all__ = ["dashboard"]
 
@@ -28,6 +29,7 @@ def dashboard(
 ) -> None:
     """Serve the dashboard (overview, compare, map, points calculator, scenario builder, validation) with debug
     off. Example: hukou dashboard --results sweeps/compare_regimes"""
+    require_extra("dashboard", what="hukou dashboard")
     from dashboard.app import check_host, create_app, serve
     from dashboard.data import Registry
 
