@@ -1,8 +1,14 @@
 """Dask execution: the same ``execute_run`` on a Dask cluster — a ``LocalCluster``, a running scheduler's address,
 or SLURM through dask-jobqueue (the ``distributed`` extra).
 
-The coordinator still owns the ledger; Dask only moves tasks. Dask itself reschedules a task whose worker died, up
-to ``distributed.scheduler.allowed-failures`` times, then raises ``KilledWorker``: that run is recorded failed.
+The coordinator still owns the ledger and the retries; Dask only moves tasks. Two choices keep a run that crashes
+its worker from taking healthy runs down with it (the review saw 2 of 8 healthy runs recorded failed):
+
+- No more tasks in flight than the cluster has threads, so no run waits in a worker's queue: when a worker dies,
+  the run it was running is the only one Dask blames (a bystander queued behind it used to get ``KilledWorker``).
+- Dask retries nothing (``allowed-failures`` 0): each death comes back at once as ``KilledWorker`` for that one
+  run, and the coordinator counts it against the run (``max_deaths`` attempts, as with local workers) and plans it
+  again, so a run that kills every worker it touches fails and the others finish.
 """
 
 from __future__ import annotations
@@ -19,13 +25,13 @@ log = logging.getLogger(__name__)
 
 
 @contextmanager
-def dask_client(scheduler: str, *, workers: int | None = None, max_deaths: int = 3) -> Any:
+def dask_client(scheduler: str, *, workers: int | None = None) -> Any:
     """A Dask client for ``local`` (a LocalCluster of ``workers`` processes), ``slurm`` (a dask-jobqueue
     SLURMCluster configured by ``~/.config/dask/jobqueue.yaml``, scaled to ``workers`` jobs) or an address."""
     import dask
     from distributed import Client, LocalCluster
 
-    with dask.config.set({"distributed.scheduler.allowed-failures": max(0, max_deaths - 1)}):
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         if scheduler == "local":
             cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
                                    dashboard_address=None, scheduler_port=0)
@@ -47,17 +53,28 @@ def dask_client(scheduler: str, *, workers: int | None = None, max_deaths: int =
                 cluster.close()
 
 
-def run_dask(dispatcher: Dispatcher, runs_dir: str, *, client: Any, model: RunModel = simulate) -> None:
-    """Submit every task the dispatcher hands out to ``client`` and report results as they complete."""
+def _threads(client: Any, floor: int) -> int:
+    """The cluster's worker threads now (at least ``floor``: a SLURM cluster may not have its workers yet)."""
+    workers = client.scheduler_info().get("workers", {})
+    return max(floor, sum(int(w.get("nthreads", 1)) for w in workers.values()))
+
+
+def run_dask(dispatcher: Dispatcher, runs_dir: str, *, client: Any, model: RunModel = simulate,
+             workers: int | None = None) -> None:
+    """Submit the dispatcher's tasks to ``client``, no more at once than it has threads, and report each result."""
     from distributed import as_completed
 
     futures: dict[Any, Any] = {}
+    submitted = 0
 
     def submit_waiting() -> list[Any]:
+        nonlocal submitted
         new = []
-        while (task := dispatcher.next_task()) is not None:
+        limit = _threads(client, workers or 1)
+        while len(futures) < limit and (task := dispatcher.next_task()) is not None:
+            submitted += 1
             future = client.submit(execute_run, task, runs_dir, model, pure=False,
-                                   key=f"run-{task.run_id}-{len(futures)}")
+                                   key=f"run-{task.run_id}-{submitted}")
             futures[future] = task
             dispatcher.started(task, "dask")
             new.append(future)
@@ -68,8 +85,8 @@ def run_dask(dispatcher: Dispatcher, runs_dir: str, *, client: Any, model: RunMo
         task = futures.pop(future)
         try:
             result = future.result()
-        except Exception as exc:  # KilledWorker or a lost scheduler connection: the worker side failed
-            dispatcher.died(task, f"{type(exc).__name__}: {exc}", retry=False)
+        except Exception as exc:  # KilledWorker (this run's worker died) or a lost scheduler connection
+            dispatcher.died(task, f"{type(exc).__name__}: {exc}")
         else:
             dispatcher.finished(result)
         for new in submit_waiting():

@@ -113,6 +113,14 @@ class Ledger:
             self._db.executemany("UPDATE runs SET state='planned' WHERE run_id=?", [(r,) for r in again])
         return len(done), len(again)
 
+    def retry_failed(self) -> int:
+        """Plan every failed run again with a fresh count of worker deaths (its attempts stay counted); returns
+        how many. For failures that were not the run's fault: a full disk, a lost cluster, a since-fixed bug."""
+        with self._db:
+            self._db.execute("BEGIN")
+            cur = self._db.execute("UPDATE runs SET state='planned', worker_deaths=0 WHERE state='failed'")
+        return cur.rowcount
+
     def ids(self, state: str) -> list[str]:
         """Run ids in one state, sorted."""
         return [r[0] for r in self._db.execute("SELECT run_id FROM runs WHERE state=? ORDER BY run_id", (state,))]

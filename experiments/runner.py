@@ -95,6 +95,6 @@ class Dispatcher(Protocol):
         """A worker reported a run's result (done, or failed with its traceback)."""
         ...
 
-    def died(self, task: RunTask, error: str, *, retry: bool = True) -> None:
+    def died(self, task: RunTask, error: str) -> None:
         """The worker of a run died; the coordinator re-plans (then ``next_task`` returns it) or fails it."""
         ...

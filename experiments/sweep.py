@@ -155,11 +155,9 @@ class _Coordinator(Dispatcher):
             self.ledger.failed(result.run_id, result.error or "unknown error", result.worker)
         self._report()
 
-    def died(self, task: RunTask, error: str, *, retry: bool = True) -> None:
-        if retry and self.ledger.worker_died(task.run_id, error, self.max_deaths):
+    def died(self, task: RunTask, error: str) -> None:
+        if self.ledger.worker_died(task.run_id, error, self.max_deaths):
             self.queue.append(task.run_id)
-        elif not retry:
-            self.ledger.failed(task.run_id, error)
         self._report()
 
 
@@ -195,7 +193,7 @@ def _clean_leftovers(folder: Path) -> None:
 
 def run_sweep(spec: ExperimentSpec | str | Path, out: Path, *, workers: int | None = None,
               scheduler: str | None = None, client: Any = None, model: RunModel = simulate, max_deaths: int = 3,
-              progress: Progress | None = None, summarise: bool = True) -> SweepSummary:
+              progress: Progress | None = None, summarise: bool = True, retry_failed: bool = False) -> SweepSummary:
     """Run (or finish) the sweep of ``spec`` in folder ``out``; returns the counts of the ledger at the end.
 
     Args:
@@ -208,6 +206,7 @@ def run_sweep(spec: ExperimentSpec | str | Path, out: Path, *, workers: int | No
         max_deaths: attempts of a run whose worker dies before it is recorded failed.
         progress: called with the state counts and elapsed seconds after every change.
         summarise: build the summary tables across replications at the end.
+        retry_failed: plan the runs recorded failed again (``hukou resume --retry-failed``).
     """
     text = None
     if not isinstance(spec, ExperimentSpec):
@@ -246,6 +245,8 @@ def run_sweep(spec: ExperimentSpec | str | Path, out: Path, *, workers: int | No
         done_after_crash, again = ledger.recover(published)
         if done_after_crash or again:
             log.info("recovered %d published and %d interrupted runs", done_after_crash, again)
+        if retry_failed:
+            log.info("planned %d failed runs again", ledger.retry_failed())
         try:
             coordinator = _Coordinator(ledger, {t.run_id: t for t in tasks}, max_deaths, progress)
             t0 = time.perf_counter()
@@ -274,12 +275,12 @@ def _execute(coordinator: _Coordinator, out: Path, *, workers: int | None, sched
     if client is not None:
         from experiments.execute_dask import run_dask
 
-        run_dask(coordinator, runs_dir, client=client, model=model)
+        run_dask(coordinator, runs_dir, client=client, model=model, workers=workers)
     elif scheduler:
         from experiments.execute_dask import dask_client, run_dask
 
-        with dask_client(scheduler, workers=workers, max_deaths=max_deaths) as dask:
-            run_dask(coordinator, runs_dir, client=dask, model=model)
+        with dask_client(scheduler, workers=workers) as dask:
+            run_dask(coordinator, runs_dir, client=dask, model=model, workers=workers)
     else:
         from experiments.execute_local import run_local
 

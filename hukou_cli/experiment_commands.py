@@ -127,9 +127,15 @@ def resume(
     max_deaths: MaxDeaths = 3,
     new_sweep: Annotated[Path | None, typer.Option(
         "--new-sweep", help="Start a new sweep of this folder's spec in NEW_DIR (when the code has changed).")] = None,
+    retry_failed: Annotated[bool, typer.Option(
+        "--retry-failed", help="Run the runs recorded failed again too (after a full disk, a lost cluster or a "
+                               "worker killed by another run).")] = False,
     quiet: Quiet = False,
 ) -> int:
-    """Finish an interrupted sweep: runs already done are kept, interrupted ones run again, none twice."""
+    """Finish an interrupted sweep: runs already done are kept, interrupted ones run again, none twice.
+
+    Example: hukou resume sweeps/compare --retry-failed
+    """
     from experiments.sweep import load_sweep_spec, resume_sweep, run_sweep
 
     if new_sweep is not None:
@@ -137,7 +143,7 @@ def resume(
         return _finish(_run(run_sweep, spec, new_sweep, workers=workers, scheduler=scheduler,
                             max_deaths=max_deaths, quiet=quiet))
     return _finish(_run(resume_sweep, folder, workers=workers, scheduler=scheduler, max_deaths=max_deaths,
-                        quiet=quiet))
+                        retry_failed=retry_failed, quiet=quiet))
 
 
 def status(

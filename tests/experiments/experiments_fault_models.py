@@ -17,3 +17,11 @@ def raise_or_crash(config: RunConfig, out: Path) -> None:
     if config.behaviour.beta_rent > 1.35:
         os._exit(13)
     simulate(config, out)
+
+
+def fail_while_flagged(config: RunConfig, out: Path) -> None:
+    """Fails while the file named by HUKOU_TEST_FLAG exists (an environmental fault such as a full disk), then runs
+    the real model."""
+    if Path(os.environ["HUKOU_TEST_FLAG"]).exists():
+        raise OSError(28, "No space left on device (injected)")
+    simulate(config, out)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import write_spec
-from experiments_fault_models import raise_or_crash
+from experiments_fault_models import fail_while_flagged, raise_or_crash
 
 from experiments import build_design, canonical_hash, load_spec, query, run_sweep, sweep_status
 from experiments.ledger import Ledger, SweepLocked
@@ -100,6 +100,36 @@ def test_raising_and_crashing_runs_are_failed_and_the_rest_complete(tmp_path: Pa
     assert len([p for p in (tmp_path / "sweep" / "runs").iterdir()]) == 2
     assert main(["status", str(tmp_path / "sweep")]) == 0
     assert "injected failure" in capsys.readouterr().out
+
+
+def test_a_run_that_kills_its_dask_worker_fails_alone(tmp_path: Path) -> None:
+    """Issue 12 (review R3): on Dask, the runs queued on a worker that a crashing run killed were recorded failed
+    (KilledWorker) though healthy. With as many tasks in flight as threads and the deaths counted by the
+    coordinator, only the crashing runs fail."""
+    spec = write_spec(tmp_path / "faults.yaml", levers={"regimes": ["historical"]},
+                      uncertainties={"beta_rent": {"low": 1.1, "high": 1.4, "levels": 4}})
+    summary = run_sweep(spec, tmp_path / "sweep", workers=2, scheduler="local", model=raise_or_crash, max_deaths=2)
+    assert summary.counts == {"planned": 0, "running": 0, "done": 6, "failed": 2}
+    ledger = Ledger(tmp_path / "sweep" / "ledger.sqlite", readonly=True)
+    failed = [r for r in ledger.rows() if r.state == "failed"]
+    ledger.close()
+    assert all(r.worker_deaths == 2 and "KilledWorker" in (r.error or "") for r in failed)
+
+
+def test_resume_retry_failed_redoes_runs_that_failed_for_an_outside_reason(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    flag = tmp_path / "disk-full"
+    flag.touch()
+    monkeypatch.setenv("HUKOU_TEST_FLAG", str(flag))
+    spec = write_spec(tmp_path / "tiny.yaml")
+    out = tmp_path / "sweep"
+    assert run_sweep(spec, out, workers=1, model=fail_while_flagged).counts["failed"] == 4
+    flag.unlink()
+    assert run_sweep(spec, out, workers=1, model=fail_while_flagged).counts["failed"] == 4  # plain resume keeps them
+    again = run_sweep(spec, out, workers=1, model=fail_while_flagged, retry_failed=True)
+    assert again.ok and again.counts["done"] == 4
+    fresh = run_sweep(spec, tmp_path / "fresh", workers=1)
+    assert canonical_hash(out) == canonical_hash(tmp_path / "fresh")
 
 
 def test_cli_sweep_exit_code_query_and_status(tiny_spec: Path, tmp_path: Path,
