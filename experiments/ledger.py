@@ -91,6 +91,10 @@ class Ledger:
         self._set("UPDATE runs SET state='failed', error=?, worker=COALESCE(?, worker), finished=? WHERE run_id=?",
                   error, worker, time.time(), run_id)
 
+    def replan(self, run_id: str, error: str) -> None:
+        """A run could not be written (full disk, read-only folder): planned again, the error kept for status."""
+        self._set("UPDATE runs SET state='planned', error=? WHERE run_id=?", error, run_id)
+
     def worker_died(self, run_id: str, error: str, max_deaths: int) -> bool:
         """A worker died during a run: plan it again, or fail it after ``max_deaths``. True when re-planned."""
         (deaths,) = self._db.execute("SELECT worker_deaths FROM runs WHERE run_id=?", (run_id,)).fetchone()

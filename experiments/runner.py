@@ -8,6 +8,7 @@ its traceback: a run that raises is a failed run, not a dead worker, and is not 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ from typing import Protocol
 from experiments.plan import RunTask
 from sim.config import RunConfig
 
-__all__ = ["RunModel", "RunResult", "simulate", "execute_run", "STAGING", "is_published"]
+__all__ = ["RunModel", "RunResult", "simulate", "execute_run", "STAGING", "is_published", "is_write_fault"]
 
 # A run model takes a frozen config and a folder to create, and writes the run's files there (picklable:
 # a module-level function). The production model is ``simulate``; tests register faulty ones.
@@ -39,6 +40,26 @@ class RunResult:
     seconds: float
     error: str | None = None
     worker: str = ""
+    write_fault: bool = False  # the folder could not be written (full disk, read-only): not the run's fault
+
+
+# Errors of the filesystem, not of the run: the same run succeeds once space is freed or the folder is writable.
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM}
+_WRITE_MESSAGES = ("no space left on device", "disk quota exceeded", "read-only file system",
+                   "database or disk is full", "attempt to write a readonly database", "disk i/o error",
+                   "permission denied")
+
+
+def is_write_fault(exc: BaseException) -> bool:
+    """Whether an error (or one it was raised from) is the filesystem refusing a write."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in _WRITE_ERRNOS:
+            return True
+        if any(m in str(seen).lower() for m in _WRITE_MESSAGES):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def simulate(config: RunConfig, out: Path) -> None:
@@ -70,9 +91,10 @@ def execute_run(task: RunTask, runs_dir: str, model: RunModel = simulate) -> Run
                     "seed": task.config.seed, "config_hash": task.config.config_hash(), "worker": worker}
         (staging / "identity.json").write_text(json.dumps(identity, indent=2), "utf-8")
         os.replace(staging, runs / task.run_id)
-    except Exception:  # a model error is the run's failure, recorded with its traceback
+    except Exception as exc:  # a model error is the run's failure, recorded with its traceback
         shutil.rmtree(staging, ignore_errors=True)
-        return RunResult(task.run_id, False, time.perf_counter() - started, traceback.format_exc(), worker)
+        return RunResult(task.run_id, False, time.perf_counter() - started, traceback.format_exc(), worker,
+                         write_fault=is_write_fault(exc))
     return RunResult(task.run_id, True, time.perf_counter() - started, worker=worker)
 
 

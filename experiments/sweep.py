@@ -24,6 +24,7 @@ import os
 import platform
 import shutil
 import socket
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,15 +36,15 @@ import pandas as pd
 
 from experiments.ledger import Ledger, SweepLock
 from experiments.plan import RunTask, plan_runs
-from experiments.runner import STAGING, Dispatcher, RunModel, RunResult, simulate
+from experiments.runner import STAGING, Dispatcher, RunModel, RunResult, is_write_fault, simulate
 from experiments.sampling import Design, build_design
 from experiments.spec import ExperimentSpec, load_spec, spec_from_dict
 from policies.errors import InputError
 from policies.extras import require_extra
 from policies.yamlio import dump_yaml, load_yaml_text
 
-__all__ = ["SweepSummary", "run_sweep", "resume_sweep", "load_sweep_spec", "sweep_status", "MANIFEST",
-           "diff_keys"]
+__all__ = ["SweepSummary", "SweepWriteError", "run_sweep", "resume_sweep", "load_sweep_spec", "sweep_status",
+           "MANIFEST", "diff_keys"]
 
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
@@ -124,6 +125,19 @@ def _scenarios_frame(design: Design) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+class SweepWriteError(InputError):
+    """The sweep folder cannot be written (a full disk, a read-only folder): the sweep stops, nothing done is lost,
+    and ``hukou resume`` finishes it once the folder is writable. One line and exit code 2 at the command line."""
+
+    def __init__(self, folder: Path, cause: str) -> None:
+        super().__init__(f"cannot write the sweep folder ({cause}); make it writable or free space, then "
+                         f"`hukou resume {folder}` runs what is missing, none twice", file=folder)
+
+
+def _last_line(text: str) -> str:
+    return (text.strip().splitlines() or ["?"])[-1]
+
+
 class _Coordinator(Dispatcher):
     """Hands out planned runs and records every state change in the ledger (and to the progress callback)."""
 
@@ -133,6 +147,7 @@ class _Coordinator(Dispatcher):
         self.max_deaths = max_deaths
         self.progress = progress
         self.queue: collections.deque[str] = collections.deque(ledger.ids("planned"))
+        self.write_fault: str | None = None  # set when a run could not be written: no more runs are handed out
         self.t0 = time.perf_counter()
         self._report()
 
@@ -141,7 +156,7 @@ class _Coordinator(Dispatcher):
             self.progress(self.ledger.counts(), time.perf_counter() - self.t0)
 
     def next_task(self) -> RunTask | None:
-        return self.tasks[self.queue.popleft()] if self.queue else None
+        return self.tasks[self.queue.popleft()] if self.queue and self.write_fault is None else None
 
     def started(self, task: RunTask, worker: str) -> None:
         self.ledger.running(task.run_id, worker)
@@ -150,6 +165,9 @@ class _Coordinator(Dispatcher):
     def finished(self, result: RunResult) -> None:
         if result.ok:
             self.ledger.done(result.run_id, result.seconds, result.worker)
+        elif result.write_fault:
+            self.write_fault = self.write_fault or _last_line(result.error or "")
+            self.ledger.replan(result.run_id, result.error or "write error")
         else:
             log.warning("run %s failed: %s", result.run_id, (result.error or "").strip().splitlines()[-1:])
             self.ledger.failed(result.run_id, result.error or "unknown error", result.worker)
@@ -224,6 +242,21 @@ def run_sweep(spec: ExperimentSpec | str | Path, out: Path, *, workers: int | No
         _check_same(out, manifest)
     elif out.exists() and any(out.iterdir()):
         raise InputError("exists and is not a sweep folder; choose another --out", file=out)
+    try:
+        return _coordinate(out, spec, text, design, tasks, manifest, workers=workers, scheduler=scheduler,
+                           client=client, model=model, max_deaths=max_deaths, progress=progress,
+                           summarise=summarise, retry_failed=retry_failed)
+    except (OSError, sqlite3.Error) as exc:
+        if is_write_fault(exc):
+            raise SweepWriteError(out, _last_line(str(exc))) from None
+        raise
+
+
+def _coordinate(out: Path, spec: ExperimentSpec, text: str | None, design: Design, tasks: list[RunTask],
+                manifest: dict[str, Any], *, workers: int | None, scheduler: str | None, client: Any,
+                model: RunModel, max_deaths: int, progress: Progress | None, summarise: bool,
+                retry_failed: bool) -> SweepSummary:
+    """Create or reopen the sweep folder under its lock, run what is planned, summarise (``run_sweep``)."""
     out.mkdir(parents=True, exist_ok=True)
     lock = SweepLock(out / "coordinator.lock")
     lock.acquire()
@@ -253,6 +286,8 @@ def run_sweep(spec: ExperimentSpec | str | Path, out: Path, *, workers: int | No
             _execute(coordinator, out, workers=workers, scheduler=scheduler, client=client, model=model,
                      max_deaths=max_deaths)
             seconds = time.perf_counter() - t0
+            if coordinator.write_fault:
+                raise SweepWriteError(out, coordinator.write_fault)
             summary = SweepSummary(out, ledger.counts(), seconds,
                                    [(r.run_id, r.error or "") for r in ledger.rows() if r.state == "failed"])
             if summarise:

@@ -3,6 +3,7 @@ because pytest puts this folder on ``sys.path`` and ``spawn`` children inherit t
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -20,8 +21,15 @@ def raise_or_crash(config: RunConfig, out: Path) -> None:
 
 
 def fail_while_flagged(config: RunConfig, out: Path) -> None:
-    """Fails while the file named by HUKOU_TEST_FLAG exists (an environmental fault such as a full disk), then runs
-    the real model."""
+    """Fails while the file named by HUKOU_TEST_FLAG exists (a fault outside the run, such as a lost service), then
+    runs the real model."""
     if Path(os.environ["HUKOU_TEST_FLAG"]).exists():
-        raise OSError(28, "No space left on device (injected)")
+        raise RuntimeError("injected outside failure")
+    simulate(config, out)
+
+
+def disk_full_while_flagged(config: RunConfig, out: Path) -> None:
+    """Writing fails with ENOSPC while the file named by HUKOU_TEST_FLAG exists, then the real model runs."""
+    if Path(os.environ["HUKOU_TEST_FLAG"]).exists():
+        raise OSError(errno.ENOSPC, "No space left on device (injected)")
     simulate(config, out)

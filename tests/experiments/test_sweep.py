@@ -9,10 +9,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import write_spec
-from experiments_fault_models import fail_while_flagged, raise_or_crash
+from experiments_fault_models import disk_full_while_flagged, fail_while_flagged, raise_or_crash
 
 from experiments import build_design, canonical_hash, load_spec, query, run_sweep, sweep_status
 from experiments.ledger import Ledger, SweepLocked
@@ -128,8 +129,65 @@ def test_resume_retry_failed_redoes_runs_that_failed_for_an_outside_reason(tmp_p
     assert run_sweep(spec, out, workers=1, model=fail_while_flagged).counts["failed"] == 4  # plain resume keeps them
     again = run_sweep(spec, out, workers=1, model=fail_while_flagged, retry_failed=True)
     assert again.ok and again.counts["done"] == 4
-    fresh = run_sweep(spec, tmp_path / "fresh", workers=1)
+    assert run_sweep(spec, tmp_path / "fresh", workers=1).ok
     assert canonical_hash(out) == canonical_hash(tmp_path / "fresh")
+
+
+def test_a_full_disk_stops_the_sweep_in_one_line_and_resume_finishes_it(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch,
+                                                                         capsys: pytest.CaptureFixture) -> None:
+    """Issue 12 (review R4): a full disk killed the coordinator with a raw traceback and left runs failed for good.
+    A write error is the folder's fault, not the run's: the sweep stops with one line and exit 2, the run stays
+    planned, and resume finishes with exactly the runs of an undisturbed sweep."""
+    flag = tmp_path / "disk-full"
+    flag.touch()
+    monkeypatch.setenv("HUKOU_TEST_FLAG", str(flag))
+    spec = write_spec(tmp_path / "tiny.yaml")
+    out = tmp_path / "sweep"
+    with pytest.raises(InputError, match="cannot write the sweep folder .*No space left on device"):
+        run_sweep(spec, out, workers=1, model=disk_full_while_flagged)
+    assert sweep_status(out)["counts"]["failed"] == 0 and sweep_status(out)["coordinator"] is None
+    flag.unlink()
+    assert run_sweep(spec, out, workers=1, model=disk_full_while_flagged).ok
+    assert run_sweep(spec, tmp_path / "fresh", workers=1).ok
+    assert canonical_hash(out) == canonical_hash(tmp_path / "fresh")
+
+
+def test_a_ledger_that_cannot_be_written_stops_the_sweep_and_resume_repairs_it(tiny_spec: Path, tmp_path: Path,
+                                                                                monkeypatch: pytest.MonkeyPatch,
+                                                                                capsys: pytest.CaptureFixture) -> None:
+    import sqlite3
+
+    def disk_full(*args: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    out = tmp_path / "sweep"
+    with monkeypatch.context() as patch:
+        patch.setattr(Ledger, "done", disk_full)
+        assert main(["sweep", str(tiny_spec), "--out", str(out), "--workers", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "database or disk is full" in err and "hukou resume" in err and err.count("\n") == 0, err
+    assert main(["resume", str(out), "--workers", "1", "--quiet"]) == 0
+    assert sweep_status(out)["counts"]["done"] == 4
+    assert run_sweep(tiny_spec, tmp_path / "fresh", workers=1).ok
+    assert canonical_hash(out) == canonical_hash(tmp_path / "fresh")
+
+
+def test_a_read_only_output_folder_is_one_line_and_exit_2(tiny_spec: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    """Tests run as root here, so a chmod would not stop the write: the refusal is simulated at mkdir."""
+    real_mkdir = Path.mkdir
+
+    def refuse(self: Path, *args: Any, **kwargs: Any) -> None:
+        if self.name == "ro":
+            raise PermissionError(13, "Permission denied", str(self))
+        real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    assert main(["sweep", str(tiny_spec), "--out", str(tmp_path / "ro"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "Permission denied" in err and err.count("\n") == 0 and "Traceback" not in err
 
 
 def test_cli_sweep_exit_code_query_and_status(tiny_spec: Path, tmp_path: Path,
