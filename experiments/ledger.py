@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Ledger", "LedgerRow", "SweepLock", "SweepLocked", "STATES"]
+__all__ = ["Ledger", "LedgerRow", "SweepLock", "SweepLocked", "SweepLockLost", "STATES"]
 
 STATES = ("planned", "running", "done", "failed")
 _SCHEMA = """
@@ -151,6 +151,10 @@ class SweepLocked(Exception):
     """Another live coordinator owns the sweep."""
 
 
+class SweepLockLost(SweepLocked):
+    """This coordinator's lock was taken by another (it was paused past the stale limit): it must stop writing."""
+
+
 class SweepLock:
     """``coordinator.lock``: pid, host and a heartbeat refreshed by a thread while the coordinator lives.
 
@@ -233,6 +237,21 @@ class SweepLock:
             tmp = self.path.with_name(f".{self.path.name}.{self.token}")
             tmp.write_text(self._content(), "utf-8")
             os.replace(tmp, self.path)
+
+    def held(self) -> bool:
+        """Whether the lock file still carries this coordinator's token."""
+        info = self.read(self.path)
+        return info is not None and info.get("token") == self.token
+
+    def ensure_held(self) -> None:
+        """The fence: raise ``SweepLockLost`` if another coordinator has taken the lock. Called before every ledger
+        write, so a coordinator paused (SIGSTOP, a suspended laptop) past the stale limit stops instead of writing
+        beside the one that reclaimed the sweep."""
+        if not self.held():
+            info = self.read(self.path) or {}
+            raise SweepLockLost(f"this coordinator lost the sweep lock to pid {info.get('pid')} on "
+                                f"{info.get('host')} (it was paused longer than {self.stale_after_s:.0f} s); it "
+                                "stopped writing, and the other coordinator finishes the sweep")
 
     def release(self) -> None:
         """Stop the heartbeat and remove the lock if it is still ours."""

@@ -90,12 +90,37 @@ def execute_run(task: RunTask, runs_dir: str, model: RunModel = simulate) -> Run
         identity = {"run_id": task.run_id, "scenario": task.scenario, "replicate": task.replicate,
                     "seed": task.config.seed, "config_hash": task.config.config_hash(), "worker": worker}
         (staging / "identity.json").write_text(json.dumps(identity, indent=2), "utf-8")
-        os.replace(staging, runs / task.run_id)
+        _publish(staging, runs / task.run_id)
     except Exception as exc:  # a model error is the run's failure, recorded with its traceback
         shutil.rmtree(staging, ignore_errors=True)
         return RunResult(task.run_id, False, time.perf_counter() - started, traceback.format_exc(), worker,
                          write_fault=is_write_fault(exc))
     return RunResult(task.run_id, True, time.perf_counter() - started, worker=worker)
+
+
+# Files of a run folder that record when and where it ran, not what it computed.
+_CIRCUMSTANCES = ("identity.json", "manifest.json")
+
+
+def _publish(staging: Path, target: Path) -> None:
+    """Rename the finished folder into place. If another coordinator's worker published the same run meanwhile
+    (two coordinators after a pause), the same results are success, not "Directory not empty"; different results
+    for the same config and seed would be a reproducibility bug and are an error."""
+    try:
+        os.replace(staging, target)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not (target / "identity.json").is_file():
+            raise
+        if not _same_results(staging, target):
+            raise RuntimeError(f"{target.name} was published meanwhile with different results") from None
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _same_results(a: Path, b: Path) -> bool:
+    names = sorted(p.name for p in a.iterdir() if p.name not in _CIRCUMSTANCES)
+    if names != sorted(p.name for p in b.iterdir() if p.name not in _CIRCUMSTANCES):
+        return False
+    return all((a / n).read_bytes() == (b / n).read_bytes() for n in names)
 
 
 class Dispatcher(Protocol):

@@ -34,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-from experiments.ledger import Ledger, SweepLock
+from experiments.ledger import Ledger, SweepLock, SweepLocked
 from experiments.plan import RunTask, plan_runs
 from experiments.runner import STAGING, Dispatcher, RunModel, RunResult, is_write_fault, simulate
 from experiments.sampling import Design, build_design
@@ -141,8 +141,10 @@ def _last_line(text: str) -> str:
 class _Coordinator(Dispatcher):
     """Hands out planned runs and records every state change in the ledger (and to the progress callback)."""
 
-    def __init__(self, ledger: Ledger, tasks: dict[str, RunTask], max_deaths: int, progress: Progress | None) -> None:
+    def __init__(self, ledger: Ledger, tasks: dict[str, RunTask], max_deaths: int, progress: Progress | None,
+                 fence: Callable[[], None] = lambda: None) -> None:
         self.ledger = ledger
+        self.fence = fence  # raises when this coordinator no longer holds the sweep lock
         self.tasks = tasks
         self.max_deaths = max_deaths
         self.progress = progress
@@ -159,10 +161,12 @@ class _Coordinator(Dispatcher):
         return self.tasks[self.queue.popleft()] if self.queue and self.write_fault is None else None
 
     def started(self, task: RunTask, worker: str) -> None:
+        self.fence()
         self.ledger.running(task.run_id, worker)
         self._report()
 
     def finished(self, result: RunResult) -> None:
+        self.fence()
         if result.ok:
             self.ledger.done(result.run_id, result.seconds, result.worker)
         elif result.write_fault:
@@ -174,6 +178,7 @@ class _Coordinator(Dispatcher):
         self._report()
 
     def died(self, task: RunTask, error: str) -> None:
+        self.fence()
         if self.ledger.worker_died(task.run_id, error, self.max_deaths):
             self.queue.append(task.run_id)
         self._report()
@@ -209,6 +214,16 @@ def _clean_leftovers(folder: Path) -> None:
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
 
 
+def _refuse_if_being_created(out: Path) -> None:
+    """A folder without a manifest but with a live coordinator's lock is a sweep another coordinator is creating
+    right now: that is the lock's refusal (exit 4), not a wrong folder (exit 2)."""
+    lock = SweepLock(out / "coordinator.lock")
+    info = SweepLock.read(lock.path)
+    if info is not None and lock.stale_reason(info) is None:
+        raise SweepLocked(f"another coordinator (pid {info.get('pid')} on {info.get('host')}) is creating this "
+                          "sweep")
+
+
 def run_sweep(spec: ExperimentSpec | str | Path, out: Path, *, workers: int | None = None,
               scheduler: str | None = None, client: Any = None, model: RunModel = simulate, max_deaths: int = 3,
               progress: Progress | None = None, summarise: bool = True, retry_failed: bool = False) -> SweepSummary:
@@ -241,6 +256,7 @@ def run_sweep(spec: ExperimentSpec | str | Path, out: Path, *, workers: int | No
     if (out / MANIFEST).is_file():
         _check_same(out, manifest)
     elif out.exists() and any(out.iterdir()):
+        _refuse_if_being_created(out)
         raise InputError("exists and is not a sweep folder; choose another --out", file=out)
     try:
         return _coordinate(out, spec, text, design, tasks, manifest, workers=workers, scheduler=scheduler,
@@ -281,7 +297,8 @@ def _coordinate(out: Path, spec: ExperimentSpec, text: str | None, design: Desig
         if retry_failed:
             log.info("planned %d failed runs again", ledger.retry_failed())
         try:
-            coordinator = _Coordinator(ledger, {t.run_id: t for t in tasks}, max_deaths, progress)
+            coordinator = _Coordinator(ledger, {t.run_id: t for t in tasks}, max_deaths, progress,
+                                       fence=lock.ensure_held)
             t0 = time.perf_counter()
             _execute(coordinator, out, workers=workers, scheduler=scheduler, client=client, model=model,
                      max_deaths=max_deaths)
@@ -296,7 +313,8 @@ def _coordinate(out: Path, spec: ExperimentSpec, text: str | None, design: Desig
                 write_summaries(out)
         finally:
             ledger.close()
-            shutil.rmtree(out / "runs" / STAGING, ignore_errors=True)
+            if lock.held():  # a coordinator that lost the lock must not remove the new owner's staging
+                shutil.rmtree(out / "runs" / STAGING, ignore_errors=True)
     finally:
         lock.release()
     return summary
