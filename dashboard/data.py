@@ -21,15 +21,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
 
-__all__ = ["Experiment", "Registry", "UnknownExperiment", "UnknownReport", "ValidationReport", "use_results",
-           "registry", "ID_PATTERN", "CITY_METRICS", "DISTRICT_METRICS", "reproduce_command", "city_runs",
-           "zone_runs", "COMPARE_METRICS", "ZONE_SQL", "REPORT_COLUMNS", "SHIPPED_REPORT", "SHIPPED_REPORT_ID",
-           "SHARE_COLUMNS", "SHARE_ERROR_COLUMNS"]
+if TYPE_CHECKING:
+    from experiments.integrity import Damage
+
+__all__ = ["DamagedResults", "Experiment", "Registry", "UnknownExperiment", "UnknownReport", "ValidationReport",
+           "use_results", "registry", "ID_PATTERN", "CITY_METRICS", "DISTRICT_METRICS", "reproduce_command",
+           "city_runs", "zone_runs", "COMPARE_METRICS", "ZONE_SQL", "REPORT_COLUMNS", "SHIPPED_REPORT",
+           "SHIPPED_REPORT_ID", "SHARE_COLUMNS", "SHARE_ERROR_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,10 @@ _SHARE_FILES = {"shares": ("district_shares.parquet", SHARE_COLUMNS),
 
 class UnknownExperiment(LookupError):
     """An identifier that names no experiment of this dashboard (shown to the user, never a server error)."""
+
+
+class DamagedResults(LookupError):
+    """A summary file changed since it was written: named on the page with the command that rebuilds it."""
 
 
 class UnknownReport(LookupError):
@@ -137,9 +144,27 @@ class Experiment:
         """The scenario identifiers a URL may name (hex of the scenario key)."""
         return list(self.scenarios()["key"])
 
+    def damage(self) -> list[Damage]:
+        """Runs and summaries whose files are missing or changed since they were written (experiments/integrity.py),
+        checked once per process: results do not change under a running dashboard. Damaged runs are left out of
+        every view; the pages name them."""
+        def load() -> list[Damage]:
+            from experiments.integrity import check_sweep
+
+            return check_sweep(self.folder, self._listed_runs())
+        return self._cached("damage", load)
+
+    def _check_summaries(self) -> None:
+        from experiments.integrity import SUMMARY
+
+        for damage in self.damage():
+            if damage.owner == SUMMARY:
+                raise DamagedResults(f"{self.id}: {damage.problem}; hukou resume {self.folder} rebuilds it")
+
     def summary_city(self) -> pd.DataFrame:
         """Mean, sd and 95% CI across replications per scenario, year, city and metric (the sweep's summary)."""
         def load() -> pd.DataFrame:
+            self._check_summaries()
             frame = self.sql("SELECT * FROM read_parquet('{folder}/summary_city_year.parquet')")
             return _with_keys(frame)
         return self._cached("summary_city", load)
@@ -147,6 +172,7 @@ class Experiment:
     def summary_district(self) -> pd.DataFrame:
         """Mean and CI across replications per scenario, year, district and metric."""
         def load() -> pd.DataFrame:
+            self._check_summaries()
             frame = self.sql("SELECT * FROM read_parquet('{folder}/summary_district_year.parquet')")
             return _with_keys(frame)
         return self._cached("summary_district", load)
@@ -192,6 +218,11 @@ class Experiment:
         return self._cached("districts", load)
 
     def published_runs(self) -> list[str]:
+        """Run folders that were published (renamed into place) and are not damaged, by name."""
+        damaged = {d.owner for d in self.damage()}
+        return [r for r in self._listed_runs() if r not in damaged]
+
+    def _listed_runs(self) -> list[str]:
         """Run folders that were published (renamed into place), by name; names are checked, not trusted."""
         runs = self.folder / "runs"
         if not runs.is_dir():

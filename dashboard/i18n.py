@@ -89,6 +89,8 @@ LABELS: dict[str, dict[str, str]] = {
         "reproduce": "Reproduce with", "scale": "Persons per agent", "runs": "Runs", "share_link": "Link to this view",
         "no_results": "No results found. Run `hukou sweep SPEC --out DIR` and start the dashboard with "
                       "`hukou dashboard --results DIR`.",
+        "damaged": "Damaged results, left out of every view (their files changed after they were written); "
+                   "`hukou resume {folder}` runs them again:",
         "error": "Error", "bad_input": "Invalid input", "unknown_experiment": "Unknown experiment",
         "mean": "mean", "ci": "95% CI", "difference": "Difference", "seed": "seed", "simulated": "Simulated",
         "observed": "Observed", "residents": "Residents", "hukou_residents": "Registered (hukou) population",
@@ -175,6 +177,8 @@ LABELS: dict[str, dict[str, str]] = {
         "manifest": "运行清单", "code_version": "代码版本", "spec_hash": "规格哈希", "seeds": "随机种子",
         "reproduce": "复现命令", "scale": "每个主体代表人数", "runs": "运行次数", "share_link": "本视图链接",
         "no_results": "未找到结果。请先运行 `hukou sweep SPEC --out DIR`，再用 `hukou dashboard --results DIR` 启动。",
+        "damaged": "以下结果已损坏（写入后文件被改动），所有视图均已将其排除；"
+                   "运行 `hukou resume {folder}` 可重新计算：",
         "error": "错误", "bad_input": "输入无效", "unknown_experiment": "未知实验",
         "mean": "均值", "ci": "95%置信区间", "difference": "差值", "seed": "种子", "simulated": "模拟值",
         "observed": "观测值", "residents": "常住人口", "hukou_residents": "户籍人口",

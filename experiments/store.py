@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from experiments.integrity import SUMMARY, Damage, Digest, check_sweep, digest_file
 from experiments.spec import OUTCOME_METRICS
 
 __all__ = ["connect", "query", "write_summaries", "canonical_hash", "DISTRICT_METRICS", "VIEWS"]
@@ -44,16 +45,26 @@ def _quote(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def connect(folder: str | Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with the views of one sweep (``VIEWS``); only published runs appear."""
+def connect(folder: str | Path, *, damaged: list[Damage] | None = None,
+            summaries: bool = True) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with the views of one sweep (``VIEWS``); only published runs appear.
+
+    Files that changed since they were written (experiments/integrity.py) are left out of the views, so one
+    damaged run does not break every query; each is appended to ``damaged`` for the caller to name.
+    ``summaries=False`` leaves the summary views out (rebuilding them must not read the old ones).
+    """
     folder = Path(folder)
     con = duckdb.connect()
     runs = _ledger_frame(folder)
     con.register("runs", runs)
+    found = check_sweep(folder, runs.loc[runs["state"] == "done", "run_id"].tolist())
+    if damaged is not None:
+        damaged.extend(found)
+    left_out = {d.owner for d in found}
     if (folder / "scenarios.parquet").is_file():
         con.sql(f"CREATE VIEW scenarios AS SELECT * FROM read_parquet({_quote(folder / 'scenarios.parquet')})")
     for table in ("city_year", "district_year"):
-        files = sorted((folder / "runs").glob(f"*/{table}.parquet"))
+        files = sorted(f for f in (folder / "runs").glob(f"*/{table}.parquet") if f.parent.name not in left_out)
         if not files:
             continue
         listing = "[" + ", ".join(_quote(f) for f in files) + "]"
@@ -63,14 +74,14 @@ def connect(folder: str | Path) -> duckdb.DuckDBPyConnection:
                   FROM read_parquet({listing}, filename = true, union_by_name = true)) t
             JOIN runs r USING (run_id)""")
     for table in ("summary_city_year", "summary_district_year"):
-        if (folder / f"{table}.parquet").is_file():
+        if summaries and SUMMARY not in left_out and (folder / f"{table}.parquet").is_file():
             con.sql(f"CREATE VIEW {table} AS SELECT * FROM read_parquet({_quote(folder / f'{table}.parquet')})")
     return con
 
 
-def query(folder: str | Path, sql: str) -> pd.DataFrame:
-    """Run one SQL query against a sweep's views and return a data frame."""
-    con = connect(folder)
+def query(folder: str | Path, sql: str, damaged: list[Damage] | None = None) -> pd.DataFrame:
+    """Run one SQL query against a sweep's views and return a data frame (damaged files left out, see connect)."""
+    con = connect(folder, damaged=damaged)
     try:
         return con.sql(sql).df()
     finally:
@@ -93,14 +104,16 @@ def _summary_sql(table: str, metrics: tuple[str, ...], keys: tuple[str, ...], pr
         ORDER BY scenario, {group}, metric"""
 
 
-def write_summaries(folder: str | Path, level: float = 0.95) -> None:
+def write_summaries(folder: str | Path, level: float = 0.95) -> dict[str, Digest]:
     """Write ``summary_city_year.parquet`` and ``summary_district_year.parquet``: per scenario, year, city
     (district) and metric, the number of replicates, mean, standard deviation and a Student-t confidence interval
-    (empty for a single replicate). Also ``runs.parquet``, the ledger as a table."""
+    (empty for a single replicate). Also ``runs.parquet``, the ledger as a table. Returns the content hashes of
+    the files written, for the ledger."""
     from scipy import stats
 
     folder = Path(folder)
-    con = connect(folder)
+    con = connect(folder, summaries=False)
+    written = ["runs.parquet"]
     try:
         runs = _ledger_frame(folder)
         runs.to_parquet(folder / "runs.parquet", index=False)
@@ -119,8 +132,10 @@ def write_summaries(folder: str | Path, level: float = 0.95) -> None:
             tmp = folder / f".summary_{table}.parquet.tmp"
             con.sql(_summary_sql(table, metrics, keys, present)).df().to_parquet(tmp, index=False)
             tmp.replace(target)
+            written.append(target.name)
     finally:
         con.close()
+    return {name: digest_file(folder / name) for name in written}
 
 
 def canonical_hash(folder: str | Path, tables: tuple[str, ...] = ("city_year", "district_year")) -> str:

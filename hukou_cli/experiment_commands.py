@@ -23,6 +23,7 @@ from rich.table import Table
 from policies.errors import InputError
 
 if TYPE_CHECKING:
+    from experiments.integrity import Damage
     from experiments.sweep import SweepSummary
 
 try:  # typer >= 0.20 ships its own copy of click
@@ -30,7 +31,7 @@ try:  # typer >= 0.20 ships its own copy of click
 except ImportError:  # pragma: no cover - older typer depends on click
     from click import exceptions as click_errors
 
-__all__ = ["sweep", "resume", "status", "query", "sensitivity", "validate", "EXIT_FAILED_RUNS", "EXIT_LOCKED"]
+__all__ = ["sweep", "resume", "status", "query", "verify", "sensitivity", "validate", "EXIT_FAILED_RUNS", "EXIT_LOCKED"]
 
 EXIT_FAILED_RUNS = 3
 EXIT_LOCKED = 4
@@ -191,10 +192,13 @@ def query(
 
     if not (Path(folder) / MANIFEST).is_file():
         raise InputError("not a sweep folder (no manifest.json)", file=folder)
+    damaged: list[Damage] = []
     try:
-        frame = run_query(folder, sql)
+        frame = run_query(folder, sql, damaged)
     except duckdb.Error as exc:
         raise InputError(str(exc).splitlines()[0], field="sql") from None
+    finally:
+        _warn_damaged(folder, damaged)
     if csv:
         typer.echo(frame.to_csv(index=False), nl=False)
         return
@@ -204,6 +208,40 @@ def query(
     for row in frame.head(limit).itertuples(index=False):
         table.add_row(*(f"{v:.6g}" if isinstance(v, float) else escape(str(v)) for v in row))
     Console(width=200).print(table)
+
+
+def _warn_damaged(folder: Path, damaged: list[Damage]) -> None:
+    for damage in damaged:
+        console.print(f"hukou: warning: {damage} (left out; hukou resume {folder} runs it again)", highlight=False,
+                      markup=False, soft_wrap=True)
+
+
+def verify(
+    folder: Annotated[Path, typer.Argument(help="Sweep folder.")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> int:
+    """Check every finished run's files and the summaries against the content hashes recorded when they were
+    written. Exit 0 when all match, 3 when a file is missing or changed (hukou resume DIR runs those runs again
+    and rebuilds the summaries)."""
+    from experiments.integrity import SUMMARY
+    from experiments.sweep import verify_sweep
+
+    report = verify_sweep(folder)
+    if json_output:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        unhashed = report["runs_checked"] - report["runs_with_hashes"]
+        out_console.print(f"sweep {folder}: {report['runs_checked']} finished runs checked, "
+                          f"{len(report['damaged'])} damaged" + (
+                              f" ({unhashed} made before hashes were recorded: checked for presence and "
+                              "readability only)" if unhashed else ""), highlight=False)
+        for damage in report["damaged"]:
+            what = "summary" if damage["owner"] == SUMMARY else f"run {damage['owner']}"
+            out_console.print(f"  damaged {what}: {escape(damage['problem'])}", highlight=False)
+        if report["damaged"]:
+            out_console.print(f"  hukou resume {folder} runs the damaged runs again and rebuilds the summaries",
+                              highlight=False)
+    return EXIT_FAILED_RUNS if report["damaged"] else 0
 
 
 def sensitivity(

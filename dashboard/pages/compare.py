@@ -11,7 +11,16 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
-from dashboard.components import error_alert, graph, manifest_panel, shell, sync_url, table, table_data
+from dashboard.components import (
+    error_alert,
+    graph,
+    manifest_panel,
+    shell,
+    summary_unavailable,
+    sync_url,
+    table,
+    table_data,
+)
 from dashboard.controls import city_options, experiment_options, labels_of, pick_city, pick_experiment, pick_keys
 from dashboard.data import city_runs, registry, zone_runs
 from dashboard.figures import compare_figure, compare_table, difference_from_stats, run_stats
@@ -42,6 +51,8 @@ def layout(exp: str | None = None, lang: str | None = None, baseline: str | None
     if experiment is None:
         return shell("compare", lang, None, [html.H2(t("compare_title", lang)), error_alert(t("no_results", lang),
                                                                                              lang)])
+    if (unavailable := summary_unavailable(experiment, lang)) is not None:
+        return shell("compare", lang, experiment.id, [html.H2(t("compare_title", lang)), unavailable])
     base, reform = _pick_pair(experiment, baseline, regimes)
     options = [{"label": v, "value": k} for k, v in labels_of(experiment, experiment.scenario_keys()).items()]
     controls = dbc.Row([

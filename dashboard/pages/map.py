@@ -9,7 +9,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
-from dashboard.components import error_alert, graph, manifest_panel, shell, sync_url
+from dashboard.components import error_alert, graph, manifest_panel, shell, summary_unavailable, sync_url
 from dashboard.controls import (
     city_options,
     experiment_options,
@@ -41,6 +41,8 @@ def layout(exp: str | None = None, lang: str | None = None, regimes: str | None 
     experiment = registry().resolve(exp)
     if experiment is None:
         return shell("map", lang, None, [html.H2(t("map_title", lang)), error_alert(t("no_results", lang), lang)])
+    if (unavailable := summary_unavailable(experiment, lang)) is not None:
+        return shell("map", lang, experiment.id, [html.H2(t("map_title", lang)), unavailable])
     options = [{"label": v, "value": k} for k, v in labels_of(experiment, experiment.scenario_keys()).items()]
     key = pick_keys(experiment, regimes, default_all=False)[0]
     base = pick_keys(experiment, baseline, default_all=False)[0]
