@@ -298,7 +298,8 @@ def validate(
     workers: Workers = None,
     quiet: Quiet = False,
 ) -> int:
-    """Check a spec without running it (keys, types, ranges, regime names and override parameters); without a
+    """Check a spec, or a regime or counterfactual file, without running it (keys, types, ranges, regime names,
+    override parameters and values); without a
     spec, run the historical regimes with the calibrated defaults and write the simulated-against-observed report
     (docs/validation.md). Examples: hukou validate SPEC.yaml; hukou validate --out validation/run --seeds 5"""
     if spec is None:
@@ -308,7 +309,14 @@ def validate(
     from experiments.plan import plan_runs
     from experiments.sampling import build_design
     from experiments.spec import load_spec
+    from policies.catalogue import is_regime_file, load_regime_file
 
+    if is_regime_file(spec):  # a regime or counterfactual file: checked as `hukou run --regimes FILE` loads it
+        regimes = load_regime_file(spec)
+        for city, regime in regimes.items():
+            labels = "; ".join(v.label for v in regime.versions)
+            out_console.print(f"{spec}: ok — regime {regime.name} for {city}: {labels}", highlight=False)
+        return 0
     parsed = load_spec(spec)
     design = build_design(parsed)
     runs = len(plan_runs(parsed, design))

@@ -83,6 +83,16 @@ def _parse_counterfactual(doc: Mapping[str, Any], file: str) -> dict[str, Regime
             for city in cities}
 
 
+def is_regime_file(path: str | Path) -> bool:
+    """Whether a YAML file is a regime timeline or a counterfactual (not an experiment spec): it has ``versions`` or
+    ``derive_from`` at the top. Unreadable files say no; loading them then names the problem."""
+    try:
+        doc = load_yaml(path)
+    except InputError:
+        return False
+    return isinstance(doc, Mapping) and ("derive_from" in doc or "versions" in doc)
+
+
 def load_regime_file(path: str | Path) -> dict[str, Regime]:
     """Read a regime or counterfactual YAML file into one regime per city it covers."""
     file = str(path)

@@ -87,6 +87,22 @@ def test_shipped_specs_validate(capsys: pytest.CaptureFixture) -> None:
     assert "21 runs" in capsys.readouterr().out.replace("\n", "")
 
 
+def test_regime_and_counterfactual_files_validate_on_their_own(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture) -> None:
+    """Review V7: `hukou validate talent_only.yaml` read the counterfactual as a spec ("title: unknown key")."""
+    regimes = Path(__file__).resolve().parents[2] / "policies" / "regimes"
+    for path in [regimes / "shenzhen.yaml", *sorted((regimes / "counterfactuals").glob("*.yaml"))]:
+        assert main(["validate", str(path)]) == 0, capsys.readouterr().err
+    assert "ok — regime talent_only for guangzhou" in capsys.readouterr().out.replace("\n", "")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((regimes / "counterfactuals" / "talent_only.yaml").read_text("utf-8")
+                   .replace("derive_from: historical", "derive_from: historical\noverrides:\n"
+                            "  points_channel.guangzhou_2011.quota: {value: -5, assumption: a typo}"), "utf-8")
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml" in err and "quota" in err
+
+
 def test_compare_regimes_covers_every_counterfactual() -> None:
     from policies.catalogue import available
 
