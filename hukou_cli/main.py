@@ -146,6 +146,15 @@ def main(argv: list[str] | None = None) -> int:
     except (typer.Abort, KeyboardInterrupt):
         console.print("hukou: aborted", highlight=False)
         return 130
+    except OSError as exc:  # a folder the user named cannot be written: their environment, not a bug
+        from experiments.runner import is_write_fault
+
+        if not is_write_fault(exc):
+            raise
+        where = InputError(f"cannot write here ({exc.strerror or exc}); choose a writable folder or free space",
+                           file=exc.filename) if exc.filename else InputError(f"cannot write ({exc})")
+        console.print(f"hukou: error: {where.one_line()}", highlight=False, markup=False, soft_wrap=True)
+        return 2
     return result if isinstance(result, int) else 0
 
 

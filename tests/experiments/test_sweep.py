@@ -190,6 +190,11 @@ def test_a_read_only_output_folder_is_one_line_and_exit_2(tiny_spec: Path, tmp_p
     assert main(["sweep", str(tiny_spec), "--out", str(tmp_path / "ro"), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert "Permission denied" in err and err.count("\n") == 0 and "Traceback" not in err
+    # review X2: the validation report's folder gave a raw PermissionError traceback
+    assert main(["validate", "--out", str(tmp_path / "ro"), "--seeds", "1", "--scale", "100000", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"hukou: error: {tmp_path / 'ro'}: cannot write here (Permission denied)")
+    assert err.count("\n") == 0
 
 
 def _foreign_lock(path: Path) -> None:
