@@ -36,23 +36,37 @@ Threads = Annotated[int | None, typer.Option(min=1, help="Threads that share eac
                                                           "CPU). Results are the same for any number.")]
 
 
+def _default(field: str) -> str:
+    """The help's default of a run option: RunConfig's, which a --config file may change."""
+    from sim.config import RunConfig
+
+    value = RunConfig.model_fields[field].default
+    shown = " ".join(value) if isinstance(value, tuple) else ("on" if value is True else f"{value:g}"
+                                                               if isinstance(value, float) else str(value))
+    return f"{shown}, or the --config file's"
+
+
 @app.command()
 def run(
     regimes: Annotated[list[str] | None, typer.Option(
         "--regimes", "-r", help="Regime names (see `hukou regimes`) or counterfactual YAML files; repeat the "
-        "option for several. `historical` = the three cities' own timelines.")] = None,
+        "option for several. `historical` = the three cities' own timelines.",
+        show_default=_default("regimes"))] = None,
     start: Annotated[int | None, typer.Option(help="First year reported (the model starts on the 2010 census "
-                                                    "day, 2010-11-01).")] = None,
-    end: Annotated[int | None, typer.Option(help="Last year simulated (through December).")] = None,
-    scale: Annotated[float | None, typer.Option(help="Persons per agent (1 = every migrant is an agent).")] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed; same config + seed + code = same results.")] = None,
+                                                    "day, 2010-11-01).", show_default=_default("start"))] = None,
+    end: Annotated[int | None, typer.Option(help="Last year simulated (through December).",
+                                            show_default=_default("end"))] = None,
+    scale: Annotated[float | None, typer.Option(help="Persons per agent (1 = every migrant is an agent).",
+                                                show_default=_default("scale"))] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed; same config + seed + code = same results.",
+                                             show_default=_default("seed"))] = None,
     out: Annotated[Path | None, typer.Option(help="Run folder to create (must not exist). Default: "
                                                   "runs/<date>-<config hash>.")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML file of settings and behavioural parameters "
                                                      "(command-line options win).")] = None,
     history: Annotated[bool | None, typer.Option("--history/--no-history", help="Keep each migrant's status "
                                                   "changes (for model.migrant(i)); 8 bytes a change, past years "
-                                                  "on a temporary file.")] = None,
+                                                  "on a temporary file.", show_default=_default("history"))] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
     threads: Threads = None,
 ) -> None:

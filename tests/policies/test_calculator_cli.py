@@ -270,8 +270,11 @@ def test_regimes_lists_every_name(monkeypatch: pytest.MonkeyPatch, regime_file: 
     assert code == 0, out
     for name in listed:
         assert name in out
-    assert "guangzhou" in out and "Guangzhou points only" in out
-    assert "2011–2015 table" in out and "穗来穗〔2016〕24号" in out
+    assert "guangzhou" in out and "Guangzhou points only" in out and "2011–2015 table" in out
+    assert max(len(line) for line in out.splitlines()) <= 80  # the terminal's width (80 here), not 200 columns
+    monkeypatch.setenv("COLUMNS", "240")  # a wide terminal: the documents' names unbroken
+    code, out = _run(["regimes", "--documents"])
+    assert code == 0 and "穗来穗〔2016〕24号" in out
 
 
 def test_root_app_converts_input_errors(tmp_path: Path, regime_file: Path,
