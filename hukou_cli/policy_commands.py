@@ -47,6 +47,9 @@ def render_result(result: CalculatorResult, console: Console) -> None:
     if not result.channels:
         channels.add_row("(none)", "", "", "this regime has no settlement channel on this date")
     console.print(channels)
+    if result.assumed:
+        shown = ", ".join(f"{k}={v}" for k, v in result.assumed.items())
+        console.print(f"assumed (not in the profile; the least favourable value): {escape(shown)}", highlight=False)
 
 
 def points(

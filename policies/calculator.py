@@ -9,6 +9,7 @@ it (``--json`` prints ``CalculatorResult.to_json()``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Mapping
@@ -70,6 +71,7 @@ class CalculatorResult:
     channels: tuple[ChannelRow, ...] = ()
     points_variant: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    assumed: Mapping[str, Any] = field(default_factory=dict)  # profile keys left out: their least favourable default
 
     @property
     def reaches_threshold(self) -> bool | None:
@@ -90,7 +92,13 @@ class CalculatorResult:
             "date": self.date.isoformat(),
             "version": self.version,
             "points_variant": self.points_variant,
+            "assumed_defaults": dict(self.assumed),
         }
+
+
+# The first day the regimes answer for: the 2010 census day, where the model starts. The first version of each
+# timeline stands for the years before its own documents only as the nearest documented rules (each cites which).
+RULES_FROM = dt.date(2010, 11, 1)
 
 
 def parse_date(value: str | dt.date, *, field_name: str = "date") -> dt.date:
@@ -216,5 +224,17 @@ def calculate_file(profile_path: str | Path, regime_name: str, date: str | dt.da
         InputError: a bad profile (file, line, field), date, regime name or city.
     """
     day = parse_date(date)
+    if day < RULES_FROM:
+        raise InputError(f"no documented rule applies on {day}: the regimes are written for the model's period, "
+                         f"from the 2010 census day ({RULES_FROM}) on", field="--date")
     profile = load_profile(profile_path)
-    return calculate(profile, regime_for(regime_name, city=city, profile=profile), day)
+    result = calculate(profile, regime_for(regime_name, city=city, profile=profile), day)
+    return dataclasses.replace(result, assumed=assumed_defaults(profile))
+
+
+def assumed_defaults(profile: Profile) -> dict[str, Any]:
+    """The profile keys a user left out, with the value the calculator assumed (the least favourable one), so the
+    result can say what it rests on."""
+    left_out = sorted(set(Profile.model_fields) - profile.model_fields_set)
+    dumped = profile.model_dump(mode="json")
+    return {key: dumped[key] for key in left_out}
