@@ -22,6 +22,7 @@ from sim.districts import DistrictState
 from sim.drivers import pool_series
 from sim.geography import load_geography
 from sim.government import CityGovernment
+from sim.inspect_migrant import describe
 from sim.params import ORIGINS
 from sim.phases.choice import district_terms
 from sim.phases.constants import census_day_flows, census_stock_by_type, fit_constants
@@ -189,9 +190,17 @@ class HukouModel(mesa.Model):
                 "settled_last_year": dict(gov.settled_last_year)}
 
     # Inspection -----------------------------------------------------------------------------------------------
-    def migrant(self, uid: int) -> MigrantView | None:
-        """A read-only view of migrant ``uid``: current attributes and history of status changes."""
-        return view_of(self.population, self.events, uid, list(self.clock.boundaries))
+    def migrant(self, uid: int) -> MigrantView:
+        """A read-only view of migrant ``uid`` in words (sim/inspect_migrant.py): current attributes and the history
+        of status changes. An id that never existed is a ``KeyError`` saying which ids do."""
+        steps = list(self.clock.boundaries)
+        view = view_of(self.population, self.events, uid, steps)
+        if view is None:
+            ids = self.population["uid"]
+            known = f"{int(ids.min())}–{int(ids.max())}" if len(ids) else "none"
+            raise KeyError(f"no migrant {uid} in this run (ids of migrants still here: {known}; a migrant who left "
+                           "is kept only with history on)")
+        return describe(view, self.geography, self.channel_names, steps)
 
     def district_year(self) -> pd.DataFrame:
         """District rows of every recorded date (years from ``config.start``)."""
