@@ -7,6 +7,7 @@ file, line and field, and exits with code 2 — never a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import sys
 from pathlib import Path
@@ -95,11 +96,11 @@ def run(
     for row in summary(model).itertuples():
         table.add_row(row.city, str(row.year), f"{row.residents / 1e6:.2f} m", f"{row.migrants / 1e6:.2f} m",
                       f"{row.hukou_share:.0%}", f"{row.suburban_dispersion:.0%}", f"{row.settled_in_run / 1e6:.2f} m",
-                      f"{row.talent_share_of_settlers:.0%}")
+                      "—" if math.isnan(row.talent_share_of_settlers) else f"{row.talent_share_of_settlers:.0%}")
     out_console.print(table)
     out_console.print("hukou: hukou share of residents; suburban: migrants outside core districts\n"
-                      "settled: hukou obtained in the run; talent: bachelor's or more among settlers",
-                      highlight=False)
+                      "settled: hukou obtained in the run (persons); talent: bachelor's or more among settlers "
+                      "(— when no one settled)", highlight=False)
     out_console.print(f"run folder: {out}")
 
 
