@@ -297,18 +297,23 @@ def map_figure(frame: pd.DataFrame, geojson: dict[str, Any], metric: str, lang: 
     works offline. A figure dict, not ``graph_objects``: validating thousands of boundary points per request
     cost 0.3 s.
     """
-    from plotly.colors import sample_colorscale
+    from plotly.colors import diverging, sample_colorscale, sequential
 
     if frame.empty or frame["value"].isna().all():
         return empty_figure(t("no_data", lang), lang)
     shapes = {int(f["id"]): f["geometry"] for f in geojson["features"]}
     name_col = "district_name_cn" if lang == "zh" else "district_name"
     values = frame["value"].astype(float)
+    # One explicit colour scale for the fills and the colour bar: a named scale is resolved differently by plotly.py
+    # (which samples the fills) and plotly.js (which draws the bar from a figure dict), and "RdBu_r" is unknown to
+    # plotly.js, so the bar and the fills disagreed. Change: losses red, gains blue (ColorBrewer RdBu).
+    colours = diverging.RdBu if change else sequential.Viridis
+    scale = [[i / (len(colours) - 1), c] for i, c in enumerate(colours)]
     if change:
         vmax = float(np.nanmax(np.abs(values))) or 1.0
-        vmin, scale = -vmax, "RdBu_r"
+        vmin = -vmax
     else:
-        vmin, vmax, scale = float(np.nanmin(values)), float(np.nanmax(values)), "Viridis"
+        vmin, vmax = float(np.nanmin(values)), float(np.nanmax(values))
         vmax = vmax if vmax > vmin else vmin + 1.0
 
     def hover(r: Any) -> str:

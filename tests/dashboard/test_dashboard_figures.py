@@ -85,6 +85,16 @@ def test_map_figure_draws_every_district_with_a_boundary_and_marks_dapeng() -> N
     dots = fig["data"][-1]
     assert len(dots["x"]) == 3 and "Dapeng" in dots["hovertext"][2] and dots["marker"]["symbol"][2] == "diamond"
     assert dots["marker"]["cmin"] == -dots["marker"]["cmax"]  # a change is centred on zero
+    # first-use review: the fills used a scale plotly.js did not know ("RdBu_r"), so the bar contradicted them.
+    # The bar's scale is explicit, and each fill is that scale's colour at the district's value; gains are blue.
+    from plotly.colors import sample_colorscale, unlabel_rgb
+
+    scale, low, high = dots["marker"]["colorscale"], dots["marker"]["cmin"], dots["marker"]["cmax"]
+    assert isinstance(scale, list)
+    for polygon, value in zip(polygons, (50.0, 100.0), strict=True):
+        assert polygon["fillcolor"] == sample_colorscale(scale, [(value - low) / (high - low)])[0]
+        red, _, blue = unlabel_rgb(polygon["fillcolor"])
+        assert blue > red
     import plotly.graph_objects as go
 
     go.Figure(fig)  # a valid plotly figure (validated here, once, instead of on every request)
