@@ -35,7 +35,10 @@ COMPARE_PANELS = (
     ("school_access", ("school_access",)),
     ("return_rate", ("return_rate",)),
 )
-GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+# No button that sends a chart to plotly's cloud (Chart Studio): results stay on this machine.
+GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2},
+                "showSendToCloud": False, "showEditInChartStudio": False, "plotlyServerURL": "",
+                "modeBarButtonsToRemove": ["sendDataToCloud", "editInChartStudio"]}
 _CITIES = ("shenzhen", "guangzhou", "chengdu")
 
 
