@@ -293,7 +293,12 @@ def fmt_share(value: float | None, lang: str, digits: int = 1) -> str:
     """A share as a percentage (same in both languages, the convention of both)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    return f"{float(value) * 100:.{digits}f}%"
+    return f"{_no_negative_zero(float(value) * 100, digits):.{digits}f}%"
+
+
+def _no_negative_zero(value: float, digits: int) -> float:
+    """``value`` rounded as it will be shown, with -0.0 made 0.0 (a difference that rounds to nothing has no sign)."""
+    return round(value, digits) + 0.0
 
 
 def fmt_value(metric: str, value: float | None, lang: str) -> str:
@@ -303,7 +308,8 @@ def fmt_value(metric: str, value: float | None, lang: str) -> str:
     if metric in YEAR_METRICS:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return "–"
-        return f"{float(value):.1f} 年" if lang_of(lang) == "zh" else f"{float(value):.1f} y"
+        years = _no_negative_zero(float(value), 1)
+        return f"{years:.1f} 年" if lang_of(lang) == "zh" else f"{years:.1f} y"
     if metric in ("rent_index", "points_cutoff"):
         return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value):.2f}"
     return fmt_number(value, lang)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -208,3 +210,15 @@ def test_numbers_are_formatted_for_each_language(value: float, lang: str, text: 
 def test_share_and_years_formats() -> None:
     assert i18n.fmt_value("hukou_share", 0.1234, "zh") == "12.3%"
     assert i18n.fmt_value("time_to_hukou_years", 6.25, "zh") == "6.2 年"
+
+
+def test_census_days_read_as_dates_and_no_value_shows_a_negative_zero(results_root: Path) -> None:
+    """First-use review: years shown as 2010.83, and "-0.0 y" for a difference that rounds to nothing."""
+    from dashboard.controls import year_options
+    from dashboard.data import Registry
+    from dashboard.i18n import fmt_share, fmt_value
+
+    labels = [o["label"] for o in year_options(Registry(results_root).get("dash_fixture"))]
+    assert "2010-11-01" in labels and "2013" in labels and not [x for x in labels if "." in x]
+    assert fmt_value("time_to_hukou_years", -0.04, "en") == "0.0 y" and fmt_share(-0.0004, "zh") == "0.0%"
+    assert fmt_value("time_to_hukou_years", -0.06, "en") == "-0.1 y"
