@@ -14,7 +14,17 @@ import numpy as np
 import pandas as pd
 from plotly.subplots import make_subplots
 
-from dashboard.i18n import SHARE_METRICS, city_label, fmt_number, fmt_share, fmt_value, metric_label, t, zone_label
+from dashboard.i18n import (
+    SHARE_METRICS,
+    city_label,
+    fmt_difference,
+    fmt_number,
+    fmt_share,
+    fmt_value,
+    metric_label,
+    t,
+    zone_label,
+)
 
 __all__ = ["PALETTE", "overview_frame", "overview_figure", "difference_frame", "run_stats", "difference_from_stats",
            "compare_figure",
@@ -210,6 +220,8 @@ def compare_figure(diff: pd.DataFrame, lang: str, title: str = "") -> dict[str, 
                 if d is None or d.empty:
                     continue
                 colour = PALETTE[(z if multi else m) % len(PALETTE)]
+                if metric in SHARE_METRICS:  # a difference of shares is drawn in percentage points
+                    d = d.assign(diff=d["diff"] * 100, low=d["low"] * 100, high=d["high"] * 100)
                 name = zone_label(zone, lang) if zone else t("difference", lang)
                 if len(metrics) > 1:
                     name = f"{name}: {metric_label(metric, lang)}" if zone else metric_label(metric, lang)
@@ -220,8 +232,9 @@ def compare_figure(diff: pd.DataFrame, lang: str, title: str = "") -> dict[str, 
                                  "fill": "toself", "fillcolor": _rgba(colour, 0.18), "line": {"width": 0},
                                  "hoverinfo": "skip", "showlegend": False, "legendgroup": name,
                                  "xaxis": f"x{axis}", "yaxis": f"y{axis}"})
-                hover = [f"{name} {int(y)}: {fmt_value(metric, v, lang)} [{fmt_value(metric, lo, lang)}, "
-                         f"{fmt_value(metric, hi, lang)}]"
+                scale = 100 if metric in SHARE_METRICS else 1
+                hover = [f"{name} {int(y)}: {fmt_difference(metric, v / scale, lang)} "
+                         f"[{fmt_difference(metric, lo / scale, lang)}, {fmt_difference(metric, hi / scale, lang)}]"
                          for y, v, lo, hi in zip(x, d["diff"], d["low"], d["high"], strict=True)]
                 data.append({"type": "scatter", "x": x.tolist(), "y": d["diff"].tolist(), "mode": "lines",
                              "name": name, "line": {"color": colour}, "hovertext": hover, "hoverinfo": "text",
@@ -229,7 +242,8 @@ def compare_figure(diff: pd.DataFrame, lang: str, title: str = "") -> dict[str, 
                              "xaxis": f"x{axis}", "yaxis": f"y{axis}"})
                 shown.add(name)
         if metrics[0] in SHARE_METRICS:
-            layout.setdefault(f"yaxis{axis}", {})["tickformat"] = ".1%"
+            layout.setdefault(f"yaxis{axis}", {}).update(
+                {"tickformat": ".1f", "ticksuffix": " 个百分点" if lang == "zh" else " pp"})
         layout["shapes"].append({"type": "line", "xref": f"x{axis} domain", "x0": 0, "x1": 1, "yref": f"y{axis}",
                                  "y0": 0, "y1": 0, "line": {"color": "#999", "width": 1}})
     return {"data": data, "layout": layout}
@@ -247,9 +261,9 @@ def compare_table(diff: pd.DataFrame, lang: str) -> pd.DataFrame:
                      t("metric", lang): metric_label(r.metric, lang),
                      t("baseline", lang): fmt_value(r.metric, r.baseline, lang),
                      t("reform", lang): fmt_value(r.metric, r.reform, lang),
-                     t("difference", lang): fmt_value(r.metric, r.diff, lang),
-                     t("ci", lang): "–" if _nan(r.low) else f"{fmt_value(r.metric, r.low, lang)} – "
-                                                              f"{fmt_value(r.metric, r.high, lang)}"})
+                     t("difference", lang): fmt_difference(r.metric, r.diff, lang),
+                     t("ci", lang): "–" if _nan(r.low) else f"{fmt_difference(r.metric, r.low, lang)} – "
+                                                              f"{fmt_difference(r.metric, r.high, lang)}"})
     return pd.DataFrame(rows)
 
 

@@ -301,6 +301,18 @@ def _no_negative_zero(value: float, digits: int) -> float:
     return round(value, digits) + 0.0
 
 
+def fmt_difference(metric: str, value: float | None, lang: str) -> str:
+    """A difference between two regimes, signed: shares in percentage points (a share of 30% against 25% differs
+    by 5 points, not 5%), other metrics in their own unit."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if metric in SHARE_METRICS:
+        points = _no_negative_zero(float(value) * 100, 1)
+        return f"{points:+.1f} 个百分点" if lang_of(lang) == "zh" else f"{points:+.1f} pp"
+    text = fmt_value(metric, value, lang)
+    return text if text.startswith(("-", "–")) or float(value) == 0 else "+" + text
+
+
 def fmt_value(metric: str, value: float | None, lang: str) -> str:
     """A metric's value formatted by its kind (share, years, count or index)."""
     if metric in SHARE_METRICS:

@@ -44,6 +44,13 @@ def test_compare_figure_has_a_band_and_a_line_per_panel() -> None:
     lines = [tr for tr in fig["data"] if tr.get("mode") == "lines"]
     bands = [tr for tr in fig["data"] if tr.get("fill") == "toself"]
     assert len(lines) == 2 and len(bands) == 2
+    # first-use review: differences of shares were labelled "%"; they are percentage points
+    diff = figures.difference_frame(runs, "a", "b")
+    share = diff[diff["metric"] == "hukou_share"].sort_values("year")
+    assert lines[0]["y"] == pytest.approx((share["diff"] * 100).tolist())
+    assert fig["layout"]["yaxis"]["ticksuffix"] == " pp" and "pp" in lines[0]["hovertext"][0]
+    table = figures.compare_table(diff, "en")
+    assert table["Difference"].str.endswith(" pp").any() and not table["Difference"].str.endswith("%").any()
     import plotly.graph_objects as go
 
     go.Figure(fig)
