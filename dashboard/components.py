@@ -41,8 +41,9 @@ def href(path: str, **query: Any) -> str:
     return path + ("?" + urlencode(clean) if clean else "")
 
 
-def shell(page: str, lang: str, exp: str | None, body: list[Any]) -> html.Div:
-    """The page frame: title, navigation (keeping experiment and language), language switch, body."""
+def shell(page: str, lang: str, exp: str | None, body: list[Any], requested: Any = None) -> html.Div:
+    """The page frame: title, navigation (keeping experiment and language), language switch, body. ``requested``
+    is the experiment a link named: when it is not the one shown, the page says so instead of substituting."""
     links = [dbc.NavItem(dbc.NavLink(t(f"nav_{name}", lang), href=href(path, exp=exp, lang=lang),
                                      active=name == page, id=f"nav-{name}")) for name, path in PAGES]
     switch = dbc.Button(t("language", lang), id="lang-switch", color="light", size="sm", className="ms-3",
@@ -50,7 +51,11 @@ def shell(page: str, lang: str, exp: str | None, body: list[Any]) -> html.Div:
     bar = dbc.Navbar(dbc.Container([dbc.NavbarBrand(t("app_title", lang), className="me-4"),
                                     dbc.Nav(links, navbar=True), switch], fluid=True),
                      color="dark", dark=True, className="mb-3")
-    return html.Div([bar, dbc.Container([*_damage_alert(exp, lang), *body], fluid=True, id=f"{page}-page",
+    notes = _damage_alert(exp, lang)
+    if requested and exp and str(requested) != exp:
+        notes.insert(0, dbc.Alert(t("experiment_substituted", lang).format(requested=str(requested)[:120], shown=exp),
+                                  color="warning", className="my-2", id="experiment-substituted"))
+    return html.Div([bar, dbc.Container([*notes, *body], fluid=True, id=f"{page}-page",
                                         className="pb-5")],
                     lang="zh-CN" if lang == "zh" else "en")
 

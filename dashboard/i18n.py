@@ -92,6 +92,9 @@ LABELS: dict[str, dict[str, str]] = {
         "damaged": "Damaged results, left out of every view (their files changed after they were written); "
                    "`hukou resume {folder}` runs them again:",
         "error": "Error", "bad_input": "Invalid input", "unknown_experiment": "Unknown experiment",
+        "pair_substituted": "the reform chosen is the baseline itself (or not in this experiment): showing {reform} "
+                            "against {baseline} instead",
+        "experiment_substituted": "no experiment {requested!r} here: showing {shown}",
         "mean": "mean", "ci": "95% CI", "difference": "Difference", "seed": "seed", "simulated": "Simulated",
         "observed": "Observed", "residents": "Residents", "hukou_residents": "Registered (hukou) population",
         "download_csv": "Download CSV", "date": "Date", "age": "Age", "sex": "Sex", "education": "Education",
@@ -180,6 +183,8 @@ LABELS: dict[str, dict[str, str]] = {
         "damaged": "以下结果已损坏（写入后文件被改动），所有视图均已将其排除；"
                    "运行 `hukou resume {folder}` 可重新计算：",
         "error": "错误", "bad_input": "输入无效", "unknown_experiment": "未知实验",
+        "pair_substituted": "所选改革方案与基准相同（或不在本实验中）：改为显示 {reform} 相对于 {baseline}",
+        "experiment_substituted": "此处没有实验 {requested!r}：改为显示 {shown}",
         "mean": "均值", "ci": "95%置信区间", "difference": "差值", "seed": "种子", "simulated": "模拟值",
         "observed": "观测值", "residents": "常住人口", "hukou_residents": "户籍人口",
         "download_csv": "下载 CSV", "date": "日期", "age": "年龄", "sex": "性别", "education": "学历",

@@ -67,7 +67,7 @@ def layout(exp: str | None = None, lang: str | None = None, baseline: str | None
         dbc.Col([dbc.Label(t("zone", lang)), dcc.Dropdown(_view_options(lang), view if view in VIEWS else "city",
                                                            id="cmp-view", clearable=False)], md=2),
     ], className="g-2 mb-3")
-    return shell("compare", lang, experiment.id, [
+    return shell("compare", lang, experiment.id, requested=exp, body=[
         dcc.Store(id="cmp-lang", data=lang),
         html.H2(t("compare_title", lang)), html.P(t("compare_intro", lang), className="text-muted"),
         controls, html.Div(id="cmp-message"),
@@ -112,9 +112,12 @@ def update(exp: Any, baseline: Any, reform: Any, city: Any, view: Any, lang: Any
     lang = lang_of(lang)
     experiment = pick_experiment(exp)
     base, ref = _pick_pair(experiment, baseline, reform)
-    message = None if base != ref else error_alert("baseline = reform", lang)
     diff = differences(exp, base, ref, city, view)
     labels = labels_of(experiment, [ref, base])
+    message = None  # a pair the user did not choose is said, never drawn silently
+    if reform is not None and str(reform) != ref:
+        message = error_alert(t("pair_substituted", lang).format(baseline=labels.get(base, base),
+                                                                  reform=labels.get(ref, ref)), lang)
     title = f"{labels.get(ref, ref)} − {labels.get(base, base)} · {city_label(pick_city(city, False), lang)}"
     data, columns = table_data(compare_table(diff, lang))
     return compare_figure(diff, lang, title), data, columns, message

@@ -65,7 +65,7 @@ def layout(exp: str | None = None, lang: str | None = None, regimes: str | None 
                                                            pick_city(city, include_all=False), id="map-city",
                                                            clearable=False)], md=1),
     ], className="g-2 mb-3")
-    return shell("map", lang, experiment.id, [
+    return shell("map", lang, experiment.id, requested=exp, body=[
         dcc.Store(id="map-lang", data=lang),
         html.H2(t("map_title", lang)), html.P(t("map_intro", lang), className="text-muted"), controls,
         dcc.Loading(graph("map-graph", filename="hukou-map")),

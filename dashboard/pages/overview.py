@@ -67,7 +67,7 @@ def layout(exp: str | None = None, lang: str | None = None, regimes: str | None 
         dbc.Col([dbc.Label(t("city", lang)), dcc.Dropdown(city_options(lang), pick_city(city), id="ov-city",
                                                            clearable=False)], md=2),
     ], className="g-2 mb-3")
-    return shell("overview", lang, experiment.id, [
+    return shell("overview", lang, experiment.id, requested=exp, body=[
         dcc.Store(id="ov-lang", data=lang),
         html.H2(t("overview_title", lang)), html.P(t("overview_intro", lang), className="text-muted"),
         controls,
