@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from policies.cities import CITY_NAMES
+
 __all__ = ["LANGS", "t", "lang_of", "fmt_number", "fmt_share", "fmt_value", "metric_label", "city_label",
            "zone_label", "LABELS", "SHARE_METRICS", "YEAR_METRICS"]
 
@@ -234,7 +236,6 @@ _METRICS = {
     "migrants_bachelor_plus": ("Migrants with a bachelor's degree or more", "本科及以上外来人口"),
     "migrant_children_in_school": ("Migrant children in public school", "公办学校随迁子女"),
 }
-_CITIES = {"shenzhen": ("Shenzhen", "深圳"), "guangzhou": ("Guangzhou", "广州"), "chengdu": ("Chengdu", "成都")}
 _ZONES = {"core": ("Core", "核心区"), "inner_suburb": ("Inner suburb", "近郊"),
           "outer_suburb": ("Outer suburb", "远郊"), "new_town": ("New town", "新城"), "exurb": ("Exurb", "外围区县")}
 
@@ -257,7 +258,7 @@ def metric_label(metric: str, lang: str) -> str:
 
 def city_label(city: str, lang: str) -> str:
     """A city's name in the language."""
-    pair = _CITIES.get(city)
+    pair = CITY_NAMES.get(city)
     return pair[LANGS.index(lang_of(lang))] if pair else city
 
 

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from policies.regime import CITIES
+from policies.cities import CITIES, HOME_ORIGIN
 from sim.counting import count_by
-from sim.geography import ZONES
+from sim.geography import CORE_ZONE, ZONES
 from sim.params import ORIGINS
 
 if TYPE_CHECKING:
@@ -89,8 +89,7 @@ def record_state(model: HukouModel, date: dt.date, *, census_day: bool) -> None:
     agents = count()
     settled_stock = count(settled)
     # Out of province: an origin other than the province of the district's city (the census's 户口登记地在外省).
-    home = np.where(geo.city == CITIES.index("chengdu"), ORIGINS.index("sichuan_chongqing"),
-                    ORIGINS.index("guangdong")).astype(np.uint8)
+    home = np.array([ORIGINS.index(HOME_ORIGIN[c]) for c in CITIES], dtype=np.uint8)[geo.city]
     other_province = count(~settled & (pop["origin"] != home[district]))   # district −1 (gone) is not counted
     migrants = agents - settled_stock
     hukou = state.natives + settled_stock
@@ -131,7 +130,7 @@ def city_metrics(model: HukouModel, frame: pd.DataFrame) -> pd.DataFrame:
     b = model.behaviour
     for gov in model.governments:
         f = frame[frame["city"] == gov.city]
-        core = (f["zone"] == "core").to_numpy()
+        core = (f["zone"] == CORE_ZONE).to_numpy()
         res, mig, huk = f["residents"].sum(), f["migrants"].sum(), f["hukou_residents"].sum()
         settled_year = f[["settled_talent", "settled_points", "settled_other"]].sum().sum(min_count=1)
         this_year = [r for r in gov.published_rounds.values() if r.year == int(f["year"].iloc[0])]

@@ -168,7 +168,8 @@ def regimes_for_city(city: str) -> list[Any]:
 
 def calculate_all(values: dict[str, Any], lang: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, str]:
     """Totals, breakdowns and channels of the profile under each regime of its city, and the city."""
-    from policies.calculator import calculate, city_of_adcode
+    from policies.calculator import calculate
+    from policies.cities import city_of_adcode
 
     profile, day = profile_of(values)
     city = city_of_adcode(profile.housing.district) or city_of_adcode(profile.work_district)
