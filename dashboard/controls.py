@@ -12,9 +12,10 @@ from typing import Any
 
 import pandas as pd
 
-from dashboard.data import CITY_METRICS, Experiment, registry
+from dashboard.data import Experiment, registry
 from dashboard.i18n import city_label, lang_of, metric_label
 from policies.cities import CITIES
+from sim.metrics import CITY_METRICS
 
 __all__ = ["CALCULATOR_DEFAULTS", "filter_city", "experiment_options", "scenario_options", "metric_options",
            "year_options", "city_options", "pick_experiment", "pick_keys", "pick_metric", "pick_year", "pick_city",

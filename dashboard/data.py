@@ -26,24 +26,15 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from sim.metrics import CITY_METRICS, COMPARE_METRICS, ZONE_SQL
+
 __all__ = ["Experiment", "Registry", "UnknownExperiment", "UnknownReport", "ValidationReport", "use_results",
-           "registry", "ID_PATTERN", "CITY_METRICS", "DISTRICT_METRICS", "reproduce_command", "city_runs",
-           "zone_runs", "COMPARE_METRICS", "ZONE_SQL", "REPORT_COLUMNS", "SHIPPED_REPORT", "SHIPPED_REPORT_ID",
-           "SHARE_COLUMNS", "SHARE_ERROR_COLUMNS"]
+           "registry", "ID_PATTERN", "reproduce_command", "city_runs", "zone_runs", "REPORT_COLUMNS", "SHIPPED_REPORT",
+           "SHIPPED_REPORT_ID", "SHARE_COLUMNS", "SHARE_ERROR_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,119}$")
-CITY_METRICS = (
-    "hukou_share", "suburban_dispersion_migrants", "suburban_dispersion_residents", "entropy_migrants",
-    "talent_share_settlers", "talent_share_migrants", "talent_share_residents", "settlements_talent",
-    "settlements_points", "settlements_other", "settlements_total", "time_to_hukou_years", "school_access",
-    "return_rate", "permit_coverage", "points_cutoff", "queue_length", "residents", "hukou_residents", "migrants",
-    "permit_holders", "arrivals", "returns", "rent_index",
-)
-DISTRICT_METRICS = ("residents", "hukou_residents", "migrants", "permit_holders", "settled_talent",
-                    "settled_points", "settled_other", "migrants_bachelor_plus", "arrivals", "returns",
-                    "migrant_children_in_school", "rent_index")
 # The columns of ``hukou validate``'s validation_table.parquet that the Validation page reads.
 REPORT_COLUMNS = ("city", "year", "measure", "target_kind", "observed", "simulated_mean", "simulated_lo",
                   "simulated_hi", "error", "relative_error", "target_id", "sigma_rel", "z", "inside_band", "runs",
@@ -453,23 +444,6 @@ def registry() -> Registry:
     if _REGISTRY is None:
         raise RuntimeError("no results registered: call dashboard.app.create_app(results) first")
     return _REGISTRY
-
-
-# Zone-level analogues of the city metrics (docs/metrics.md), from sums of district columns over a zone.
-_SETTLED = "sum(settled_talent + settled_points + settled_other)"
-ZONE_SQL = {
-    "hukou_share": "sum(hukou_residents) / nullif(sum(residents), 0)",
-    "suburban_dispersion_migrants": "sum(migrants) / nullif(sum(sum(migrants)) OVER (PARTITION BY run, year, city), 0)",
-    "talent_share_settlers": f"sum(settled_bachelor_plus) / nullif({_SETTLED}, 0)",
-    "settlements_talent": "sum(settled_talent)",
-    "settlements_points": "sum(settled_points)",
-    "settlements_other": "sum(settled_other)",
-    "settlements_total": "sum(settled_talent + settled_points + settled_other)",
-    "time_to_hukou_years": f"sum(hukou_months_sum) / nullif({_SETTLED}, 0) / 12",
-    "school_access": "sum(migrant_children_in_school) / nullif(sum(migrant_children), 0)",
-    "return_rate": "sum(returns) / nullif(sum(migrants) + sum(settled_stock) + sum(returns), 0)",
-}
-COMPARE_METRICS = tuple(ZONE_SQL)
 
 
 def _run_files(experiment: Experiment, table: str) -> str:

@@ -15,8 +15,9 @@ import pandas as pd
 from plotly.subplots import make_subplots
 
 from dashboard.geo import LONGGANG_ADCODE
-from dashboard.i18n import SHARE_METRICS, city_label, fmt_number, fmt_share, fmt_value, metric_label, t, zone_label
+from dashboard.i18n import city_label, fmt_number, fmt_share, fmt_value, metric_label, t, zone_label
 from policies.cities import CITIES
+from sim.metrics import SHARE_METRICS
 
 __all__ = ["PALETTE", "overview_frame", "overview_figure", "difference_frame", "run_stats", "difference_from_stats",
            "compare_figure",

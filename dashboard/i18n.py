@@ -11,16 +11,13 @@ import math
 from typing import Any
 
 from policies.cities import CITY_NAMES
+from sim.metrics import SHARE_METRICS, YEAR_METRICS
 
 __all__ = ["LANGS", "t", "lang_of", "fmt_number", "fmt_share", "fmt_value", "metric_label", "city_label",
-           "zone_label", "LABELS", "SHARE_METRICS", "YEAR_METRICS"]
+           "zone_label", "LABELS"]
 
 LANGS = ("en", "zh")
 
-SHARE_METRICS = {"hukou_share", "suburban_dispersion_migrants", "suburban_dispersion_residents", "entropy_migrants",
-                 "talent_share_settlers", "talent_share_migrants", "talent_share_residents", "school_access",
-                 "return_rate", "permit_coverage"}
-YEAR_METRICS = {"time_to_hukou_years"}
 
 LABELS: dict[str, dict[str, str]] = {
     "en": {
@@ -226,6 +223,7 @@ _METRICS = {
     "residents": ("Residents", "常住人口"),
     "hukou_residents": ("Hukou residents", "户籍人口"),
     "migrants": ("Migrants (no local hukou)", "外来人口（无本地户籍）"),
+    "migrants_other_province": ("Migrants from other provinces", "外省外来人口"),
     "permit_holders": ("Residence-permit holders", "居住证持有人"),
     "arrivals": ("Arrivals", "新到达人数"),
     "returns": ("Returns", "返乡人数"),

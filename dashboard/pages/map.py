@@ -23,11 +23,12 @@ from dashboard.controls import (
     year_label,
     year_options,
 )
-from dashboard.data import DISTRICT_METRICS, registry
+from dashboard.data import registry
 from dashboard.figures import map_figure, map_frame
 from dashboard.geo import DAPENG_ADCODE, DAPENG_MARKER, district_geojson
 from dashboard.i18n import city_label, lang_of, metric_label, t
 from policies.cities import city_of_adcode
+from sim.metrics import DISTRICT_METRICS
 
 dash.register_page(__name__, path="/map", name="Map", title="hukou-sim · map", order=2)
 
