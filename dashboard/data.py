@@ -161,14 +161,12 @@ class Experiment:
         runs = self.published_runs()
         if not runs:
             return pd.DataFrame(columns=["key", "replicate", "city", "year", "metric", "value"])
-        files = "[" + ", ".join(_quote(self.folder.resolve() / "runs" / r / "city_year.parquet") for r in runs) + "]"
+        files = _run_files(self, "city_year")
         present = set(self.sql(f"DESCRIBE SELECT * FROM read_parquet({files}, union_by_name = true)")["column_name"])
         cols = ", ".join(f"CAST({m} AS DOUBLE) AS {m}" for m in CITY_METRICS if m in present)
-        frame = self.sql(
-            f"SELECT regexp_extract(filename, '(s[0-9a-f]+)-r([0-9]+)', 1) AS skey, "
-            f"CAST(regexp_extract(filename, '-r([0-9]+)', 1) AS INTEGER) AS replicate, city, year, {cols} "
-            f"FROM read_parquet({files}, filename = true, union_by_name = true)")
-        frame["key"] = frame.pop("skey").str[1:].map(lambda h: f"{int(h, 16):x}")
+        frame = self.sql(f"SELECT {_key_columns()}, city, year, {cols} "
+                         f"FROM read_parquet({files}, filename = true, union_by_name = true)")
+        frame = _hex_keys(frame)
         return frame.melt(id_vars=["key", "replicate", "city", "year"], var_name="metric", value_name="value")
 
     def districts(self) -> pd.DataFrame:
@@ -205,8 +203,7 @@ class Experiment:
         runs = self.published_runs()
         if not runs:
             return 0
-        files = "[" + ", ".join(_quote(self.folder.resolve() / "runs" / r / "district_year.parquet")
-                                for r in runs) + "]"
+        files = _run_files(self, "district_year")
         return int(self.sql(f"SELECT count(*) AS n FROM read_parquet({files})")["n"].iloc[0])
 
     def info(self) -> dict[str, Any]:

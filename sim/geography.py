@@ -64,7 +64,6 @@ class Geography:
     zone: np.ndarray            # int8 index into ZONES
     residents_2010: np.ndarray  # int64, census 2010-11-01
     hukou_2010: np.ndarray      # int64, registered (estimated where noted)
-    hukou_estimated: np.ndarray  # bool
     other_province_2010: np.ndarray  # int64 (0 where not published)
     migrants_2010: np.ndarray   # int64
     natives_2010: np.ndarray    # int64 = residents − migrants
@@ -111,7 +110,6 @@ def load_geography() -> Geography:
         zone=np.array([ZONES.index(_zone(c, r["zone"])) for c, r in zip(city, rows, strict=True)], dtype=np.int8),
         residents_2010=residents,
         hukou_2010=hukou,
-        hukou_estimated=~hukou_known,
         other_province_2010=other,
         migrants_2010=migrants,
         natives_2010=residents - migrants,
