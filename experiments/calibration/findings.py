@@ -119,7 +119,7 @@ def _zone_lines(shares: pd.DataFrame) -> list[str]:
 
 
 def gets_right(errors: pd.DataFrame) -> list[str]:
-    """City-years whose district shares beat persistence by at least half (the shared check's bar)."""
+    """City-years whose district shares beat persistence by at least half (``BEAT_RATIO``)."""
     return [f"{_city(r.city)} {_year(r.year)}: district shares {r.model_mae_pp:.2f} pp from the observed against "
             f"{r.persistence_mae_pp:.2f} pp for the 2010 census carried forward ({_n(r.districts)})."
             for r in errors.itertuples(index=False) if r.beats_half]

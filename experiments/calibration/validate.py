@@ -252,7 +252,7 @@ def _share_sections(shares: pd.DataFrame, errors: pd.DataFrame) -> list[str]:
              "Share of each district in its city's residents at the year end, simulated (mean over seeds) and "
              "carried forward from the 2010 census day (*persistence*), against the observed share "
              "(data/targets.csv, `district_share`). Errors in percentage points (pp). A spatial model has to beat "
-             "persistence; shared/checks/district-shares asks for at most half its error.", "",
+             "persistence, and the bar here is at most half its error (*beats half*).", "",
              "![district shares](district_shares.png)", "",
              "| city | year | kind | districts | model MAE (pp) | persistence MAE (pp) | model / persistence |",
              "|---|---|---|---|---|---|---|"]
