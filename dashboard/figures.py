@@ -17,7 +17,7 @@ from plotly.subplots import make_subplots
 from dashboard.geo import LONGGANG_ADCODE
 from dashboard.i18n import city_label, fmt_number, fmt_share, fmt_value, metric_label, t, zone_label
 from policies.cities import CITIES
-from sim.metrics import SHARE_METRICS
+from sim.metrics import SETTLEMENT_METRICS, SHARE_METRICS
 
 __all__ = ["PALETTE", "overview_frame", "overview_figure", "difference_frame", "run_stats", "difference_from_stats",
            "compare_figure",
@@ -33,7 +33,7 @@ COMPARE_PANELS = (
     ("suburban_dispersion_migrants", ("suburban_dispersion_migrants",)),
     ("talent_share_settlers", ("talent_share_settlers",)),
     ("hukou_share", ("hukou_share",)),
-    ("settlements_total", ("settlements_talent", "settlements_points", "settlements_other")),
+    ("settlements_total", SETTLEMENT_METRICS),
     ("time_to_hukou_years", ("time_to_hukou_years",)),
     ("school_access", ("school_access",)),
     ("return_rate", ("return_rate",)),

@@ -28,7 +28,7 @@ from policies.cities import CITIES, CITY_NAMES, DAPENG_ADCODE
 __all__ = ["ZONES", "CORE_ZONE", "CITIES", "Geography", "load_geography", "DAPENG_ADCODE", "HUKOU_2010_TOTAL"]
 
 ZONES = ("core", "inner_suburb", "outer_suburb", "new_town", "exurb")
-CORE_ZONE = "core"  # the central districts; the other zones are the suburbs of "suburban dispersion"
+CORE_ZONE = ZONES[0]  # the central districts; the other zones are the suburbs of "suburban dispersion"
 # City totals of registered residents on the 2010 census day, for cities with districts lacking a published count
 # (census yearbook; sim/data/city_population.csv, high confidence).
 HUKOU_2010_TOTAL = {"shenzhen": 2_510_145}

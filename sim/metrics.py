@@ -27,18 +27,20 @@ if TYPE_CHECKING:
     from sim.model import HukouModel
 
 __all__ = ["CITY_KEYS", "DISTRICT_KEYS", "CITY_METRICS", "DISTRICT_METRICS", "SHARE_METRICS", "YEAR_METRICS",
-           "SETTLED_COLUMNS", "ZONE_SQL", "COMPARE_METRICS", "city_metrics"]
+           "SETTLED_COLUMNS", "SETTLEMENT_METRICS", "ZONE_SQL", "COMPARE_METRICS", "city_metrics"]
 
 # The columns that identify a row of city_year.parquet and of district_year.parquet.
 CITY_KEYS = ("year", "census_day", "city")
 DISTRICT_KEYS = (*CITY_KEYS, "district")
 # The yearly settlements of the district table, one column per channel category (policies.mechanisms).
 SETTLED_COLUMNS = tuple(f"settled_{c}" for c in CHANNEL_CATEGORIES)
+# The city metrics of the yearly settlements by channel category (their sum is ``settlements_total``).
+SETTLEMENT_METRICS = tuple(f"settlements_{c}" for c in CHANNEL_CATEGORIES)
 
 CITY_METRICS = (
     "hukou_share", "suburban_dispersion_migrants", "suburban_dispersion_residents", "entropy_migrants",
     "talent_share_settlers", "talent_share_migrants", "talent_share_residents",
-    *(f"settlements_{c}" for c in CHANNEL_CATEGORIES), "settlements_total", "time_to_hukou_years", "school_access",
+    *SETTLEMENT_METRICS, "settlements_total", "time_to_hukou_years", "school_access",
     "return_rate", "permit_coverage", "points_cutoff", "queue_length", "residents", "hukou_residents", "migrants",
     "migrants_other_province", "permit_holders", "arrivals", "returns", "rent_index",
 )
