@@ -12,14 +12,15 @@ from typing import Any
 
 import pandas as pd
 
-from dashboard.data import CITY_METRICS, Experiment, registry
+from dashboard.data import Experiment, registry
 from dashboard.i18n import city_label, lang_of, metric_label
+from policies.cities import CITIES
+from sim.metrics import CITY_METRICS
 
 __all__ = ["CALCULATOR_DEFAULTS", "filter_city", "experiment_options", "scenario_options", "metric_options",
            "year_options", "city_options", "pick_experiment", "pick_keys", "pick_metric", "pick_year", "pick_city",
            "year_label", "year_text", "CITIES", "split", "lang_of", "labels_of"]
 
-CITIES = ("shenzhen", "guangzhou", "chengdu")
 # The points calculator's starting profile (a bachelor renting in Bao'an with four years of insurance).
 CALCULATOR_DEFAULTS: dict[str, Any] = {"date": "2018-06-01", "age": 30, "sex": "female", "education": "bachelor",
                             "full_time_degree": True, "professional_title": "none", "skill_level": "none",

@@ -14,17 +14,10 @@ import numpy as np
 import pandas as pd
 from plotly.subplots import make_subplots
 
-from dashboard.i18n import (
-    SHARE_METRICS,
-    city_label,
-    fmt_difference,
-    fmt_number,
-    fmt_share,
-    fmt_value,
-    metric_label,
-    t,
-    zone_label,
-)
+from dashboard.geo import LONGGANG_ADCODE
+from dashboard.i18n import city_label, fmt_difference, fmt_number, fmt_share, fmt_value, metric_label, t, zone_label
+from policies.cities import CITIES
+from sim.metrics import SETTLEMENT_METRICS, SHARE_METRICS
 
 __all__ = ["PALETTE", "overview_frame", "overview_figure", "difference_frame", "run_stats", "difference_from_stats",
            "compare_figure",
@@ -40,7 +33,7 @@ COMPARE_PANELS = (
     ("suburban_dispersion_migrants", ("suburban_dispersion_migrants",)),
     ("talent_share_settlers", ("talent_share_settlers",)),
     ("hukou_share", ("hukou_share",)),
-    ("settlements_total", ("settlements_talent", "settlements_points", "settlements_other")),
+    ("settlements_total", SETTLEMENT_METRICS),
     ("time_to_hukou_years", ("time_to_hukou_years",)),
     ("school_access", ("school_access",)),
     ("return_rate", ("return_rate",)),
@@ -49,7 +42,6 @@ COMPARE_PANELS = (
 GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2},
                 "showSendToCloud": False, "showEditInChartStudio": False, "plotlyServerURL": "",
                 "modeBarButtonsToRemove": ["sendDataToCloud", "editInChartStudio"]}
-_CITIES = ("shenzhen", "guangzhou", "chengdu")
 
 
 def _figure(data: list[dict[str, Any]], lang: str, title: str = "", **layout: Any) -> dict[str, Any]:
@@ -78,7 +70,7 @@ def overview_frame(summary: pd.DataFrame, runs: pd.DataFrame, labels: dict[str, 
     if len(r):
         r["label"] = r["key"].map(labels)
     order = {k: i for i, k in enumerate(labels)}
-    cities = {c: i for i, c in enumerate(_CITIES)}
+    cities = {c: i for i, c in enumerate(CITIES)}
     s = s.sort_values(["key", "city"], key=lambda c: c.map(order) if c.name == "key" else c.map(cities))
     return s, r
 
@@ -339,7 +331,7 @@ def map_figure(frame: pd.DataFrame, geojson: dict[str, Any], metric: str, lang: 
         if change and "level" in frame.columns:
             text += (f"<br>{t('reform', lang)}: {fmt_value(metric, r.level, lang)} · {t('baseline', lang)}: "
                      f"{fmt_value(metric, r.baseline, lang)}")
-        if marker_adcode is not None and int(r.district) == 440307:
+        if marker_adcode is not None and int(r.district) == LONGGANG_ADCODE:
             text += f"<br><i>{t('within_longgang', lang)}</i>"
         if marker_adcode is not None and int(r.district) == marker_adcode:
             text += f"<br><i>{t('dapeng_note', lang)}</i>"
@@ -419,7 +411,7 @@ def census_misses(table: pd.DataFrame, year: int = 2020) -> pd.DataFrame:
     """The held-out census-day resident targets of a census year, one row per city (city order)."""
     rows = table[(table["target_kind"] == "validation") & (table["measure"] == "residents")
                  & (table["year"] % 1 > 0) & (np.floor(table["year"]) == year)]
-    order = {c: i for i, c in enumerate(_CITIES)}
+    order = {c: i for i, c in enumerate(CITIES)}
     return rows.sort_values("city", key=lambda c: c.map(lambda x: order.get(x, 99)))
 
 
@@ -507,7 +499,7 @@ def validation_figure(table: pd.DataFrame, lang: str) -> dict[str, Any]:
     table = table[~table["measure"].isin(_OWN_FIGURE)]
     if table.empty:
         return empty_figure(t("no_data", lang), lang)
-    cities = {c: i for i, c in enumerate(_CITIES)}
+    cities = {c: i for i, c in enumerate(CITIES)}
     measures = {m: i for i, m in enumerate(VALIDATION_MEASURES)}
     panels = sorted({(c, m) for c, m in zip(table["city"], table["measure"], strict=True)},
                     key=lambda p: (cities.get(p[0], 99), p[0], measures.get(p[1], 99), p[1]))

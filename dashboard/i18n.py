@@ -10,15 +10,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from policies.cities import CITY_NAMES
+from sim.metrics import SHARE_METRICS, YEAR_METRICS
+
 __all__ = ["LANGS", "t", "lang_of", "fmt_number", "fmt_share", "fmt_value", "metric_label", "city_label",
-           "zone_label", "LABELS", "SHARE_METRICS", "YEAR_METRICS"]
+           "zone_label", "LABELS"]
 
 LANGS = ("en", "zh")
 
-SHARE_METRICS = {"hukou_share", "suburban_dispersion_migrants", "suburban_dispersion_residents", "entropy_migrants",
-                 "talent_share_settlers", "talent_share_migrants", "talent_share_residents", "school_access",
-                 "return_rate", "permit_coverage"}
-YEAR_METRICS = {"time_to_hukou_years"}
 
 LABELS: dict[str, dict[str, str]] = {
     "en": {
@@ -233,6 +232,7 @@ _METRICS = {
     "residents": ("Residents", "常住人口"),
     "hukou_residents": ("Hukou residents", "户籍人口"),
     "migrants": ("Migrants (no local hukou)", "外来人口（无本地户籍）"),
+    "migrants_other_province": ("Migrants from other provinces", "外省外来人口"),
     "permit_holders": ("Residence-permit holders", "居住证持有人"),
     "arrivals": ("Arrivals", "新到达人数"),
     "returns": ("Returns", "返乡人数"),
@@ -243,7 +243,6 @@ _METRICS = {
     "migrants_bachelor_plus": ("Migrants with a bachelor's degree or more", "本科及以上外来人口"),
     "migrant_children_in_school": ("Migrant children in public school", "公办学校随迁子女"),
 }
-_CITIES = {"shenzhen": ("Shenzhen", "深圳"), "guangzhou": ("Guangzhou", "广州"), "chengdu": ("Chengdu", "成都")}
 _ZONES = {"core": ("Core", "核心区"), "inner_suburb": ("Inner suburb", "近郊"),
           "outer_suburb": ("Outer suburb", "远郊"), "new_town": ("New town", "新城"), "exurb": ("Exurb", "外围区县")}
 
@@ -266,7 +265,7 @@ def metric_label(metric: str, lang: str) -> str:
 
 def city_label(city: str, lang: str) -> str:
     """A city's name in the language."""
-    pair = _CITIES.get(city)
+    pair = CITY_NAMES.get(city)
     return pair[LANGS.index(lang_of(lang))] if pair else city
 
 

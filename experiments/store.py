@@ -20,16 +20,12 @@ import duckdb
 import pandas as pd
 
 from experiments.integrity import SUMMARY, Damage, Digest, check_sweep, digest_file
-from experiments.spec import OUTCOME_METRICS
+from sim.metrics import CITY_KEYS, CITY_METRICS, DISTRICT_KEYS, DISTRICT_METRICS
 
-__all__ = ["connect", "query", "write_summaries", "canonical_hash", "DISTRICT_METRICS", "VIEWS"]
+__all__ = ["connect", "query", "write_summaries", "canonical_hash", "VIEWS"]
 
-DISTRICT_METRICS = ("residents", "hukou_residents", "migrants", "permit_holders", "settled_talent",
-                    "settled_points", "settled_other", "migrants_bachelor_plus", "arrivals", "returns",
-                    "migrant_children_in_school", "rent_index")
 VIEWS = ("runs", "scenarios", "city_year", "district_year", "summary_city_year", "summary_district_year")
-_KEYS = {"city_year": ("run_id", "year", "census_day", "city"),
-         "district_year": ("run_id", "year", "census_day", "city", "district")}
+_KEYS = {"city_year": ("run_id", *CITY_KEYS), "district_year": ("run_id", *DISTRICT_KEYS)}
 
 
 def _ledger_frame(folder: Path) -> pd.DataFrame:
@@ -122,8 +118,7 @@ def write_summaries(folder: str | Path, level: float = 0.95) -> dict[str, Digest
         tq["t"] = stats.t.ppf(0.5 + level / 2, tq["n"] - 1)
         con.register("tq", tq)
         views = {r[0] for r in con.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
-        specs = {"city_year": (OUTCOME_METRICS, ("year", "census_day", "city")),
-                 "district_year": (DISTRICT_METRICS, ("year", "census_day", "city", "district"))}
+        specs = {"city_year": (CITY_METRICS, CITY_KEYS), "district_year": (DISTRICT_METRICS, DISTRICT_KEYS)}
         for table, (metrics, keys) in specs.items():
             target = folder / f"summary_{table}.parquet"
             if table not in views:

@@ -259,15 +259,16 @@ def sensitivity(
     """Run a Sobol or Morris sweep (or reuse it) and print its sensitivity indices with confidence intervals;
     writes sensitivity.csv and sensitivity.png into the sweep folder."""
     from experiments.sensitivity import analyze, plot_indices
-    from experiments.spec import OUTCOME_METRICS, load_spec
+    from experiments.spec import load_spec
     from experiments.sweep import run_sweep
+    from sim.metrics import CITY_METRICS
 
     parsed = load_spec(spec)
     if parsed.sampler.method not in ("sobol", "morris"):
         raise InputError(f"sensitivity needs sampler sobol or morris, not {parsed.sampler.method}", file=spec,
                          field="sampler.method")
     for name in outcome or []:
-        if name not in OUTCOME_METRICS:
+        if name not in CITY_METRICS:
             raise InputError(f"unknown outcome {name!r}", field="--outcome")
     out = out or _default_out(spec)
     summary = _run(run_sweep, spec, out, workers=workers, scheduler=scheduler, quiet=quiet)

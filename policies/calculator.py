@@ -20,9 +20,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from policies.catalogue import load_regime_file, resolve
+from policies.cities import CITIES, city_of_adcode
 from policies.decision import Points
 from policies.errors import InputError
-from policies.regime import CITIES, PolicySnapshot, Regime
+from policies.regime import PolicySnapshot, Regime
 from policies.schema import Persons, Profile
 from policies.yamlio import load_yaml, validation_error
 
@@ -32,9 +33,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-# The first four digits of an adcode name the prefecture-level city (GB/T 2260): the city of a profile.
-_CITY_PREFIX = {"4403": "shenzhen", "4401": "guangzhou", "5101": "chengdu"}
 
 
 @dataclass(frozen=True)
@@ -126,11 +124,6 @@ def load_profile(path: str | Path) -> Profile:
         return Profile.model_validate(dict(doc))
     except ValidationError as exc:
         raise validation_error(exc, file=file, doc=doc) from None
-
-
-def city_of_adcode(adcode: int) -> str | None:
-    """The modelled city an adcode belongs to (None for 0 or another city)."""
-    return _CITY_PREFIX.get(str(adcode)[:4])
 
 
 def regime_for(name: str, *, city: str | None = None, profile: Profile | None = None) -> Regime:

@@ -11,9 +11,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from policies.cities import CITIES
 from policies.errors import InputError, Where
 from policies.parameters import FAR_FUTURE, FAR_PAST, _as_date
-from policies.regime import CITIES, Regime, RegimeVersion, check_mechanisms, parse_overrides
+from policies.regime import Regime, RegimeVersion, check_mechanisms, parse_overrides
 from policies.yamlio import key_lines, load_yaml
 
 __all__ = ["REGIME_DIR", "available", "resolve", "load_regime_file"]

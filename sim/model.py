@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 import policies
-from policies.regime import CITIES, Regime
+from policies.cities import CITIES, HOME_ORIGIN, OUT_OF_PROVINCE_TABLE
+from policies.regime import Regime
 from sim.attributes import draw_migrants
 from sim.clock import Clock
 from sim.config import RunConfig
@@ -39,8 +40,6 @@ from sim.tax import monthly_income, tax_paid_3y
 
 __all__ = ["HukouModel"]
 log = logging.getLogger(__name__)
-_HOME_ORIGIN = {"shenzhen": "guangdong", "guangzhou": "guangdong", "chengdu": "sichuan_chongqing"}
-_ORIGIN_TABLE = {"shenzhen": "guangdong", "guangzhou": "guangdong", "chengdu": "chengdu"}
 
 
 def _with_overrides(regimes: dict[str, Regime], overrides: dict) -> dict[str, Regime]:
@@ -230,9 +229,9 @@ class HukouModel(mesa.Model):
         out_of_province = rng.random(len(district)) < out_share[district]
         for c, name in enumerate(CITIES):
             in_city = city == c
-            origin[in_city & ~out_of_province] = ORIGINS.index(_HOME_ORIGIN[name])
+            origin[in_city & ~out_of_province] = ORIGINS.index(HOME_ORIGIN[name])
             away = np.flatnonzero(in_city & out_of_province)
-            split = np.cumsum(b.origin_of_out_of_province[_ORIGIN_TABLE[name]])
+            split = np.cumsum(b.origin_of_out_of_province[OUT_OF_PROVINCE_TABLE[name]])
             origin[away] = np.searchsorted(split / split[-1], rng.random(len(away)), side="right")
         columns = draw_migrants(rng, origin, b, month_index=self.month_index, step=-1, stock_2010=True,
                                 threads=self.threads)

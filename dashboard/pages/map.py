@@ -23,14 +23,17 @@ from dashboard.controls import (
     year_label,
     year_options,
 )
-from dashboard.data import DISTRICT_METRICS, registry
+from dashboard.data import registry
 from dashboard.figures import map_figure, map_frame
 from dashboard.geo import DAPENG_ADCODE, DAPENG_MARKER, district_geojson
 from dashboard.i18n import city_label, lang_of, metric_label, t
+from policies.cities import city_of_adcode
+from sim.metrics import DISTRICT_METRICS
 
 dash.register_page(__name__, path="/map", name="Map", title="hukou-sim · map", order=2)
 
 MODES = ("level", "change")
+DAPENG_CITY = city_of_adcode(DAPENG_ADCODE)
 
 
 def layout(exp: str | None = None, lang: str | None = None, regimes: str | None = None, baseline: str | None = None,
@@ -92,8 +95,9 @@ def map_view(exp: Any, regime: Any, mode: Any, baseline: Any, metric: Any, year:
     title = f"{city_label(city, lang)} · {metric_label(metric, lang)} · {year_label(year)} · {labels.get(key, key)}"
     if change:
         title += f" − {labels.get(base, base)}"
-    return map_figure(frame, geojson, metric, lang, change=change, marker=DAPENG_MARKER if city == "shenzhen" else None,
-                      marker_adcode=DAPENG_ADCODE if city == "shenzhen" else None, title=title)
+    dapeng = city == DAPENG_CITY
+    return map_figure(frame, geojson, metric, lang, change=change, marker=DAPENG_MARKER if dapeng else None,
+                      marker_adcode=DAPENG_ADCODE if dapeng else None, title=title)
 
 
 @callback(Output("map-regime", "options"), Output("map-regime", "value"), Output("map-baseline", "options"),

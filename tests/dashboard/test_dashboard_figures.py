@@ -207,6 +207,18 @@ def test_both_languages_have_every_label() -> None:
     assert set(i18n.LABELS["en"]) == set(i18n.LABELS["zh"])
 
 
+def test_every_city_zone_and_metric_has_a_name_in_both_languages() -> None:
+    """The lists of sim.metrics, policies.cities and sim.geography are what the menus show: none shows a raw key."""
+    from policies.cities import CITIES
+    from sim.geography import ZONES
+    from sim.metrics import CITY_METRICS, DISTRICT_METRICS
+
+    for lang in i18n.LANGS:
+        assert all(i18n.city_label(c, lang) != c for c in CITIES), lang
+        assert all(i18n.zone_label(z, lang) != z for z in ZONES), lang
+        assert all(i18n.metric_label(m, lang) != m for m in CITY_METRICS + DISTRICT_METRICS), lang
+
+
 @pytest.mark.parametrize(("value", "lang", "text"), [(12_345_678, "en", "12.35 m"), (12_345_678, "zh", "1,234.6万"),
                                                       (234_000_000, "zh", "2.34亿"), (1234, "en", "1,234"),
                                                       (float("nan"), "en", "–")])

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from experiments.spec import OUTCOME_METRICS, load_spec
+from experiments.spec import load_spec
 from hukou_cli.main import main
 from policies.errors import InputError
+from sim.metrics import CITY_KEYS, CITY_METRICS
 
 SPECS = Path(__file__).resolve().parents[2] / "experiments" / "specs"
 BASE = """name: bad
@@ -116,5 +117,5 @@ def test_outcome_names_are_the_city_year_columns() -> None:
     from sim.model import HukouModel
 
     columns = HukouModel(RunConfig(scale=40000, end=2010, history=False)).run().city_year().columns
-    keys = {"year", "census_day", "city", "regime", "regime_version"}
-    assert set(OUTCOME_METRICS) == set(columns) - keys
+    keys = {*CITY_KEYS, "regime", "regime_version"}
+    assert set(CITY_METRICS) == set(columns) - keys
