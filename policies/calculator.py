@@ -170,12 +170,12 @@ def _channels(snapshot: PolicySnapshot, persons: Persons, points: Points | None)
     used: set[str] = set()
     for m in snapshot.by_role("channel"):
         decision = m.rules.eligible(persons, m.params, points)
-        label = str(getattr(m.rules, "CHANNEL", "other"))
+        label = str(m.rules.CHANNEL)
         if label == "other" or label in used:
             label = m.name
         used.add(label)
         rows.append(ChannelRow(label, bool(decision.eligible[0]), decision.why(0), m.name,
-                               str(getattr(m.rules, "KIND", ""))))
+                               str(m.rules.KIND)))
     return tuple(rows)
 
 
@@ -198,7 +198,7 @@ def calculate(profile: Profile, regime: Regime, date: str | dt.date) -> Calculat
     active = snapshot.one("points")
     points = active.rules.score(persons, active.params) if active is not None else None
     total = float(points.total[0]) if points is not None else 0.0
-    threshold = active.params.get("threshold") if active is not None else None
+    threshold = active.params["threshold"] if active is not None else None
     logger.debug("points of a profile under %s on %s: %s", regime.name, day, total)
     return CalculatorResult(
         regime=regime.name, city=regime.city, date=day, version=snapshot.version, total=total,

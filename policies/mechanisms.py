@@ -1,5 +1,9 @@
 """The registry of mechanisms: each a folder with pure rules (``rules.py``), dated parameters (``params.yaml``)
-and test cases (``cases/``). Listed explicitly (no dynamic discovery) so a reader sees every mechanism here."""
+and test cases (``cases/``). Listed explicitly (no dynamic discovery) so a reader sees every mechanism here.
+
+What each rules module must define is the contract of its role (``policies.contract``): mypy checks every module
+against its role's protocol below, and ``Regime.check`` checks the modules and variants a regime uses when it
+loads."""
 
 from __future__ import annotations
 
@@ -7,6 +11,16 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
+from policies.contract import (
+    ControlRules,
+    DirectChannelRules,
+    HazardChannelRules,
+    PermitRules,
+    PointsRules,
+    QuotaChannelRules,
+    ServicesRules,
+    SpatialRules,
+)
 from policies.family_channel import rules as family_channel
 from policies.open_channel import rules as open_channel
 from policies.parameters import Variant, load_variants
@@ -38,6 +52,16 @@ MECHANISMS: dict[str, ModuleType] = {
     "population_control": population_control,
 }
 
+
+# Each module as its role's protocol: mypy refuses a missing function or a signature that differs from the contract.
+_PERMIT: PermitRules = residence_permit
+_POINTS: PointsRules = points
+_DIRECT: tuple[DirectChannelRules, ...] = (talent_channel, tax_channel, open_channel)
+_QUOTA: tuple[QuotaChannelRules, ...] = (points_channel, residence_insurance_channel)
+_HAZARD: HazardChannelRules = family_channel
+_SERVICES: ServicesRules = services_tiers
+_SPATIAL: SpatialRules = spatial_levers
+_CONTROL: ControlRules = population_control
 
 @cache
 def variants_of(mechanism: str) -> dict[str, Variant]:

@@ -16,6 +16,7 @@ from functools import cached_property
 from types import ModuleType
 from typing import Any
 
+from policies.contract import Role, check_rules, check_variant, missing
 from policies.errors import InputError, Where
 from policies.mechanisms import MECHANISMS, variants_of
 from policies.parameters import FAR_FUTURE, FAR_PAST, DatedValue, Variant, parse_entries
@@ -132,12 +133,40 @@ class Regime:
         return tuple(sorted(dates))
 
     def missing_parameters(self, date: dt.date) -> list[str]:
-        """Parameters a mechanism needs on ``date`` that do not resolve (empty when the regime is complete)."""
-        missing = []
-        for m in self.snapshot(date).mechanisms.values():
-            required = m.rules.required(m.params) if hasattr(m.rules, "required") else m.rules.REQUIRED
-            missing += [f"{m.name}.{m.variant}.{p}" for p in required if p not in m.params]
-        return missing
+        """``mechanism.variant.parameter`` of each parameter a mechanism needs on ``date`` (its role's and its own,
+        policies/contract.py) that does not resolve or is null; empty when the regime is complete."""
+        return [f"{m.name}.{m.variant}.{p}" for m in self.snapshot(date).mechanisms.values()
+                for p in missing(m.rules, m.params)]
+
+    def check(self, file: str | None = None) -> None:
+        """Check every mechanism the regime activates against its role's contract (policies/contract.py): the
+        rules module has the role's constants and functions, each variant reads no parameter its mechanism does
+        not know (a misspelling), and every parameter the mechanism needs resolves on each date a version or a
+        value starts.
+
+        Raises:
+            InputError: a module without a function of its role (naming the module's file and
+                ``mechanism.function``); an unknown parameter (naming its ``params.yaml``, line and
+                ``mechanism.variant.parameter``); a missing or null one (naming the ``params.yaml`` that lacks it,
+                or ``file`` when this regime's overrides null it, and ``mechanism.variant.parameter``).
+        """
+        roles: dict[str, Role] = {}
+        for version in self.versions:
+            for mechanism, variant_name in version.mechanisms.items():
+                if mechanism not in roles:
+                    roles[mechanism] = check_rules(mechanism, MECHANISMS[mechanism])
+                check_variant(mechanism, MECHANISMS[mechanism], self.variant(mechanism, variant_name))
+            starts = {version.start} | {d for d in self.change_dates if version.covers(d)}
+            for date in sorted(starts):
+                for m in self.snapshot(date).mechanisms.values():
+                    for param in missing(m.rules, m.params):
+                        base = variants_of(m.name)[m.variant]
+                        nulled = base.at(date).get(param) is not None
+                        raise InputError(
+                            f"missing parameter: the {roles[m.name].label} {m.name} needs it on {date} "
+                            f"(regime {self.name!r}, {self.city}, version {version.label!r})"
+                            + (", and an override sets it to null" if nulled else ""),
+                            file=(file if nulled else base.source) or None, field=f"{m.name}.{m.variant}.{param}")
 
     def derive(self, name: str, *, title: str, start: dt.date = FAR_PAST,
                swap: Mapping[str, str | None] | None = None,

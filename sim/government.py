@@ -72,7 +72,7 @@ class CityGovernment(mesa.Agent):
     def district_bonus(self, adcodes: np.ndarray) -> np.ndarray:
         """Points for living in each district (Chengdu's region-differentiated points), zeros when none."""
         mech = self.snapshot.one("points")
-        if mech is None or not hasattr(mech.rules, "district_bonus"):
+        if mech is None:
             return np.zeros(len(adcodes))
         return np.asarray(mech.rules.district_bonus(adcodes, mech.params), dtype=np.float64)
 

@@ -12,15 +12,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from policies.conditions import CONDITION_KEYS, check_spec, conditions
+from policies.contract import Parameters
 from policies.decision import Decision, Points, decide
 from policies.schema import PersonColumns
 
-__all__ = ["ROLE", "CHANNEL", "KIND", "REQUIRED", "eligible"]
+__all__ = ["ROLE", "CHANNEL", "KIND", "PARAMETERS", "eligible"]
 
 ROLE = "channel"
 CHANNEL = "other"
 KIND = "hazard"
-REQUIRED = ("rate", "months_in_city_min")
+PARAMETERS = Parameters(required=("months_in_city_min",), optional=CONDITION_KEYS)
 
 
 def eligible(persons: PersonColumns, params: Mapping[str, Any], points: Points | None) -> Decision:

@@ -17,14 +17,15 @@ from typing import Any
 import numpy as np
 
 from policies.conditions import check_spec, conditions
+from policies.contract import Parameters
 from policies.decision import Points
 from policies.schema import EDUCATION, SKILL, PersonColumns, code_of
 
-__all__ = ["ROLE", "REQUIRED", "TIER_PREFIX", "levels_of", "service_score", "school_tier"]
+__all__ = ["ROLE", "PARAMETERS", "TIER_PREFIX", "levels_of", "service_score", "school_tier"]
 
 ROLE = "services"
-REQUIRED = ("tiers", "tier_1")
 TIER_PREFIX = "tier_"
+PARAMETERS = Parameters(required=("tier_1",), optional=("service_points",), prefixes=(TIER_PREFIX,))
 _MONTHS_PER_YEAR = 12  # a unit conversion, not a policy number
 _SERVICE_KEYS = {"permit_year", "insurance_year", "employed", "stable_home", "education", "skill"}
 

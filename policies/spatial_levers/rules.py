@@ -32,13 +32,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from policies.contract import Parameters
 from policies.decision import Lever
 from policies.errors import InputError
 
-__all__ = ["ROLE", "REQUIRED", "KINDS", "LEVER_KEYS", "METRO_TABLE", "levers", "metro_openings"]
+__all__ = ["ROLE", "PARAMETERS", "KINDS", "LEVER_KEYS", "METRO_TABLE", "levers", "metro_openings"]
 
 ROLE = "spatial"
-REQUIRED: tuple[str, ...] = ()
+PARAMETERS = Parameters(any_name=True)  # each parameter is one lever, its kind says which
 _RATE = ("annual_change", "start_year", "end_year", "article")
 LEVER_KEYS: dict[str, tuple[str, ...]] = {
     "housing": ("kind", "districts", *_RATE),

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 __all__ = ["settlement_rounds"]
 
 PER_PERSON_KINDS = ("direct", "hazard")  # decided chunk by chunk, before the quota rounds rank their applicants
-DEFAULT_ROUND_MONTH = 10
 CHUNK = 65_536
 
 
@@ -75,7 +74,7 @@ def _quota_round(model: HukouModel, gov: CityGovernment, mech: ActiveMechanism, 
         order = _rank(keys, rng.random(len(rows)))
         take = min(quota, len(rows))
         within_quota = take
-        if take < len(rows) and hasattr(mech.rules, "admit_ties") and mech.rules.admit_ties(mech.params):
+        if take < len(rows) and mech.rules.admit_ties(mech.params):
             last = order[take - 1]
             tied = np.all([k[order[take:]] == k[last] for k in keys], axis=0)
             take += int(np.cumprod(tied).sum())  # the remaining ties at the cut-off are all admitted
@@ -104,7 +103,7 @@ def settlement_rounds(model: HukouModel) -> None:
     pop, rng, geo = model.population, model.rng, model.geography
     for gov in model.governments:
         due = [m for m in gov.channels()
-               if model.clock.contains_month(model.t, int(m.params.get("round_month", DEFAULT_ROUND_MONTH)))]
+               if model.clock.contains_month(model.t, int(m.params["round_month"]))]
         if not due:
             continue
         district = pop["district"]
@@ -136,8 +135,9 @@ def settlement_rounds(model: HukouModel) -> None:
 
 
 def _chance(mech: ActiveMechanism) -> float:
-    """The chance drawn before a channel's rule: the yearly rate of a hazard channel, else the take-up."""
-    return float(mech.params["rate"] if mech.rules.KIND == "hazard" else mech.params.get("take_up", 1.0))
+    """The chance drawn before a channel's rule: the yearly rate of a hazard channel, else the take-up (both
+    required by the channel's contract, policies/contract.py)."""
+    return float(mech.params["rate"] if mech.rules.KIND == "hazard" else mech.params["take_up"])
 
 
 def _drawn(rng: np.random.Generator, n: int, chance: float, threads: int) -> np.ndarray:
