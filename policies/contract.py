@@ -31,7 +31,8 @@ from policies.yamlio import key_lines, load_yaml
 __all__ = [
     "Params", "Parameters", "Role", "ROLES", "CHANNEL_COLUMNS", "Mechanism", "PermitRules", "PointsRules",
     "ChannelRules", "DirectChannelRules", "HazardChannelRules", "QuotaChannelRules", "ServicesRules",
-    "SpatialRules", "ControlRules", "role_of", "members", "check_rules", "check_variant", "missing",
+    "SpatialRules", "ControlRules", "role_of", "members", "check_rules", "check_variant", "missing", "check_values",
+    "line_of",
 ]
 
 Params = Mapping[str, Any]
@@ -48,7 +49,9 @@ class Parameters:
     ``required``: always needed. ``optional``: read when a variant gives them. ``prefixes``: families of
     names (``route_*``, ``tier_*``). ``any_name``: every name is meaningful (spatial levers: each parameter is one
     lever, whose ``kind`` says what it is). ``depends``: the names that the values in force make necessary (a
-    points indicator's companion parameter, a population target's sensitivity).
+    points indicator's companion parameter, a population target's sensitivity). ``check(name, value)``: raises
+    ``ValueError`` (or ``InputError``) for a value the rules cannot read (a route with an unknown condition key), so
+    it is refused when a regime loads rather than in the middle of a run.
     """
 
     required: tuple[str, ...] = ()
@@ -56,6 +59,7 @@ class Parameters:
     prefixes: tuple[str, ...] = ()
     any_name: bool = False
     depends: Callable[[Params], tuple[str, ...]] | None = None
+    check: Callable[[str, Any], None] | None = None
 
     def needed(self, params: Params) -> tuple[str, ...]:
         """The module's own parameters a variant needs, given its values in force."""
@@ -267,7 +271,7 @@ def check_variant(name: str, rules: ModuleType, variant: Variant) -> None:
             continue
         known = sorted({*role.requires, *spec.required, *spec.optional}) + [f"{p}*" for p in spec.prefixes]
         raise InputError(f"unknown parameter (the {role.label} {name} reads: {', '.join(known)})",
-                         file=variant.source or None, line=_line_of(variant, param),
+                         file=variant.source or None, line=line_of(variant, param),
                          field=f"{name}.{variant.name}.{param}")
 
 
@@ -280,7 +284,30 @@ def missing(rules: ModuleType, params: Params) -> list[str]:
     return [p for p in needed if params.get(p) is None]
 
 
-def _line_of(variant: Variant, param: str) -> int | None:
+def check_values(rules: ModuleType, params: Params) -> tuple[str, str] | None:
+    """The first value the module's ``PARAMETERS.check`` refuses, as ``(where, reason)`` with ``where`` the
+    parameter or a key inside it (``route_bachelor.education_min``); None when all pass or there is no check."""
+    spec: Parameters = rules.PARAMETERS
+    if spec.check is None:
+        return None
+    for name, value in params.items():
+        try:
+            spec.check(name, value)
+        except InputError as exc:
+            return _within(name, exc.field or name), exc.message
+        except ValueError as exc:  # "route_x.key: reason" or "route_x: reason" (policies.conditions.check_spec)
+            where, _, reason = str(exc).partition(": ")
+            return (_within(name, where), reason) if reason and name in where.split(".") else (name, str(exc))
+    return None
+
+
+def _within(name: str, where: str) -> str:
+    """The part of a dotted ``where`` from the parameter ``name`` on (``name`` when it does not occur)."""
+    parts = where.split(".")
+    return ".".join(parts[parts.index(name):]) if name in parts else name
+
+
+def line_of(variant: Variant, param: str) -> int | None:
     """The line of ``param`` under the variant's ``params:`` in its file (None when it cannot be told)."""
     if not variant.source or not Path(variant.source).is_file():
         return None

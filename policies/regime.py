@@ -16,7 +16,7 @@ from functools import cached_property
 from types import ModuleType
 from typing import Any
 
-from policies.contract import Role, check_rules, check_variant, missing
+from policies.contract import Role, check_rules, check_values, check_variant, line_of, missing
 from policies.errors import InputError, Where
 from policies.mechanisms import MECHANISMS, variants_of
 from policies.parameters import FAR_FUTURE, FAR_PAST, DatedValue, Variant, parse_entries
@@ -141,14 +141,15 @@ class Regime:
     def check(self, file: str | None = None) -> None:
         """Check every mechanism the regime activates against its role's contract (policies/contract.py): the
         rules module has the role's constants and functions, each variant reads no parameter its mechanism does
-        not know (a misspelling), and every parameter the mechanism needs resolves on each date a version or a
-        value starts.
+        not know (a misspelling), and on each date a version or a value starts every parameter the mechanism needs
+        resolves, with a value its rules can read (``Parameters.check``: routes, tiers, levers).
 
         Raises:
-            InputError: a module without a function of its role (naming the module's file and
+            InputError: a module without a function or constant of its role (naming the module's file and
                 ``mechanism.function``); an unknown parameter (naming its ``params.yaml``, line and
-                ``mechanism.variant.parameter``); a missing or null one (naming the ``params.yaml`` that lacks it,
-                or ``file`` when this regime's overrides null it, and ``mechanism.variant.parameter``).
+                ``mechanism.variant.parameter``); a missing or null parameter, or a value the rules cannot read
+                (naming the variant's ``params.yaml``, or ``file`` when this regime's overrides set the value, and
+                ``mechanism.variant.parameter``).
         """
         roles: dict[str, Role] = {}
         for version in self.versions:
@@ -159,14 +160,25 @@ class Regime:
             starts = {version.start} | {d for d in self.change_dates if version.covers(d)}
             for date in sorted(starts):
                 for m in self.snapshot(date).mechanisms.values():
-                    for param in missing(m.rules, m.params):
-                        base = variants_of(m.name)[m.variant]
-                        nulled = base.at(date).get(param) is not None
-                        raise InputError(
-                            f"missing parameter: the {roles[m.name].label} {m.name} needs it on {date} "
-                            f"(regime {self.name!r}, {self.city}, version {version.label!r})"
-                            + (", and an override sets it to null" if nulled else ""),
-                            file=(file if nulled else base.source) or None, field=f"{m.name}.{m.variant}.{param}")
+                    self._check_values(m, date, roles[m.name], version, file)
+
+    def _check_values(self, m: ActiveMechanism, date: dt.date, role: Role, version: RegimeVersion,
+                      file: str | None) -> None:
+        """Refuse a parameter of ``m`` that is missing, null or unreadable on ``date`` (``Regime.check``)."""
+        base = variants_of(m.name)[m.variant]
+        for param in missing(m.rules, m.params):
+            nulled = base.at(date).get(param) is not None
+            raise InputError(f"missing parameter: the {role.label} {m.name} needs it on {date} (regime "
+                             f"{self.name!r}, {self.city}, version {version.label!r})"
+                             + (", and an override sets it to null" if nulled else ""),
+                             file=(file if nulled else base.source) or None, field=f"{m.name}.{m.variant}.{param}")
+        refused = check_values(m.rules, m.params)
+        if refused is not None:
+            where, reason = refused
+            param = where.split(".")[0]
+            overridden = base.at(date).get(param) != m.params[param]
+            raise InputError(f"{reason} (on {date})", file=(file if overridden else base.source) or None,
+                             line=None if overridden else line_of(base, param), field=f"{m.name}.{m.variant}.{where}")
 
     def derive(self, name: str, *, title: str, start: dt.date = FAR_PAST,
                swap: Mapping[str, str | None] | None = None,

@@ -8,7 +8,7 @@ meets some route settles when they apply (KIND ``direct``).
 
 from __future__ import annotations
 
-from policies.conditions import ROUTE_PREFIX, any_route, routes_of
+from policies.conditions import ROUTE_PREFIX, any_route, check_parameter, routes_of
 from policies.contract import Parameters, Params
 from policies.decision import Decision, Points
 from policies.schema import PersonColumns
@@ -16,7 +16,7 @@ from policies.schema import PersonColumns
 __all__ = ["KIND", "PARAMETERS", "eligible"]
 
 KIND = "direct"
-PARAMETERS = Parameters(prefixes=(ROUTE_PREFIX,))
+PARAMETERS = Parameters(prefixes=(ROUTE_PREFIX,), check=check_parameter)
 
 
 def eligible(persons: PersonColumns, params: Params, points: Points | None) -> Decision:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from policies.conditions import CONDITION_KEYS, check_spec, conditions
+from policies.conditions import CONDITION_KEYS, check_parameter, check_spec, conditions
 from policies.contract import Parameters
 from policies.decision import Decision, Points, decide
 from policies.schema import PersonColumns
@@ -26,7 +26,7 @@ __all__ = ["ROLE", "CHANNEL", "KIND", "PARAMETERS", "RANK_COLUMNS", "eligible", 
 ROLE = "channel"
 CHANNEL = "points"
 KIND = "quota"
-PARAMETERS = Parameters(required=("min_score", "rank_by"), optional=CONDITION_KEYS)
+PARAMETERS = Parameters(required=("min_score", "rank_by"), optional=CONDITION_KEYS, check=check_parameter)
 RANK_COLUMNS = ("score", "si_pension", "si_medical", "si_unemployment", "si_work_injury", "si_maternity",
                 "residence_permit_months", "months_in_city")
 

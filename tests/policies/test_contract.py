@@ -45,6 +45,12 @@ typo:
   params:
     round_month: {value: 10, assumption: test}
     take_upp: {value: 0.2, assumption: test}
+bad_route:
+  description: a route with a condition key the rule does not know
+  params:
+    take_up: {value: 0.2, assumption: test}
+    round_month: {value: 10, assumption: test}
+    route_bachelor: {value: {education_min: bachelor, age_under: 35}, assumption: test}
 """
 
 
@@ -119,6 +125,38 @@ def test_override_that_nulls_a_required_parameter_names_the_regime_file(tmp_path
     assert err.value.file == str(tmp_path / "regime.yaml")
     assert err.value.field == "talent_channel.guangzhou_2016.take_up"
     assert "override" in err.value.message
+
+
+def test_unreadable_route_in_params_file_is_an_error_at_load(tmp_path: Path, test_variants: Path) -> None:
+    """A route with an unknown condition key is refused at load with its file and line (before, a ValueError
+    stopped the run at the channel's first round)."""
+    with pytest.raises(InputError) as err:
+        _load(tmp_path, _regime_yaml("bad_route"))
+    assert err.value.file == str(test_variants)
+    assert err.value.field == "talent_channel.bad_route.route_bachelor"
+    assert err.value.line == TALENT_VARIANTS.splitlines().index(
+        "    route_bachelor: {value: {education_min: bachelor, age_under: 35}, assumption: test}") + 1
+    assert "unknown condition 'age_under'" in err.value.message
+
+
+@pytest.mark.parametrize("override,field,message", [
+    ("talent_channel.guangzhou_2016.route_bachelor: {value: {education_min: bachelour}, start: 2016-01-01, "
+     "assumption: test}", "talent_channel.guangzhou_2016.route_bachelor.education_min", "'bachelour' is not one of"),
+    ("points_channel.guangzhou_2016.insurance_months_min: {value: {pensions: 48}, assumption: test}",
+     "points_channel.guangzhou_2016.insurance_months_min", "unknown insurance 'pensions'"),
+    ("services_tiers.guangzhou_2016.tier_1: {value: {permit_month_min: 12}, assumption: test}",
+     "services_tiers.guangzhou_2016.tier_1", "unknown condition 'permit_month_min'"),
+    ("spatial_levers.guangzhou_2018.industry_relocation: {value: {kind: relocate}, start: 2019-01-01, "
+     "assumption: test}", "spatial_levers.guangzhou_2018.industry_relocation.kind", "unknown kind 'relocate'"),
+])
+def test_unreadable_override_is_an_error_at_load(tmp_path: Path, override: str, field: str, message: str) -> None:
+    """A counterfactual's override that the rules cannot read is refused when it loads, naming the regime
+    file and the parameter (before, the run stopped with a traceback when it reached the rule)."""
+    with pytest.raises(InputError) as err:
+        _load(tmp_path, f"name: x\nderive_from: guangzhou\noverrides:\n  {override}\n")
+    assert err.value.file == str(tmp_path / "regime.yaml")
+    assert err.value.field == field
+    assert message in err.value.message
 
 
 def _without(name: str, member: str) -> types.ModuleType:
