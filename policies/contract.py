@@ -190,7 +190,6 @@ ROLES: dict[str, Role] = {r.name: r for r in (
     Role("control", "control", None, ControlRules, ()),
 )}
 _BY_ROLE_AND_KIND = {(r.role, r.kind): r for r in ROLES.values()}
-_BASES = {Protocol, Mechanism, object}
 
 
 def members(protocol: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -207,11 +206,7 @@ def members(protocol: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def _fail(rules: ModuleType, field: str, message: str) -> InputError:
-    return InputError(message, file=_file(rules), field=field)
-
-
-def _file(rules: ModuleType) -> str | None:
-    return rules.__file__
+    return InputError(message, file=rules.__file__, field=field)
 
 
 def role_of(name: str, rules: ModuleType) -> Role:

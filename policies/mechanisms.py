@@ -11,6 +11,7 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
+from policies import contract
 from policies.contract import (
     ControlRules,
     DirectChannelRules,
@@ -36,7 +37,7 @@ from policies.tax_channel import rules as tax_channel
 
 __all__ = ["MECHANISMS", "variants_of", "ROLES"]
 
-ROLES = ("permit", "points", "channel", "services", "spatial", "control")
+ROLES = tuple(dict.fromkeys(role.role for role in contract.ROLES.values()))  # the values of ROLE
 
 MECHANISMS: dict[str, ModuleType] = {
     "points": points,

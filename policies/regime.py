@@ -14,9 +14,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
-from policies.contract import Role, check_rules, check_values, check_variant, line_of, missing
+from policies.contract import (
+    ChannelRules,
+    ControlRules,
+    PermitRules,
+    PointsRules,
+    QuotaChannelRules,
+    Role,
+    ServicesRules,
+    SpatialRules,
+    check_rules,
+    check_values,
+    check_variant,
+    line_of,
+    missing,
+)
 from policies.errors import InputError, Where
 from policies.mechanisms import MECHANISMS, variants_of
 from policies.parameters import FAR_FUTURE, FAR_PAST, DatedValue, Variant, parse_entries
@@ -54,7 +68,50 @@ class ActiveMechanism:
     @property
     def role(self) -> str:
         """What the model uses it for (``permit``, ``points``, ``channel``, …)."""
-        return self.rules.ROLE
+        return str(self.rules.ROLE)
+
+    # The rules as their role's protocol (policies/contract.py), so that mypy checks every call the model makes.
+    # ``Regime.check`` has checked the module against the protocol of its role when the regime loaded; asking for
+    # another role's view is a programming error.
+    def _as(self, role: str, kind: str | None = None) -> Any:
+        if self.rules.ROLE != role or (kind is not None and self.rules.KIND != kind):
+            raise TypeError(f"{self.name} is a {self.rules.ROLE} mechanism, not {kind or ''} {role}")
+        return self.rules
+
+    @property
+    def as_permit(self) -> PermitRules:
+        """The rules of a permit mechanism."""
+        return cast(PermitRules, self._as("permit"))
+
+    @property
+    def as_points(self) -> PointsRules:
+        """The rules of a points table."""
+        return cast(PointsRules, self._as("points"))
+
+    @property
+    def as_channel(self) -> ChannelRules:
+        """The rules of a settlement channel of any kind."""
+        return cast(ChannelRules, self._as("channel"))
+
+    @property
+    def as_quota(self) -> QuotaChannelRules:
+        """The rules of a quota channel."""
+        return cast(QuotaChannelRules, self._as("channel", "quota"))
+
+    @property
+    def as_services(self) -> ServicesRules:
+        """The rules of a services mechanism."""
+        return cast(ServicesRules, self._as("services"))
+
+    @property
+    def as_spatial(self) -> SpatialRules:
+        """The rules of a spatial-levers mechanism."""
+        return cast(SpatialRules, self._as("spatial"))
+
+    @property
+    def as_control(self) -> ControlRules:
+        """The rules of a population-control mechanism."""
+        return cast(ControlRules, self._as("control"))
 
 
 @dataclass(frozen=True)

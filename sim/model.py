@@ -250,7 +250,7 @@ class HukouModel(mesa.Model):
             if rule is None:
                 continue
             mine = rows[self.geography.city[pop["district"][rows]] == gov.city_index]
-            eligible = rule.rules.eligible(self.persons(mine), rule.params, None).eligible
+            eligible = rule.as_permit.eligible(self.persons(mine), rule.params, None).eligible
             holders = mine[eligible & (self.rng.random(len(mine)) < self.behaviour.permit_share_2010)]
             pop["permit"][holders] = True
             held = pop["months_in_city"][holders] * self.behaviour.permit_months_share_2010

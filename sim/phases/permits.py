@@ -40,7 +40,7 @@ def issue_permits(model: HukouModel) -> None:
             continue
 
         def eligible_in(chunk: np.ndarray, rule: ActiveMechanism = rule) -> np.ndarray:
-            return rule.rules.eligible(model.persons(chunk), rule.params, None).eligible
+            return rule.as_permit.eligible(model.persons(chunk), rule.params, None).eligible
 
         eligible = np.concatenate(list(ordered_map(eligible_in, split_rows(model, mine, CHUNK), model.threads)))
         granted = mine[eligible]

@@ -256,3 +256,16 @@ def test_route_channels_share_one_rule() -> None:
     rules = [MECHANISMS[m] for m in ("talent_channel", "tax_channel", "open_channel")]
     assert len({r.eligible for r in rules}) == 1 and len({id(r.PARAMETERS) for r in rules}) == 1
     assert [r.CHANNEL for r in rules] == ["talent", "other", "other"]
+
+
+def test_typed_views_match_the_role() -> None:
+    """The model reaches a mechanism's rules through its role's protocol (``as_points``, ``as_quota``, …); asking
+    for another role's view is an error, not a silent attribute lookup."""
+    snap = load_regime_file(REGIME_DIR / "guangzhou.yaml")["guangzhou"].snapshot(dt.date(2017, 6, 1))
+    points, quota, talent = (snap.mechanisms[m] for m in ("points", "points_channel", "talent_channel"))
+    assert points.as_points is MECHANISMS["points"] and quota.as_quota is MECHANISMS["points_channel"]
+    assert talent.as_channel.KIND == "direct"
+    with pytest.raises(TypeError, match="not quota channel"):
+        _ = talent.as_quota
+    with pytest.raises(TypeError, match="is a points mechanism"):
+        _ = points.as_permit
