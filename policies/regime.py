@@ -35,7 +35,7 @@ from policies.errors import InputError, Where
 from policies.mechanisms import MECHANISMS, variants_of
 from policies.parameters import FAR_FUTURE, FAR_PAST, DatedValue, Variant, parse_entries
 
-__all__ = ["CITIES", "Regime", "RegimeVersion", "PolicySnapshot", "ActiveMechanism"]
+__all__ = ["CITIES", "Regime", "RegimeVersion", "PolicySnapshot", "ActiveMechanism", "with_overrides"]
 
 CITIES = ("shenzhen", "guangzhou", "chengdu")
 
@@ -263,6 +263,22 @@ class Regime:
             merged[key] = merged.get(key, ()) + tuple(entries)
         return Regime(name, self.city, title, tuple(versions), self.documents, merged, base=self.name,
                       description=description)
+
+
+def with_overrides(regimes: Mapping[str, Regime], overrides: Mapping[str, tuple[DatedValue, ...]], *,
+                   file: str | None = None) -> dict[str, Regime]:
+    """Each regime that uses an overridden variant, derived with the overrides (a run's ``overrides:``) and
+    checked against the mechanism contract (``Regime.check``, naming ``file``); the baselines stay unchanged."""
+    out = {}
+    for city, regime in regimes.items():
+        used = {f"{m}.{v}." for version in regime.versions for m, v in version.mechanisms.items()}
+        mine = {k: v for k, v in overrides.items() if any(k.startswith(prefix) for prefix in used)}
+        out[city] = regime
+        if mine:
+            out[city] = regime.derive(f"{regime.name}+overrides", title=f"{regime.title} (with overrides)",
+                                      overrides=mine)
+            out[city].check(file)
+    return out
 
 
 def check_mechanisms(mechanisms: Mapping[str, Any], *, file: str, line: int | None, path: str) -> dict[str, str]:
