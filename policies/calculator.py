@@ -170,13 +170,13 @@ def _channels(snapshot: PolicySnapshot, persons: Persons, points: Points | None)
     rows: list[ChannelRow] = []
     used: set[str] = set()
     for m in snapshot.by_role("channel"):
-        decision = m.rules.eligible(persons, m.params, points)
-        label = str(getattr(m.rules, "CHANNEL", "other"))
+        decision = m.as_channel.eligible(persons, m.params, points)
+        label = str(m.as_channel.CHANNEL)
         if label == "other" or label in used:
             label = m.name
         used.add(label)
         rows.append(ChannelRow(label, bool(decision.eligible[0]), decision.why(0), m.name,
-                               str(getattr(m.rules, "KIND", ""))))
+                               str(m.as_channel.KIND)))
     return tuple(rows)
 
 
@@ -197,9 +197,9 @@ def calculate(profile: Profile, regime: Regime, date: str | dt.date) -> Calculat
     snapshot = regime.snapshot(day)
     persons = Persons.from_profiles([profile], day)
     active = snapshot.one("points")
-    points = active.rules.score(persons, active.params) if active is not None else None
+    points = active.as_points.score(persons, active.params) if active is not None else None
     total = float(points.total[0]) if points is not None else 0.0
-    threshold = active.params.get("threshold") if active is not None else None
+    threshold = active.params["threshold"] if active is not None else None
     logger.debug("points of a profile under %s on %s: %s", regime.name, day, total)
     return CalculatorResult(
         regime=regime.name, city=regime.city, date=day, version=snapshot.version, total=total,

@@ -95,7 +95,8 @@ def is_regime_file(path: str | Path) -> bool:
 
 
 def load_regime_file(path: str | Path) -> dict[str, Regime]:
-    """Read a regime or counterfactual YAML file into one regime per city it covers."""
+    """Read a regime or counterfactual YAML file into one regime per city it covers, each checked against the
+    mechanism contract (``Regime.check``)."""
     file = str(path)
     doc = load_yaml(path)
     if not isinstance(doc, Mapping):
@@ -106,6 +107,7 @@ def load_regime_file(path: str | Path) -> dict[str, Regime]:
             if i and version.start <= regime.versions[i - 1].end:
                 raise InputError(f"version {version.label!r} starts before the previous one ends", file=file,
                                  field=f"versions[{i}].start")
+        regime.check(file)  # every active mechanism against its role's contract (policies/contract.py)
     return regimes
 
 

@@ -45,7 +45,7 @@ from policies.decision import Decision, Points
 from policies.schema import EDUCATION, INSURANCES, SEX, SKILL, TITLE, PersonColumns, code_of
 
 __all__ = ["QUALIFICATION_KEYS", "CONDITION_KEYS", "check_spec", "conditions", "qualified", "any_route",
-           "routes_of", "ROUTE_PREFIX"]
+           "routes_of", "ROUTE_PREFIX", "check_parameter"]
 
 QUALIFICATION_KEYS = ("education_min", "full_time", "title_min", "skill_min", "shortage")
 CONDITION_KEYS = QUALIFICATION_KEYS + (
@@ -58,17 +58,33 @@ _MALE = code_of(SEX, "male")
 
 
 def check_spec(spec: Mapping[str, Any], where: str = "") -> None:
-    """Refuse a spec with an unknown key or an unknown category name (``ValueError`` naming ``where``)."""
+    """Refuse a spec with an unknown key or an unknown category name (``ValueError`` naming ``where`` and the key;
+    without ``where``, the key alone)."""
+    inside = f"{where}." if where else ""
     for key, value in spec.items():
         if key not in CONDITION_KEYS:
-            raise ValueError(f"{where}: unknown condition {key!r} (known: {', '.join(CONDITION_KEYS)})")
+            raise ValueError(f"{where or key}: unknown condition {key!r} (known: {', '.join(CONDITION_KEYS)})")
         table = {"education_min": EDUCATION, "title_min": TITLE, "skill_min": SKILL}.get(key)
         if table is not None and value is not None and value not in table:
-            raise ValueError(f"{where}.{key}: {value!r} is not one of {', '.join(table)}")
+            raise ValueError(f"{inside}{key}: {value!r} is not one of {', '.join(table)}")
         if key == "insurance_months_min" and value is not None:
             unknown = set(value) - set(INSURANCES)
             if unknown:
-                raise ValueError(f"{where}.{key}: unknown insurance {sorted(unknown)[0]!r}")
+                raise ValueError(f"{inside}{key}: unknown insurance {sorted(unknown)[0]!r}")
+
+
+def check_parameter(name: str, value: Any) -> None:
+    """Refuse a channel parameter its rule cannot read (``ValueError``): a ``route_*`` that is not a condition spec
+    of known keys and categories, or a condition parameter (``age_below``, ``insurance_months_min``, …) with an
+    unknown category. A null value (a route or condition switched off) passes."""
+    if value is None:
+        return
+    if name.startswith(ROUTE_PREFIX):
+        if not isinstance(value, Mapping):
+            raise ValueError(f"{name}: a route is a mapping of conditions, not {value!r}")
+        check_spec(value, name)
+    elif name in CONDITION_KEYS:
+        check_spec({name: value})
 
 
 def _by_sex(persons: PersonColumns, limit: float | Mapping[str, float]) -> np.ndarray:

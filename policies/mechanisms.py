@@ -1,5 +1,9 @@
 """The registry of mechanisms: each a folder with pure rules (``rules.py``), dated parameters (``params.yaml``)
-and test cases (``cases/``). Listed explicitly (no dynamic discovery) so a reader sees every mechanism here."""
+and test cases (``cases/``). Listed explicitly (no dynamic discovery) so a reader sees every mechanism here.
+
+What each rules module must define is the contract of its role (``policies.contract``): mypy checks every module
+against its role's protocol below, and ``Regime.check`` checks the modules and variants a regime uses when it
+loads."""
 
 from __future__ import annotations
 
@@ -7,6 +11,17 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
+from policies import contract
+from policies.contract import (
+    ControlRules,
+    DirectChannelRules,
+    HazardChannelRules,
+    PermitRules,
+    PointsRules,
+    QuotaChannelRules,
+    ServicesRules,
+    SpatialRules,
+)
 from policies.family_channel import rules as family_channel
 from policies.open_channel import rules as open_channel
 from policies.parameters import Variant, load_variants
@@ -22,12 +37,12 @@ from policies.tax_channel import rules as tax_channel
 
 __all__ = ["MECHANISMS", "variants_of", "ROLES", "CHANNEL_CATEGORIES", "CHANNEL_KINDS"]
 
-ROLES = ("permit", "points", "channel", "services", "spatial", "control")
+ROLES = tuple(dict.fromkeys(role.role for role in contract.ROLES.values()))  # the values of ROLE
 # A channel's ``CHANNEL``: the column its settlers are counted in (``settled_<category>``, ``settlements_<category>``).
-CHANNEL_CATEGORIES = ("talent", "points", "other")
+CHANNEL_CATEGORIES = contract.CHANNEL_COLUMNS
 # A channel's ``KIND``: everyone eligible settles (direct), a yearly chance among the eligible (hazard), or a yearly
 # round that admits the best ``quota`` of the applicants (quota).
-CHANNEL_KINDS = ("direct", "hazard", "quota")
+CHANNEL_KINDS = tuple(role.kind for role in contract.ROLES.values() if role.kind)
 
 MECHANISMS: dict[str, ModuleType] = {
     "points": points,
@@ -43,6 +58,16 @@ MECHANISMS: dict[str, ModuleType] = {
     "population_control": population_control,
 }
 
+
+# Each module as its role's protocol: mypy refuses a missing function or a signature that differs from the contract.
+_PERMIT: PermitRules = residence_permit
+_POINTS: PointsRules = points
+_DIRECT: tuple[DirectChannelRules, ...] = (talent_channel, tax_channel, open_channel)
+_QUOTA: tuple[QuotaChannelRules, ...] = (points_channel, residence_insurance_channel)
+_HAZARD: HazardChannelRules = family_channel
+_SERVICES: ServicesRules = services_tiers
+_SPATIAL: SpatialRules = spatial_levers
+_CONTROL: ControlRules = population_control
 
 @cache
 def variants_of(mechanism: str) -> dict[str, Variant]:

@@ -14,14 +14,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 from policies.cities import CITIES  # re-exported: the list itself is policies.cities
+from policies.contract import (
+    ChannelRules,
+    ControlRules,
+    PermitRules,
+    PointsRules,
+    QuotaChannelRules,
+    Role,
+    ServicesRules,
+    SpatialRules,
+    check_rules,
+    check_values,
+    check_variant,
+    line_of,
+    missing,
+)
 from policies.errors import InputError, Where
 from policies.mechanisms import MECHANISMS, variants_of
 from policies.parameters import FAR_FUTURE, FAR_PAST, DatedValue, Variant, parse_entries
 
-__all__ = ["CITIES", "Regime", "RegimeVersion", "PolicySnapshot", "ActiveMechanism"]
+__all__ = ["CITIES", "Regime", "RegimeVersion", "PolicySnapshot", "ActiveMechanism", "with_overrides"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +67,50 @@ class ActiveMechanism:
     @property
     def role(self) -> str:
         """What the model uses it for (``permit``, ``points``, ``channel``, …)."""
-        return self.rules.ROLE
+        return str(self.rules.ROLE)
+
+    # The rules as their role's protocol (policies/contract.py), so that mypy checks every call the model makes.
+    # ``Regime.check`` has checked the module against the protocol of its role when the regime loaded; asking for
+    # another role's view is a programming error.
+    def _as(self, role: str, kind: str | None = None) -> Any:
+        if self.rules.ROLE != role or (kind is not None and self.rules.KIND != kind):
+            raise TypeError(f"{self.name} is a {self.rules.ROLE} mechanism, not {kind or ''} {role}")
+        return self.rules
+
+    @property
+    def as_permit(self) -> PermitRules:
+        """The rules of a permit mechanism."""
+        return cast(PermitRules, self._as("permit"))
+
+    @property
+    def as_points(self) -> PointsRules:
+        """The rules of a points table."""
+        return cast(PointsRules, self._as("points"))
+
+    @property
+    def as_channel(self) -> ChannelRules:
+        """The rules of a settlement channel of any kind."""
+        return cast(ChannelRules, self._as("channel"))
+
+    @property
+    def as_quota(self) -> QuotaChannelRules:
+        """The rules of a quota channel."""
+        return cast(QuotaChannelRules, self._as("channel", "quota"))
+
+    @property
+    def as_services(self) -> ServicesRules:
+        """The rules of a services mechanism."""
+        return cast(ServicesRules, self._as("services"))
+
+    @property
+    def as_spatial(self) -> SpatialRules:
+        """The rules of a spatial-levers mechanism."""
+        return cast(SpatialRules, self._as("spatial"))
+
+    @property
+    def as_control(self) -> ControlRules:
+        """The rules of a population-control mechanism."""
+        return cast(ControlRules, self._as("control"))
 
 
 @dataclass(frozen=True)
@@ -131,12 +189,52 @@ class Regime:
         return tuple(sorted(dates))
 
     def missing_parameters(self, date: dt.date) -> list[str]:
-        """Parameters a mechanism needs on ``date`` that do not resolve (empty when the regime is complete)."""
-        missing = []
-        for m in self.snapshot(date).mechanisms.values():
-            required = m.rules.required(m.params) if hasattr(m.rules, "required") else m.rules.REQUIRED
-            missing += [f"{m.name}.{m.variant}.{p}" for p in required if p not in m.params]
-        return missing
+        """``mechanism.variant.parameter`` of each parameter a mechanism needs on ``date`` (its role's and its own,
+        policies/contract.py) that does not resolve or is null; empty when the regime is complete."""
+        return [f"{m.name}.{m.variant}.{p}" for m in self.snapshot(date).mechanisms.values()
+                for p in missing(m.rules, m.params)]
+
+    def check(self, file: str | None = None) -> None:
+        """Check every mechanism the regime activates against its role's contract (policies/contract.py): the
+        rules module has the role's constants and functions, each variant reads no parameter its mechanism does
+        not know (a misspelling), and on each date a version or a value starts every parameter the mechanism needs
+        resolves, with a value its rules can read (``Parameters.check``: routes, tiers, levers).
+
+        Raises:
+            InputError: a module without a function or constant of its role (naming the module's file and
+                ``mechanism.function``); an unknown parameter (naming its ``params.yaml``, line and
+                ``mechanism.variant.parameter``); a missing or null parameter, or a value the rules cannot read
+                (naming the variant's ``params.yaml``, or ``file`` when this regime's overrides set the value, and
+                ``mechanism.variant.parameter``).
+        """
+        roles: dict[str, Role] = {}
+        for version in self.versions:
+            for mechanism, variant_name in version.mechanisms.items():
+                if mechanism not in roles:
+                    roles[mechanism] = check_rules(mechanism, MECHANISMS[mechanism])
+                check_variant(mechanism, MECHANISMS[mechanism], self.variant(mechanism, variant_name))
+            starts = {version.start} | {d for d in self.change_dates if version.covers(d)}
+            for date in sorted(starts):
+                for m in self.snapshot(date).mechanisms.values():
+                    self._check_values(m, date, roles[m.name], version, file)
+
+    def _check_values(self, m: ActiveMechanism, date: dt.date, role: Role, version: RegimeVersion,
+                      file: str | None) -> None:
+        """Refuse a parameter of ``m`` that is missing, null or unreadable on ``date`` (``Regime.check``)."""
+        base = variants_of(m.name)[m.variant]
+        for param in missing(m.rules, m.params):
+            nulled = base.at(date).get(param) is not None
+            raise InputError(f"missing parameter: the {role.label} {m.name} needs it on {date} (regime "
+                             f"{self.name!r}, {self.city}, version {version.label!r})"
+                             + (", and an override sets it to null" if nulled else ""),
+                             file=(file if nulled else base.source) or None, field=f"{m.name}.{m.variant}.{param}")
+        refused = check_values(m.rules, m.params)
+        if refused is not None:
+            where, reason = refused
+            param = where.split(".")[0]
+            overridden = base.at(date).get(param) != m.params[param]
+            raise InputError(f"{reason} (on {date})", file=(file if overridden else base.source) or None,
+                             line=None if overridden else line_of(base, param), field=f"{m.name}.{m.variant}.{where}")
 
     def derive(self, name: str, *, title: str, start: dt.date = FAR_PAST,
                swap: Mapping[str, str | None] | None = None,
@@ -164,6 +262,22 @@ class Regime:
             merged[key] = merged.get(key, ()) + tuple(entries)
         return Regime(name, self.city, title, tuple(versions), self.documents, merged, base=self.name,
                       description=description)
+
+
+def with_overrides(regimes: Mapping[str, Regime], overrides: Mapping[str, tuple[DatedValue, ...]], *,
+                   file: str | None = None) -> dict[str, Regime]:
+    """Each regime that uses an overridden variant, derived with the overrides (a run's ``overrides:``) and
+    checked against the mechanism contract (``Regime.check``, naming ``file``); the baselines stay unchanged."""
+    out = {}
+    for city, regime in regimes.items():
+        used = {f"{m}.{v}." for version in regime.versions for m, v in version.mechanisms.items()}
+        mine = {k: v for k, v in overrides.items() if any(k.startswith(prefix) for prefix in used)}
+        out[city] = regime
+        if mine:
+            out[city] = regime.derive(f"{regime.name}+overrides", title=f"{regime.title} (with overrides)",
+                                      overrides=mine)
+            out[city].check(file)
+    return out
 
 
 def check_mechanisms(mechanisms: Mapping[str, Any], *, file: str, line: int | None, path: str) -> dict[str, str]:

@@ -109,8 +109,28 @@ def load_config(path: str | Path | None = None, **cli: Any) -> RunConfig:
     except ValidationError as exc:
         raise validation_error(exc, file=file, doc=doc) from None
     try:
-        config.resolved_overrides(file)
+        overrides = config.resolved_overrides(file)
     except InputError as exc:
         raise InputError(exc.message, file=file, line=line_of(doc, exc.field or "") if doc is not None else None,
                          field=exc.field) from None
+    if overrides:
+        _check_overrides(config, overrides, file, doc)
     return config
+
+
+def _check_overrides(config: RunConfig, overrides: dict, file: str | None, doc: Any) -> None:
+    """The regimes with the run's overrides meet the mechanism contract (a null take-up, a route the rules cannot
+    read): an ``InputError`` naming the config file and the override, before any run folder is made."""
+    from policies.catalogue import resolve
+    from policies.regime import with_overrides
+
+    try:
+        regimes = resolve(config.regimes)
+    except InputError:
+        return  # an unknown regime name is reported where the command resolves the regimes
+    try:
+        with_overrides(regimes, overrides, file=file)
+    except InputError as exc:
+        field = f"overrides.{exc.field}" if exc.field else "overrides"
+        raise InputError(exc.message, file=file, line=line_of(doc, field) if doc is not None else None,
+                         field=field) from None

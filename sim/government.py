@@ -67,14 +67,14 @@ class CityGovernment(mesa.Agent):
     def points(self, persons: Persons | MigrantBatch) -> Points | None:
         """Points of ``persons`` under the city's points table in force (None when there is none)."""
         mech = self.snapshot.one("points")
-        return mech.rules.score(persons, mech.params) if mech else None
+        return mech.as_points.score(persons, mech.params) if mech else None
 
     def district_bonus(self, adcodes: np.ndarray) -> np.ndarray:
         """Points for living in each district (Chengdu's region-differentiated points), zeros when none."""
         mech = self.snapshot.one("points")
-        if mech is None or not hasattr(mech.rules, "district_bonus"):
+        if mech is None:
             return np.zeros(len(adcodes))
-        return np.asarray(mech.rules.district_bonus(adcodes, mech.params), dtype=np.float64)
+        return np.asarray(mech.as_points.district_bonus(adcodes, mech.params), dtype=np.float64)
 
     def channels(self) -> list[ActiveMechanism]:
         """Settlement channels in force, in the regime's order."""
@@ -88,18 +88,18 @@ class CityGovernment(mesa.Agent):
         mech = self.snapshot.one("services")
         if mech is None:
             return None
-        tier = np.asarray(mech.rules.school_tier(persons, mech.params), dtype=np.int64)
+        tier = np.asarray(mech.as_services.school_tier(persons, mech.params), dtype=np.int64)
         return np.where(tier >= int(mech.params["tiers"]), self.NO_SCHOOL, tier)
 
     def levers(self) -> list[Lever]:
         """Spatial levers in force."""
-        return [lever for mech in self.snapshot.by_role("spatial") for lever in mech.rules.levers(mech.params)]
+        return [lever for mech in self.snapshot.by_role("spatial") for lever in mech.as_spatial.levers(mech.params)]
 
     def quota_factors(self, state: dict) -> dict[str, float]:
         """Multipliers of this year's quotas from population control (总量控制, 动态平衡)."""
         factors: dict[str, float] = {}
         for mech in self.snapshot.by_role("control"):
-            for name, f in mech.rules.quota_factors(state, mech.params).items():
+            for name, f in mech.as_control.quota_factors(state, mech.params).items():
                 factors[name] = factors.get(name, 1.0) * float(f)
         return factors
 

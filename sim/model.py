@@ -14,7 +14,7 @@ import pandas as pd
 
 import policies
 from policies.cities import CITIES, HOME_ORIGIN, OUT_OF_PROVINCE_TABLE
-from policies.regime import Regime
+from policies.regime import Regime, with_overrides
 from sim.attributes import draw_migrants
 from sim.clock import Clock
 from sim.config import RunConfig
@@ -42,17 +42,6 @@ __all__ = ["HukouModel"]
 log = logging.getLogger(__name__)
 
 
-def _with_overrides(regimes: dict[str, Regime], overrides: dict) -> dict[str, Regime]:
-    """Each regime that uses an overridden variant, derived with the overrides (the baselines stay unchanged)."""
-    out = {}
-    for city, regime in regimes.items():
-        used = {f"{m}.{v}." for version in regime.versions for m, v in version.mechanisms.items()}
-        mine = {k: v for k, v in overrides.items() if any(k.startswith(prefix) for prefix in used)}
-        out[city] = regime.derive(f"{regime.name}+overrides", title=f"{regime.title} (with overrides)",
-                                  overrides=mine) if mine else regime
-    return out
-
-
 class HukouModel(mesa.Model):
     """The model. ``HukouModel(RunConfig(scale=1000, end=2020)).run()`` then read ``district_year()``."""
 
@@ -71,7 +60,7 @@ class HukouModel(mesa.Model):
         self.geography = load_geography()
         self.regimes = regimes if regimes is not None else policies.resolve(config.regimes)
         if config.overrides:
-            self.regimes = _with_overrides(self.regimes, config.resolved_overrides())
+            self.regimes = with_overrides(self.regimes, config.resolved_overrides())
         self.district_state = DistrictState.initial(self.geography, self.behaviour)
         expected = self.geography.migrants_2010.sum() / self.scale
         self.population = MigrantPopulation(capacity=int(expected * 1.1) + 64)
@@ -258,7 +247,7 @@ class HukouModel(mesa.Model):
             if rule is None:
                 continue
             mine = rows[self.geography.city[pop["district"][rows]] == gov.city_index]
-            eligible = rule.rules.eligible(self.persons(mine), rule.params).eligible
+            eligible = rule.as_permit.eligible(self.persons(mine), rule.params, None).eligible
             holders = mine[eligible & (self.rng.random(len(mine)) < self.behaviour.permit_share_2010)]
             pop["permit"][holders] = True
             held = pop["months_in_city"][holders] * self.behaviour.permit_months_share_2010

@@ -11,16 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policies.conditions import CONDITION_KEYS, check_spec, conditions
+from policies.conditions import CONDITION_KEYS, check_parameter, check_spec, conditions
+from policies.contract import Parameters
 from policies.decision import Decision, Points, decide
 from policies.schema import PersonColumns
 
-__all__ = ["ROLE", "CHANNEL", "KIND", "REQUIRED", "eligible"]
+__all__ = ["ROLE", "CHANNEL", "KIND", "PARAMETERS", "eligible"]
 
 ROLE = "channel"
 CHANNEL = "other"
 KIND = "hazard"
-REQUIRED = ("rate", "months_in_city_min")
+PARAMETERS = Parameters(required=("months_in_city_min",), optional=CONDITION_KEYS, check=check_parameter)
 
 
 def eligible(persons: PersonColumns, params: Mapping[str, Any], points: Points | None) -> Decision:

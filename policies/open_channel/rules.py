@@ -6,25 +6,15 @@ and no quota: Chengdu's home-purchase and long-residence routes before 成府发
 longest requirement 国发〔2014〕25号 allows). Routes are ``route_*`` parameters (``policies.conditions``);
 KIND ``direct``, counted in
 ``other``.
+
+The rule and its parameters are shared with the other route channels (``policies.route_channel``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from policies.route_channel import KIND, PARAMETERS, eligible
 
-from policies.conditions import any_route, routes_of
-from policies.decision import Decision, Points
-from policies.schema import PersonColumns
-
-__all__ = ["ROLE", "CHANNEL", "KIND", "REQUIRED", "eligible"]
+__all__ = ["ROLE", "CHANNEL", "KIND", "PARAMETERS", "eligible"]
 
 ROLE = "channel"
 CHANNEL = "other"
-KIND = "direct"
-REQUIRED = ("take_up",)
-
-
-def eligible(persons: PersonColumns, params: Mapping[str, Any], points: Points | None) -> Decision:
-    """国发〔2014〕25号 三 / 成都 条件入户: eligible when some residence route holds."""
-    return any_route(persons, routes_of(params), points)

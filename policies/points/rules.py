@@ -16,10 +16,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from policies.contract import Parameters
 from policies.decision import Points
 from policies.schema import EDUCATION, HOUSING, INSURANCES, SKILL, TITLE, WINDOW_YEARS, PersonColumns, code_of
 
-__all__ = ["ROLE", "INDICATORS", "NOT_PARTS", "required", "score", "district_bonus"]
+__all__ = ["ROLE", "PARAMETERS", "INDICATORS", "NOT_PARTS", "known_parameters", "required", "score", "district_bonus"]
 
 ROLE = "points"
 
@@ -351,6 +352,9 @@ def required(params: Params) -> tuple[str, ...]:
         if name in params:
             needed += [c for c in companions if c not in needed]
     return tuple(needed)
+
+
+PARAMETERS = Parameters(optional=tuple(sorted(known_parameters())), depends=required)
 
 
 def score(persons: PersonColumns, params: Params) -> Points:

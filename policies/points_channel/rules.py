@@ -16,16 +16,17 @@ from typing import Any
 
 import numpy as np
 
-from policies.conditions import CONDITION_KEYS, check_spec, conditions
+from policies.conditions import CONDITION_KEYS, check_parameter, check_spec, conditions
+from policies.contract import Parameters
 from policies.decision import Decision, Points, decide
 from policies.schema import PersonColumns
 
-__all__ = ["ROLE", "CHANNEL", "KIND", "REQUIRED", "RANK_COLUMNS", "eligible", "rank_keys", "admit_ties"]
+__all__ = ["ROLE", "CHANNEL", "KIND", "PARAMETERS", "RANK_COLUMNS", "eligible", "rank_keys", "admit_ties"]
 
 ROLE = "channel"
 CHANNEL = "points"
 KIND = "quota"
-REQUIRED = ("take_up", "quota", "round_month", "min_score", "rank_by", "admit_ties")
+PARAMETERS = Parameters(required=("min_score", "rank_by"), optional=CONDITION_KEYS, check=check_parameter)
 RANK_COLUMNS = ("score", "si_pension", "si_medical", "si_unemployment", "si_work_injury", "si_maternity",
                 "residence_permit_months", "months_in_city")
 

@@ -19,7 +19,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["ROLE", "required", "quota_factors", "total_control_factor", "balance_factor"]
+from policies.contract import Parameters
+
+__all__ = ["ROLE", "PARAMETERS", "required", "quota_factors", "total_control_factor", "balance_factor"]
 
 ROLE = "control"
 _TOTAL = ("resident_target", "sensitivity", "floor", "controlled")
@@ -35,6 +37,9 @@ def required(params: Mapping[str, Any]) -> tuple[str, ...]:
     if "talent_plan" in params:
         need += _BALANCE
     return tuple(dict.fromkeys(need))
+
+
+PARAMETERS = Parameters(optional=tuple(dict.fromkeys((*_TOTAL, "hukou_target", *_BALANCE))), depends=required)
 
 
 def total_control_factor(state: Mapping[str, Any], params: Mapping[str, Any]) -> float:

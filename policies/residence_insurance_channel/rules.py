@@ -14,17 +14,18 @@ from typing import Any
 
 import numpy as np
 
-from policies.conditions import CONDITION_KEYS, check_spec, conditions
+from policies.conditions import CONDITION_KEYS, check_parameter, check_spec, conditions
+from policies.contract import Parameters
 from policies.decision import Decision, Points, decide
 from policies.schema import HOUSING, PersonColumns, code_of
 
-__all__ = ["ROLE", "CHANNEL", "KIND", "REQUIRED", "eligible", "score", "rank_keys", "admit_ties"]
+__all__ = ["ROLE", "CHANNEL", "KIND", "PARAMETERS", "eligible", "score", "rank_keys", "admit_ties"]
 
 ROLE = "channel"
 CHANNEL = "points"
 KIND = "quota"
-REQUIRED = ("take_up", "quota", "round_month", "pension_year_points", "owned_home_year_points",
-            "rented_home_year_points", "admit_ties")
+PARAMETERS = Parameters(required=("pension_year_points", "owned_home_year_points", "rented_home_year_points"),
+                        optional=CONDITION_KEYS, check=check_parameter)
 _MONTHS_PER_YEAR = 12  # a unit conversion, not a policy number
 _OWNED = code_of(HOUSING, "owned")
 

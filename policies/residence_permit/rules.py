@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from policies.decision import Decision, decide
+from policies.contract import Parameters, Params
+from policies.decision import Decision, Points, decide
 from policies.schema import PersonColumns
 
-__all__ = ["ROLE", "REQUIRED", "eligible"]
+__all__ = ["ROLE", "PARAMETERS", "eligible"]
 
 ROLE = "permit"
-REQUIRED = ("min_months", "requires_job", "requires_home", "job_or_home_suffices")
+PARAMETERS = Parameters(required=("min_months", "requires_job", "requires_home", "job_or_home_suffices"))
 
 
-def eligible(persons: PersonColumns, params: dict) -> Decision:
+def eligible(persons: PersonColumns, params: Params, points: Points | None) -> Decision:
     """居住证暂行条例 第二条 / 深府〔2016〕58号 （九）: months of residence and the home/job conditions of the date.
 
     ``job_or_home_suffices`` is the national rule (either condition); ``requires_job`` and ``requires_home`` make
-    one condition compulsory (Shenzhen 2016 sets both).
+    one condition compulsory (Shenzhen 2016 sets both). ``points`` is not read (the model passes None).
     """
     n = len(persons)
     job, home = persons.employed, persons.stable_home

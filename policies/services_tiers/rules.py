@@ -17,16 +17,36 @@ from typing import Any
 import numpy as np
 
 from policies.conditions import check_spec, conditions
+from policies.contract import Parameters
 from policies.decision import Points
 from policies.schema import EDUCATION, SKILL, PersonColumns, code_of
 
-__all__ = ["ROLE", "REQUIRED", "TIER_PREFIX", "levels_of", "service_score", "school_tier"]
+__all__ = ["ROLE", "PARAMETERS", "TIER_PREFIX", "check_parameter", "levels_of", "service_score", "school_tier"]
 
 ROLE = "services"
-REQUIRED = ("tiers", "tier_1")
 TIER_PREFIX = "tier_"
 _MONTHS_PER_YEAR = 12  # a unit conversion, not a policy number
 _SERVICE_KEYS = {"permit_year", "insurance_year", "employed", "stable_home", "education", "skill"}
+
+
+def check_parameter(name: str, value: Any) -> None:
+    """Refuse a tier that is not a condition spec of known keys, or service-point weights of unknown keys
+    (``ValueError``); a null tier (dropped) passes."""
+    if value is None:
+        return
+    if name.startswith(TIER_PREFIX):
+        if not isinstance(value, Mapping):
+            raise ValueError(f"{name}: a tier is a mapping of conditions, not {value!r}")
+        check_spec(value, name)
+    elif name == "service_points":
+        unknown = set(value) - _SERVICE_KEYS if isinstance(value, Mapping) else {repr(value)}
+        if unknown:
+            raise ValueError(f"{name}: unknown key {sorted(unknown)[0]!r} "
+                             f"(known: {', '.join(sorted(_SERVICE_KEYS))})")
+
+
+PARAMETERS = Parameters(required=("tier_1",), optional=("service_points",), prefixes=(TIER_PREFIX,),
+                        check=check_parameter)
 
 
 def levels_of(params: Mapping[str, Any]) -> list[Mapping[str, Any]]:

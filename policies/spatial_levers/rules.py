@@ -33,13 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from policies.cities import ADCODE_PREFIX
+from policies.contract import Parameters
 from policies.decision import Lever
 from policies.errors import InputError
 
-__all__ = ["ROLE", "REQUIRED", "KINDS", "LEVER_KEYS", "METRO_TABLE", "levers", "metro_openings"]
+__all__ = ["ROLE", "PARAMETERS", "KINDS", "LEVER_KEYS", "METRO_TABLE", "levers", "metro_openings", "check_lever"]
 
 ROLE = "spatial"
-REQUIRED: tuple[str, ...] = ()
 _RATE = ("annual_change", "start_year", "end_year", "article")
 LEVER_KEYS: dict[str, tuple[str, ...]] = {
     "housing": ("kind", "districts", *_RATE),
@@ -213,3 +213,11 @@ def levers(params: Mapping[str, Any]) -> list[Lever]:
             raise _fail(str(name), None, f"a {spec['kind']} lever has exactly the keys {', '.join(keys)}")
         out.extend(_lever(str(name), spec))
     return out
+
+
+def check_lever(name: str, value: Any) -> None:
+    """Refuse a malformed lever (``InputError`` naming its field), as ``levers`` would in the middle of a run."""
+    levers({name: value})
+
+
+PARAMETERS = Parameters(any_name=True, check=check_lever)  # each parameter is one lever, its kind says which

@@ -6,29 +6,15 @@ talent introduction by the comprehensive evaluation score (``score_min`` on the 
 Guangzhou's talent routes; Chengdu's pre-2018 conditional entry and its 2018 lowered thresholds (蓉漂).
 Everyone who meets some route settles (KIND
 ``direct``) when they apply (``take_up``).
+
+The rule and its parameters are shared with the other route channels (``policies.route_channel``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from policies.route_channel import KIND, PARAMETERS, eligible
 
-from policies.conditions import any_route, routes_of
-from policies.decision import Decision, Points
-from policies.schema import PersonColumns
-
-__all__ = ["ROLE", "CHANNEL", "KIND", "REQUIRED", "eligible"]
+__all__ = ["ROLE", "CHANNEL", "KIND", "PARAMETERS", "eligible"]
 
 ROLE = "channel"
 CHANNEL = "talent"
-KIND = "direct"
-REQUIRED = ("take_up",)
-
-
-def eligible(persons: PersonColumns, params: Mapping[str, Any], points: Points | None) -> Decision:
-    """深府〔2016〕59号 人才引进迁户 / 成府发〔2017〕23号 三（一）2: eligible when some talent route holds.
-
-    ``points`` is the regime's points (the talent comprehensive evaluation in Shenzhen); routes with
-    ``score_min`` need it and refuse everyone when it is None.
-    """
-    return any_route(persons, routes_of(params), points)

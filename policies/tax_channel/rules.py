@@ -4,25 +4,15 @@ in the city.
 Routes (``route_*`` parameters, see ``policies.conditions``) pair a three-year tax amount with an age limit:
 RMB 240,000 of personal income tax and under 50, or twice that and under 55. Everyone who meets a route
 settles when they apply (KIND ``direct``); settlers count in the ``other`` column.
+
+The rule and its parameters are shared with the other route channels (``policies.route_channel``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from policies.route_channel import KIND, PARAMETERS, eligible
 
-from policies.conditions import any_route, routes_of
-from policies.decision import Decision, Points
-from policies.schema import PersonColumns
-
-__all__ = ["ROLE", "CHANNEL", "KIND", "REQUIRED", "eligible"]
+__all__ = ["ROLE", "CHANNEL", "KIND", "PARAMETERS", "eligible"]
 
 ROLE = "channel"
 CHANNEL = "other"
-KIND = "direct"
-REQUIRED = ("take_up",)
-
-
-def eligible(persons: PersonColumns, params: Mapping[str, Any], points: Points | None) -> Decision:
-    """深府〔2016〕59号 纳税迁户: eligible when some tax route holds (amount over three tax years and age)."""
-    return any_route(persons, routes_of(params), points)

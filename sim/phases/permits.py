@@ -28,7 +28,7 @@ def issue_permits(model: HukouModel) -> None:
     pop, geo = model.population, model.geography
     district = pop["district"]
     rules = [gov.permit_rule() for gov in model.governments]
-    take_up = np.array([0.0 if rule is None else 1 - (1 - float(rule.params.get("take_up", 1.0)))
+    take_up = np.array([0.0 if rule is None else 1 - (1 - float(rule.params["take_up"]))
                         ** (model.step_months / 12) for rule in rules], dtype=np.float32)
     city = geo.city.astype(np.int8)[np.maximum(district, 0)]
     without = (district >= 0) & ~pop["permit"] & (pop["settled"] < 0)
@@ -40,7 +40,7 @@ def issue_permits(model: HukouModel) -> None:
             continue
 
         def eligible_in(chunk: np.ndarray, rule: ActiveMechanism = rule) -> np.ndarray:
-            return rule.rules.eligible(model.persons(chunk), rule.params).eligible
+            return rule.as_permit.eligible(model.persons(chunk), rule.params, None).eligible
 
         eligible = np.concatenate(list(ordered_map(eligible_in, split_rows(model, mine, CHUNK), model.threads)))
         granted = mine[eligible]

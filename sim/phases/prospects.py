@@ -24,17 +24,17 @@ def channel_chance(gov: CityGovernment, persons: Persons | MigrantBatch, points:
     n = len(persons)
     stay_out = np.ones(n)
     for mech in gov.channels():
-        elig = mech.rules.eligible(persons, mech.params, points).eligible
+        elig = mech.as_channel.eligible(persons, mech.params, points).eligible
         if points is not None and "min_score" in mech.params:
             elig = elig & (points.total >= mech.params["min_score"])
-        kind = mech.rules.KIND
+        kind = mech.as_channel.KIND
         if kind == "quota":
             published = gov.published_rounds.get(mech.name)
             chance = elig.astype(np.float64)
             if published is not None and published.cutoff_key == float("inf"):
                 chance = np.zeros(n)
             elif published is not None and published.cutoff_key is not None:
-                key = np.asarray(mech.rules.rank_keys(persons, mech.params, points)[0], dtype=np.float64)
+                key = np.asarray(mech.as_quota.rank_keys(persons, mech.params, points)[0], dtype=np.float64)
                 z = (key - published.cutoff_key) / max(published.key_spread, 1e-9)
                 chance = chance / (1 + np.exp(-np.clip(z, -30, 30)))
         elif kind == "hazard":

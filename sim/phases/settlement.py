@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 __all__ = ["settlement_rounds"]
 
 PER_PERSON_KINDS = ("direct", "hazard")  # decided chunk by chunk, before the quota rounds rank their applicants
-DEFAULT_ROUND_MONTH = 10
 CHUNK = 65_536
 
 
@@ -75,7 +74,7 @@ def _quota_round(model: HukouModel, gov: CityGovernment, mech: ActiveMechanism, 
         order = _rank(keys, rng.random(len(rows)))
         take = min(quota, len(rows))
         within_quota = take
-        if take < len(rows) and hasattr(mech.rules, "admit_ties") and mech.rules.admit_ties(mech.params):
+        if take < len(rows) and mech.as_quota.admit_ties(mech.params):
             last = order[take - 1]
             tied = np.all([k[order[take:]] == k[last] for k in keys], axis=0)
             take += int(np.cumprod(tied).sum())  # the remaining ties at the cut-off are all admitted
@@ -104,15 +103,15 @@ def settlement_rounds(model: HukouModel) -> None:
     pop, rng, geo = model.population, model.rng, model.geography
     for gov in model.governments:
         due = [m for m in gov.channels()
-               if model.clock.contains_month(model.t, int(m.params.get("round_month", DEFAULT_ROUND_MONTH)))]
+               if model.clock.contains_month(model.t, int(m.params["round_month"]))]
         if not due:
             continue
         district = pop["district"]
         rows = np.flatnonzero((district >= 0) & (pop["settled"] < 0)
                               & (geo.city[np.maximum(district, 0)] == gov.city_index))
         factors = gov.quota_factors(model.control_state(gov))
-        in_order = [m for kind in (*PER_PERSON_KINDS, "quota") for m in due if m.rules.KIND == kind]
-        quota_channels = [m for m in in_order if m.rules.KIND == "quota"]
+        in_order = [m for kind in (*PER_PERSON_KINDS, "quota") for m in due if m.as_channel.KIND == kind]
+        quota_channels = [m for m in in_order if m.as_channel.KIND == "quota"]
         applicants = {m.name: _Applicants() for m in quota_channels}
         chunks = split_rows(model, rows, CHUNK)
 
@@ -136,8 +135,9 @@ def settlement_rounds(model: HukouModel) -> None:
 
 
 def _chance(mech: ActiveMechanism) -> float:
-    """The chance drawn before a channel's rule: the yearly rate of a hazard channel, else the take-up."""
-    return float(mech.params["rate"] if mech.rules.KIND == "hazard" else mech.params.get("take_up", 1.0))
+    """The chance drawn before a channel's rule: the yearly rate of a hazard channel, else the take-up (both
+    required by the channel's contract, policies/contract.py)."""
+    return float(mech.params["rate"] if mech.as_channel.KIND == "hazard" else mech.params["take_up"])
 
 
 def _drawn(rng: np.random.Generator, n: int, chance: float, threads: int) -> np.ndarray:
@@ -165,11 +165,11 @@ def _decide_chunk(model: HukouModel, gov: CityGovernment, in_order: list[ActiveM
         if len(idx) == 0:
             continue
         idx = idx[_eligible(mech, persons.take(idx), _take_points(points, idx))]
-        if mech.rules.KIND != "quota":
+        if mech.as_channel.KIND != "quota":
             settled[mech.name] = chunk[candidates[idx]]
             still_open[idx] = False
         elif len(idx):
-            keys = mech.rules.rank_keys(persons.take(idx), mech.params, _take_points(points, idx))
+            keys = mech.as_quota.rank_keys(persons.take(idx), mech.params, _take_points(points, idx))
             queued[mech.name] = (chunk[candidates[idx]], keys, None if points is None else points.total[idx])
     return settled, queued
 
@@ -177,7 +177,7 @@ def _decide_chunk(model: HukouModel, gov: CityGovernment, in_order: list[ActiveM
 def _eligible(mech: ActiveMechanism, persons: Persons | MigrantBatch, points: Points | None
               ) -> np.ndarray:
     """Who meets the channel's rule (and its minimum score, when it has one)."""
-    eligible = mech.rules.eligible(persons, mech.params, points).eligible
+    eligible = mech.as_channel.eligible(persons, mech.params, points).eligible
     if points is not None and "min_score" in mech.params:
         eligible = eligible & (points.total >= mech.params["min_score"])
     return eligible
@@ -191,6 +191,6 @@ def settle(model: HukouModel, gov: CityGovernment, mech: ActiveMechanism, rows: 
     pop["settle_step"][rows] = model.t
     pop["permit"][rows] = False
     gov.settled_this_year[mech.name] = gov.settled_this_year.get(mech.name, 0) + len(rows) * model.scale
-    model.flows.add_settlements(mech.rules.CHANNEL, pop["district"][rows], pop["education"][rows] >= 5,
+    model.flows.add_settlements(mech.as_channel.CHANNEL, pop["district"][rows], pop["education"][rows] >= 5,
                                 pop["months_in_city"][rows])
     model.events.add("settle", pop["uid"][rows], model.t, code)

@@ -98,10 +98,7 @@ def test_case(case: dict[str, Any]) -> None:
         return
 
     points = _points(case.get("points"), persons, date)
-    if rules.ROLE == "permit":
-        decision = rules.eligible(persons, params)
-    else:
-        decision = rules.eligible(persons, params, points)
+    decision = rules.eligible(persons, params, points)
     if "eligible" in expected:
         assert list(decision.eligible) == _as_list(expected["eligible"], n)
     if "reason" in expected:

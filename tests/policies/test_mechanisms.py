@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from policies.conditions import CONDITION_KEYS, any_route, check_spec, routes_of
+from policies.contract import check_rules, check_variant
 from policies.decision import Decision, Lever, Points
 from policies.errors import InputError
 from policies.mechanisms import CHANNEL_CATEGORIES, CHANNEL_KINDS, MECHANISMS, ROLES, variants_of
@@ -50,19 +51,17 @@ VARIANTS = [(m, v) for m in OWN for v in variants_of(m) if MECHANISMS[m].ROLE no
 
 
 def test_contract_declarations() -> None:
-    """Each module declares its role, and channels their column and kind (policies/README.md)."""
-    for name in OWN:
-        rules = MECHANISMS[name]
+    """Each module declares its role, and channels their column and kind, and has what its role's protocol asks
+    for (policies/contract.py); every variant reads only parameters its mechanism knows."""
+    for name, rules in MECHANISMS.items():
         assert rules.ROLE in ROLES, name
-        assert hasattr(rules, "REQUIRED") or hasattr(rules, "required"), name
         assert (rules.__doc__ or "").strip(), name
+        role = check_rules(name, rules)
+        assert role.role == rules.ROLE
         if rules.ROLE == "channel":
-            assert rules.CHANNEL in CHANNEL_CATEGORIES, name
-            assert rules.KIND in CHANNEL_KINDS, name
-            if rules.KIND == "quota":
-                assert hasattr(rules, "rank_keys"), name
-            if rules.KIND == "hazard":
-                assert "rate" in rules.REQUIRED, name
+            assert rules.CHANNEL in CHANNEL_CATEGORIES and rules.KIND in CHANNEL_KINDS, name
+        for variant in variants_of(name).values():
+            check_variant(name, rules, variant)
 
 
 @pytest.mark.parametrize("mechanism,variant", VARIANTS, ids=[f"{m}.{v}" for m, v in VARIANTS])
@@ -77,16 +76,14 @@ def test_batch_equals_one_by_one(mechanism: str, variant: str) -> None:
                    for i in range(0, len(PROFILES), 7)]
         assert list(batch[::7]) == singles
         return
-    call = (lambda p, pts: rules.eligible(p, params)) if rules.ROLE == "permit" else \
-        (lambda p, pts: rules.eligible(p, params, pts))
-    decision: Decision = call(BATCH, POINTS)
+    decision: Decision = rules.eligible(BATCH, params, POINTS)
     assert decision.eligible.dtype == bool and decision.reason.shape == (len(PROFILES),)
     assert np.array_equal(decision.eligible, decision.reason == 0)
     for i in range(0, len(PROFILES), 7):
-        one = call(BATCH.take(np.array([i])), Points(POINTS.total[[i]], {}))
+        one = rules.eligible(BATCH.take(np.array([i])), params, Points(POINTS.total[[i]], {}))
         assert bool(one.eligible[0]) == bool(decision.eligible[i])
         assert one.why(0) == decision.why(i)
-    if getattr(rules, "KIND", None) == "quota":
+    if rules.ROLE == "channel" and rules.KIND == "quota":
         keys = rules.rank_keys(BATCH, params, POINTS)
         assert keys and all(np.shape(k) == (len(PROFILES),) for k in keys)
 

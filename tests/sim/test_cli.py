@@ -51,6 +51,12 @@ def test_negative_scale(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
     ("end: 2012\noverrides:\n  points_channel.guangzhou_2011.quota: .nan\n", ":3", "quota"),
     ("end: 2012\noverrides:\n  points_channel.guangzhou_2011.quota: -8000\n", ":3", "quota"),
     ("end: 2012\noverrides:\n  points_channel.guangzhou_2011.quota: lots\n", ":3", "quota"),
+    # issue 10 (the mechanism contract): a null take-up ran until float(None) failed in the first round, and a
+    # route the rules cannot read until check_spec raised a ValueError there; both are refused before the run
+    ("end: 2012\noverrides:\n  talent_channel.guangzhou_2016.take_up: null\n", ":3",
+     "overrides.talent_channel.guangzhou_2016.take_up: missing parameter"),
+    ("end: 2012\noverrides:\n  talent_channel.guangzhou_2016.route_bachelor: {education_min: bachelour}\n", ":3",
+     "overrides.talent_channel.guangzhou_2016.route_bachelor.education_min: 'bachelour' is not one of"),
 ])
 def test_malformed_config_file(capsys: pytest.CaptureFixture, tmp_path: Path, text: str, line: str,
                                field: str) -> None:
