@@ -13,6 +13,7 @@ plus the ledger (``runs``), the scenarios and the summary tables. Analysts query
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -27,6 +28,7 @@ DISTRICT_METRICS = ("residents", "hukou_residents", "migrants", "permit_holders"
                     "settled_points", "settled_other", "migrants_bachelor_plus", "arrivals", "returns",
                     "migrant_children_in_school", "rent_index")
 VIEWS = ("runs", "scenarios", "city_year", "district_year", "summary_city_year", "summary_district_year")
+log = logging.getLogger(__name__)
 _KEYS = {"city_year": ("run_id", "year", "census_day", "city"),
          "district_year": ("run_id", "year", "census_day", "city", "district")}
 
@@ -44,16 +46,32 @@ def _quote(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+def _inside(folder: Path, path: Path) -> bool:
+    """Whether ``path``, every symlink resolved, lies under ``folder`` (resolved too)."""
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
+
+
+def _own_files(folder: Path, files: list[Path]) -> list[Path]:
+    """The files that really are the sweep's: a symlink out of the folder is skipped with a warning."""
+    kept = [f for f in files if _inside(folder, f)]
+    for f in sorted(set(files) - set(kept)):
+        log.warning("skipped %s: it points outside the sweep folder %s", f, folder)
+    return kept
+
+
 def connect(folder: str | Path) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with the views of one sweep (``VIEWS``); only published runs appear."""
     folder = Path(folder)
     con = duckdb.connect()
     runs = _ledger_frame(folder)
     con.register("runs", runs)
-    if (folder / "scenarios.parquet").is_file():
+    if (folder / "scenarios.parquet").is_file() and _own_files(folder, [folder / "scenarios.parquet"]):
         con.sql(f"CREATE VIEW scenarios AS SELECT * FROM read_parquet({_quote(folder / 'scenarios.parquet')})")
     for table in ("city_year", "district_year"):
-        files = sorted((folder / "runs").glob(f"*/{table}.parquet"))
+        files = _own_files(folder, sorted((folder / "runs").glob(f"*/{table}.parquet")))
         if not files:
             continue
         listing = "[" + ", ".join(_quote(f) for f in files) + "]"
@@ -63,7 +81,7 @@ def connect(folder: str | Path) -> duckdb.DuckDBPyConnection:
                   FROM read_parquet({listing}, filename = true, union_by_name = true)) t
             JOIN runs r USING (run_id)""")
     for table in ("summary_city_year", "summary_district_year"):
-        if (folder / f"{table}.parquet").is_file():
+        if (folder / f"{table}.parquet").is_file() and _own_files(folder, [folder / f"{table}.parquet"]):
             con.sql(f"CREATE VIEW {table} AS SELECT * FROM read_parquet({_quote(folder / f'{table}.parquet')})")
     return con
 
