@@ -31,7 +31,8 @@ import pandas as pd
 __all__ = ["Experiment", "Registry", "UnknownExperiment", "UnknownReport", "ValidationReport", "use_results",
            "registry", "ID_PATTERN", "CITY_METRICS", "DISTRICT_METRICS", "reproduce_command", "city_runs",
            "zone_runs", "COMPARE_METRICS", "ZONE_SQL", "REPORT_COLUMNS", "SHIPPED_REPORT", "SHIPPED_REPORT_ID",
-           "SHARE_COLUMNS", "SHARE_ERROR_COLUMNS", "inside"]
+           "SHARE_COLUMNS", "SHARE_ERROR_COLUMNS", "inside",
+           "ReadOnlyQuery"]
 
 log = logging.getLogger(__name__)
 
@@ -88,15 +89,39 @@ def inside(root: Path, path: Path) -> bool:
         return False
 
 
+class ReadOnlyQuery(duckdb.PermissionException):
+    """A query the dashboard's connection refuses: anything but one SELECT (a ``duckdb.Error``, like its sandbox's)."""
+
+
+def _only_select(con: duckdb.DuckDBPyConnection, query: str) -> None:
+    """Refuse anything but a single SELECT (``DESCRIBE SELECT`` and ``UNPIVOT`` parse as one).
+
+    DuckDB 2.0 has no read-only switch that covers files: ``access_mode = READ_ONLY`` cannot open an in-memory
+    database, and a read-only file database still runs ``COPY … TO`` (it does not change the database), while
+    ``allowed_directories`` allows writing where it allows reading. So writes are refused before execution, by the
+    statement's type: ``COPY``, ``EXPORT``, ``ATTACH``, ``CREATE``, ``SET``, ``PRAGMA``, ``CALL``, ``INSTALL`` and
+    several statements in one string never reach the engine. A SELECT cannot write a file (``query()`` inside one
+    accepts only a SELECT too).
+    """
+    statements = con.extract_statements(query)
+    if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+        kinds = ", ".join(str(s.type).rsplit(".", 1)[-1] for s in statements) or "none"
+        raise ReadOnlyQuery(f"the dashboard runs one SELECT per query, read-only (got: {kinds})")
+
+
 def _locked_sql(folder: Path, query: str, params: list[Any] | None = None) -> pd.DataFrame:
-    """Run a query on a fresh in-memory DuckDB that can read only ``folder`` (``{folder}`` in the query is it)."""
-    con = duckdb.connect(":memory:")
+    """Run a query on a fresh in-memory DuckDB that can read only ``folder`` (``{folder}`` in the query is it) and
+    write nothing: one SELECT, no external access but the folder, configuration locked."""
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                             "autoload_known_extensions": False})
     try:
         root = str(folder.resolve()) + "/"
         con.execute(f"SET allowed_directories = [{_quote(Path(root))}]")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
-        return con.execute(query.replace("{folder}", str(folder.resolve()).replace("'", "''")), params or []).df()
+        sql = query.replace("{folder}", str(folder.resolve()).replace("'", "''"))
+        _only_select(con, sql)
+        return con.execute(sql, params or []).df()
     finally:
         con.close()
 

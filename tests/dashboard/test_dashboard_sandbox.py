@@ -72,3 +72,34 @@ def test_a_manifest_symlinked_outside_is_refused(results_root: Path, tmp_path: P
         assert "outside" in str(exc)
     else:
         raise AssertionError(f"a manifest outside the folder was read (name {name!r})")
+
+
+WRITES = [
+    "COPY (SELECT 1 AS x) TO '{folder}/pwned.csv'",
+    "COPY (SELECT * FROM read_parquet('{folder}/summary_city_year.parquet')) TO '{folder}/pwned.parquet'",
+    "SELECT 1; COPY (SELECT 1 AS x) TO '{folder}/pwned.csv'",
+    "EXPORT DATABASE '{folder}/pwned'",
+    "ATTACH '{folder}/pwned.duckdb' AS p",
+    "CREATE TABLE t AS SELECT 1",
+    "SET threads = 1",
+    "PRAGMA version",
+]
+
+
+def test_the_query_connection_writes_nothing_into_the_results(results_root: Path) -> None:
+    from dashboard import data
+
+    folder = results_root / "dash_fixture"
+    before = sorted(p.name for p in folder.iterdir())
+    for query in WRITES:
+        try:
+            data._locked_sql(folder, query)
+        except Exception as exc:  # refused: by the statement check, and nothing else
+            assert type(exc).__name__ == "ReadOnlyQuery", (query, exc)
+        else:
+            raise AssertionError(f"ran: {query}")
+        assert sorted(p.name for p in folder.iterdir()) == before, query
+    # reading still works, DESCRIBE included
+    assert len(data._locked_sql(folder, "SELECT * FROM read_parquet('{folder}/summary_city_year.parquet')")) > 0
+    described = data._locked_sql(folder, "DESCRIBE SELECT * FROM read_parquet('{folder}/scenarios.parquet')")
+    assert "scenario" in set(described["column_name"])
