@@ -30,7 +30,8 @@ try:  # typer >= 0.20 ships its own copy of click
 except ImportError:  # pragma: no cover - older typer depends on click
     from click import exceptions as click_errors
 
-__all__ = ["sweep", "resume", "status", "query", "sensitivity", "validate", "EXIT_FAILED_RUNS", "EXIT_LOCKED"]
+__all__ = ["sweep", "resume", "status", "query", "sensitivity", "validate", "schema", "EXIT_FAILED_RUNS",
+           "EXIT_LOCKED"]
 
 EXIT_FAILED_RUNS = 3
 EXIT_LOCKED = 4
@@ -295,6 +296,28 @@ def validate(
                       f"replications = {runs} runs ({parsed.sampler.method}), {parsed.start}–{parsed.end}, "
                       f"scale {parsed.scale:g}", highlight=False)
     return 0
+
+
+def schema(
+    kind: Annotated[str, typer.Argument(help="spec, config, policy (a regime or counterfactual file) or profile.")],
+    out: Annotated[Path | None, typer.Option(help="Write the schema to this file instead of printing it.")] = None,
+) -> None:
+    """Print the JSON Schema of a spec, run config, regime file or points profile, for editors to check files as
+    they are typed (the same files are shipped in docs/schemas/). Example: hukou schema spec --out spec.schema.json
+    """
+    from experiments.schemas import KINDS, schema_text
+
+    if kind not in KINDS:
+        raise InputError(f"unknown schema {kind!r} (known: {', '.join(KINDS)})", field="kind")
+    text = schema_text(kind)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, "utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write the schema ({exc.strerror or exc})", file=out) from None
+    out_console.print(f"{kind} schema: {out}", highlight=False)
 
 
 logging.getLogger("experiments").addHandler(logging.NullHandler())

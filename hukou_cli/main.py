@@ -117,6 +117,7 @@ def _register_commands() -> None:
     for command in (policy_commands.points, policy_commands.regimes,
                     experiment_commands.sweep, experiment_commands.resume, experiment_commands.status,
                     experiment_commands.query, experiment_commands.sensitivity, experiment_commands.validate,
+                    experiment_commands.schema,
                     calibration_commands.calibrate, dashboard_commands.dashboard):
         app.command()(command)
 
