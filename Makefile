@@ -24,9 +24,15 @@ run: $(STAMP)
 	$(BIN)/hukou sweep $(COMPARE_SPEC) --out $$out && \
 	$(BIN)/hukou dashboard --results $$out
 
-## test: the whole test suite on both cores (the dashboard's browser tests need Debian's chromium: installed here)
+## test: the whole test suite on both cores. The dashboard's browser tests need Debian's chromium and
+## chromium-driver: when missing they are installed here, without recommended packages (two packages and their
+## libraries, not the 116 that recommends pulled in); without root or apt-get it stops and says what to install.
 test: $(STAMP)
-	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] || { \
+	    echo "make test: the browser tests need chromium and chromedriver on PATH (Debian: apt-get install" \
+	         "--no-install-recommends chromium chromium-driver); install them, then run make test again" >&2; exit 2; }; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium chromium-driver; }
 	$(BIN)/python -m pytest -q -n 2
 
 ## bench: the speed and memory benchmark of docs/performance.md

@@ -22,7 +22,7 @@ from dashboard.figures import GRAPH_CONFIG
 from dashboard.i18n import t
 
 __all__ = ["PAGES", "shell", "manifest_panel", "report_manifest_body", "report_manifest_panel", "table", "graph",
-           "sync_url", "first", "error_alert", "href"]
+           "sync_url", "first", "error_alert", "href", "summary_unavailable"]
 
 PAGES = (("overview", "/"), ("compare", "/compare"), ("map", "/map"), ("calculator", "/calculator"),
          ("scenarios", "/scenarios"), ("validation", "/validation"))
@@ -41,8 +41,9 @@ def href(path: str, **query: Any) -> str:
     return path + ("?" + urlencode(clean) if clean else "")
 
 
-def shell(page: str, lang: str, exp: str | None, body: list[Any]) -> html.Div:
-    """The page frame: title, navigation (keeping experiment and language), language switch, body."""
+def shell(page: str, lang: str, exp: str | None, body: list[Any], requested: Any = None) -> html.Div:
+    """The page frame: title, navigation (keeping experiment and language), language switch, body. ``requested``
+    is the experiment a link named: when it is not the one shown, the page says so instead of substituting."""
     links = [dbc.NavItem(dbc.NavLink(t(f"nav_{name}", lang), href=href(path, exp=exp, lang=lang),
                                      active=name == page, id=f"nav-{name}")) for name, path in PAGES]
     switch = dbc.Button(t("language", lang), id="lang-switch", color="light", size="sm", className="ms-3",
@@ -50,8 +51,29 @@ def shell(page: str, lang: str, exp: str | None, body: list[Any]) -> html.Div:
     bar = dbc.Navbar(dbc.Container([dbc.NavbarBrand(t("app_title", lang), className="me-4"),
                                     dbc.Nav(links, navbar=True), switch], fluid=True),
                      color="dark", dark=True, className="mb-3")
-    return html.Div([bar, dbc.Container(body, fluid=True, id=f"{page}-page", className="pb-5")],
+    notes = _damage_alert(exp, lang)
+    if requested and exp and str(requested) != exp:
+        notes.insert(0, dbc.Alert(t("experiment_substituted", lang).format(requested=str(requested)[:120], shown=exp),
+                                  color="warning", className="my-2", id="experiment-substituted"))
+    return html.Div([bar, dbc.Container([*notes, *body], fluid=True, id=f"{page}-page",
+                                        className="pb-5")],
                     lang="zh-CN" if lang == "zh" else "en")
+
+
+def _damage_alert(exp: str | None, lang: str) -> list[dbc.Alert]:
+    """A warning naming the experiment's damaged runs and summaries (the rest is served), or nothing."""
+    from dashboard.data import UnknownExperiment, registry
+
+    try:
+        experiment = registry().get(exp) if exp else None
+    except UnknownExperiment:  # a report's page, or no results at all
+        return []
+    damage = experiment.damage() if experiment is not None else []
+    if experiment is None or not damage:
+        return []
+    return [dbc.Alert([t("damaged", lang).format(folder=experiment.folder),
+                       html.Ul([html.Li(str(d)) for d in damage], className="mb-0")],
+                      color="warning", className="my-2", id="damaged-results")]
 
 
 # Language switch: reload the same view with lang toggled (the layout renders every label from the query).
@@ -171,6 +193,19 @@ def graph(graph_id: str, figure: Any = None, filename: str = "hukou-figure") -> 
     """A graph whose camera button downloads a PNG named after the view."""
     config = {**GRAPH_CONFIG, "toImageButtonOptions": {**GRAPH_CONFIG["toImageButtonOptions"], "filename": filename}}
     return dcc.Graph(id=graph_id, figure=figure or {}, config=config)
+
+
+def summary_unavailable(experiment: Experiment, lang: str) -> dbc.Alert | None:
+    """An alert when the experiment's summaries cannot be read (a damaged file: named, with the command that
+    rebuilds it), else None: the page then has nothing to draw from and shows only this."""
+    from dashboard.data import DamagedResults
+
+    try:
+        experiment.summary_city()
+        experiment.summary_district()
+    except DamagedResults as exc:
+        return error_alert(str(exc), lang)
+    return None
 
 
 def error_alert(message: str, lang: str) -> dbc.Alert:

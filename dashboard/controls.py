@@ -12,14 +12,15 @@ from typing import Any
 
 import pandas as pd
 
-from dashboard.data import CITY_METRICS, Experiment, registry
+from dashboard.data import Experiment, registry
 from dashboard.i18n import city_label, lang_of, metric_label
+from policies.cities import CITIES
+from sim.metrics import CITY_METRICS
 
 __all__ = ["CALCULATOR_DEFAULTS", "filter_city", "experiment_options", "scenario_options", "metric_options",
            "year_options", "city_options", "pick_experiment", "pick_keys", "pick_metric", "pick_year", "pick_city",
-           "year_label", "CITIES", "split", "lang_of", "labels_of"]
+           "year_label", "year_text", "CITIES", "split", "lang_of", "labels_of"]
 
-CITIES = ("shenzhen", "guangzhou", "chengdu")
 # The points calculator's starting profile (a bachelor renting in Bao'an with four years of insurance).
 CALCULATOR_DEFAULTS: dict[str, Any] = {"date": "2018-06-01", "age": 30, "sex": "female", "education": "bachelor",
                             "full_time_degree": True, "professional_title": "none", "skill_level": "none",
@@ -94,8 +95,14 @@ def year_label(year: float) -> str:
 
 
 def year_options(experiment: Experiment) -> list[dict[str, Any]]:
-    """The recorded years (census days included) for a dropdown."""
-    return [{"label": year_label(y) + (" (census)" if y % 1 else ""), "value": y} for y in experiment.years()]
+    """The recorded years (census days included, as their date) for a dropdown."""
+    return [{"label": year_text(y), "value": y} for y in experiment.years()]
+
+
+def year_text(year: float) -> str:
+    """A year as a reader sees it: 2035 for a year's end, 2020-11-01 for a census day (stored as 2020.83, which
+    read as a fraction of a year and confused the first-use review)."""
+    return f"{int(year)}-11-01" if year % 1 else f"{int(year)}"
 
 
 def pick_year(experiment: Experiment, value: Any) -> float:

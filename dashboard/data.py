@@ -23,30 +23,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
 
-__all__ = ["Experiment", "Registry", "UnknownExperiment", "UnknownReport", "ValidationReport", "use_results",
-           "registry", "ID_PATTERN", "CITY_METRICS", "DISTRICT_METRICS", "reproduce_command", "city_runs",
-           "zone_runs", "COMPARE_METRICS", "ZONE_SQL", "REPORT_COLUMNS", "SHIPPED_REPORT", "SHIPPED_REPORT_ID",
-           "SHARE_COLUMNS", "SHARE_ERROR_COLUMNS", "inside",
-           "ReadOnlyQuery"]
+from sim.metrics import CITY_METRICS, COMPARE_METRICS, ZONE_SQL
+
+if TYPE_CHECKING:
+    from experiments.integrity import Damage
+
+__all__ = ["DamagedResults", "Experiment", "Registry", "UnknownExperiment", "UnknownReport", "ValidationReport",
+           "use_results", "registry", "ID_PATTERN", "reproduce_command", "city_runs", "zone_runs", "REPORT_COLUMNS",
+           "SHIPPED_REPORT", "SHIPPED_REPORT_ID", "SHARE_COLUMNS", "SHARE_ERROR_COLUMNS", "inside", "ReadOnlyQuery"]
 
 log = logging.getLogger(__name__)
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,119}$")
-CITY_METRICS = (
-    "hukou_share", "suburban_dispersion_migrants", "suburban_dispersion_residents", "entropy_migrants",
-    "talent_share_settlers", "talent_share_migrants", "talent_share_residents", "settlements_talent",
-    "settlements_points", "settlements_other", "settlements_total", "time_to_hukou_years", "school_access",
-    "return_rate", "permit_coverage", "points_cutoff", "queue_length", "residents", "hukou_residents", "migrants",
-    "permit_holders", "arrivals", "returns", "rent_index",
-)
-DISTRICT_METRICS = ("residents", "hukou_residents", "migrants", "permit_holders", "settled_talent",
-                    "settled_points", "settled_other", "migrants_bachelor_plus", "arrivals", "returns",
-                    "migrant_children_in_school", "rent_index")
 # The columns of ``hukou validate``'s validation_table.parquet that the Validation page reads.
 REPORT_COLUMNS = ("city", "year", "measure", "target_kind", "observed", "simulated_mean", "simulated_lo",
                   "simulated_hi", "error", "relative_error", "target_id", "sigma_rel", "z", "inside_band", "runs",
@@ -67,6 +60,10 @@ _SHARE_FILES = {"shares": ("district_shares.parquet", SHARE_COLUMNS),
 
 class UnknownExperiment(LookupError):
     """An identifier that names no experiment of this dashboard (shown to the user, never a server error)."""
+
+
+class DamagedResults(LookupError):
+    """A summary file changed since it was written: named on the page with the command that rebuilds it."""
 
 
 class UnknownReport(LookupError):
@@ -179,9 +176,27 @@ class Experiment:
         """The scenario identifiers a URL may name (hex of the scenario key)."""
         return list(self.scenarios()["key"])
 
+    def damage(self) -> list[Damage]:
+        """Runs and summaries whose files are missing or changed since they were written (experiments/integrity.py),
+        checked once per process: results do not change under a running dashboard. Damaged runs are left out of
+        every view; the pages name them."""
+        def load() -> list[Damage]:
+            from experiments.integrity import check_sweep
+
+            return check_sweep(self.folder, self._listed_runs())
+        return self._cached("damage", load)
+
+    def _check_summaries(self) -> None:
+        from experiments.integrity import SUMMARY
+
+        for damage in self.damage():
+            if damage.owner == SUMMARY:
+                raise DamagedResults(f"{self.id}: {damage.problem}; hukou resume {self.folder} rebuilds it")
+
     def summary_city(self) -> pd.DataFrame:
         """Mean, sd and 95% CI across replications per scenario, year, city and metric (the sweep's summary)."""
         def load() -> pd.DataFrame:
+            self._check_summaries()
             frame = self.sql("SELECT * FROM read_parquet('{folder}/summary_city_year.parquet')")
             return _with_keys(frame)
         return self._cached("summary_city", load)
@@ -189,6 +204,7 @@ class Experiment:
     def summary_district(self) -> pd.DataFrame:
         """Mean and CI across replications per scenario, year, district and metric."""
         def load() -> pd.DataFrame:
+            self._check_summaries()
             frame = self.sql("SELECT * FROM read_parquet('{folder}/summary_district_year.parquet')")
             return _with_keys(frame)
         return self._cached("summary_district", load)
@@ -212,14 +228,12 @@ class Experiment:
         runs = self.published_runs()
         if not runs:
             return pd.DataFrame(columns=["key", "replicate", "city", "year", "metric", "value"])
-        files = "[" + ", ".join(_quote(self.folder.resolve() / "runs" / r / "city_year.parquet") for r in runs) + "]"
+        files = _run_files(self, "city_year")
         present = set(self.sql(f"DESCRIBE SELECT * FROM read_parquet({files}, union_by_name = true)")["column_name"])
         cols = ", ".join(f"CAST({m} AS DOUBLE) AS {m}" for m in CITY_METRICS if m in present)
-        frame = self.sql(
-            f"SELECT regexp_extract(filename, '(s[0-9a-f]+)-r([0-9]+)', 1) AS skey, "
-            f"CAST(regexp_extract(filename, '-r([0-9]+)', 1) AS INTEGER) AS replicate, city, year, {cols} "
-            f"FROM read_parquet({files}, filename = true, union_by_name = true)")
-        frame["key"] = frame.pop("skey").str[1:].map(lambda h: f"{int(h, 16):x}")
+        frame = self.sql(f"SELECT {_key_columns()}, city, year, {cols} "
+                         f"FROM read_parquet({files}, filename = true, union_by_name = true)")
+        frame = _hex_keys(frame)
         return frame.melt(id_vars=["key", "replicate", "city", "year"], var_name="metric", value_name="value")
 
     def districts(self) -> pd.DataFrame:
@@ -234,6 +248,11 @@ class Experiment:
         return self._cached("districts", load)
 
     def published_runs(self) -> list[str]:
+        """Run folders that were published (renamed into place) and are not damaged, by name."""
+        damaged = {d.owner for d in self.damage()}
+        return [r for r in self._listed_runs() if r not in damaged]
+
+    def _listed_runs(self) -> list[str]:
         """Run folders that were published (renamed into place), by name; names are checked, not trusted."""
         runs = self.folder / "runs"
         if not runs.is_dir() or not inside(self.folder, runs):
@@ -257,8 +276,7 @@ class Experiment:
         runs = self.published_runs()
         if not runs:
             return 0
-        files = "[" + ", ".join(_quote(self.folder.resolve() / "runs" / r / "district_year.parquet")
-                                for r in runs) + "]"
+        files = _run_files(self, "district_year")
         return int(self.sql(f"SELECT count(*) AS n FROM read_parquet({files})")["n"].iloc[0])
 
     def info(self) -> dict[str, Any]:
@@ -499,23 +517,6 @@ def registry() -> Registry:
     if _REGISTRY is None:
         raise RuntimeError("no results registered: call dashboard.app.create_app(results) first")
     return _REGISTRY
-
-
-# Zone-level analogues of the city metrics (docs/metrics.md), from sums of district columns over a zone.
-_SETTLED = "sum(settled_talent + settled_points + settled_other)"
-ZONE_SQL = {
-    "hukou_share": "sum(hukou_residents) / nullif(sum(residents), 0)",
-    "suburban_dispersion_migrants": "sum(migrants) / nullif(sum(sum(migrants)) OVER (PARTITION BY run, year, city), 0)",
-    "talent_share_settlers": f"sum(settled_bachelor_plus) / nullif({_SETTLED}, 0)",
-    "settlements_talent": "sum(settled_talent)",
-    "settlements_points": "sum(settled_points)",
-    "settlements_other": "sum(settled_other)",
-    "settlements_total": "sum(settled_talent + settled_points + settled_other)",
-    "time_to_hukou_years": f"sum(hukou_months_sum) / nullif({_SETTLED}, 0) / 12",
-    "school_access": "sum(migrant_children_in_school) / nullif(sum(migrant_children), 0)",
-    "return_rate": "sum(returns) / nullif(sum(migrants) + sum(settled_stock) + sum(returns), 0)",
-}
-COMPARE_METRICS = tuple(ZONE_SQL)
 
 
 def _run_files(experiment: Experiment, table: str) -> str:

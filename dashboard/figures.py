@@ -15,7 +15,10 @@ import numpy as np
 import pandas as pd
 from plotly.subplots import make_subplots
 
-from dashboard.i18n import SHARE_METRICS, city_label, fmt_number, fmt_share, fmt_value, metric_label, t, zone_label
+from dashboard.geo import LONGGANG_ADCODE
+from dashboard.i18n import city_label, fmt_difference, fmt_number, fmt_share, fmt_value, metric_label, t, zone_label
+from policies.cities import CITIES
+from sim.metrics import SETTLEMENT_METRICS, SHARE_METRICS
 
 __all__ = ["PALETTE", "overview_frame", "overview_figure", "difference_frame", "run_stats", "difference_from_stats",
            "compare_figure",
@@ -31,13 +34,15 @@ COMPARE_PANELS = (
     ("suburban_dispersion_migrants", ("suburban_dispersion_migrants",)),
     ("talent_share_settlers", ("talent_share_settlers",)),
     ("hukou_share", ("hukou_share",)),
-    ("settlements_total", ("settlements_talent", "settlements_points", "settlements_other")),
+    ("settlements_total", SETTLEMENT_METRICS),
     ("time_to_hukou_years", ("time_to_hukou_years",)),
     ("school_access", ("school_access",)),
     ("return_rate", ("return_rate",)),
 )
-GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
-_CITIES = ("shenzhen", "guangzhou", "chengdu")
+# No button that sends a chart to plotly's cloud (Chart Studio): results stay on this machine.
+GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2},
+                "showSendToCloud": False, "showEditInChartStudio": False, "plotlyServerURL": "",
+                "modeBarButtonsToRemove": ["sendDataToCloud", "editInChartStudio"]}
 
 
 def plain(text: Any) -> str:
@@ -74,7 +79,7 @@ def overview_frame(summary: pd.DataFrame, runs: pd.DataFrame, labels: dict[str, 
     if len(r):
         r["label"] = r["key"].map(labels)
     order = {k: i for i, k in enumerate(labels)}
-    cities = {c: i for i, c in enumerate(_CITIES)}
+    cities = {c: i for i, c in enumerate(CITIES)}
     s = s.sort_values(["key", "city"], key=lambda c: c.map(order) if c.name == "key" else c.map(cities))
     return s, r
 
@@ -218,6 +223,8 @@ def compare_figure(diff: pd.DataFrame, lang: str, title: str = "") -> dict[str, 
                 if d is None or d.empty:
                     continue
                 colour = PALETTE[(z if multi else m) % len(PALETTE)]
+                if metric in SHARE_METRICS:  # a difference of shares is drawn in percentage points
+                    d = d.assign(diff=d["diff"] * 100, low=d["low"] * 100, high=d["high"] * 100)
                 name = zone_label(zone, lang) if zone else t("difference", lang)
                 if len(metrics) > 1:
                     name = f"{name}: {metric_label(metric, lang)}" if zone else metric_label(metric, lang)
@@ -228,8 +235,9 @@ def compare_figure(diff: pd.DataFrame, lang: str, title: str = "") -> dict[str, 
                                  "fill": "toself", "fillcolor": _rgba(colour, 0.18), "line": {"width": 0},
                                  "hoverinfo": "skip", "showlegend": False, "legendgroup": name,
                                  "xaxis": f"x{axis}", "yaxis": f"y{axis}"})
-                hover = [f"{name} {int(y)}: {fmt_value(metric, v, lang)} [{fmt_value(metric, lo, lang)}, "
-                         f"{fmt_value(metric, hi, lang)}]"
+                scale = 100 if metric in SHARE_METRICS else 1
+                hover = [f"{name} {int(y)}: {fmt_difference(metric, v / scale, lang)} "
+                         f"[{fmt_difference(metric, lo / scale, lang)}, {fmt_difference(metric, hi / scale, lang)}]"
                          for y, v, lo, hi in zip(x, d["diff"], d["low"], d["high"], strict=True)]
                 data.append({"type": "scatter", "x": x.tolist(), "y": d["diff"].tolist(), "mode": "lines",
                              "name": name, "line": {"color": colour}, "hovertext": hover, "hoverinfo": "text",
@@ -237,7 +245,8 @@ def compare_figure(diff: pd.DataFrame, lang: str, title: str = "") -> dict[str, 
                              "xaxis": f"x{axis}", "yaxis": f"y{axis}"})
                 shown.add(name)
         if metrics[0] in SHARE_METRICS:
-            layout.setdefault(f"yaxis{axis}", {})["tickformat"] = ".1%"
+            layout.setdefault(f"yaxis{axis}", {}).update(
+                {"tickformat": ".1f", "ticksuffix": " 个百分点" if lang == "zh" else " pp"})
         layout["shapes"].append({"type": "line", "xref": f"x{axis} domain", "x0": 0, "x1": 1, "yref": f"y{axis}",
                                  "y0": 0, "y1": 0, "line": {"color": "#999", "width": 1}})
     return {"data": data, "layout": layout}
@@ -255,9 +264,9 @@ def compare_table(diff: pd.DataFrame, lang: str) -> pd.DataFrame:
                      t("metric", lang): metric_label(r.metric, lang),
                      t("baseline", lang): fmt_value(r.metric, r.baseline, lang),
                      t("reform", lang): fmt_value(r.metric, r.reform, lang),
-                     t("difference", lang): fmt_value(r.metric, r.diff, lang),
-                     t("ci", lang): "–" if _nan(r.low) else f"{fmt_value(r.metric, r.low, lang)} – "
-                                                              f"{fmt_value(r.metric, r.high, lang)}"})
+                     t("difference", lang): fmt_difference(r.metric, r.diff, lang),
+                     t("ci", lang): "–" if _nan(r.low) else f"{fmt_difference(r.metric, r.low, lang)} – "
+                                                              f"{fmt_difference(r.metric, r.high, lang)}"})
     return pd.DataFrame(rows)
 
 
@@ -308,18 +317,23 @@ def map_figure(frame: pd.DataFrame, geojson: dict[str, Any], metric: str, lang: 
     works offline. A figure dict, not ``graph_objects``: validating thousands of boundary points per request
     cost 0.3 s.
     """
-    from plotly.colors import sample_colorscale
+    from plotly.colors import diverging, sample_colorscale, sequential
 
     if frame.empty or frame["value"].isna().all():
         return empty_figure(t("no_data", lang), lang)
     shapes = {int(f["id"]): f["geometry"] for f in geojson["features"]}
     name_col = "district_name_cn" if lang == "zh" else "district_name"
     values = frame["value"].astype(float)
+    # One explicit colour scale for the fills and the colour bar: a named scale is resolved differently by plotly.py
+    # (which samples the fills) and plotly.js (which draws the bar from a figure dict), and "RdBu_r" is unknown to
+    # plotly.js, so the bar and the fills disagreed. Change: losses red, gains blue (ColorBrewer RdBu).
+    colours = diverging.RdBu if change else sequential.Viridis
+    scale = [[i / (len(colours) - 1), c] for i, c in enumerate(colours)]
     if change:
         vmax = float(np.nanmax(np.abs(values))) or 1.0
-        vmin, scale = -vmax, "RdBu_r"
+        vmin = -vmax
     else:
-        vmin, vmax, scale = float(np.nanmin(values)), float(np.nanmax(values)), "Viridis"
+        vmin, vmax = float(np.nanmin(values)), float(np.nanmax(values))
         vmax = vmax if vmax > vmin else vmin + 1.0
 
     def hover(r: Any) -> str:
@@ -328,7 +342,7 @@ def map_figure(frame: pd.DataFrame, geojson: dict[str, Any], metric: str, lang: 
         if change and "level" in frame.columns:
             text += (f"<br>{t('reform', lang)}: {fmt_value(metric, r.level, lang)} · {t('baseline', lang)}: "
                      f"{fmt_value(metric, r.baseline, lang)}")
-        if marker_adcode is not None and int(r.district) == 440307:
+        if marker_adcode is not None and int(r.district) == LONGGANG_ADCODE:
             text += f"<br><i>{t('within_longgang', lang)}</i>"
         if marker_adcode is not None and int(r.district) == marker_adcode:
             text += f"<br><i>{t('dapeng_note', lang)}</i>"
@@ -408,7 +422,7 @@ def census_misses(table: pd.DataFrame, year: int = 2020) -> pd.DataFrame:
     """The held-out census-day resident targets of a census year, one row per city (city order)."""
     rows = table[(table["target_kind"] == "validation") & (table["measure"] == "residents")
                  & (table["year"] % 1 > 0) & (np.floor(table["year"]) == year)]
-    order = {c: i for i, c in enumerate(_CITIES)}
+    order = {c: i for i, c in enumerate(CITIES)}
     return rows.sort_values("city", key=lambda c: c.map(lambda x: order.get(x, 99)))
 
 
@@ -496,7 +510,7 @@ def validation_figure(table: pd.DataFrame, lang: str) -> dict[str, Any]:
     table = table[~table["measure"].isin(_OWN_FIGURE)]
     if table.empty:
         return empty_figure(t("no_data", lang), lang)
-    cities = {c: i for i, c in enumerate(_CITIES)}
+    cities = {c: i for i, c in enumerate(CITIES)}
     measures = {m: i for i, m in enumerate(VALIDATION_MEASURES)}
     panels = sorted({(c, m) for c, m in zip(table["city"], table["measure"], strict=True)},
                     key=lambda p: (cities.get(p[0], 99), p[0], measures.get(p[1], 99), p[1]))

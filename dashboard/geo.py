@@ -15,9 +15,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from policies.cities import DAPENG_ADCODE
+
 __all__ = ["district_geojson", "DAPENG_ADCODE", "DAPENG_MARKER", "LONGGANG_ADCODE", "geometry_of", "point_in"]
 
-DAPENG_ADCODE = 440399
 LONGGANG_ADCODE = 440307
 # (lon, lat) on the Dapeng peninsula east of Kuichong (葵涌), inside AMap's Longgang polygon (a test checks).
 DAPENG_MARKER = (114.50, 22.59)

@@ -10,15 +10,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from policies.cities import CITY_NAMES
+from sim.metrics import SHARE_METRICS, YEAR_METRICS
+
 __all__ = ["LANGS", "t", "lang_of", "fmt_number", "fmt_share", "fmt_value", "metric_label", "city_label",
-           "zone_label", "LABELS", "SHARE_METRICS", "YEAR_METRICS"]
+           "zone_label", "LABELS"]
 
 LANGS = ("en", "zh")
 
-SHARE_METRICS = {"hukou_share", "suburban_dispersion_migrants", "suburban_dispersion_residents", "entropy_migrants",
-                 "talent_share_settlers", "talent_share_migrants", "talent_share_residents", "school_access",
-                 "return_rate", "permit_coverage"}
-YEAR_METRICS = {"time_to_hukou_years"}
 
 LABELS: dict[str, dict[str, str]] = {
     "en": {
@@ -89,7 +88,12 @@ LABELS: dict[str, dict[str, str]] = {
         "reproduce": "Reproduce with", "scale": "Persons per agent", "runs": "Runs", "share_link": "Link to this view",
         "no_results": "No results found. Run `hukou sweep SPEC --out DIR` and start the dashboard with "
                       "`hukou dashboard --results DIR`.",
+        "damaged": "Damaged results, left out of every view (their files changed after they were written); "
+                   "`hukou resume {folder}` runs them again:",
         "error": "Error", "bad_input": "Invalid input", "unknown_experiment": "Unknown experiment",
+        "pair_substituted": "the reform chosen is the baseline itself (or not in this experiment): showing {reform} "
+                            "against {baseline} instead",
+        "experiment_substituted": "no experiment {requested!r} here: showing {shown}",
         "mean": "mean", "ci": "95% CI", "difference": "Difference", "seed": "seed", "simulated": "Simulated",
         "observed": "Observed", "residents": "Residents", "hukou_residents": "Registered (hukou) population",
         "download_csv": "Download CSV", "date": "Date", "age": "Age", "sex": "Sex", "education": "Education",
@@ -175,7 +179,11 @@ LABELS: dict[str, dict[str, str]] = {
         "manifest": "运行清单", "code_version": "代码版本", "spec_hash": "规格哈希", "seeds": "随机种子",
         "reproduce": "复现命令", "scale": "每个主体代表人数", "runs": "运行次数", "share_link": "本视图链接",
         "no_results": "未找到结果。请先运行 `hukou sweep SPEC --out DIR`，再用 `hukou dashboard --results DIR` 启动。",
+        "damaged": "以下结果已损坏（写入后文件被改动），所有视图均已将其排除；"
+                   "运行 `hukou resume {folder}` 可重新计算：",
         "error": "错误", "bad_input": "输入无效", "unknown_experiment": "未知实验",
+        "pair_substituted": "所选改革方案与基准相同（或不在本实验中）：改为显示 {reform} 相对于 {baseline}",
+        "experiment_substituted": "此处没有实验 {requested!r}：改为显示 {shown}",
         "mean": "均值", "ci": "95%置信区间", "difference": "差值", "seed": "种子", "simulated": "模拟值",
         "observed": "观测值", "residents": "常住人口", "hukou_residents": "户籍人口",
         "download_csv": "下载 CSV", "date": "日期", "age": "年龄", "sex": "性别", "education": "学历",
@@ -224,6 +232,7 @@ _METRICS = {
     "residents": ("Residents", "常住人口"),
     "hukou_residents": ("Hukou residents", "户籍人口"),
     "migrants": ("Migrants (no local hukou)", "外来人口（无本地户籍）"),
+    "migrants_other_province": ("Migrants from other provinces", "外省外来人口"),
     "permit_holders": ("Residence-permit holders", "居住证持有人"),
     "arrivals": ("Arrivals", "新到达人数"),
     "returns": ("Returns", "返乡人数"),
@@ -234,7 +243,6 @@ _METRICS = {
     "migrants_bachelor_plus": ("Migrants with a bachelor's degree or more", "本科及以上外来人口"),
     "migrant_children_in_school": ("Migrant children in public school", "公办学校随迁子女"),
 }
-_CITIES = {"shenzhen": ("Shenzhen", "深圳"), "guangzhou": ("Guangzhou", "广州"), "chengdu": ("Chengdu", "成都")}
 _ZONES = {"core": ("Core", "核心区"), "inner_suburb": ("Inner suburb", "近郊"),
           "outer_suburb": ("Outer suburb", "远郊"), "new_town": ("New town", "新城"), "exurb": ("Exurb", "外围区县")}
 
@@ -257,7 +265,7 @@ def metric_label(metric: str, lang: str) -> str:
 
 def city_label(city: str, lang: str) -> str:
     """A city's name in the language."""
-    pair = _CITIES.get(city)
+    pair = CITY_NAMES.get(city)
     return pair[LANGS.index(lang_of(lang))] if pair else city
 
 
@@ -289,7 +297,24 @@ def fmt_share(value: float | None, lang: str, digits: int = 1) -> str:
     """A share as a percentage (same in both languages, the convention of both)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    return f"{float(value) * 100:.{digits}f}%"
+    return f"{_no_negative_zero(float(value) * 100, digits):.{digits}f}%"
+
+
+def _no_negative_zero(value: float, digits: int) -> float:
+    """``value`` rounded as it will be shown, with -0.0 made 0.0 (a difference that rounds to nothing has no sign)."""
+    return round(value, digits) + 0.0
+
+
+def fmt_difference(metric: str, value: float | None, lang: str) -> str:
+    """A difference between two regimes, signed: shares in percentage points (a share of 30% against 25% differs
+    by 5 points, not 5%), other metrics in their own unit."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if metric in SHARE_METRICS:
+        points = _no_negative_zero(float(value) * 100, 1)
+        return f"{points:+.1f} 个百分点" if lang_of(lang) == "zh" else f"{points:+.1f} pp"
+    text = fmt_value(metric, value, lang)
+    return text if text.startswith(("-", "–")) or float(value) == 0 else "+" + text
 
 
 def fmt_value(metric: str, value: float | None, lang: str) -> str:
@@ -299,7 +324,8 @@ def fmt_value(metric: str, value: float | None, lang: str) -> str:
     if metric in YEAR_METRICS:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return "–"
-        return f"{float(value):.1f} 年" if lang_of(lang) == "zh" else f"{float(value):.1f} y"
+        years = _no_negative_zero(float(value), 1)
+        return f"{years:.1f} 年" if lang_of(lang) == "zh" else f"{years:.1f} y"
     if metric in ("rent_index", "points_cutoff"):
         return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value):.2f}"
     return fmt_number(value, lang)

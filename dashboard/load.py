@@ -97,12 +97,13 @@ def _payload(dep: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
 def _actions(results: Path) -> list[tuple[str, str, dict[str, Any] | None]]:
     """A menu of (kind, target, control values) an analyst chooses from, over the experiment's real choices."""
     from dashboard.data import Registry
+    from policies.cities import CITIES
 
     registry = Registry(results)
     exp = registry.get(registry.ids()[0])
     keys = exp.scenario_keys()
     years = [y for y in exp.years() if y % 1 == 0]
-    cities = ["shenzhen", "guangzhou", "chengdu"]
+    cities = list(CITIES)
     metrics = ["hukou_share", "suburban_dispersion_migrants", "talent_share_settlers", "settlements_total",
                "school_access", "return_rate", "time_to_hukou_years"]
     from dashboard.controls import CALCULATOR_DEFAULTS

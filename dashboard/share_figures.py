@@ -17,15 +17,15 @@ from plotly.subplots import make_subplots
 
 from dashboard.figures import PALETTE, empty_figure, plain
 from dashboard.i18n import city_label, fmt_share, t
+from policies.cities import CITIES
 
 __all__ = ["share_filter", "share_figure", "share_error_table", "share_table"]
 
-_CITIES = ("shenzhen", "guangzhou", "chengdu")
 _MODEL, _PERSISTENCE = PALETTE[0], PALETTE[4]
 
 
 def _order(frame: pd.DataFrame) -> pd.DataFrame:
-    cities = {c: i for i, c in enumerate(_CITIES)}
+    cities = {c: i for i, c in enumerate(CITIES)}
     return frame.sort_values(["city", "year"], key=lambda c: c.map(lambda x: cities.get(x, 99))
                              if c.name == "city" else c, kind="stable")
 

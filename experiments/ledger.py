@@ -16,11 +16,13 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Ledger", "LedgerRow", "SweepLock", "SweepLocked", "STATES"]
+from experiments.integrity import Digest
+
+__all__ = ["Ledger", "LedgerRow", "SweepLock", "SweepLocked", "SweepLockLost", "STATES"]
 
 STATES = ("planned", "running", "done", "failed")
 _SCHEMA = """
@@ -29,6 +31,10 @@ CREATE TABLE IF NOT EXISTS runs (
     state TEXT NOT NULL DEFAULT 'planned', attempts INTEGER NOT NULL DEFAULT 0,
     worker_deaths INTEGER NOT NULL DEFAULT 0, worker TEXT, error TEXT,
     started REAL, finished REAL, seconds REAL
+);
+CREATE TABLE IF NOT EXISTS files (
+    owner TEXT NOT NULL, name TEXT NOT NULL, sha256 TEXT NOT NULL, bytes INTEGER NOT NULL,
+    PRIMARY KEY (owner, name)
 );
 """
 
@@ -81,10 +87,33 @@ class Ledger:
         self._set("UPDATE runs SET state='running', attempts=attempts+1, worker=?, started=? WHERE run_id=?",
                   worker, time.time(), run_id)
 
-    def done(self, run_id: str, seconds: float, worker: str) -> None:
-        """A run's folder is published."""
-        self._set("UPDATE runs SET state='done', error=NULL, seconds=?, worker=?, finished=? WHERE run_id=?",
-                  seconds, worker, time.time(), run_id)
+    def done(self, run_id: str, seconds: float, worker: str, files: Mapping[str, Digest] | None = None) -> None:
+        """A run's folder is published, with the content hashes of its files (experiments/integrity.py)."""
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute("UPDATE runs SET state='done', error=NULL, seconds=?, worker=?, finished=? "
+                             "WHERE run_id=?", (seconds, worker, time.time(), run_id))
+            self._replace_files(run_id, files or {})
+
+    def record_files(self, owner: str, files: Mapping[str, Digest]) -> None:
+        """Record the content hashes of a run's (or the summaries') files, replacing any earlier record."""
+        with self._db:
+            self._db.execute("BEGIN")
+            self._replace_files(owner, files)
+
+    def _replace_files(self, owner: str, files: Mapping[str, Digest]) -> None:
+        self._db.execute("DELETE FROM files WHERE owner=?", (owner,))
+        self._db.executemany("INSERT INTO files (owner, name, sha256, bytes) VALUES (?,?,?,?)",
+                             [(owner, name, sha, size) for name, (sha, size) in sorted(files.items())])
+
+    def redo(self, run_ids: Iterable[str], reasons: Mapping[str, str]) -> None:
+        """Damaged runs (missing or changed files) planned again, their records forgotten, the reason kept."""
+        with self._db:
+            self._db.execute("BEGIN")
+            for run_id in run_ids:
+                self._db.execute("UPDATE runs SET state='planned', error=? WHERE run_id=?",
+                                 (f"damaged, run again: {reasons[run_id]}", run_id))
+                self._db.execute("DELETE FROM files WHERE owner=?", (run_id,))
 
     def failed(self, run_id: str, error: str, worker: str | None = None) -> None:
         """A run raised (or its worker died too often): recorded with the error, not retried."""
@@ -149,6 +178,10 @@ class Ledger:
 
 class SweepLocked(Exception):
     """Another live coordinator owns the sweep."""
+
+
+class SweepLockLost(SweepLocked):
+    """This coordinator's lock was taken by another (it was paused past the stale limit): it must stop writing."""
 
 
 class SweepLock:
@@ -233,6 +266,21 @@ class SweepLock:
             tmp = self.path.with_name(f".{self.path.name}.{self.token}")
             tmp.write_text(self._content(), "utf-8")
             os.replace(tmp, self.path)
+
+    def held(self) -> bool:
+        """Whether the lock file still carries this coordinator's token."""
+        info = self.read(self.path)
+        return info is not None and info.get("token") == self.token
+
+    def ensure_held(self) -> None:
+        """The fence: raise ``SweepLockLost`` if another coordinator has taken the lock. Called before every ledger
+        write, so a coordinator paused (SIGSTOP, a suspended laptop) past the stale limit stops instead of writing
+        beside the one that reclaimed the sweep."""
+        if not self.held():
+            info = self.read(self.path) or {}
+            raise SweepLockLost(f"this coordinator lost the sweep lock to pid {info.get('pid')} on "
+                                f"{info.get('host')} (it was paused longer than {self.stale_after_s:.0f} s); it "
+                                "stopped writing, and the other coordinator finishes the sweep")
 
     def release(self) -> None:
         """Stop the heartbeat and remove the lock if it is still ours."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from experiments.integrity import Digest, digest_folder, identity_files
 from experiments.plan import RunTask
 from sim.config import RunConfig
 
@@ -41,6 +42,7 @@ class RunResult:
     error: str | None = None
     worker: str = ""
     write_fault: bool = False  # the folder could not be written (full disk, read-only): not the run's fault
+    files: dict[str, Digest] | None = None  # content hashes of the published files (experiments/integrity.py)
 
 
 # Errors of the filesystem, not of the run: the same run succeeds once space is freed or the folder is writable.
@@ -95,7 +97,7 @@ def execute_run(task: RunTask, runs_dir: str, model: RunModel = simulate) -> Run
     worker = f"{socket.gethostname()}:{os.getpid()}"
     runs = Path(runs_dir)
     if is_published(runs, task.run_id):  # published before a coordinator crash: not run twice
-        return RunResult(task.run_id, True, 0.0, worker=worker)
+        return RunResult(task.run_id, True, 0.0, worker=worker, files=identity_files(runs / task.run_id))
     staging = runs / STAGING / f"{task.run_id}.{os.getpid()}"
     started = time.perf_counter()
     try:
@@ -103,10 +105,12 @@ def execute_run(task: RunTask, runs_dir: str, model: RunModel = simulate) -> Run
             shutil.rmtree(staging)
         staging.parent.mkdir(parents=True, exist_ok=True)
         model(task.config, staging)
+        files = digest_folder(staging)
         identity = {"run_id": task.run_id, "scenario": task.scenario, "replicate": task.replicate,
-                    "seed": task.config.seed, "config_hash": task.config.config_hash(), "worker": worker}
+                    "seed": task.config.seed, "config_hash": task.config.config_hash(), "worker": worker,
+                    "files": {name: list(digest) for name, digest in files.items()}}
         (staging / "identity.json").write_text(json.dumps(identity, indent=2), "utf-8")
-        os.replace(staging, runs / task.run_id)
+        _publish(staging, runs / task.run_id)
     except Exception as exc:  # a model error is the run's failure, recorded with its traceback
         shutil.rmtree(staging, ignore_errors=True)
         error = traceback.format_exc()
@@ -114,7 +118,32 @@ def execute_run(task: RunTask, runs_dir: str, model: RunModel = simulate) -> Run
             error += memory_message()
         return RunResult(task.run_id, False, time.perf_counter() - started, error, worker,
                          write_fault=is_write_fault(exc))
-    return RunResult(task.run_id, True, time.perf_counter() - started, worker=worker)
+    return RunResult(task.run_id, True, time.perf_counter() - started, worker=worker, files=files)
+
+
+# Files of a run folder that record when and where it ran, not what it computed.
+_CIRCUMSTANCES = ("identity.json", "manifest.json")
+
+
+def _publish(staging: Path, target: Path) -> None:
+    """Rename the finished folder into place. If another coordinator's worker published the same run meanwhile
+    (two coordinators after a pause), the same results are success, not "Directory not empty"; different results
+    for the same config and seed would be a reproducibility bug and are an error."""
+    try:
+        os.replace(staging, target)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not (target / "identity.json").is_file():
+            raise
+        if not _same_results(staging, target):
+            raise RuntimeError(f"{target.name} was published meanwhile with different results") from None
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _same_results(a: Path, b: Path) -> bool:
+    names = sorted(p.name for p in a.iterdir() if p.name not in _CIRCUMSTANCES)
+    if names != sorted(p.name for p in b.iterdir() if p.name not in _CIRCUMSTANCES):
+        return False
+    return all((a / n).read_bytes() == (b / n).read_bytes() for n in names)
 
 
 class Dispatcher(Protocol):

@@ -30,19 +30,10 @@ from pydantic import (
 from policies.errors import InputError
 from policies.yamlio import line_of, load_yaml, validation_error
 from sim.config import FIRST_YEAR, LAST_YEAR, MAX_SCALE
+from sim.metrics import CITY_METRICS
 
-__all__ = ["ExperimentSpec", "Range", "Categorical", "Levers", "Constants", "Sampler", "OUTCOME_METRICS",
-           "load_spec", "spec_from_dict", "behaviour_path_value"]
-
-# The metric columns of city_year.parquet (docs/metrics.md); a test keeps this list equal to a real run's columns.
-OUTCOME_METRICS = (
-    "residents", "hukou_residents", "migrants", "migrants_other_province", "hukou_share", "permit_holders",
-    "permit_coverage",
-    "suburban_dispersion_migrants", "suburban_dispersion_residents", "entropy_migrants", "talent_share_settlers",
-    "talent_share_migrants", "talent_share_residents", "settlements_talent", "settlements_points",
-    "settlements_other", "settlements_total", "time_to_hukou_years", "points_cutoff", "queue_length",
-    "school_access", "arrivals", "returns", "return_rate", "rent_index",
-)
+__all__ = ["ExperimentSpec", "Range", "Categorical", "Levers", "Constants", "Sampler", "load_spec",
+           "spec_from_dict", "behaviour_path_value"]
 
 
 class _Strict(BaseModel):
@@ -203,8 +194,8 @@ class ExperimentSpec(_Strict):
         if not v:
             raise ValueError("name at least one outcome")
         for i, name in enumerate(v):
-            if name not in OUTCOME_METRICS:
-                raise ValueError(f"unknown outcome {name!r} at [{i}] (known: {', '.join(OUTCOME_METRICS)})")
+            if name not in CITY_METRICS:  # the metric columns of city_year.parquet (sim/metrics.py)
+                raise ValueError(f"unknown outcome {name!r} at [{i}] (known: {', '.join(CITY_METRICS)})")
         return v
 
     @model_validator(mode="after")

@@ -21,17 +21,14 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from experiments.spec import OUTCOME_METRICS
+from experiments.integrity import SUMMARY, Damage, Digest, check_sweep, digest_file
+from sim.metrics import CITY_KEYS, CITY_METRICS, DISTRICT_KEYS, DISTRICT_METRICS
 
-__all__ = ["connect", "query", "write_summaries", "canonical_hash", "DISTRICT_METRICS", "VIEWS"]
+__all__ = ["connect", "query", "write_summaries", "canonical_hash", "VIEWS"]
 
-DISTRICT_METRICS = ("residents", "hukou_residents", "migrants", "permit_holders", "settled_talent",
-                    "settled_points", "settled_other", "migrants_bachelor_plus", "arrivals", "returns",
-                    "migrant_children_in_school", "rent_index")
 VIEWS = ("runs", "scenarios", "city_year", "district_year", "summary_city_year", "summary_district_year")
 log = logging.getLogger(__name__)
-_KEYS = {"city_year": ("run_id", "year", "census_day", "city"),
-         "district_year": ("run_id", "year", "census_day", "city", "district")}
+_KEYS = {"city_year": ("run_id", *CITY_KEYS), "district_year": ("run_id", *DISTRICT_KEYS)}
 
 
 def _ledger_frame(folder: Path) -> pd.DataFrame:
@@ -63,16 +60,27 @@ def _own_files(folder: Path, files: list[Path]) -> list[Path]:
     return kept
 
 
-def connect(folder: str | Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with the views of one sweep (``VIEWS``); only published runs appear."""
+def connect(folder: str | Path, *, damaged: list[Damage] | None = None,
+            summaries: bool = True) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with the views of one sweep (``VIEWS``); only published runs appear.
+
+    Files that changed since they were written (experiments/integrity.py) are left out of the views, so one
+    damaged run does not break every query; each is appended to ``damaged`` for the caller to name.
+    ``summaries=False`` leaves the summary views out (rebuilding them must not read the old ones).
+    """
     folder = Path(folder)
     con = duckdb.connect()
     runs = _ledger_frame(folder)
     con.register("runs", runs)
+    found = check_sweep(folder, runs.loc[runs["state"] == "done", "run_id"].tolist())
+    if damaged is not None:
+        damaged.extend(found)
+    left_out = {d.owner for d in found}
     if (folder / "scenarios.parquet").is_file() and _own_files(folder, [folder / "scenarios.parquet"]):
         con.sql(f"CREATE VIEW scenarios AS SELECT * FROM read_parquet({_quote(folder / 'scenarios.parquet')})")
     for table in ("city_year", "district_year"):
-        files = _own_files(folder, sorted((folder / "runs").glob(f"*/{table}.parquet")))
+        files = _own_files(folder, sorted(f for f in (folder / "runs").glob(f"*/{table}.parquet")
+                                          if f.parent.name not in left_out))
         if not files:
             continue
         listing = "[" + ", ".join(_quote(f) for f in files) + "]"
@@ -82,14 +90,15 @@ def connect(folder: str | Path) -> duckdb.DuckDBPyConnection:
                   FROM read_parquet({listing}, filename = true, union_by_name = true)) t
             JOIN runs r USING (run_id)""")
     for table in ("summary_city_year", "summary_district_year"):
-        if (folder / f"{table}.parquet").is_file() and _own_files(folder, [folder / f"{table}.parquet"]):
+        if summaries and SUMMARY not in left_out and (folder / f"{table}.parquet").is_file() \
+                and _own_files(folder, [folder / f"{table}.parquet"]):
             con.sql(f"CREATE VIEW {table} AS SELECT * FROM read_parquet({_quote(folder / f'{table}.parquet')})")
     return con
 
 
-def query(folder: str | Path, sql: str) -> pd.DataFrame:
-    """Run one SQL query against a sweep's views and return a data frame."""
-    con = connect(folder)
+def query(folder: str | Path, sql: str, damaged: list[Damage] | None = None) -> pd.DataFrame:
+    """Run one SQL query against a sweep's views and return a data frame (damaged files left out, see connect)."""
+    con = connect(folder, damaged=damaged)
     try:
         return con.sql(sql).df()
     finally:
@@ -138,22 +147,23 @@ def _summary(con: duckdb.DuckDBPyConnection, table: str, metrics: tuple[str, ...
     return out.sort_values(["scenario", *keys, "metric"], kind="mergesort", ignore_index=True)[columns]
 
 
-def write_summaries(folder: str | Path, level: float = 0.95) -> None:
+def write_summaries(folder: str | Path, level: float = 0.95) -> dict[str, Digest]:
     """Write ``summary_city_year.parquet`` and ``summary_district_year.parquet``: per scenario, year, city
     (district) and metric, the number of replicates, mean, standard deviation and a Student-t confidence interval
-    (empty for a single replicate). Also ``runs.parquet``, the ledger as a table."""
+    (empty for a single replicate). Also ``runs.parquet``, the ledger as a table. Returns the content hashes of
+    the files written, for the ledger."""
     from scipy import stats
 
     folder = Path(folder)
-    con = connect(folder)
+    con = connect(folder, summaries=False)
+    written = ["runs.parquet"]
     try:
         runs = _ledger_frame(folder)
         runs.to_parquet(folder / "runs.parquet", index=False)
         n_max = max(2, int(runs.groupby("scenario").size().max()) if len(runs) else 2)
         t_of_n = {n: float(stats.t.ppf(0.5 + level / 2, n - 1)) for n in range(2, n_max + 1)}
         views = {r[0] for r in con.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
-        specs = {"city_year": (OUTCOME_METRICS, ("year", "census_day", "city")),
-                 "district_year": (DISTRICT_METRICS, ("year", "census_day", "city", "district"))}
+        specs = {"city_year": (CITY_METRICS, CITY_KEYS), "district_year": (DISTRICT_METRICS, DISTRICT_KEYS)}
         for table, (metrics, keys) in specs.items():
             target = folder / f"summary_{table}.parquet"
             if table not in views:
@@ -162,8 +172,10 @@ def write_summaries(folder: str | Path, level: float = 0.95) -> None:
             tmp = folder / f".summary_{table}.parquet.tmp"
             _summary(con, table, metrics, keys, present, t_of_n).to_parquet(tmp, index=False)
             tmp.replace(target)
+            written.append(target.name)
     finally:
         con.close()
+    return {name: digest_file(folder / name) for name in written}
 
 
 def canonical_hash(folder: str | Path, tables: tuple[str, ...] = ("city_year", "district_year")) -> str:

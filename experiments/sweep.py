@@ -35,7 +35,8 @@ from typing import Any
 import pandas as pd
 
 from experiments.execute_local import MemoryLimit
-from experiments.ledger import Ledger, SweepLock
+from experiments.integrity import SUMMARY, check_sweep, identity_files, recorded_files
+from experiments.ledger import Ledger, SweepLock, SweepLocked
 from experiments.plan import RunTask, plan_runs
 from experiments.runner import STAGING, Dispatcher, RunModel, RunResult, is_write_fault, simulate
 from experiments.sampling import Design, build_design
@@ -45,7 +46,7 @@ from policies.extras import require_extra
 from policies.yamlio import dump_yaml, load_yaml_text
 
 __all__ = ["SweepSummary", "SweepWriteError", "run_sweep", "resume_sweep", "load_sweep_spec", "sweep_status",
-           "MANIFEST", "diff_keys"]
+           "verify_sweep", "MANIFEST", "diff_keys"]
 
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
@@ -142,8 +143,10 @@ def _last_line(text: str) -> str:
 class _Coordinator(Dispatcher):
     """Hands out planned runs and records every state change in the ledger (and to the progress callback)."""
 
-    def __init__(self, ledger: Ledger, tasks: dict[str, RunTask], max_deaths: int, progress: Progress | None) -> None:
+    def __init__(self, ledger: Ledger, tasks: dict[str, RunTask], max_deaths: int, progress: Progress | None,
+                 fence: Callable[[], None] = lambda: None) -> None:
         self.ledger = ledger
+        self.fence = fence  # raises when this coordinator no longer holds the sweep lock
         self.tasks = tasks
         self.max_deaths = max_deaths
         self.progress = progress
@@ -160,12 +163,14 @@ class _Coordinator(Dispatcher):
         return self.tasks[self.queue.popleft()] if self.queue and self.write_fault is None else None
 
     def started(self, task: RunTask, worker: str) -> None:
+        self.fence()
         self.ledger.running(task.run_id, worker)
         self._report()
 
     def finished(self, result: RunResult) -> None:
+        self.fence()
         if result.ok:
-            self.ledger.done(result.run_id, result.seconds, result.worker)
+            self.ledger.done(result.run_id, result.seconds, result.worker, result.files)
         elif result.write_fault:
             self.write_fault = self.write_fault or _last_line(result.error or "")
             self.ledger.replan(result.run_id, result.error or "write error")
@@ -175,6 +180,7 @@ class _Coordinator(Dispatcher):
         self._report()
 
     def died(self, task: RunTask, error: str) -> None:
+        self.fence()
         if self.ledger.worker_died(task.run_id, error, self.max_deaths):
             self.queue.append(task.run_id)
         self._report()
@@ -205,9 +211,19 @@ def _check_same(folder: Path, manifest: dict[str, Any]) -> None:
 def _clean_leftovers(folder: Path) -> None:
     """Remove what a killed coordinator or worker left half-written (all hidden names)."""
     shutil.rmtree(folder / "runs" / STAGING, ignore_errors=True)
-    for pattern in (".*.partial-*", ".coordinator.lock.*"):
+    for pattern in (".*.partial-*", ".coordinator.lock.*", ".damaged-*"):
         for path in list((folder / "runs").glob(pattern)) + list(folder.glob(pattern)):
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+
+
+def _refuse_if_being_created(out: Path) -> None:
+    """A folder without a manifest but with a live coordinator's lock is a sweep another coordinator is creating
+    right now: that is the lock's refusal (exit 4), not a wrong folder (exit 2)."""
+    lock = SweepLock(out / "coordinator.lock")
+    info = SweepLock.read(lock.path)
+    if info is not None and lock.stale_reason(info) is None:
+        raise SweepLocked(f"another coordinator (pid {info.get('pid')} on {info.get('host')}) is creating this "
+                          "sweep")
 
 
 def run_sweep(spec: ExperimentSpec | str | Path, out: Path, *, workers: int | None = None,
@@ -244,6 +260,7 @@ def run_sweep(spec: ExperimentSpec | str | Path, out: Path, *, workers: int | No
     if (out / MANIFEST).is_file():
         _check_same(out, manifest)
     elif out.exists() and any(out.iterdir()):
+        _refuse_if_being_created(out)
         raise InputError("exists and is not a sweep folder; choose another --out", file=out)
     try:
         return _coordinate(out, spec, text, design, tasks, manifest, workers=workers, scheduler=scheduler,
@@ -283,8 +300,10 @@ def _coordinate(out: Path, spec: ExperimentSpec, text: str | None, design: Desig
             log.info("recovered %d published and %d interrupted runs", done_after_crash, again)
         if retry_failed:
             log.info("planned %d failed runs again", ledger.retry_failed())
+        _redo_damaged(out, ledger)
         try:
-            coordinator = _Coordinator(ledger, {t.run_id: t for t in tasks}, max_deaths, progress)
+            coordinator = _Coordinator(ledger, {t.run_id: t for t in tasks}, max_deaths, progress,
+                                       fence=lock.ensure_held)
             t0 = time.perf_counter()
             _execute(coordinator, out, workers=workers, scheduler=scheduler, client=client, model=model,
                      max_deaths=max_deaths, worker_memory=worker_memory)
@@ -296,13 +315,36 @@ def _coordinate(out: Path, spec: ExperimentSpec, text: str | None, design: Desig
             if summarise:
                 from experiments.store import write_summaries
 
-                write_summaries(out)
+                ledger.record_files(SUMMARY, write_summaries(out))
         finally:
             ledger.close()
-            shutil.rmtree(out / "runs" / STAGING, ignore_errors=True)
+            if lock.held():  # a coordinator that lost the lock must not remove the new owner's staging
+                shutil.rmtree(out / "runs" / STAGING, ignore_errors=True)
     finally:
         lock.release()
     return summary
+
+
+def _redo_damaged(out: Path, ledger: Ledger) -> None:
+    """Before running: done runs whose files are missing or changed since they were written (a flipped bit, a
+    truncated copy, a deleted file) are moved out of sight and planned again, so the sweep ends with the runs of
+    an undamaged one. Runs published before a coordinator crash get their recorded hashes from identity.json.
+    A damaged summary needs nothing here: the summaries are rebuilt from the runs at the end."""
+    recorded = recorded_files(out / "ledger.sqlite")
+    for run_id in ledger.ids("done"):
+        files = None if run_id in recorded else identity_files(out / "runs" / run_id)
+        if files:
+            ledger.record_files(run_id, files)
+    damaged = {d.owner: d.problem for d in check_sweep(out, ledger.ids("done")) if d.owner != SUMMARY}
+    for run_id, problem in sorted(damaged.items()):
+        log.warning("run %s is damaged (%s): running it again", run_id, problem)
+        folder = out / "runs" / run_id
+        if folder.exists():
+            aside = out / "runs" / f".damaged-{run_id}"
+            shutil.rmtree(aside, ignore_errors=True)
+            os.replace(folder, aside)  # out of sight at once, then removed
+            shutil.rmtree(aside, ignore_errors=True)
+    ledger.redo(damaged, damaged)
 
 
 def _execute(coordinator: _Coordinator, out: Path, *, workers: int | None, scheduler: str | None, client: Any,
@@ -350,3 +392,23 @@ def sweep_status(folder: Path) -> dict[str, Any]:
             "seconds_done": sum(r.seconds or 0 for r in rows if r.state == "done"),
             "coordinator": None if lock is None else {**lock, "stale": stale},
             "code_version": manifest["code_version"], "created": manifest["created"]}
+
+
+def verify_sweep(folder: Path) -> dict[str, Any]:
+    """Every finished run's files, and the summaries, against the content hashes recorded when they were written
+    (experiments/integrity.py): how many runs were checked, how many had hashes to check against, and what is
+    damaged. Reads only; ``hukou resume`` repairs."""
+    folder = Path(folder)
+    if not (folder / MANIFEST).is_file():
+        raise InputError("not a sweep folder (no manifest.json)", file=folder)
+    ledger = Ledger(folder / "ledger.sqlite", readonly=True)
+    try:
+        done = ledger.ids("done")
+    finally:
+        ledger.close()
+    recorded = recorded_files(folder / "ledger.sqlite")
+    hashed = sum(1 for r in done if r in recorded or identity_files(folder / "runs" / r))
+    damaged = check_sweep(folder, done)
+    return {"folder": str(folder), "runs_checked": len(done), "runs_with_hashes": hashed,
+            "summaries_hashed": SUMMARY in recorded, "damaged": [{"owner": d.owner, "problem": d.problem}
+                                                                 for d in damaged]}

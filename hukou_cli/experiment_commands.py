@@ -23,6 +23,7 @@ from rich.table import Table
 from policies.errors import InputError
 
 if TYPE_CHECKING:
+    from experiments.integrity import Damage
     from experiments.sweep import SweepSummary
 
 try:  # typer >= 0.20 ships its own copy of click
@@ -30,7 +31,7 @@ try:  # typer >= 0.20 ships its own copy of click
 except ImportError:  # pragma: no cover - older typer depends on click
     from click import exceptions as click_errors
 
-__all__ = ["sweep", "resume", "status", "query", "sensitivity", "validate", "schema", "EXIT_FAILED_RUNS",
+__all__ = ["sweep", "resume", "status", "query", "verify", "sensitivity", "validate", "schema", "EXIT_FAILED_RUNS",
            "EXIT_LOCKED"]
 
 EXIT_FAILED_RUNS = 3
@@ -209,10 +210,13 @@ def query(
 
     if not (Path(folder) / MANIFEST).is_file():
         raise InputError("not a sweep folder (no manifest.json)", file=folder)
+    damaged: list[Damage] = []
     try:
-        frame = run_query(folder, sql)
+        frame = run_query(folder, sql, damaged)
     except duckdb.Error as exc:
         raise InputError(str(exc).splitlines()[0], field="sql") from None
+    finally:
+        _warn_damaged(folder, damaged)
     if csv:
         typer.echo(frame.to_csv(index=False), nl=False)
         return
@@ -222,6 +226,40 @@ def query(
     for row in frame.head(limit).itertuples(index=False):
         table.add_row(*(f"{v:.6g}" if isinstance(v, float) else escape(str(v)) for v in row))
     Console(width=200).print(table)
+
+
+def _warn_damaged(folder: Path, damaged: list[Damage]) -> None:
+    for damage in damaged:
+        console.print(f"hukou: warning: {damage} (left out; hukou resume {folder} runs it again)", highlight=False,
+                      markup=False, soft_wrap=True)
+
+
+def verify(
+    folder: Annotated[Path, typer.Argument(help="Sweep folder.")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> int:
+    """Check every finished run's files and the summaries against the content hashes recorded when they were
+    written. Exit 0 when all match, 3 when a file is missing or changed (hukou resume DIR runs those runs again
+    and rebuilds the summaries)."""
+    from experiments.integrity import SUMMARY
+    from experiments.sweep import verify_sweep
+
+    report = verify_sweep(folder)
+    if json_output:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        unhashed = report["runs_checked"] - report["runs_with_hashes"]
+        out_console.print(f"sweep {folder}: {report['runs_checked']} finished runs checked, "
+                          f"{len(report['damaged'])} damaged" + (
+                              f" ({unhashed} made before hashes were recorded: checked for presence and "
+                              "readability only)" if unhashed else ""), highlight=False)
+        for damage in report["damaged"]:
+            what = "summary" if damage["owner"] == SUMMARY else f"run {damage['owner']}"
+            out_console.print(f"  damaged {what}: {escape(damage['problem'])}", highlight=False)
+        if report["damaged"]:
+            out_console.print(f"  hukou resume {folder} runs the damaged runs again and rebuilds the summaries",
+                              highlight=False)
+    return EXIT_FAILED_RUNS if report["damaged"] else 0
 
 
 def sensitivity(
@@ -239,15 +277,16 @@ def sensitivity(
     """Run a Sobol or Morris sweep (or reuse it) and print its sensitivity indices with confidence intervals;
     writes sensitivity.csv and sensitivity.png into the sweep folder."""
     from experiments.sensitivity import analyze, plot_indices
-    from experiments.spec import OUTCOME_METRICS, load_spec
+    from experiments.spec import load_spec
     from experiments.sweep import run_sweep
+    from sim.metrics import CITY_METRICS
 
     parsed = load_spec(spec)
     if parsed.sampler.method not in ("sobol", "morris"):
         raise InputError(f"sensitivity needs sampler sobol or morris, not {parsed.sampler.method}", file=spec,
                          field="sampler.method")
     for name in outcome or []:
-        if name not in OUTCOME_METRICS:
+        if name not in CITY_METRICS:
             raise InputError(f"unknown outcome {name!r}", field="--outcome")
     out = out or _default_out(spec)
     summary = _run(run_sweep, spec, out, workers=workers, scheduler=scheduler, quiet=quiet)
@@ -278,7 +317,8 @@ def validate(
     workers: Workers = None,
     quiet: Quiet = False,
 ) -> int:
-    """Check a spec without running it (keys, types, ranges, regime names and override parameters); without a
+    """Check a spec, or a regime or counterfactual file, without running it (keys, types, ranges, regime names,
+    override parameters and values); without a
     spec, run the historical regimes with the calibrated defaults and write the simulated-against-observed report
     (docs/validation.md). Examples: hukou validate SPEC.yaml; hukou validate --out validation/run --seeds 5"""
     if spec is None:
@@ -288,7 +328,14 @@ def validate(
     from experiments.plan import plan_runs
     from experiments.sampling import build_design
     from experiments.spec import load_spec
+    from policies.catalogue import is_regime_file, load_regime_file
 
+    if is_regime_file(spec):  # a regime or counterfactual file: checked as `hukou run --regimes FILE` loads it
+        regimes = load_regime_file(spec)
+        for city, regime in regimes.items():
+            labels = "; ".join(v.label for v in regime.versions)
+            out_console.print(f"{spec}: ok — regime {regime.name} for {city}: {labels}", highlight=False)
+        return 0
     parsed = load_spec(spec)
     design = build_design(parsed)
     runs = len(plan_runs(parsed, design))

@@ -7,6 +7,7 @@ file, line and field, and exits with code 2 — never a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import sys
 from pathlib import Path
@@ -36,23 +37,37 @@ Threads = Annotated[int | None, typer.Option(min=1, help="Threads that share eac
                                                           "CPU). Results are the same for any number.")]
 
 
+def _default(field: str) -> str:
+    """The help's default of a run option: RunConfig's, which a --config file may change."""
+    from sim.config import RunConfig
+
+    value = RunConfig.model_fields[field].default
+    shown = " ".join(value) if isinstance(value, tuple) else ("on" if value is True else f"{value:g}"
+                                                               if isinstance(value, float) else str(value))
+    return f"{shown}, or the --config file's"
+
+
 @app.command()
 def run(
     regimes: Annotated[list[str] | None, typer.Option(
         "--regimes", "-r", help="Regime names (see `hukou regimes`) or counterfactual YAML files; repeat the "
-        "option for several. `historical` = the three cities' own timelines.")] = None,
+        "option for several. `historical` = the three cities' own timelines.",
+        show_default=_default("regimes"))] = None,
     start: Annotated[int | None, typer.Option(help="First year reported (the model starts on the 2010 census "
-                                                    "day, 2010-11-01).")] = None,
-    end: Annotated[int | None, typer.Option(help="Last year simulated (through December).")] = None,
-    scale: Annotated[float | None, typer.Option(help="Persons per agent (1 = every migrant is an agent).")] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed; same config + seed + code = same results.")] = None,
+                                                    "day, 2010-11-01).", show_default=_default("start"))] = None,
+    end: Annotated[int | None, typer.Option(help="Last year simulated (through December).",
+                                            show_default=_default("end"))] = None,
+    scale: Annotated[float | None, typer.Option(help="Persons per agent (1 = every migrant is an agent).",
+                                                show_default=_default("scale"))] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed; same config + seed + code = same results.",
+                                             show_default=_default("seed"))] = None,
     out: Annotated[Path | None, typer.Option(help="Run folder to create (must not exist). Default: "
                                                   "runs/<date>-<config hash>.")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML file of settings and behavioural parameters "
                                                      "(command-line options win).")] = None,
     history: Annotated[bool | None, typer.Option("--history/--no-history", help="Keep each migrant's status "
                                                   "changes (for model.migrant(i)); 8 bytes a change, past years "
-                                                  "on a temporary file.")] = None,
+                                                  "on a temporary file.", show_default=_default("history"))] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
     threads: Threads = None,
 ) -> None:
@@ -81,11 +96,11 @@ def run(
     for row in summary(model).itertuples():
         table.add_row(row.city, str(row.year), f"{row.residents / 1e6:.2f} m", f"{row.migrants / 1e6:.2f} m",
                       f"{row.hukou_share:.0%}", f"{row.suburban_dispersion:.0%}", f"{row.settled_in_run / 1e6:.2f} m",
-                      f"{row.talent_share_of_settlers:.0%}")
+                      "—" if math.isnan(row.talent_share_of_settlers) else f"{row.talent_share_of_settlers:.0%}")
     out_console.print(table)
     out_console.print("hukou: hukou share of residents; suburban: migrants outside core districts\n"
-                      "settled: hukou obtained in the run; talent: bachelor's or more among settlers",
-                      highlight=False)
+                      "settled: hukou obtained in the run (persons); talent: bachelor's or more among settlers "
+                      "(— when no one settled)", highlight=False)
     out_console.print(f"run folder: {out}")
 
 
@@ -116,7 +131,8 @@ def _register_commands() -> None:
 
     for command in (policy_commands.points, policy_commands.regimes,
                     experiment_commands.sweep, experiment_commands.resume, experiment_commands.status,
-                    experiment_commands.query, experiment_commands.sensitivity, experiment_commands.validate,
+                    experiment_commands.query, experiment_commands.verify, experiment_commands.sensitivity,
+                    experiment_commands.validate,
                     experiment_commands.schema,
                     calibration_commands.calibrate, dashboard_commands.dashboard):
         app.command()(command)
@@ -146,6 +162,15 @@ def main(argv: list[str] | None = None) -> int:
     except (typer.Abort, KeyboardInterrupt):
         console.print("hukou: aborted", highlight=False)
         return 130
+    except OSError as exc:  # a folder the user named cannot be written: their environment, not a bug
+        from experiments.runner import is_write_fault
+
+        if not is_write_fault(exc):
+            raise
+        where = InputError(f"cannot write here ({exc.strerror or exc}); choose a writable folder or free space",
+                           file=exc.filename) if exc.filename else InputError(f"cannot write ({exc})")
+        console.print(f"hukou: error: {where.one_line()}", highlight=False, markup=False, soft_wrap=True)
+        return 2
     return result if isinstance(result, int) else 0
 
 

@@ -47,6 +47,9 @@ def render_result(result: CalculatorResult, console: Console) -> None:
     if not result.channels:
         channels.add_row("(none)", "", "", "this regime has no settlement channel on this date")
     console.print(channels)
+    if result.assumed:
+        shown = ", ".join(f"{k}={v}" for k, v in result.assumed.items())
+        console.print(f"assumed (not in the profile; the least favourable value): {escape(shown)}", highlight=False)
 
 
 def points(
@@ -69,27 +72,34 @@ def points(
         render_result(result, Console())
 
 
-def _versions(regime: Regime) -> str:
+def _versions(regime: Regime, refs: bool) -> str:
     parts = []
     for v in regime.versions:
         start = "…" if v.start == FAR_PAST else v.start.isoformat()
         end = "…" if v.end == FAR_FUTURE else v.end.isoformat()
-        parts.append(f"{v.label} ({start} – {end})" + (f": {v.ref}" if v.ref else ""))
+        parts.append(f"{v.label} ({start} – {end})" + (f": {v.ref}" if refs and v.ref else ""))
     return "\n".join(parts)
 
 
-def regimes() -> None:
-    """List every regime name with its city, title, documents and versions."""
-    table = Table(title="regimes (pass a name to --regime / --regimes)", title_justify="left",
-                  show_lines=True)
-    for column in ("regime", "city", "title", "documents", "versions"):
-        table.add_column(column, overflow="fold")
+def regimes(
+    documents: Annotated[bool, typer.Option("--documents", help="Also list each regime's documents and the "
+                                                               "articles each version cites.")] = False,
+) -> None:
+    """List every regime name with its city, title and versions (dates), fitted to the terminal's width."""
+    table = Table(title="regimes (pass a name to --regime / --regimes; --documents for the texts)",
+                  title_justify="left", show_lines=True)
+    table.add_column("regime", no_wrap=True)
+    table.add_column("city", no_wrap=True)
+    for column in ("title", *(["documents"] if documents else []), "versions"):
+        table.add_column(column, overflow="fold", ratio=1)
     for name, by_city in catalogue.available().items():
         if name == "historical":
-            cities = ", ".join(f"{c} ({r.name})" for c, r in by_city.items())
-            table.add_row(name, cities, "each city's own historical timeline", "", "")
+            names = ", ".join(r.name for r in by_city.values())
+            table.add_row(name, "all", f"each city's own historical timeline ({names})", *([""] if documents else []),
+                          "")
             continue
         own = {c: r for c, r in by_city.items() if r.name == name} or by_city
         for city, r in own.items():
-            table.add_row(name, city, escape(r.title), escape("\n".join(r.documents)), escape(_versions(r)))
-    Console(width=200).print(table)
+            texts = [escape("\n".join(r.documents))] if documents else []
+            table.add_row(name, city, escape(r.title), *texts, escape(_versions(r, documents)))
+    Console().print(table)

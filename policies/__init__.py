@@ -6,9 +6,10 @@ Imports nothing from the other packages of the project (docs/contracts.md §2).
 from __future__ import annotations
 
 from policies.catalogue import available, load_regime_file, resolve
+from policies.cities import CITIES
 from policies.decision import Decision, Lever, Points, decide
 from policies.errors import InputError
-from policies.regime import CITIES, PolicySnapshot, Regime
+from policies.regime import PolicySnapshot, Regime
 from policies.schema import PersonColumns, Persons, Profile
 
 __all__ = [

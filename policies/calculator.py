@@ -9,6 +9,7 @@ it (``--json`` prints ``CalculatorResult.to_json()``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Mapping
@@ -19,9 +20,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from policies.catalogue import load_regime_file, resolve
+from policies.cities import CITIES, city_of_adcode
 from policies.decision import Points
 from policies.errors import InputError
-from policies.regime import CITIES, PolicySnapshot, Regime
+from policies.regime import PolicySnapshot, Regime
 from policies.schema import Persons, Profile
 from policies.yamlio import load_yaml, validation_error
 
@@ -31,9 +33,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-# The first four digits of an adcode name the prefecture-level city (GB/T 2260): the city of a profile.
-_CITY_PREFIX = {"4403": "shenzhen", "4401": "guangzhou", "5101": "chengdu"}
 
 
 @dataclass(frozen=True)
@@ -70,6 +69,7 @@ class CalculatorResult:
     channels: tuple[ChannelRow, ...] = ()
     points_variant: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    assumed: Mapping[str, Any] = field(default_factory=dict)  # profile keys left out: their least favourable default
 
     @property
     def reaches_threshold(self) -> bool | None:
@@ -90,7 +90,13 @@ class CalculatorResult:
             "date": self.date.isoformat(),
             "version": self.version,
             "points_variant": self.points_variant,
+            "assumed_defaults": dict(self.assumed),
         }
+
+
+# The first day the regimes answer for: the 2010 census day, where the model starts. The first version of each
+# timeline stands for the years before its own documents only as the nearest documented rules (each cites which).
+RULES_FROM = dt.date(2010, 11, 1)
 
 
 def parse_date(value: str | dt.date, *, field_name: str = "date") -> dt.date:
@@ -118,11 +124,6 @@ def load_profile(path: str | Path) -> Profile:
         return Profile.model_validate(dict(doc))
     except ValidationError as exc:
         raise validation_error(exc, file=file, doc=doc) from None
-
-
-def city_of_adcode(adcode: int) -> str | None:
-    """The modelled city an adcode belongs to (None for 0 or another city)."""
-    return _CITY_PREFIX.get(str(adcode)[:4])
 
 
 def regime_for(name: str, *, city: str | None = None, profile: Profile | None = None) -> Regime:
@@ -216,5 +217,17 @@ def calculate_file(profile_path: str | Path, regime_name: str, date: str | dt.da
         InputError: a bad profile (file, line, field), date, regime name or city.
     """
     day = parse_date(date)
+    if day < RULES_FROM:
+        raise InputError(f"no documented rule applies on {day}: the regimes are written for the model's period, "
+                         f"from the 2010 census day ({RULES_FROM}) on", field="--date")
     profile = load_profile(profile_path)
-    return calculate(profile, regime_for(regime_name, city=city, profile=profile), day)
+    result = calculate(profile, regime_for(regime_name, city=city, profile=profile), day)
+    return dataclasses.replace(result, assumed=assumed_defaults(profile))
+
+
+def assumed_defaults(profile: Profile) -> dict[str, Any]:
+    """The profile keys a user left out, with the value the calculator assumed (the least favourable one), so the
+    result can say what it rests on."""
+    left_out = sorted(set(Profile.model_fields) - profile.model_fields_set)
+    dumped = profile.model_dump(mode="json")
+    return {key: dumped[key] for key in left_out}

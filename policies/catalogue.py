@@ -11,9 +11,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from policies.cities import CITIES
 from policies.errors import InputError, Where
 from policies.parameters import FAR_FUTURE, FAR_PAST, _as_date
-from policies.regime import CITIES, Regime, RegimeVersion, check_mechanisms, parse_overrides
+from policies.regime import Regime, RegimeVersion, check_mechanisms, parse_overrides
 from policies.yamlio import key_lines, load_yaml
 
 __all__ = ["REGIME_DIR", "available", "resolve", "load_regime_file"]
@@ -81,6 +82,16 @@ def _parse_counterfactual(doc: Mapping[str, Any], file: str) -> dict[str, Regime
     return {city: bases[city].derive(name, title=str(doc.get("title", name)), start=start, swap=swap,
                                      overrides=overrides, description=str(doc.get("description", "")))
             for city in cities}
+
+
+def is_regime_file(path: str | Path) -> bool:
+    """Whether a YAML file is a regime timeline or a counterfactual (not an experiment spec): it has ``versions`` or
+    ``derive_from`` at the top. Unreadable files say no; loading them then names the problem."""
+    try:
+        doc = load_yaml(path)
+    except InputError:
+        return False
+    return isinstance(doc, Mapping) and ("derive_from" in doc or "versions" in doc)
 
 
 def load_regime_file(path: str | Path) -> dict[str, Regime]:

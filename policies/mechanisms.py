@@ -20,9 +20,14 @@ from policies.spatial_levers import rules as spatial_levers
 from policies.talent_channel import rules as talent_channel
 from policies.tax_channel import rules as tax_channel
 
-__all__ = ["MECHANISMS", "variants_of", "ROLES"]
+__all__ = ["MECHANISMS", "variants_of", "ROLES", "CHANNEL_CATEGORIES", "CHANNEL_KINDS"]
 
 ROLES = ("permit", "points", "channel", "services", "spatial", "control")
+# A channel's ``CHANNEL``: the column its settlers are counted in (``settled_<category>``, ``settlements_<category>``).
+CHANNEL_CATEGORIES = ("talent", "points", "other")
+# A channel's ``KIND``: everyone eligible settles (direct), a yearly chance among the eligible (hazard), or a yearly
+# round that admits the best ``quota`` of the applicants (quota).
+CHANNEL_KINDS = ("direct", "hazard", "quota")
 
 MECHANISMS: dict[str, ModuleType] = {
     "points": points,

@@ -16,13 +16,12 @@ from functools import cached_property
 from types import ModuleType
 from typing import Any
 
+from policies.cities import CITIES  # re-exported: the list itself is policies.cities
 from policies.errors import InputError, Where
 from policies.mechanisms import MECHANISMS, variants_of
 from policies.parameters import FAR_FUTURE, FAR_PAST, DatedValue, Variant, parse_entries
 
 __all__ = ["CITIES", "Regime", "RegimeVersion", "PolicySnapshot", "ActiveMechanism"]
-
-CITIES = ("shenzhen", "guangzhou", "chengdu")
 
 
 @dataclass(frozen=True)

@@ -115,12 +115,47 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> LineDic
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+# Values in one file once aliases are expanded: the largest shipped file holds a few thousand. Code that walks the
+# loaded data (validation, hashing, dumping) sees the expanded tree, so a 500-byte file of nested aliases would
+# otherwise cost minutes and gigabytes before being refused.
+MAX_VALUES = 1_000_000
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """Nodes in the tree a document expands to (aliases counted as copies), in time linear in its nodes."""
+    sizes: dict[int, int] = {}
+    visiting: set[int] = set()  # a recursive alias (&a [*a]) is counted once, not followed forever
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes or (not children_done and id(node) in visiting):
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            sizes[id(node)] = 1
+            continue
+        children = ([c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode)
+                    else list(node.value))
+        if children_done:
+            sizes[id(node)] = 1 + sum(sizes.get(id(c), 1) for c in children)  # a cycle counts once
+        else:
+            visiting.add(id(node))
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(root)]
+
+
 def load_yaml_text(text: str, source: str = "<string>") -> Any:
     """Parse YAML text strictly; errors become ``InputError`` naming ``source`` and the line."""
     loader = _StrictLoader(text)
     loader.name = source
     try:
-        return loader.get_single_data()
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node) > MAX_VALUES:
+            raise InputError(f"more than {MAX_VALUES:,} values once its aliases (*name) are expanded; a "
+                             "specification or policy file needs far fewer (an alias bomb?)", file=source)
+        return loader.construct_document(node)
     except InputError:
         raise
     except yaml.MarkedYAMLError as exc:

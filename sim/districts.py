@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from policies.cities import CITIES
 from sim.geography import Geography
 from sim.params import Behaviour
 
@@ -32,7 +33,7 @@ class DistrictState:
     def initial(cls, geo: Geography, b: Behaviour) -> DistrictState:
         """State on the census day; jobs and school places are set by the model once migrants are placed."""
         zone = geo.zone.astype(np.int64)
-        cities = [("shenzhen", "guangzhou", "chengdu")[c] for c in geo.city]
+        cities = [CITIES[c] for c in geo.city]
         wage = np.array([b.wage_index_2010[c] for c in cities]) * np.asarray(b.zone_wage_premium)[zone][:, None]
         rent = np.asarray(b.zone_rent_2010, dtype=np.float64)[zone]
         return cls(

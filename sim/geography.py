@@ -5,11 +5,13 @@ Derived values, each a documented choice (docs/model.md, "Initial state"):
   residents (Yuexiu, outer Chengdu counties: people registered there live elsewhere); there the census count of
   residents registered in another province is a lower bound of the district's migrants.
 - Shenzhen's Bao'an, Longgang, Longhua, Pingshan, Guangming and Dapeng have no published 2010 registered count
-  (only old Bao'an and Longgang aggregates). The city total (2,510,145) minus the four districts with a count is
-  shared among them in proportion to residents (assumption: no finer source was found).
-- Dapeng New Area is a functional area without a county-level adcode; it gets 440399, a code this project assigns.
+  (only old Bao'an and Longgang aggregates). The city total (2,510,145, ``HUKOU_2010_TOTAL``) minus the four
+  districts with a count is shared among them in proportion to residents (assumption: no finer source was found).
+- Dapeng New Area is a functional area without a county-level adcode; it gets 440399, a code this project assigns
+  (``policies.cities.DAPENG_ADCODE``).
 - Shenshan (an exclave administered since 2018) is left out.
-- Zones are normalised to core / inner_suburb / outer_suburb / new_town / exurb from the table's zone labels.
+- Zones are normalised to core / inner_suburb / outer_suburb / new_town / exurb from the table's zone labels; this
+  module is the one place for the zones (``ZONES``, ``CORE_ZONE``).
 """
 
 from __future__ import annotations
@@ -21,21 +23,24 @@ from importlib import resources
 
 import numpy as np
 
-from policies.regime import CITIES
+from policies.cities import CITIES, CITY_NAMES, DAPENG_ADCODE
 
-__all__ = ["ZONES", "CITIES", "Geography", "load_geography", "DAPENG_ADCODE"]
+__all__ = ["ZONES", "CORE_ZONE", "CITIES", "Geography", "load_geography", "DAPENG_ADCODE", "HUKOU_2010_TOTAL"]
 
 ZONES = ("core", "inner_suburb", "outer_suburb", "new_town", "exurb")
-DAPENG_ADCODE = 440399
-SHENZHEN_HUKOU_2010 = 2_510_145  # city total, census yearbook (city_population.csv, high confidence)
-_CITY_OF_LABEL = {"Shenzhen": "shenzhen", "Guangzhou": "guangzhou", "Chengdu": "chengdu"}
+CORE_ZONE = ZONES[0]  # the central districts; the other zones are the suburbs of "suburban dispersion"
+# City totals of registered residents on the 2010 census day, for cities with districts lacking a published count
+# (census yearbook; sim/data/city_population.csv, high confidence).
+HUKOU_2010_TOTAL = {"shenzhen": 2_510_145}
+_OUTER_IS_EXURB = ("chengdu",)  # cities whose "outer" districts are counties, not contiguous suburbs
+_CITY_OF_LABEL = {english: city for city, (english, _) in CITY_NAMES.items()}
 
 
 def _zone(city: str, label: str) -> str:
     """Normalise the table's zone label to one of ``ZONES``."""
     label = label.strip().lower()
     if label.startswith("core"):
-        return "core"
+        return CORE_ZONE
     if label.startswith("inner-suburb"):
         return "inner_suburb"
     if label.startswith(("outer-newtown", "new-town", "suburban-new-town")):
@@ -44,7 +49,7 @@ def _zone(city: str, label: str) -> str:
         return "exurb"
     if label.startswith("outer"):
         # Guangzhou's and Shenzhen's "outer" districts are contiguous suburbs; Chengdu's are its counties.
-        return "exurb" if city == "chengdu" else "outer_suburb"
+        return "exurb" if city in _OUTER_IS_EXURB else "outer_suburb"
     raise ValueError(f"unknown zone label {label!r}")
 
 
@@ -59,7 +64,6 @@ class Geography:
     zone: np.ndarray            # int8 index into ZONES
     residents_2010: np.ndarray  # int64, census 2010-11-01
     hukou_2010: np.ndarray      # int64, registered (estimated where noted)
-    hukou_estimated: np.ndarray  # bool
     other_province_2010: np.ndarray  # int64 (0 where not published)
     migrants_2010: np.ndarray   # int64
     natives_2010: np.ndarray    # int64 = residents − migrants
@@ -68,10 +72,6 @@ class Geography:
     def n(self) -> int:
         """Number of districts."""
         return int(self.adcode.shape[0])
-
-    def of_city(self, city: int) -> np.ndarray:
-        """Indices of the districts of city ``city`` (index into ``CITIES``)."""
-        return np.flatnonzero(self.city == city)
 
     def index_of_adcode(self, adcodes: np.ndarray) -> np.ndarray:
         """District indices of ``adcodes`` (−1 where not one of ours)."""
@@ -94,11 +94,12 @@ def load_geography() -> Geography:
     hukou = np.array([int(r["hukou_2010"]) if r["hukou_2010"] else 0 for r in rows], dtype=np.int64)
     other = np.array([int(r["res_hukou_other_province_2010"] or 0) for r in rows], dtype=np.int64)
 
-    shenzhen = np.array([c == "shenzhen" for c in city])
-    missing = shenzhen & ~hukou_known
-    remainder = SHENZHEN_HUKOU_2010 - hukou[shenzhen & hukou_known].sum()
-    share = residents[missing] / residents[missing].sum()
-    hukou[missing] = np.round(remainder * share).astype(np.int64)
+    for name, total in HUKOU_2010_TOTAL.items():
+        mine = np.array([c == name for c in city])
+        missing = mine & ~hukou_known
+        remainder = total - hukou[mine & hukou_known].sum()
+        share = residents[missing] / residents[missing].sum()
+        hukou[missing] = np.round(remainder * share).astype(np.int64)
 
     migrants = np.maximum(residents - hukou, other)
     return Geography(
@@ -109,7 +110,6 @@ def load_geography() -> Geography:
         zone=np.array([ZONES.index(_zone(c, r["zone"])) for c, r in zip(city, rows, strict=True)], dtype=np.int8),
         residents_2010=residents,
         hukou_2010=hukou,
-        hukou_estimated=~hukou_known,
         other_province_2010=other,
         migrants_2010=migrants,
         natives_2010=residents - migrants,

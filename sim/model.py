@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 import policies
-from policies.regime import CITIES, Regime
+from policies.cities import CITIES, HOME_ORIGIN, OUT_OF_PROVINCE_TABLE
+from policies.regime import Regime
 from sim.attributes import draw_migrants
 from sim.clock import Clock
 from sim.config import RunConfig
@@ -22,6 +23,7 @@ from sim.districts import DistrictState
 from sim.drivers import pool_series
 from sim.geography import load_geography
 from sim.government import CityGovernment
+from sim.inspect_migrant import describe
 from sim.params import ORIGINS
 from sim.phases.choice import district_terms
 from sim.phases.constants import census_day_flows, census_stock_by_type, fit_constants
@@ -38,8 +40,6 @@ from sim.tax import monthly_income, tax_paid_3y
 
 __all__ = ["HukouModel"]
 log = logging.getLogger(__name__)
-_HOME_ORIGIN = {"shenzhen": "guangdong", "guangzhou": "guangdong", "chengdu": "sichuan_chongqing"}
-_ORIGIN_TABLE = {"shenzhen": "guangdong", "guangzhou": "guangdong", "chengdu": "chengdu"}
 
 
 def _with_overrides(regimes: dict[str, Regime], overrides: dict) -> dict[str, Regime]:
@@ -189,9 +189,17 @@ class HukouModel(mesa.Model):
                 "settled_last_year": dict(gov.settled_last_year)}
 
     # Inspection -----------------------------------------------------------------------------------------------
-    def migrant(self, uid: int) -> MigrantView | None:
-        """A read-only view of migrant ``uid``: current attributes and history of status changes."""
-        return view_of(self.population, self.events, uid, list(self.clock.boundaries))
+    def migrant(self, uid: int) -> MigrantView:
+        """A read-only view of migrant ``uid`` in words (sim/inspect_migrant.py): current attributes and the history
+        of status changes. An id that never existed is a ``KeyError`` saying which ids do."""
+        steps = list(self.clock.boundaries)
+        view = view_of(self.population, self.events, uid, steps)
+        if view is None:
+            ids = self.population["uid"]
+            known = f"{int(ids.min())}–{int(ids.max())}" if len(ids) else "none"
+            raise KeyError(f"no migrant {uid} in this run (ids of migrants still here: {known}; a migrant who left "
+                           "is kept only with history on)")
+        return describe(view, self.geography, self.channel_names, steps)
 
     def district_year(self) -> pd.DataFrame:
         """District rows of every recorded date (years from ``config.start``)."""
@@ -221,9 +229,9 @@ class HukouModel(mesa.Model):
         out_of_province = rng.random(len(district)) < out_share[district]
         for c, name in enumerate(CITIES):
             in_city = city == c
-            origin[in_city & ~out_of_province] = ORIGINS.index(_HOME_ORIGIN[name])
+            origin[in_city & ~out_of_province] = ORIGINS.index(HOME_ORIGIN[name])
             away = np.flatnonzero(in_city & out_of_province)
-            split = np.cumsum(b.origin_of_out_of_province[_ORIGIN_TABLE[name]])
+            split = np.cumsum(b.origin_of_out_of_province[OUT_OF_PROVINCE_TABLE[name]])
             origin[away] = np.searchsorted(split / split[-1], rng.random(len(away)), side="right")
         columns = draw_migrants(rng, origin, b, month_index=self.month_index, step=-1, stock_2010=True,
                                 threads=self.threads)

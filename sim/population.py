@@ -180,11 +180,6 @@ class EventLog:
         """Bytes of records held in memory (the current year's)."""
         return sum(c.nbytes for c in self._chunks)
 
-    @property
-    def records(self) -> int:
-        """Records kept, in memory and on file."""
-        return self._on_file + sum(len(c) for c in self._chunks)
-
     def _all_chunks(self) -> list[np.ndarray]:
         stored = [] if self._on_file == 0 or self._file is None else [
             np.memmap(self._file, dtype=self._DTYPE, mode="r", shape=(self._on_file,))]

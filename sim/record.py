@@ -1,5 +1,5 @@
 """Recording: flows counted as they happen, and the district-year and city-year tables written at each year's
-end and on the two census days. Formulas of the city metrics are in docs/metrics.md."""
+end and on the two census days. The city metrics and their formulas are in sim/metrics.py (docs/metrics.md)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from policies.regime import CITIES
+from policies.cities import CITIES, HOME_ORIGIN
+from policies.mechanisms import CHANNEL_CATEGORIES
 from sim.counting import count_by
 from sim.geography import ZONES
+from sim.metrics import SETTLED_COLUMNS, city_metrics
 from sim.params import ORIGINS
 
 if TYPE_CHECKING:
     from sim.model import HukouModel
 
-__all__ = ["Flows", "record_state", "CHANNEL_CATEGORIES", "FLOW_NAMES"]
+__all__ = ["Flows", "record_state", "FLOW_NAMES"]
 
-CHANNEL_CATEGORIES = ("talent", "points", "other")
 FLOW_NAMES = ("arrivals", "returns", "retirements", "moves_in", "moves_out")
 
 
@@ -34,7 +35,7 @@ class Flows:
         self.school_served: np.ndarray = np.zeros(n_districts)
 
     def _zeros(self) -> dict[str, np.ndarray]:
-        names = [*FLOW_NAMES, *(f"settled_{c}" for c in CHANNEL_CATEGORIES), "settled_bachelor", "hukou_months"]
+        names = [*FLOW_NAMES, *SETTLED_COLUMNS, "settled_bachelor", "hukou_months"]
         return {name: np.zeros(self.n) for name in names}
 
     def add(self, name: str, districts: np.ndarray, weights: np.ndarray | None = None) -> None:
@@ -63,19 +64,6 @@ class Flows:
         self.year = self._zeros()
 
 
-def _entropy(counts: np.ndarray) -> float:
-    """Normalised Shannon entropy of a distribution over districts (0: all in one, 1: even)."""
-    total = counts.sum()
-    if total <= 0 or len(counts) < 2:
-        return float("nan")
-    p = counts[counts > 0] / total
-    return float(-(p * np.log(p)).sum() / np.log(len(counts)))
-
-
-def _ratio(a: float, b: float) -> float:
-    return float(a / b) if b > 0 and not np.isnan(a) else float("nan")
-
-
 def record_state(model: HukouModel, date: dt.date, *, census_day: bool) -> None:
     """Append the district rows and city rows of the current state to the model's tables."""
     pop, geo, state, scale = model.population, model.geography, model.district_state, model.scale
@@ -89,8 +77,7 @@ def record_state(model: HukouModel, date: dt.date, *, census_day: bool) -> None:
     agents = count()
     settled_stock = count(settled)
     # Out of province: an origin other than the province of the district's city (the census's 户口登记地在外省).
-    home = np.where(geo.city == CITIES.index("chengdu"), ORIGINS.index("sichuan_chongqing"),
-                    ORIGINS.index("guangdong")).astype(np.uint8)
+    home = np.array([ORIGINS.index(HOME_ORIGIN[c]) for c in CITIES], dtype=np.uint8)[geo.city]
     other_province = count(~settled & (pop["origin"] != home[district]))   # district −1 (gone) is not counted
     migrants = agents - settled_stock
     hukou = state.natives + settled_stock
@@ -104,12 +91,9 @@ def record_state(model: HukouModel, date: dt.date, *, census_day: bool) -> None:
         "residents": residents, "natives": state.natives.copy(), "hukou_residents": hukou, "migrants": migrants,
         "migrants_other_province": other_province, "permit_holders": count(pop["permit"] & ~settled),
         "settled_stock": settled_stock,
-        "settled_talent": flows["settled_talent"] * scale, "settled_points": flows["settled_points"] * scale,
-        "settled_other": flows["settled_other"] * scale,
+        **{column: flows[column] * scale for column in SETTLED_COLUMNS},
         "migrants_bachelor_plus": count(bachelor & ~settled), "agents_bachelor_plus": count(bachelor),
-        "arrivals": flows["arrivals"] * scale, "returns": flows["returns"] * scale,
-        "retirements": flows["retirements"] * scale, "moves_in": flows["moves_in"] * scale,
-        "moves_out": flows["moves_out"] * scale,
+        **{name: flows[name] * scale for name in FLOW_NAMES},
         "settled_bachelor_plus": flows["settled_bachelor"] * scale, "hukou_months_sum": flows["hukou_months"] * scale,
         "migrant_children": model.flows.school_demand.copy(),
         "migrant_children_in_school": model.flows.school_served.copy(),
@@ -118,48 +102,7 @@ def record_state(model: HukouModel, date: dt.date, *, census_day: bool) -> None:
         "school_places": state.school_places.copy(),
     })
     if census_day:  # flows are yearly: a census-day row is a state, not a year
-        flow_columns = ["settled_talent", "settled_points", "settled_other", "arrivals", "returns", "retirements",
-                        "moves_in", "moves_out", "settled_bachelor_plus", "hukou_months_sum"]
+        flow_columns = [*SETTLED_COLUMNS, *FLOW_NAMES, "settled_bachelor_plus", "hukou_months_sum"]
         frame[flow_columns] = np.nan
     model.district_rows.append(frame)
     model.city_rows.append(city_metrics(model, frame))
-
-
-def city_metrics(model: HukouModel, frame: pd.DataFrame) -> pd.DataFrame:
-    """The city-year outcome metrics of docs/metrics.md from the district rows of one date."""
-    rows = []
-    b = model.behaviour
-    for gov in model.governments:
-        f = frame[frame["city"] == gov.city]
-        core = (f["zone"] == "core").to_numpy()
-        res, mig, huk = f["residents"].sum(), f["migrants"].sum(), f["hukou_residents"].sum()
-        settled_year = f[["settled_talent", "settled_points", "settled_other"]].sum().sum(min_count=1)
-        this_year = [r for r in gov.published_rounds.values() if r.year == int(f["year"].iloc[0])]
-        cutoffs = [r.cutoff_points for r in this_year if r.cutoff_points is not None]
-        bachelor_residents = f["agents_bachelor_plus"].sum() + b.native_bachelor_share[gov.city] * f["natives"].sum()
-        agents_and_returns = mig + f["settled_stock"].sum() + f["returns"].sum()
-        rows.append({
-            "year": f["year"].iloc[0], "census_day": bool(f["census_day"].iloc[0]), "city": gov.city,
-            "regime": gov.regime.name, "regime_version": gov.snapshot.version,
-            "residents": res, "hukou_residents": huk, "migrants": mig, "hukou_share": _ratio(huk, res),
-            "migrants_other_province": f["migrants_other_province"].sum(),
-            "permit_holders": f["permit_holders"].sum(), "permit_coverage": _ratio(f["permit_holders"].sum(), mig),
-            "suburban_dispersion_migrants": _ratio(f["migrants"][~core].sum(), mig),
-            "suburban_dispersion_residents": _ratio(f["residents"][~core].sum(), res),
-            "entropy_migrants": _entropy(f["migrants"].to_numpy()),
-            "talent_share_settlers": _ratio(f["settled_bachelor_plus"].sum(), settled_year),
-            "talent_share_migrants": _ratio(f["migrants_bachelor_plus"].sum(), mig),
-            "talent_share_residents": _ratio(bachelor_residents, res),
-            "settlements_talent": f["settled_talent"].sum(min_count=1),
-            "settlements_points": f["settled_points"].sum(min_count=1),
-            "settlements_other": f["settled_other"].sum(min_count=1),
-            "settlements_total": settled_year,
-            "time_to_hukou_years": _ratio(f["hukou_months_sum"].sum(), settled_year) / 12,
-            "points_cutoff": min(cutoffs, default=np.nan),
-            "queue_length": sum(r.queue for r in this_year) * model.scale,
-            "school_access": _ratio(f["migrant_children_in_school"].sum(), f["migrant_children"].sum()),
-            "arrivals": f["arrivals"].sum(min_count=1), "returns": f["returns"].sum(min_count=1),
-            "return_rate": _ratio(f["returns"].sum(min_count=1), agents_and_returns),
-            "rent_index": _ratio((f["rent_index"] * f["residents"]).sum(), res),
-        })
-    return pd.DataFrame(rows)

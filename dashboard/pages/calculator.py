@@ -168,12 +168,14 @@ def regimes_for_city(city: str) -> list[Any]:
 
 def calculate_all(values: dict[str, Any], lang: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, str]:
     """Totals, breakdowns and channels of the profile under each regime of its city, and the city."""
-    from policies.calculator import calculate, city_of_adcode
+    from policies.calculator import calculate
+    from policies.cities import CITIES, CITY_NAMES, city_of_adcode
 
     profile, day = profile_of(values)
     city = city_of_adcode(profile.housing.district) or city_of_adcode(profile.work_district)
     if city is None:
-        raise ValueError("home_district: choose a district of Shenzhen, Guangzhou or Chengdu")
+        *others, last = (CITY_NAMES[c][0] for c in CITIES)
+        raise ValueError(f"home_district: choose a district of {', '.join(others)} or {last}")
     totals, parts, channels = [], [], []
     for regime in regimes_for_city(city):
         result = calculate(profile, regime, day)

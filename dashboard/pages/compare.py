@@ -11,7 +11,16 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
-from dashboard.components import error_alert, graph, manifest_panel, shell, sync_url, table, table_data
+from dashboard.components import (
+    error_alert,
+    graph,
+    manifest_panel,
+    shell,
+    summary_unavailable,
+    sync_url,
+    table,
+    table_data,
+)
 from dashboard.controls import city_options, experiment_options, labels_of, pick_city, pick_experiment, pick_keys
 from dashboard.data import city_runs, registry, zone_runs
 from dashboard.figures import compare_figure, compare_table, difference_from_stats, run_stats
@@ -42,6 +51,8 @@ def layout(exp: str | None = None, lang: str | None = None, baseline: str | None
     if experiment is None:
         return shell("compare", lang, None, [html.H2(t("compare_title", lang)), error_alert(t("no_results", lang),
                                                                                              lang)])
+    if (unavailable := summary_unavailable(experiment, lang)) is not None:
+        return shell("compare", lang, experiment.id, [html.H2(t("compare_title", lang)), unavailable])
     base, reform = _pick_pair(experiment, baseline, regimes)
     options = [{"label": v, "value": k} for k, v in labels_of(experiment, experiment.scenario_keys()).items()]
     controls = dbc.Row([
@@ -56,7 +67,7 @@ def layout(exp: str | None = None, lang: str | None = None, baseline: str | None
         dbc.Col([dbc.Label(t("zone", lang)), dcc.Dropdown(_view_options(lang), view if view in VIEWS else "city",
                                                            id="cmp-view", clearable=False)], md=2),
     ], className="g-2 mb-3")
-    return shell("compare", lang, experiment.id, [
+    return shell("compare", lang, experiment.id, requested=exp, body=[
         dcc.Store(id="cmp-lang", data=lang),
         html.H2(t("compare_title", lang)), html.P(t("compare_intro", lang), className="text-muted"),
         controls, html.Div(id="cmp-message"),
@@ -101,9 +112,12 @@ def update(exp: Any, baseline: Any, reform: Any, city: Any, view: Any, lang: Any
     lang = lang_of(lang)
     experiment = pick_experiment(exp)
     base, ref = _pick_pair(experiment, baseline, reform)
-    message = None if base != ref else error_alert("baseline = reform", lang)
     diff = differences(exp, base, ref, city, view)
     labels = labels_of(experiment, [ref, base])
+    message = None  # a pair the user did not choose is said, never drawn silently
+    if reform is not None and str(reform) != ref:
+        message = error_alert(t("pair_substituted", lang).format(baseline=labels.get(base, base),
+                                                                  reform=labels.get(ref, ref)), lang)
     title = f"{labels.get(ref, ref)} − {labels.get(base, base)} · {city_label(pick_city(city, False), lang)}"
     data, columns = table_data(compare_table(diff, lang))
     return compare_figure(diff, lang, title), data, columns, message

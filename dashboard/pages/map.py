@@ -9,7 +9,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
-from dashboard.components import error_alert, graph, manifest_panel, shell, sync_url
+from dashboard.components import error_alert, graph, manifest_panel, shell, summary_unavailable, sync_url
 from dashboard.controls import (
     city_options,
     experiment_options,
@@ -23,14 +23,17 @@ from dashboard.controls import (
     year_label,
     year_options,
 )
-from dashboard.data import DISTRICT_METRICS, registry
+from dashboard.data import registry
 from dashboard.figures import map_figure, map_frame
 from dashboard.geo import DAPENG_ADCODE, DAPENG_MARKER, district_geojson
 from dashboard.i18n import city_label, lang_of, metric_label, t
+from policies.cities import city_of_adcode
+from sim.metrics import DISTRICT_METRICS
 
 dash.register_page(__name__, path="/map", name="Map", title="hukou-sim · map", order=2)
 
 MODES = ("level", "change")
+DAPENG_CITY = city_of_adcode(DAPENG_ADCODE)
 
 
 def layout(exp: str | None = None, lang: str | None = None, regimes: str | None = None, baseline: str | None = None,
@@ -41,6 +44,8 @@ def layout(exp: str | None = None, lang: str | None = None, regimes: str | None 
     experiment = registry().resolve(exp)
     if experiment is None:
         return shell("map", lang, None, [html.H2(t("map_title", lang)), error_alert(t("no_results", lang), lang)])
+    if (unavailable := summary_unavailable(experiment, lang)) is not None:
+        return shell("map", lang, experiment.id, [html.H2(t("map_title", lang)), unavailable])
     options = [{"label": v, "value": k} for k, v in labels_of(experiment, experiment.scenario_keys()).items()]
     key = pick_keys(experiment, regimes, default_all=False)[0]
     base = pick_keys(experiment, baseline, default_all=False)[0]
@@ -63,7 +68,7 @@ def layout(exp: str | None = None, lang: str | None = None, regimes: str | None 
                                                            pick_city(city, include_all=False), id="map-city",
                                                            clearable=False)], md=1),
     ], className="g-2 mb-3")
-    return shell("map", lang, experiment.id, [
+    return shell("map", lang, experiment.id, requested=exp, body=[
         dcc.Store(id="map-lang", data=lang),
         html.H2(t("map_title", lang)), html.P(t("map_intro", lang), className="text-muted"), controls,
         dcc.Loading(graph("map-graph", filename="hukou-map")),
@@ -90,8 +95,9 @@ def map_view(exp: Any, regime: Any, mode: Any, baseline: Any, metric: Any, year:
     title = f"{city_label(city, lang)} · {metric_label(metric, lang)} · {year_label(year)} · {labels.get(key, key)}"
     if change:
         title += f" − {labels.get(base, base)}"
-    return map_figure(frame, geojson, metric, lang, change=change, marker=DAPENG_MARKER if city == "shenzhen" else None,
-                      marker_adcode=DAPENG_ADCODE if city == "shenzhen" else None, title=title)
+    dapeng = city == DAPENG_CITY
+    return map_figure(frame, geojson, metric, lang, change=change, marker=DAPENG_MARKER if dapeng else None,
+                      marker_adcode=DAPENG_ADCODE if dapeng else None, title=title)
 
 
 @callback(Output("map-regime", "options"), Output("map-regime", "value"), Output("map-baseline", "options"),

@@ -9,7 +9,16 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
-from dashboard.components import error_alert, graph, manifest_panel, shell, sync_url, table, table_data
+from dashboard.components import (
+    error_alert,
+    graph,
+    manifest_panel,
+    shell,
+    summary_unavailable,
+    sync_url,
+    table,
+    table_data,
+)
 from dashboard.controls import (
     city_options,
     experiment_options,
@@ -42,6 +51,8 @@ def layout(exp: str | None = None, lang: str | None = None, regimes: str | None 
     if experiment is None:
         return shell("overview", lang, None, [html.H2(t("overview_title", lang)), error_alert(t("no_results", lang),
                                                                                               lang)])
+    if (unavailable := summary_unavailable(experiment, lang)) is not None:
+        return shell("overview", lang, experiment.id, [html.H2(t("overview_title", lang)), unavailable])
     keys = pick_keys(experiment, regimes)
     controls = dbc.Row([
         dbc.Col([dbc.Label(t("experiment", lang)), dcc.Dropdown(experiment_options(), experiment.id,
@@ -56,7 +67,7 @@ def layout(exp: str | None = None, lang: str | None = None, regimes: str | None 
         dbc.Col([dbc.Label(t("city", lang)), dcc.Dropdown(city_options(lang), pick_city(city), id="ov-city",
                                                            clearable=False)], md=2),
     ], className="g-2 mb-3")
-    return shell("overview", lang, experiment.id, [
+    return shell("overview", lang, experiment.id, requested=exp, body=[
         dcc.Store(id="ov-lang", data=lang),
         html.H2(t("overview_title", lang)), html.P(t("overview_intro", lang), className="text-muted"),
         controls,

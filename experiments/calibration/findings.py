@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.calibration.shares import BEAT_RATIO
+from policies.cities import CITIES
 
 __all__ = ["still_wrong", "gets_right", "city_series", "MISS_PP", "ZONE_PP", "SERIES_MISS"]
 
@@ -49,7 +50,7 @@ def city_series(table: pd.DataFrame) -> pd.DataFrame:
             wide[col] = np.nan
     sim = rows.groupby(["city", "year"])["simulated_mean"].first()
     out = wide[["revised", "original", "survey"]].join(sim).reset_index()
-    order = {c: i for i, c in enumerate(("shenzhen", "guangzhou", "chengdu"))}
+    order = {c: i for i, c in enumerate(CITIES)}
     return out.sort_values(["city", "year"], key=lambda c: c.map(order) if c.name == "city" else c
                            ).reset_index(drop=True)
 
@@ -118,7 +119,7 @@ def _zone_lines(shares: pd.DataFrame) -> list[str]:
 
 
 def gets_right(errors: pd.DataFrame) -> list[str]:
-    """City-years whose district shares beat persistence by at least half (the shared check's bar)."""
+    """City-years whose district shares beat persistence by at least half (``BEAT_RATIO``)."""
     return [f"{_city(r.city)} {_year(r.year)}: district shares {r.model_mae_pp:.2f} pp from the observed against "
             f"{r.persistence_mae_pp:.2f} pp for the 2010 census carried forward ({_n(r.districts)})."
             for r in errors.itertuples(index=False) if r.beats_half]

@@ -26,7 +26,7 @@ SHARE_COLUMNS = ("city", "year", "district", "district_name", "district_name_cn"
                  "persistence_share", "model_error_pp", "persistence_error_pp")
 ERROR_COLUMNS = ("city", "year", "target_kind", "districts", "model_mae_pp", "persistence_mae_pp", "ratio",
                  "beats_persistence", "beats_half")
-# shared/checks/district-shares asks the model's error to be at most half that of persistence.
+# The bar of the district shares: the model's error at most half that of persistence (the 2010 census carried on).
 BEAT_RATIO = 0.5
 
 
@@ -87,7 +87,7 @@ def persistence_errors(shares: pd.DataFrame) -> pd.DataFrame:
     ``shares`` needs ``city``, ``year``, ``observed_share``, ``simulated_share``, ``persistence_share`` (fractions)
     and optionally ``target_kind``. Districts where either forecast is missing are left out of both means, so the
     two are always over the same districts. ``ratio`` = model / persistence; ``beats_half``: the ratio is at most
-    ``BEAT_RATIO`` (the bar of shared/checks/district-shares).
+    ``BEAT_RATIO`` (the bar the district shares are held to).
     """
     if shares.empty:
         return pd.DataFrame(columns=list(ERROR_COLUMNS))

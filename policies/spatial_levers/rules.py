@@ -32,6 +32,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from policies.cities import ADCODE_PREFIX
 from policies.decision import Lever
 from policies.errors import InputError
 
@@ -55,7 +56,6 @@ KINDS = tuple(LEVER_KEYS)
 TIERS = ("low", "mid", "high")
 WEIGHTS = ("jobs", "equal")
 METRO_TABLE = Path(__file__).with_name("metro_lines.csv")
-_CITY_PREFIX = {"shenzhen": 4403, "guangzhou": 4401, "chengdu": 5101}
 _WHERE = "spatial_levers"
 
 
@@ -124,8 +124,8 @@ def metro_openings(path: Path = METRO_TABLE) -> tuple[tuple[str, str, str, dt.da
             def bad(field: str, message: str, line_no: int = line_no) -> InputError:
                 return InputError(message, file=path, line=line_no, field=field)
             city = row.get("city", "")
-            if city not in _CITY_PREFIX:
-                raise bad("city", f"unknown city {city!r} (known: {', '.join(_CITY_PREFIX)})")
+            if city not in ADCODE_PREFIX:
+                raise bad("city", f"unknown city {city!r} (known: {', '.join(ADCODE_PREFIX)})")
             text = (row.get("opened") or "").strip()
             try:
                 opened = dt.date.fromisoformat(text if len(text) == 10 else f"{text}-01")
@@ -135,7 +135,7 @@ def metro_openings(path: Path = METRO_TABLE) -> tuple[tuple[str, str, str, dt.da
                 districts = tuple(int(d) for d in (row.get("districts") or "").split())
             except ValueError:
                 raise bad("districts", f"adcodes separated by spaces, got {row.get('districts')!r}") from None
-            if not districts or any(d // 100 != _CITY_PREFIX[city] for d in districts):
+            if not districts or any(d // 100 != ADCODE_PREFIX[city] for d in districts):
                 raise bad("districts", f"no districts, or districts outside {city}: {row.get('districts')!r}")
             source = (row.get("source") or "").strip()
             if not source:
@@ -147,8 +147,8 @@ def metro_openings(path: Path = METRO_TABLE) -> tuple[tuple[str, str, str, dt.da
 def _metro_levers(name: str, spec: Mapping[str, Any]) -> list[Lever]:
     """Every opening of the city within the lever's years, as a one-off commute lever on its date."""
     city = spec["city"]
-    if city not in _CITY_PREFIX:
-        raise _fail(name, "city", f"unknown city {city!r} (known: {', '.join(_CITY_PREFIX)})")
+    if city not in ADCODE_PREFIX:
+        raise _fail(name, "city", f"unknown city {city!r} (known: {', '.join(ADCODE_PREFIX)})")
     change = _number(name, "per_opening", spec["per_opening"], -1.0, 0.0)
     floor = _number(name, "floor", spec["floor"], 0.0, 2.0)
     start, end = _years(name, spec)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 import numpy as np
 
-from policies.regime import CITIES
+from policies.cities import CITIES
 from sim.counting import presence_counts
 from sim.parallel import chunk_size, ordered_map, split_rows
 from sim.params import ORIGINS

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from policies.cities import CITIES
 from policies.decision import Lever
-from policies.regime import CITIES
 from sim.counting import presence_counts
 from sim.drivers import job_series
 from sim.params import Behaviour

@@ -75,11 +75,13 @@ def ensure_chromium() -> tuple[str, str]:
     browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (browser and driver) and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
         subprocess.run(["apt-get", "update", "-qq"], check=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"], check=True,
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium", "chromium-driver"],
+                       check=True,
                        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
         browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (browser and driver):
-        pytest.fail("chromium and chromium-driver are needed (apt-get install chromium chromium-driver)")
+        pytest.fail("chromium and chromium-driver are needed (apt-get install --no-install-recommends chromium "
+                    "chromium-driver)")
     return browser, driver
 
 

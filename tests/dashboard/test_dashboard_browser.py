@@ -93,6 +93,10 @@ def test_choosing_another_regime_changes_the_chart_and_the_url_reopens_it(browse
 
     reopened = wait_for(lambda: (drawn := bars()) == ["talent_only"] and drawn, what="the reopened chart")
     assert reopened == ["talent_only"]
+    # first-use review: the chart toolbar offered to upload the chart to plotly's cloud
+    buttons = [b.get_attribute("data-title") or "" for b in browser.find_elements("css selector",
+                                                                                  "#ov-graph .modebar-btn")]
+    assert buttons and not [b for b in buttons if "cloud" in b.lower() or "chart studio" in b.lower()]
     assert browser.find_element("id", "overview-link").get_attribute("textContent").endswith(shared.split("/", 3)[3])
 
 

@@ -46,6 +46,18 @@ def test_compare_differences_are_reform_minus_baseline(pages: dict[str, Any]) ->
     assert set(zones["zone"]) == set(districts[districts["city"] == "chengdu"]["zone"]) and len(set(zones["zone"])) > 1
 
 
+def test_a_substituted_pair_or_experiment_is_said_not_drawn_silently(pages: dict[str, Any]) -> None:
+    """First-use review: baseline = reform plotted another pair, and an unknown experiment in a link showed the
+    default one, both without a word."""
+    keys = _keys()
+    *_, message = pages["compare"].update("dash_fixture", keys["historical"], keys["historical"], "guangzhou", "city",
+                                          "en")
+    assert message is not None and "showing talent_only against historical" in str(message).replace("regimes=", "")
+    page = str(pages["overview"].layout(exp="no_such_sweep", lang="en"))
+    assert "experiment-substituted" in page and "no experiment 'no_such_sweep' here: showing dash_fixture" in page
+    assert "experiment-substituted" not in str(pages["overview"].layout(exp="dash_fixture", lang="en"))
+
+
 def test_map_view_colours_every_district_of_the_city(pages: dict[str, Any]) -> None:
     keys = _keys()
     fig = pages["map"].map_view("dash_fixture", keys["historical"], "level", keys["historical"], "migrants", 2013.0,

@@ -130,3 +130,33 @@ def test_a_report_without_the_columns_is_refused(tmp_path: Path) -> None:
     _report(tmp_path / "res" / "bad", pd.DataFrame({"city": ["shenzhen"], "year": [2011.0]}))
     with pytest.raises(ValueError, match="lacks columns"):
         Registry(tmp_path / "res").report("bad").table()
+
+
+def test_a_damaged_run_is_left_out_and_named_and_a_damaged_summary_is_explained(
+        results_root: Path, tmp_path: Path, pages: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12, item 6 (review X1): one damaged file gave only "internal error" and broke the views reading it."""
+    import dashboard.data
+    from dashboard.components import shell
+    from dashboard.data import DamagedResults
+
+    root = tmp_path / "results"
+    shutil.copytree(results_root / "dash_fixture", root / "dash_fixture")
+    folder = root / "dash_fixture"
+    runs = sorted(p.name for p in (folder / "runs").iterdir() if not p.name.startswith("."))
+    data = bytearray((folder / "runs" / runs[0] / "city_year.parquet").read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (folder / "runs" / runs[0] / "city_year.parquet").write_bytes(bytes(data))
+    experiment = Registry(root).get("dash_fixture")
+    assert [d.owner for d in experiment.damage()] == [runs[0]]
+    assert runs[0] not in experiment.published_runs() and len(experiment.published_runs()) == 3
+    assert len(experiment.run_values(2013.0, ["hukou_share"])) == 3 * 3  # three good runs × cities
+    monkeypatch.setattr(dashboard.data, "_REGISTRY", Registry(root))  # the app's registry comes back afterwards
+    page = str(shell("overview", "en", "dash_fixture", []))
+    assert "damaged-results" in page and runs[0] in page and "changed after it was written" in page
+    summary = folder / "summary_city_year.parquet"
+    summary.write_bytes(summary.read_bytes()[:64])
+    with pytest.raises(DamagedResults, match="summary_city_year.parquet.*hukou resume"):
+        Registry(root).get("dash_fixture").summary_city()
+    monkeypatch.setattr(dashboard.data, "_REGISTRY", Registry(root))
+    layout = str(pages["overview"].layout(exp="dash_fixture", lang="en"))
+    assert "summary_city_year.parquet" in layout and "hukou resume" in layout

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -42,6 +44,13 @@ def test_compare_figure_has_a_band_and_a_line_per_panel() -> None:
     lines = [tr for tr in fig["data"] if tr.get("mode") == "lines"]
     bands = [tr for tr in fig["data"] if tr.get("fill") == "toself"]
     assert len(lines) == 2 and len(bands) == 2
+    # first-use review: differences of shares were labelled "%"; they are percentage points
+    diff = figures.difference_frame(runs, "a", "b")
+    share = diff[diff["metric"] == "hukou_share"].sort_values("year")
+    assert lines[0]["y"] == pytest.approx((share["diff"] * 100).tolist())
+    assert fig["layout"]["yaxis"]["ticksuffix"] == " pp" and "pp" in lines[0]["hovertext"][0]
+    table = figures.compare_table(diff, "en")
+    assert table["Difference"].str.endswith(" pp").any() and not table["Difference"].str.endswith("%").any()
     import plotly.graph_objects as go
 
     go.Figure(fig)
@@ -85,6 +94,16 @@ def test_map_figure_draws_every_district_with_a_boundary_and_marks_dapeng() -> N
     dots = fig["data"][-1]
     assert len(dots["x"]) == 3 and "Dapeng" in dots["hovertext"][2] and dots["marker"]["symbol"][2] == "diamond"
     assert dots["marker"]["cmin"] == -dots["marker"]["cmax"]  # a change is centred on zero
+    # first-use review: the fills used a scale plotly.js did not know ("RdBu_r"), so the bar contradicted them.
+    # The bar's scale is explicit, and each fill is that scale's colour at the district's value; gains are blue.
+    from plotly.colors import sample_colorscale, unlabel_rgb
+
+    scale, low, high = dots["marker"]["colorscale"], dots["marker"]["cmin"], dots["marker"]["cmax"]
+    assert isinstance(scale, list)
+    for polygon, value in zip(polygons, (50.0, 100.0), strict=True):
+        assert polygon["fillcolor"] == sample_colorscale(scale, [(value - low) / (high - low)])[0]
+        red, _, blue = unlabel_rgb(polygon["fillcolor"])
+        assert blue > red
     import plotly.graph_objects as go
 
     go.Figure(fig)  # a valid plotly figure (validated here, once, instead of on every request)
@@ -188,6 +207,18 @@ def test_both_languages_have_every_label() -> None:
     assert set(i18n.LABELS["en"]) == set(i18n.LABELS["zh"])
 
 
+def test_every_city_zone_and_metric_has_a_name_in_both_languages() -> None:
+    """The lists of sim.metrics, policies.cities and sim.geography are what the menus show: none shows a raw key."""
+    from policies.cities import CITIES
+    from sim.geography import ZONES
+    from sim.metrics import CITY_METRICS, DISTRICT_METRICS
+
+    for lang in i18n.LANGS:
+        assert all(i18n.city_label(c, lang) != c for c in CITIES), lang
+        assert all(i18n.zone_label(z, lang) != z for z in ZONES), lang
+        assert all(i18n.metric_label(m, lang) != m for m in CITY_METRICS + DISTRICT_METRICS), lang
+
+
 @pytest.mark.parametrize(("value", "lang", "text"), [(12_345_678, "en", "12.35 m"), (12_345_678, "zh", "1,234.6万"),
                                                       (234_000_000, "zh", "2.34亿"), (1234, "en", "1,234"),
                                                       (float("nan"), "en", "–")])
@@ -198,3 +229,15 @@ def test_numbers_are_formatted_for_each_language(value: float, lang: str, text: 
 def test_share_and_years_formats() -> None:
     assert i18n.fmt_value("hukou_share", 0.1234, "zh") == "12.3%"
     assert i18n.fmt_value("time_to_hukou_years", 6.25, "zh") == "6.2 年"
+
+
+def test_census_days_read_as_dates_and_no_value_shows_a_negative_zero(results_root: Path) -> None:
+    """First-use review: years shown as 2010.83, and "-0.0 y" for a difference that rounds to nothing."""
+    from dashboard.controls import year_options
+    from dashboard.data import Registry
+    from dashboard.i18n import fmt_share, fmt_value
+
+    labels = [o["label"] for o in year_options(Registry(results_root).get("dash_fixture"))]
+    assert "2010-11-01" in labels and "2013" in labels and not [x for x in labels if "." in x]
+    assert fmt_value("time_to_hukou_years", -0.04, "en") == "0.0 y" and fmt_share(-0.0004, "zh") == "0.0%"
+    assert fmt_value("time_to_hukou_years", -0.06, "en") == "-0.1 y"

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from experiments.spec import OUTCOME_METRICS, load_spec
+from experiments.spec import load_spec
 from hukou_cli.main import main
 from policies.errors import InputError
+from sim.metrics import CITY_KEYS, CITY_METRICS
 
 SPECS = Path(__file__).resolve().parents[2] / "experiments" / "specs"
 BASE = """name: bad
@@ -87,6 +88,22 @@ def test_shipped_specs_validate(capsys: pytest.CaptureFixture) -> None:
     assert "21 runs" in capsys.readouterr().out.replace("\n", "")
 
 
+def test_regime_and_counterfactual_files_validate_on_their_own(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture) -> None:
+    """Review V7: `hukou validate talent_only.yaml` read the counterfactual as a spec ("title: unknown key")."""
+    regimes = Path(__file__).resolve().parents[2] / "policies" / "regimes"
+    for path in [regimes / "shenzhen.yaml", *sorted((regimes / "counterfactuals").glob("*.yaml"))]:
+        assert main(["validate", str(path)]) == 0, capsys.readouterr().err
+    assert "ok — regime talent_only for guangzhou" in capsys.readouterr().out.replace("\n", "")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((regimes / "counterfactuals" / "talent_only.yaml").read_text("utf-8")
+                   .replace("derive_from: historical", "derive_from: historical\noverrides:\n"
+                            "  points_channel.guangzhou_2011.quota: {value: -5, assumption: a typo}"), "utf-8")
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml" in err and "quota" in err
+
+
 def test_compare_regimes_covers_every_counterfactual() -> None:
     from policies.catalogue import available
 
@@ -100,5 +117,5 @@ def test_outcome_names_are_the_city_year_columns() -> None:
     from sim.model import HukouModel
 
     columns = HukouModel(RunConfig(scale=40000, end=2010, history=False)).run().city_year().columns
-    keys = {"year", "census_day", "city", "regime", "regime_version"}
-    assert set(OUTCOME_METRICS) == set(columns) - keys
+    keys = {*CITY_KEYS, "regime", "regime_version"}
+    assert set(CITY_METRICS) == set(columns) - keys

@@ -53,6 +53,7 @@ def _fake_sweep(folder: Path, *, reverse: bool, replicates: int = 40) -> Path:
         if reverse:
             city, district = city.iloc[::-1], district.iloc[::-1]
         (folder / "runs" / run_id).mkdir()
+        (folder / "runs" / run_id / "identity.json").write_text(f'{{"run_id": "{run_id}"}}', "utf-8")  # published
         city.to_parquet(folder / "runs" / run_id / "city_year.parquet", index=False)
         district.to_parquet(folder / "runs" / run_id / "district_year.parquet", index=False)
     return folder

@@ -16,7 +16,9 @@ from conftest import write_spec
 from experiments_fault_models import disk_full_while_flagged, fail_while_flagged, raise_or_crash
 
 from experiments import build_design, canonical_hash, load_spec, query, run_sweep, sweep_status
-from experiments.ledger import Ledger, SweepLocked
+from experiments.ledger import Ledger, SweepLocked, SweepLockLost
+from experiments.plan import plan_runs
+from experiments.runner import execute_run, simulate
 from experiments.seeds import run_id, run_seed, scenario_key
 from experiments.store import run_table
 from hukou_cli.main import main
@@ -188,6 +190,75 @@ def test_a_read_only_output_folder_is_one_line_and_exit_2(tiny_spec: Path, tmp_p
     assert main(["sweep", str(tiny_spec), "--out", str(tmp_path / "ro"), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert "Permission denied" in err and err.count("\n") == 0 and "Traceback" not in err
+    # review X2: the validation report's folder gave a raw PermissionError traceback
+    assert main(["validate", "--out", str(tmp_path / "ro"), "--seeds", "1", "--scale", "100000", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"hukou: error: {tmp_path / 'ro'}: cannot write here (Permission denied)")
+    assert err.count("\n") == 0
+
+
+def _foreign_lock(path: Path) -> None:
+    """A lock of a live coordinator (this test process) with another token: what a reclaimer leaves."""
+    path.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "heartbeat": time.time(),
+                                "token": "the-other-coordinator"}))
+
+
+def test_a_coordinator_that_lost_its_lock_stops_writing(tiny_spec: Path, tmp_path: Path) -> None:
+    """Issue 12 (review R5): after a 63 s SIGSTOP a second coordinator took the lock and the first carried on
+    writing beside it. The lock is now a fence: before each ledger write the coordinator checks it still holds it."""
+    out = tmp_path / "sweep"
+    taken = False
+
+    def reclaimed_after_the_first_run(counts: dict[str, int], elapsed: float) -> None:
+        nonlocal taken
+        if counts["done"] == 1 and not taken:
+            taken = True
+            _foreign_lock(out / "coordinator.lock")
+
+    with pytest.raises(SweepLockLost, match="lost the sweep lock"):
+        run_sweep(tiny_spec, out, workers=1, progress=reclaimed_after_the_first_run)
+    assert sweep_status(out)["counts"]["done"] == 1  # nothing written after the lock was lost
+    assert json.loads((out / "coordinator.lock").read_text())["token"] == "the-other-coordinator"  # left alone
+    (out / "coordinator.lock").unlink()  # the other coordinator ends
+    assert run_sweep(tiny_spec, out, workers=1).ok
+    assert run_sweep(tiny_spec, tmp_path / "fresh", workers=1).ok
+    assert canonical_hash(out) == canonical_hash(tmp_path / "fresh")
+
+
+def test_publishing_a_run_already_published_with_the_same_results_succeeds(tiny_spec: Path, tmp_path: Path) -> None:
+    """Two coordinators' workers finishing the same run ended "Directory not empty" and a failed run."""
+    task = plan_runs(load_spec(tiny_spec), build_design(load_spec(tiny_spec)))[0]
+    runs = tmp_path / "runs"
+
+    def the_other_coordinator_publishes_first(config: Any, out: Path) -> None:
+        assert execute_run(task, str(runs), simulate).ok
+        simulate(config, out)
+
+    result = execute_run(task, str(runs), the_other_coordinator_publishes_first)
+    assert result.ok, result.error
+    assert not [p for p in (runs / ".staging").iterdir()]
+
+    def different(config: Any, out: Path) -> None:
+        simulate(config.model_copy(update={"seed": config.seed + 1}), out)
+
+    def a_rival_published_other_numbers_first(config: Any, out: Path) -> None:
+        assert execute_run(task, str(tmp_path / "other"), different).ok
+        simulate(config, out)
+
+    clash = execute_run(task, str(tmp_path / "other"), a_rival_published_other_numbers_first)
+    assert not clash.ok and "published meanwhile with different results" in (clash.error or "")
+
+
+def test_a_sweep_being_created_by_another_coordinator_is_refused_as_locked(tiny_spec: Path, tmp_path: Path,
+                                                                           capsys: pytest.CaptureFixture) -> None:
+    """Two coordinators started together: the loser saw a folder without a manifest and exited 2 (not a sweep
+    folder) instead of 4 (locked)."""
+    out = tmp_path / "sweep"
+    out.mkdir()
+    (out / "spec.yaml").write_text("being written", "utf-8")
+    _foreign_lock(out / "coordinator.lock")
+    assert main(["sweep", str(tiny_spec), "--out", str(out), "--quiet"]) == 4
+    assert "creating this sweep" in capsys.readouterr().err
 
 
 def test_cli_sweep_exit_code_query_and_status(tiny_spec: Path, tmp_path: Path,

@@ -270,8 +270,11 @@ def test_regimes_lists_every_name(monkeypatch: pytest.MonkeyPatch, regime_file: 
     assert code == 0, out
     for name in listed:
         assert name in out
-    assert "guangzhou" in out and "Guangzhou points only" in out
-    assert "2011–2015 table" in out and "穗来穗〔2016〕24号" in out
+    assert "guangzhou" in out and "Guangzhou points only" in out and "2011–2015 table" in out
+    assert max(len(line) for line in out.splitlines()) <= 80  # the terminal's width (80 here), not 200 columns
+    monkeypatch.setenv("COLUMNS", "240")  # a wide terminal: the documents' names unbroken
+    code, out = _run(["regimes", "--documents"])
+    assert code == 0 and "穗来穗〔2016〕24号" in out
 
 
 def test_root_app_converts_input_errors(tmp_path: Path, regime_file: Path,
@@ -284,3 +287,29 @@ def test_root_app_converts_input_errors(tmp_path: Path, regime_file: Path,
     err = capsys.readouterr().err
     assert code == 2
     assert f"{bad}:3: colour: unknown key" in err.replace("\n", "")
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "profiles"
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_the_shipped_example_profiles_score_under_their_city(path: Path) -> None:
+    """The README's `hukou points` example names a file that did not exist; the examples now ship."""
+    from policies.calculator import calculate_file
+
+    city = path.stem.rsplit("_", 1)[-1]
+    result = calculate_file(path, city, "2018-06-01")
+    assert result.city == city and result.total > 0 and result.channels
+
+
+def test_the_calculator_says_which_defaults_it_assumed_and_refuses_dates_before_its_rules(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hukou_cli.main import main
+
+    minimal = _write(tmp_path, "age: 30\neducation: bachelor\nemployed: true\n")
+    assert main(["points", "--regime", "shenzhen", "--date", "2018-06-01", "--profile", str(minimal), "--json"]) == 0
+    assumed = json.loads(capsys.readouterr().out)["assumed_defaults"]
+    assert assumed["full_time_degree"] is False and assumed["months_in_city"] == 0
+    assert not {"age", "education", "employed"} & set(assumed)
+    assert main(["points", "--regime", "shenzhen", "--date", "1990-01-01", "--profile", str(minimal)]) == 2
+    assert "no documented rule applies on 1990-01-01" in capsys.readouterr().err

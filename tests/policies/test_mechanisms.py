@@ -12,7 +12,7 @@ import pytest
 from policies.conditions import CONDITION_KEYS, any_route, check_spec, routes_of
 from policies.decision import Decision, Lever, Points
 from policies.errors import InputError
-from policies.mechanisms import MECHANISMS, ROLES, variants_of
+from policies.mechanisms import CHANNEL_CATEGORIES, CHANNEL_KINDS, MECHANISMS, ROLES, variants_of
 from policies.schema import EDUCATION, HOUSING, SKILL, TITLE, Persons, Profile
 
 OWN = [m for m in MECHANISMS if m != "points"]
@@ -57,8 +57,8 @@ def test_contract_declarations() -> None:
         assert hasattr(rules, "REQUIRED") or hasattr(rules, "required"), name
         assert (rules.__doc__ or "").strip(), name
         if rules.ROLE == "channel":
-            assert rules.CHANNEL in ("talent", "points", "other"), name
-            assert rules.KIND in ("direct", "quota", "hazard"), name
+            assert rules.CHANNEL in CHANNEL_CATEGORIES, name
+            assert rules.KIND in CHANNEL_KINDS, name
             if rules.KIND == "quota":
                 assert hasattr(rules, "rank_keys"), name
             if rules.KIND == "hazard":

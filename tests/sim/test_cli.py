@@ -81,6 +81,14 @@ def test_a_good_run_writes_the_run_folder(capsys: pytest.CaptureFixture, tmp_pat
     assert "shenzhen" in capsys.readouterr().out
 
 
+def test_a_run_where_no_one_settles_shows_no_nan(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    """First-use review: `hukou run --regimes national_baseline` printed "nan%" for the talent share of settlers."""
+    assert main(["run", "--regimes", "national_baseline", "--end", "2011", "--scale", "40000", "--out",
+                 str(tmp_path / "nb"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "nan" not in out and "—" in out
+
+
 def test_bench_prints_its_measures_last(capsys: pytest.CaptureFixture) -> None:
     assert main(["bench", "--agents", "2000", "--years", "1", "--threads", "2"]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]

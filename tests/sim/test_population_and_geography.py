@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.geography import DAPENG_ADCODE, SHENZHEN_HUKOU_2010, ZONES, load_geography
+from policies.schema import EDUCATION
+from sim.geography import DAPENG_ADCODE, HUKOU_2010_TOTAL, ZONES, load_geography
 from sim.model import HukouModel
+from sim.params import ORIGINS
 from sim.population import COLUMNS, OUTSIDE, Columns, MigrantPopulation, build_persons
 
 
@@ -40,10 +42,14 @@ def test_migrant_view_has_attributes_and_history(small_run: HukouModel) -> None:
     assert view is not None and view.uid == uid
     events = [h["event"] for h in view.history]
     assert events[0] == "arrive" and "settle" in events
-    assert view.attributes["settled"] >= 0
+    assert view.attributes["settled"] in model.channel_names  # names, not codes
+    assert view.attributes["education"] in EDUCATION and view.attributes["origin"] in ORIGINS
+    assert view.attributes["district"] == "outside" or view.attributes["district"].endswith(")")
+    assert next(h for h in view.history if h["event"] == "settle")["value"] in model.channel_names
     with pytest.raises(TypeError):
         view.attributes["settled"] = -1  # read-only
-    assert model.migrant(10**9) is None
+    with pytest.raises(KeyError, match="no migrant 1000000000 in this run"):
+        model.migrant(10**9)
 
 
 def test_census_day_geography() -> None:
@@ -52,7 +58,7 @@ def test_census_day_geography() -> None:
     assert set(np.unique(geo.city)) == {0, 1, 2}
     assert DAPENG_ADCODE in geo.adcode
     shenzhen = geo.city == 0
-    assert geo.hukou_2010[shenzhen].sum() == pytest.approx(SHENZHEN_HUKOU_2010, abs=3)
+    assert geo.hukou_2010[shenzhen].sum() == pytest.approx(HUKOU_2010_TOTAL["shenzhen"], abs=3)
     np.testing.assert_array_equal(geo.residents_2010, geo.natives_2010 + geo.migrants_2010)
     yuexiu = int(np.flatnonzero(geo.adcode == 440104)[0])  # registration exceeds residents there
     assert geo.migrants_2010[yuexiu] == geo.other_province_2010[yuexiu]

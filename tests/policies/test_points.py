@@ -1,10 +1,9 @@
-"""Points tables as data: the hand-worked cases in ``policies/points/cases``, and the machinery of score."""
+"""The machinery of the points tables' score (their hand-worked cases in ``policies/points/cases`` are run with
+every mechanism's cases by test_mechanism_cases.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,54 +12,12 @@ import pytest
 from policies.mechanisms import MECHANISMS, variants_of
 from policies.points import rules
 from policies.schema import EDUCATION, HOUSING, SKILL, TITLE, Persons, Profile
-from policies.yamlio import load_yaml
 
-CASES_DIR = Path(rules.__file__).parent / "cases"
-CASE_KEYS = {"name", "variant", "date", "input", "output", "ref"}
 DISTRICTS = [440106, 440117, 440118, 440306, 510104, 510116, 510121, 0]
-
-
-def _load_cases() -> list[dict[str, Any]]:
-    cases = []
-    for path in sorted(CASES_DIR.glob("*.yaml")):
-        for case in load_yaml(path):
-            cases.append({**case, "file": path.name})
-    return cases
-
-
-CASES = _load_cases()
-
-
-def _date(value: Any) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
 def _params(variant: str, date: dt.date) -> dict[str, Any]:
     return variants_of("points")[variant].at(date)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[f"{c['file']}::{c['name']}" for c in CASES])
-def test_case(case: dict[str, Any]) -> None:
-    """Each case's total and listed parts match the hand-worked values."""
-    assert set(case) - {"file"} == CASE_KEYS, f"case keys: {sorted(case)}"
-    date = _date(case["date"])
-    persons = Persons.from_profiles([Profile(**case["input"])], date)
-    points = rules.score(persons, _params(case["variant"], date))
-    expected = case["output"]
-    assert points.total[0] == pytest.approx(expected["total"])
-    for name, value in (expected.get("parts") or {}).items():
-        assert name in points.parts, f"no part {name!r}; parts: {sorted(points.parts)}"
-        assert points.parts[name][0] == pytest.approx(value), name
-
-
-def test_enough_cases_per_table() -> None:
-    """At least ten hand-worked cases for each high-confidence table, a few for each other variant."""
-    counts = Counter(c["variant"] for c in CASES)
-    for variant in ("guangzhou_2011", "shenzhen_2015", "shenzhen_2017"):
-        assert counts[variant] >= 10, variant
-    for variant in variants_of("points"):
-        assert counts[variant] >= 3, variant
-    assert len({(c["variant"], c["name"]) for c in CASES}) == len(CASES), "duplicate case names"
 
 
 def _random_profiles(rng: np.random.Generator, n: int, year: int) -> list[Profile]:
