@@ -5,7 +5,9 @@ keeping the reading here lets the security rule live in one place. A request nam
 *identifier* (the sweep folder's name), which is looked up in a registry built at start-up from ``--results``;
 a path from a request is never joined, opened or passed to DuckDB. DuckDB itself is locked to the experiment's
 folder (``enable_external_access = false`` with ``allowed_directories``), so even a bug in a query cannot read a
-file outside the results.
+file outside the results. Folders found on disk (sweeps, reports, run folders) are served only when their real path,
+symlinks resolved, stays under the root they were found in: a symlink in the results that points elsewhere is
+skipped, never served.
 
 Frames are cached per experiment (results do not change under a running dashboard: a sweep folder is published
 atomically and the dashboard never writes to it), so a page view costs a dictionary look-up after the first one.
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DamagedResults", "Experiment", "Registry", "UnknownExperiment", "UnknownReport", "ValidationReport",
            "use_results", "registry", "ID_PATTERN", "reproduce_command", "city_runs", "zone_runs", "REPORT_COLUMNS",
-           "SHIPPED_REPORT", "SHIPPED_REPORT_ID", "SHARE_COLUMNS", "SHARE_ERROR_COLUMNS"]
+           "SHIPPED_REPORT", "SHIPPED_REPORT_ID", "SHARE_COLUMNS", "SHARE_ERROR_COLUMNS", "inside", "ReadOnlyQuery"]
 
 log = logging.getLogger(__name__)
 
@@ -72,15 +74,51 @@ def _quote(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+def inside(root: Path, path: Path) -> bool:
+    """Whether ``path``, every symlink resolved, is ``root`` or lies under it (``root`` resolved too).
+
+    A symlink in the results folder that points outside it (``evil -> /home/x/other_sweep``) must not be served:
+    the DuckDB sandbox follows the resolved folder, so the check has to come before a folder is registered.
+    """
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a symlink loop, a vanished folder
+        return False
+
+
+class ReadOnlyQuery(duckdb.PermissionException):
+    """A query the dashboard's connection refuses: anything but one SELECT (a ``duckdb.Error``, like its sandbox's)."""
+
+
+def _only_select(con: duckdb.DuckDBPyConnection, query: str) -> None:
+    """Refuse anything but a single SELECT (``DESCRIBE SELECT`` and ``UNPIVOT`` parse as one).
+
+    DuckDB 2.0 has no read-only switch that covers files: ``access_mode = READ_ONLY`` cannot open an in-memory
+    database, and a read-only file database still runs ``COPY … TO`` (it does not change the database), while
+    ``allowed_directories`` allows writing where it allows reading. So writes are refused before execution, by the
+    statement's type: ``COPY``, ``EXPORT``, ``ATTACH``, ``CREATE``, ``SET``, ``PRAGMA``, ``CALL``, ``INSTALL`` and
+    several statements in one string never reach the engine. A SELECT cannot write a file (``query()`` inside one
+    accepts only a SELECT too).
+    """
+    statements = con.extract_statements(query)
+    if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+        kinds = ", ".join(str(s.type).rsplit(".", 1)[-1] for s in statements) or "none"
+        raise ReadOnlyQuery(f"the dashboard runs one SELECT per query, read-only (got: {kinds})")
+
+
 def _locked_sql(folder: Path, query: str, params: list[Any] | None = None) -> pd.DataFrame:
-    """Run a query on a fresh in-memory DuckDB that can read only ``folder`` (``{folder}`` in the query is it)."""
-    con = duckdb.connect(":memory:")
+    """Run a query on a fresh in-memory DuckDB that can read only ``folder`` (``{folder}`` in the query is it) and
+    write nothing: one SELECT, no external access but the folder, configuration locked."""
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                             "autoload_known_extensions": False})
     try:
         root = str(folder.resolve()) + "/"
         con.execute(f"SET allowed_directories = [{_quote(Path(root))}]")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
-        return con.execute(query.replace("{folder}", str(folder.resolve()).replace("'", "''")), params or []).df()
+        sql = query.replace("{folder}", str(folder.resolve()).replace("'", "''"))
+        _only_select(con, sql)
+        return con.execute(sql, params or []).df()
     finally:
         con.close()
 
@@ -108,7 +146,10 @@ class Experiment:
     @cached_property
     def manifest(self) -> dict[str, Any]:
         """The sweep manifest (name, spec, spec hash, code version, seeds, packages)."""
-        return json.loads((self.folder / "manifest.json").read_text("utf-8"))
+        path = self.folder / "manifest.json"
+        if not inside(self.folder, path):
+            raise ValueError(f"experiment {self.id}: manifest.json points outside its folder")
+        return json.loads(path.read_text("utf-8"))
 
     @property
     def name(self) -> str:
@@ -214,10 +255,11 @@ class Experiment:
     def _listed_runs(self) -> list[str]:
         """Run folders that were published (renamed into place), by name; names are checked, not trusted."""
         runs = self.folder / "runs"
-        if not runs.is_dir():
+        if not runs.is_dir() or not inside(self.folder, runs):
             return []
         return sorted(p.name for p in runs.iterdir()
-                      if re.fullmatch(r"s[0-9a-f]{1,16}-r[0-9]{4}", p.name) and (p / "identity.json").is_file())
+                      if re.fullmatch(r"s[0-9a-f]{1,16}-r[0-9]{4}", p.name) and (p / "identity.json").is_file()
+                      and inside(runs, p))
 
     def seeds(self) -> list[int]:
         """The seeds of the published runs (from the ledger table written at the end of the sweep)."""
@@ -328,7 +370,7 @@ class ValidationReport:
     def manifest(self) -> dict[str, Any]:
         """The report's manifest (seeds, scale, end year, root seed, code version, calibrated values, created)."""
         path = self.folder / "manifest.json"
-        return json.loads(path.read_text("utf-8")) if path.is_file() else {}
+        return json.loads(path.read_text("utf-8")) if path.is_file() and inside(self.folder, path) else {}
 
     def info(self) -> dict[str, Any]:
         """What the page shows as provenance, and the command that makes the report again."""
@@ -370,14 +412,16 @@ class Registry:
         """Find the sweep folders again (a scenario run adds one)."""
         found: dict[str, Experiment] = {}
         candidates = [self.results] if (self.results / "manifest.json").is_file() else (
-            sorted(p for p in self.results.iterdir() if p.is_dir()) if self.results.is_dir() else [])
+            sorted(p for p in self.results.iterdir() if p.is_dir() and inside(self.results, p))
+            if self.results.is_dir() else [])
         for folder in candidates:
             if (folder / "manifest.json").is_file() and (folder / "summary_city_year.parquet").is_file() \
                     and ID_PATTERN.match(folder.name):
                 found[folder.name] = self._experiments.get(folder.name) or Experiment(folder.name, folder)
         if self.scenarios_dir is not None and self.scenarios_dir.is_dir():
             for folder in sorted(self.scenarios_dir.iterdir()):
-                if folder.is_dir() and (folder / "summary_city_year.parquet").is_file() \
+                if folder.is_dir() and inside(self.scenarios_dir, folder) \
+                        and (folder / "summary_city_year.parquet").is_file() \
                         and ID_PATTERN.match(folder.name) and folder.name not in found:
                     found[folder.name] = self._experiments.get(folder.name) or Experiment(folder.name, folder,
                                                                                          custom=True)
@@ -396,10 +440,11 @@ class Registry:
                 SHIPPED_REPORT_ID, SHIPPED_REPORT, shipped=True)
         candidates: list[tuple[str, Path]] = [(self.results.name, self.results)]
         if self.results.is_dir():
-            for child in sorted(p for p in self.results.iterdir() if p.is_dir()):
+            for child in sorted(p for p in self.results.iterdir() if p.is_dir() and inside(self.results, p)):
                 candidates.append((child.name, child))
                 if child.name.lower().startswith("validation") and not (child / _REPORT_TABLE).is_file():
-                    candidates += [(f"{child.name}.{g.name}", g) for g in sorted(child.iterdir()) if g.is_dir()]
+                    candidates += [(f"{child.name}.{g.name}", g) for g in sorted(child.iterdir())
+                                   if g.is_dir() and inside(self.results, g)]
         for ident, folder in candidates:
             if (folder / _REPORT_TABLE).is_file() and ID_PATTERN.match(ident) and ident not in found:
                 found[ident] = self._reports.get(ident) or ValidationReport(ident, folder)

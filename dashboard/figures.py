@@ -6,6 +6,7 @@ line that picks data and hands it here. Every figure carries its language (title
 
 from __future__ import annotations
 
+import html
 import math
 from functools import cache
 from typing import Any
@@ -44,6 +45,14 @@ GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", 
                 "modeBarButtonsToRemove": ["sendDataToCloud", "editInChartStudio"]}
 
 
+def plain(text: Any) -> str:
+    """Text from a user's files (scenario and regime labels, district names, report ids) as plotly shows it: plotly
+    reads ``<a href=…>``, ``<b>``, ``<br>`` in titles, legends, hover text and ticks as markup (an external link in
+    a legend, once), so ``<``, ``>`` and ``&`` become entities, which plotly draws as the characters themselves.
+    Only for figures: Dash components already show text as text (escaping there would show ``&lt;``)."""
+    return html.escape(str(text), quote=False)
+
+
 def _figure(data: list[dict[str, Any]], lang: str, title: str = "", **layout: Any) -> dict[str, Any]:
     """A plotly figure dict (the JSON spec dcc.Graph draws).
 
@@ -55,8 +64,8 @@ def _figure(data: list[dict[str, Any]], lang: str, title: str = "", **layout: An
 
 def empty_figure(message: str, lang: str = "en") -> dict[str, Any]:
     """A blank figure that says why it is blank (no data, bad input)."""
-    return _figure([], lang, annotations=[{"text": message, "showarrow": False, "x": 0.5, "y": 0.5, "xref": "paper",
-                                           "yref": "paper", "font": {"size": 15}}],
+    return _figure([], lang, annotations=[{"text": plain(message), "showarrow": False, "x": 0.5, "y": 0.5,
+                                           "xref": "paper", "yref": "paper", "font": {"size": 15}}],
                    xaxis={"visible": False}, yaxis={"visible": False})
 
 
@@ -82,10 +91,11 @@ def overview_figure(summary: pd.DataFrame, runs: pd.DataFrame, labels: dict[str,
     if s.empty:
         return empty_figure(t("no_data", lang), lang)
     data: list[dict[str, Any]] = []
-    for i, (key, label) in enumerate(labels.items()):
+    for i, (key, raw_label) in enumerate(labels.items()):
         rows = s[s["key"] == key]
         if rows.empty:
             continue
+        label = plain(raw_label)
         colour = PALETTE[i % len(PALETTE)]
         x = [city_label(c, lang) for c in rows["city"]]
         mean, low, high = rows["mean"].to_numpy(), rows["ci_low"].to_numpy(), rows["ci_high"].to_numpy()
@@ -160,7 +170,8 @@ def _rgba(colour: str, alpha: float) -> str:
 
 
 def _base_layout(lang: str, title: str = "") -> dict[str, Any]:
-    return {**({"title": {"text": title}} if title else {}), "template": _template_dict(),
+    """Layout shared by the figures; ``title`` is plain text (pages build it from scenario labels): escaped."""
+    return {**({"title": {"text": plain(title)}} if title else {}), "template": _template_dict(),
             "margin": {"l": 50, "r": 20, "t": 50, "b": 40}, "separators": ".,",
             "legend": {"orientation": "h", "y": -0.15},
             "font": {"family": "Noto Sans CJK SC, Microsoft YaHei, Arial, sans-serif"}}
@@ -326,7 +337,7 @@ def map_figure(frame: pd.DataFrame, geojson: dict[str, Any], metric: str, lang: 
         vmax = vmax if vmax > vmin else vmin + 1.0
 
     def hover(r: Any) -> str:
-        text = (f"<b>{getattr(r, name_col)}</b> ({r.district})<br>{zone_label(r.zone, lang)}<br>"
+        text = (f"<b>{plain(getattr(r, name_col))}</b> ({r.district})<br>{zone_label(r.zone, lang)}<br>"
                 f"{metric_label(metric, lang)}: {fmt_value(metric, r.value, lang)}")
         if change and "level" in frame.columns:
             text += (f"<br>{t('reform', lang)}: {fmt_value(metric, r.level, lang)} · {t('baseline', lang)}: "
@@ -348,7 +359,7 @@ def map_figure(frame: pd.DataFrame, geojson: dict[str, Any], metric: str, lang: 
                 scale, [min(1.0, max(0.0, (value - vmin) / (vmax - vmin)))])[0]
             data.append({"type": "scatter", "x": xs, "y": ys, "fill": "toself", "fillcolor": colour,
                          "mode": "lines", "line": {"color": "white", "width": 0.8}, "hoveron": "fills",
-                         "hoverinfo": "name", "name": str(getattr(r, name_col)), "meta": int(r.district),
+                         "hoverinfo": "name", "name": plain(getattr(r, name_col)), "meta": int(r.district),
                          "showlegend": False})
             cx, cy = _centre(geometry)
             dots["symbol"].append("circle")
@@ -505,7 +516,7 @@ def validation_figure(table: pd.DataFrame, lang: str) -> dict[str, Any]:
                     key=lambda p: (cities.get(p[0], 99), p[0], measures.get(p[1], 99), p[1]))
     cols = min(3, len(panels))
     rows = math.ceil(len(panels) / cols)
-    titles = tuple(f"{city_label(c, lang)} · {t(f'measure_{m}', lang)}" for c, m in panels)
+    titles = tuple(plain(f"{city_label(c, lang)} · {t(f'measure_{m}', lang)}") for c, m in panels)
     grid = json.loads(_validation_layout(titles, rows, cols))
     for n in range(len(panels), rows * cols):  # empty cells of the last row
         grid[f"xaxis{n + 1}"]["visible"] = False
@@ -549,14 +560,14 @@ def validation_figure(table: pd.DataFrame, lang: str) -> dict[str, Any]:
             if o.empty:
                 continue
             colour, symbol = _KIND_STYLE.get(kind, ("#000000", "x"))
-            name = f"{t('observed', lang)}: {t(f'kind_{kind}', lang)}"
-            hover = [f"{r.target_id}<br>{_report_year(r.year)}: {t('observed', lang)} "
+            name = plain(f"{t('observed', lang)}: {t(f'kind_{kind}', lang)}")
+            hover = [f"{plain(r.target_id)}<br>{_report_year(r.year)}: {t('observed', lang)} "
                      f"{'≥ ' if r.comparison == 'at_least' else ''}{fmt_number(r.observed, lang)}"
                      f"<br>{t('simulated_mean', lang)} {fmt_number(r.simulated_mean, lang)} "
-                     f"({_signed(r.relative_error)}, z {r.z:+.1f})<br>{t(f'kind_{kind}', lang)}"
+                     f"({_signed(r.relative_error)}, z {r.z:+.1f})<br>{plain(t(f'kind_{kind}', lang))}"
                      for r in o.itertuples(index=False)]
             data.append({"type": "scatter", "x": o["year"].tolist(), "y": o["observed"].tolist(), "mode": "markers",
-                         "name": name, "legendgroup": kind, "showlegend": name not in shown,
+                         "name": name, "legendgroup": plain(kind), "showlegend": name not in shown,
                          "marker": {"color": colour, "symbol": symbol, "size": 9,
                                     "line": {"width": 1, "color": colour}},
                          "hovertext": hover, "hoverinfo": "text", **axes})
@@ -571,11 +582,12 @@ def points_figure(totals: pd.DataFrame, lang: str) -> dict[str, Any]:
     """Points under each regime (bars) against each regime's points line (markers)."""
     if totals.empty:
         return empty_figure(t("no_data", lang), lang)
-    data: list[dict[str, Any]] = [{"type": "bar", "x": totals["regime"].tolist(), "y": totals["total"].tolist(),
+    regimes = [plain(r) for r in totals["regime"]]  # category ticks: plain text
+    data: list[dict[str, Any]] = [{"type": "bar", "x": regimes, "y": totals["total"].tolist(),
                                    "name": t("total", lang), "marker": {"color": PALETTE[0]},
                                    "text": [f"{v:g}" for v in totals["total"]], "textposition": "outside"}]
     if totals["threshold"].notna().any():
-        data.append({"type": "scatter", "x": totals["regime"].tolist(),
+        data.append({"type": "scatter", "x": regimes,
                      "y": [None if pd.isna(v) else float(v) for v in totals["threshold"]], "mode": "markers",
                      "name": t("threshold", lang),
                      "marker": {"symbol": "line-ew-open", "size": 40, "color": PALETTE[1], "line": {"width": 3}}})

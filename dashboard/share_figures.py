@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from plotly.subplots import make_subplots
 
-from dashboard.figures import PALETTE, empty_figure
+from dashboard.figures import PALETTE, empty_figure, plain
 from dashboard.i18n import city_label, fmt_share, t
 from policies.cities import CITIES
 
@@ -63,13 +63,13 @@ def share_figure(shares: pd.DataFrame, lang: str) -> dict[str, Any]:
     groups = [(k, g) for k, g in share_filter(shares).groupby(["city", "year"], sort=False)]
     cols = min(3, len(groups))
     rows = math.ceil(len(groups) / cols)
-    kinds = [t("kind_" + str(g["target_kind"].iloc[0]), lang) for _, g in groups]
+    kinds = [plain(t("kind_" + str(g["target_kind"].iloc[0]), lang)) for _, g in groups]
     titles = tuple(f"{city_label(c, lang)} {int(y)} · {k}" for ((c, y), _), k in zip(groups, kinds, strict=True))
     layout = json.loads(_layout(titles, rows, cols))
     data: list[dict[str, Any]] = []
     for n, ((_city, _year), g) in enumerate(groups):
         axes = {"xaxis": "x" if n == 0 else f"x{n + 1}", "yaxis": "y" if n == 0 else f"y{n + 1}"}
-        names = [_name(r, lang) for r in g.itertuples(index=False)]
+        names = [plain(_name(r, lang)) for r in g.itertuples(index=False)]
         obs, sim, per = (100 * g["observed_share"]).tolist(), (100 * g["simulated_share"]).tolist(), \
             (100 * g["persistence_share"]).tolist()
         top = float(np.nanmax([*obs, *sim, *per])) * 1.08

@@ -17,6 +17,7 @@ import logging
 from contextlib import contextmanager
 from typing import Any
 
+from experiments.execute_local import MemoryLimit, resolve_memory_limit
 from experiments.runner import Dispatcher, RunModel, execute_run, simulate
 
 __all__ = ["run_dask", "dask_client"]
@@ -25,16 +26,18 @@ log = logging.getLogger(__name__)
 
 
 @contextmanager
-def dask_client(scheduler: str, *, workers: int | None = None) -> Any:
-    """A Dask client for ``local`` (a LocalCluster of ``workers`` processes), ``slurm`` (a dask-jobqueue
-    SLURMCluster configured by ``~/.config/dask/jobqueue.yaml``, scaled to ``workers`` jobs) or an address."""
+def dask_client(scheduler: str, *, workers: int | None = None, memory_limit: MemoryLimit = "auto") -> Any:
+    """A Dask client for ``local`` (a LocalCluster of ``workers`` processes, each restarted by its nanny past
+    ``memory_limit``, resolved as for local workers), ``slurm`` (a dask-jobqueue SLURMCluster configured by
+    ``~/.config/dask/jobqueue.yaml``, whose ``memory:`` is the limit, scaled to ``workers`` jobs) or an address."""
     import dask
     from distributed import Client, LocalCluster
 
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         if scheduler == "local":
             cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, scheduler_port=0)
+                                   dashboard_address=None, scheduler_port=0,
+                                   memory_limit=resolve_memory_limit(memory_limit, workers or 2) or 0)
         elif scheduler == "slurm":
             from dask_jobqueue import SLURMCluster
 

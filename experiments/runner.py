@@ -64,6 +64,22 @@ def is_write_fault(exc: BaseException) -> bool:
     return False
 
 
+def memory_message() -> str:
+    """The last line of a run that ran out of memory: the worker's limit and how to raise it."""
+    limit = None
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        limit = None if soft == resource.RLIM_INFINITY else soft
+    except (ImportError, ValueError, OSError):
+        pass
+    where = f"the worker's memory limit of {limit / 2**30:.1f} GiB" if limit else "the memory available"
+    return (f"MemoryError: the run needed more than {where}; it failed alone and is not retried. Give workers "
+            "more (hukou sweep/resume --worker-memory 16GB, or fewer --workers) and `hukou resume DIR "
+            "--retry-failed`\n")
+
+
 def simulate(config: RunConfig, out: Path) -> None:
     """The production model: ``sim.run.run_simulation`` writing the standard run folder (docs/contracts.md §5)."""
     from sim.run import run_simulation
@@ -97,7 +113,10 @@ def execute_run(task: RunTask, runs_dir: str, model: RunModel = simulate) -> Run
         _publish(staging, runs / task.run_id)
     except Exception as exc:  # a model error is the run's failure, recorded with its traceback
         shutil.rmtree(staging, ignore_errors=True)
-        return RunResult(task.run_id, False, time.perf_counter() - started, traceback.format_exc(), worker,
+        error = traceback.format_exc()
+        if isinstance(exc, MemoryError):
+            error += memory_message()
+        return RunResult(task.run_id, False, time.perf_counter() - started, error, worker,
                          write_fault=is_write_fault(exc))
     return RunResult(task.run_id, True, time.perf_counter() - started, worker=worker, files=files)
 

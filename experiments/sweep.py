@@ -34,6 +34,7 @@ from typing import Any
 
 import pandas as pd
 
+from experiments.execute_local import MemoryLimit
 from experiments.integrity import SUMMARY, check_sweep, identity_files, recorded_files
 from experiments.ledger import Ledger, SweepLock, SweepLocked
 from experiments.plan import RunTask, plan_runs
@@ -227,7 +228,8 @@ def _refuse_if_being_created(out: Path) -> None:
 
 def run_sweep(spec: ExperimentSpec | str | Path, out: Path, *, workers: int | None = None,
               scheduler: str | None = None, client: Any = None, model: RunModel = simulate, max_deaths: int = 3,
-              progress: Progress | None = None, summarise: bool = True, retry_failed: bool = False) -> SweepSummary:
+              progress: Progress | None = None, summarise: bool = True, retry_failed: bool = False,
+              worker_memory: MemoryLimit = "auto") -> SweepSummary:
     """Run (or finish) the sweep of ``spec`` in folder ``out``; returns the counts of the ledger at the end.
 
     Args:
@@ -241,6 +243,7 @@ def run_sweep(spec: ExperimentSpec | str | Path, out: Path, *, workers: int | No
         progress: called with the state counts and elapsed seconds after every change.
         summarise: build the summary tables across replications at the end.
         retry_failed: plan the runs recorded failed again (``hukou resume --retry-failed``).
+        worker_memory: the memory cap of each local or LocalCluster worker (``execute_local.MemoryLimit``).
     """
     text = None
     if not isinstance(spec, ExperimentSpec):
@@ -262,7 +265,7 @@ def run_sweep(spec: ExperimentSpec | str | Path, out: Path, *, workers: int | No
     try:
         return _coordinate(out, spec, text, design, tasks, manifest, workers=workers, scheduler=scheduler,
                            client=client, model=model, max_deaths=max_deaths, progress=progress,
-                           summarise=summarise, retry_failed=retry_failed)
+                           summarise=summarise, retry_failed=retry_failed, worker_memory=worker_memory)
     except (OSError, sqlite3.Error) as exc:
         if is_write_fault(exc):
             raise SweepWriteError(out, _last_line(str(exc))) from None
@@ -272,7 +275,7 @@ def run_sweep(spec: ExperimentSpec | str | Path, out: Path, *, workers: int | No
 def _coordinate(out: Path, spec: ExperimentSpec, text: str | None, design: Design, tasks: list[RunTask],
                 manifest: dict[str, Any], *, workers: int | None, scheduler: str | None, client: Any,
                 model: RunModel, max_deaths: int, progress: Progress | None, summarise: bool,
-                retry_failed: bool) -> SweepSummary:
+                retry_failed: bool, worker_memory: MemoryLimit = "auto") -> SweepSummary:
     """Create or reopen the sweep folder under its lock, run what is planned, summarise (``run_sweep``)."""
     out.mkdir(parents=True, exist_ok=True)
     lock = SweepLock(out / "coordinator.lock")
@@ -303,7 +306,7 @@ def _coordinate(out: Path, spec: ExperimentSpec, text: str | None, design: Desig
                                        fence=lock.ensure_held)
             t0 = time.perf_counter()
             _execute(coordinator, out, workers=workers, scheduler=scheduler, client=client, model=model,
-                     max_deaths=max_deaths)
+                     max_deaths=max_deaths, worker_memory=worker_memory)
             seconds = time.perf_counter() - t0
             if coordinator.write_fault:
                 raise SweepWriteError(out, coordinator.write_fault)
@@ -345,7 +348,7 @@ def _redo_damaged(out: Path, ledger: Ledger) -> None:
 
 
 def _execute(coordinator: _Coordinator, out: Path, *, workers: int | None, scheduler: str | None, client: Any,
-             model: RunModel, max_deaths: int) -> None:
+             model: RunModel, max_deaths: int, worker_memory: MemoryLimit = "auto") -> None:
     runs_dir = str(out / "runs")
     if not coordinator.queue:
         return
@@ -356,12 +359,13 @@ def _execute(coordinator: _Coordinator, out: Path, *, workers: int | None, sched
     elif scheduler:
         from experiments.execute_dask import dask_client, run_dask
 
-        with dask_client(scheduler, workers=workers) as dask:
+        with dask_client(scheduler, workers=workers, memory_limit=worker_memory) as dask:
             run_dask(coordinator, runs_dir, client=dask, model=model, workers=workers)
     else:
         from experiments.execute_local import run_local
 
-        run_local(coordinator, runs_dir, workers=max(1, workers or os.cpu_count() or 1), model=model)
+        run_local(coordinator, runs_dir, workers=max(1, workers or os.cpu_count() or 1), model=model,
+                  memory_limit=worker_memory)
 
 
 def resume_sweep(folder: Path, **kwargs: Any) -> SweepSummary:

@@ -31,7 +31,8 @@ try:  # typer >= 0.20 ships its own copy of click
 except ImportError:  # pragma: no cover - older typer depends on click
     from click import exceptions as click_errors
 
-__all__ = ["sweep", "resume", "status", "query", "verify", "sensitivity", "validate", "EXIT_FAILED_RUNS", "EXIT_LOCKED"]
+__all__ = ["sweep", "resume", "status", "query", "verify", "sensitivity", "validate", "schema", "EXIT_FAILED_RUNS",
+           "EXIT_LOCKED"]
 
 EXIT_FAILED_RUNS = 3
 EXIT_LOCKED = 4
@@ -47,6 +48,19 @@ Scheduler = Annotated[str | None, typer.Option(
 Quiet = Annotated[bool, typer.Option(help="No progress bar.")]
 MaxDeaths = Annotated[int, typer.Option(min=1, help="Attempts of a run whose worker process dies before it is "
                                                     "recorded failed.")]
+WorkerMemory = Annotated[str, typer.Option(
+    "--worker-memory", help="Memory cap of each worker process (local workers: address space, RLIMIT_AS; "
+    "--scheduler local: the Dask nanny's limit), e.g. 8GB or 6GiB; `auto` (default): the machine's memory divided "
+    "among the workers, at least 4 GiB; `none`: no cap. A run that needs more fails alone with a MemoryError.")]
+
+
+def _memory(text: str) -> int | str | None:
+    from experiments.execute_local import parse_memory
+
+    try:
+        return parse_memory(text)
+    except ValueError as exc:
+        raise InputError(str(exc), field="--worker-memory") from None
 
 
 class _Locked(click_errors.ClickException):
@@ -108,6 +122,7 @@ def sweep(
     workers: Workers = None,
     scheduler: Scheduler = None,
     max_deaths: MaxDeaths = 3,
+    worker_memory: WorkerMemory = "auto",
     quiet: Quiet = False,
 ) -> int:
     """Run every scenario × replicate of a spec, in local processes or on Dask, into a sweep folder.
@@ -116,9 +131,10 @@ def sweep(
     """
     from experiments.sweep import run_sweep
 
+    memory = _memory(worker_memory)
     out = out or _default_out(spec)
     return _finish(_run(run_sweep, spec, out, workers=workers, scheduler=scheduler, max_deaths=max_deaths,
-                        quiet=quiet))
+                        worker_memory=memory, quiet=quiet))
 
 
 def resume(
@@ -131,6 +147,7 @@ def resume(
     retry_failed: Annotated[bool, typer.Option(
         "--retry-failed", help="Run the runs recorded failed again too (after a full disk, a lost cluster or a "
                                "worker killed by another run).")] = False,
+    worker_memory: WorkerMemory = "auto",
     quiet: Quiet = False,
 ) -> int:
     """Finish an interrupted sweep: runs already done are kept, interrupted ones run again, none twice.
@@ -139,12 +156,13 @@ def resume(
     """
     from experiments.sweep import load_sweep_spec, resume_sweep, run_sweep
 
+    memory = _memory(worker_memory)
     if new_sweep is not None:
         spec = load_sweep_spec(folder)
         return _finish(_run(run_sweep, spec, new_sweep, workers=workers, scheduler=scheduler,
-                            max_deaths=max_deaths, quiet=quiet))
+                            max_deaths=max_deaths, worker_memory=memory, quiet=quiet))
     return _finish(_run(resume_sweep, folder, workers=workers, scheduler=scheduler, max_deaths=max_deaths,
-                        retry_failed=retry_failed, quiet=quiet))
+                        retry_failed=retry_failed, worker_memory=memory, quiet=quiet))
 
 
 def status(
@@ -325,6 +343,28 @@ def validate(
                       f"replications = {runs} runs ({parsed.sampler.method}), {parsed.start}–{parsed.end}, "
                       f"scale {parsed.scale:g}", highlight=False)
     return 0
+
+
+def schema(
+    kind: Annotated[str, typer.Argument(help="spec, config, policy (a regime or counterfactual file) or profile.")],
+    out: Annotated[Path | None, typer.Option(help="Write the schema to this file instead of printing it.")] = None,
+) -> None:
+    """Print the JSON Schema of a spec, run config, regime file or points profile, for editors to check files as
+    they are typed (the same files are shipped in docs/schemas/). Example: hukou schema spec --out spec.schema.json
+    """
+    from experiments.schemas import KINDS, schema_text
+
+    if kind not in KINDS:
+        raise InputError(f"unknown schema {kind!r} (known: {', '.join(KINDS)})", field="kind")
+    text = schema_text(kind)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, "utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write the schema ({exc.strerror or exc})", file=out) from None
+    out_console.print(f"{kind} schema: {out}", highlight=False)
 
 
 logging.getLogger("experiments").addHandler(logging.NullHandler())

@@ -133,6 +133,7 @@ def _register_commands() -> None:
                     experiment_commands.sweep, experiment_commands.resume, experiment_commands.status,
                     experiment_commands.query, experiment_commands.verify, experiment_commands.sensitivity,
                     experiment_commands.validate,
+                    experiment_commands.schema,
                     calibration_commands.calibrate, dashboard_commands.dashboard):
         app.command()(command)
 
