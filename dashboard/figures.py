@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from plotly.subplots import make_subplots
 
+from dashboard.data import run_stats
 from dashboard.i18n import SHARE_METRICS, city_label, fmt_number, fmt_share, fmt_value, metric_label, t, zone_label
 
 __all__ = ["PALETTE", "overview_frame", "overview_figure", "difference_frame", "run_stats", "difference_from_stats",
@@ -104,13 +105,6 @@ def overview_figure(summary: pd.DataFrame, runs: pd.DataFrame, labels: dict[str,
 
 def _year_text(year: float, lang: str) -> str:
     return f"{year:.2f} ({t('census_day', lang)})" if year % 1 else f"{int(year)}"
-
-
-def run_stats(values: pd.DataFrame) -> pd.DataFrame:
-    """Mean, variance and count of the runs' values per scenario key and every other key column (index)."""
-    groups = [c for c in values.columns if c not in ("replicate", "value")]
-    v = values.dropna(subset=["value"])
-    return v.groupby(groups, dropna=False)["value"].agg(["mean", "var", "count"])
 
 
 def difference_from_stats(stats: pd.DataFrame, reform: str, baseline: str, level: float = 0.95) -> pd.DataFrame:

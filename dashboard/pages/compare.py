@@ -13,8 +13,8 @@ from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.components import error_alert, graph, manifest_panel, shell, sync_url, table, table_data
 from dashboard.controls import city_options, experiment_options, labels_of, pick_city, pick_experiment, pick_keys
-from dashboard.data import city_runs, registry, zone_runs
-from dashboard.figures import compare_figure, compare_table, difference_from_stats, run_stats
+from dashboard.data import registry
+from dashboard.figures import compare_figure, compare_table, difference_from_stats
 from dashboard.i18n import city_label, lang_of, t
 
 dash.register_page(__name__, path="/compare", name="Compare", title="hukou-sim · compare", order=1)
@@ -84,12 +84,8 @@ def differences(exp: Any, baseline: Any, reform: Any, city: Any, view: Any) -> p
     city = pick_city(city, include_all=False)
     view = "zones" if view == "zones" else "city"
 
-    def load() -> pd.DataFrame:  # per-scenario statistics once per view; any pair is then a join
-        runs = zone_runs(experiment) if view == "zones" else city_runs(experiment)
-        return run_stats(runs)
-    stats = experiment._cached(f"stats:{view}", load)
-    stats = stats.xs(city, level="city", drop_level=True)
-    return difference_from_stats(stats, ref, base)
+    # per-scenario statistics once per view and city (read at start-up, dashboard.data.warm); a pair is a join
+    return difference_from_stats(experiment.city_stats(view, city), ref, base)
 
 
 @callback(Output("cmp-graph", "figure"), Output("cmp-table", "data"), Output("cmp-table", "columns"),
