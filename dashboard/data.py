@@ -20,7 +20,8 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -32,7 +33,7 @@ import pandas as pd
 __all__ = ["Experiment", "Registry", "UnknownExperiment", "UnknownReport", "ValidationReport", "use_results",
            "registry", "ID_PATTERN", "CITY_METRICS", "DISTRICT_METRICS", "reproduce_command", "city_runs",
            "zone_runs", "COMPARE_METRICS", "ZONE_SQL", "REPORT_COLUMNS", "SHIPPED_REPORT", "SHIPPED_REPORT_ID",
-           "SHARE_COLUMNS", "SHARE_ERROR_COLUMNS", "run_stats", "warm", "STATS_VIEWS"]
+           "SHARE_COLUMNS", "SHARE_ERROR_COLUMNS", "run_stats", "warm", "STATS_VIEWS", "ViewMemo", "VIEW_MEMO_SIZE"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,46 @@ SHARE_ERROR_COLUMNS = ("city", "year", "target_kind", "districts", "model_mae_pp
                        "beats_persistence", "beats_half")
 _SHARE_FILES = {"shares": ("district_shares.parquet", SHARE_COLUMNS),
                 "share_errors": ("district_share_errors.parquet", SHARE_ERROR_COLUMNS)}
+
+
+# Views (a callback's outputs for one choice of its validated inputs) kept per experiment or report and process.
+VIEW_MEMO_SIZE = 256
+
+
+class ViewMemo:
+    """The outputs of a page's callback by its validated inputs, the most recently used ``size`` of them.
+
+    Results never change under a running dashboard, so a view is a pure function of the experiment (or report) and
+    the inputs: an analyst who goes back to a view, or a colleague who opens the same link, gets it without a
+    computation. Values are shared between requests: never changed in place. Two threads that miss the same key at
+    once both compute it (no lock is held while computing).
+    """
+
+    def __init__(self, size: int = VIEW_MEMO_SIZE) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """The view of ``key``, computed by ``compute`` when it is not kept."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return self._items[key]
+            self.misses += 1
+        value = compute()
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 class UnknownExperiment(LookupError):
@@ -100,6 +141,7 @@ class Experiment:
     custom: bool = False
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)  # loads nest (diff → runs)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    views: ViewMemo = field(default_factory=ViewMemo, repr=False)  # the pages' outputs by their inputs
 
     def sql(self, query: str, params: list[Any] | None = None) -> pd.DataFrame:
         """Run a query on a connection locked to this folder (one per query: thread-safe; ``{folder}`` is it)."""
@@ -157,8 +199,8 @@ class Experiment:
 
     def years(self) -> list[float]:
         """Recorded year labels, year ends first then census days (2010.83, 2020.83)."""
-        years = sorted(self.summary_city()["year"].unique().tolist())
-        return [float(y) for y in years]
+        return list(self._cached("years", lambda: [float(y) for y in
+                                                  sorted(self.summary_city()["year"].unique().tolist())]))
 
     def run_values(self, year: float, metrics: Iterable[str]) -> pd.DataFrame:
         """Each run's value of some city metrics at one year (the seeds behind a summary), long format
@@ -215,6 +257,7 @@ class Experiment:
         """Read every frame a page can ask for (summaries, per-run values, per-scenario statistics, districts)."""
         self.scenarios()
         self.summary_city()
+        self.years()
         self.summary_district()
         self.districts()
         self.seeds()
@@ -296,6 +339,7 @@ class ValidationReport:
     shipped: bool = False
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    views: ViewMemo = field(default_factory=ViewMemo, repr=False)  # the validation page's outputs by its inputs
 
     def table(self) -> pd.DataFrame:
         """One row per target (``REPORT_COLUMNS``): observed, simulated mean and band, errors, kind, source."""

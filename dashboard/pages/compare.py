@@ -97,12 +97,16 @@ def update(exp: Any, baseline: Any, reform: Any, city: Any, view: Any, lang: Any
     lang = lang_of(lang)
     experiment = pick_experiment(exp)
     base, ref = _pick_pair(experiment, baseline, reform)
-    message = None if base != ref else error_alert("baseline = reform", lang)
-    diff = differences(exp, base, ref, city, view)
-    labels = labels_of(experiment, [ref, base])
-    title = f"{labels.get(ref, ref)} − {labels.get(base, base)} · {city_label(pick_city(city, False), lang)}"
-    data, columns = table_data(compare_table(diff, lang))
-    return compare_figure(diff, lang, title), data, columns, message
+    city, view = pick_city(city, include_all=False), "zones" if view == "zones" else "city"
+
+    def compute() -> tuple[Any, ...]:
+        message = None if base != ref else error_alert("baseline = reform", lang)
+        diff = differences(experiment.id, base, ref, city, view)
+        labels = labels_of(experiment, [ref, base])
+        title = f"{labels.get(ref, ref)} − {labels.get(base, base)} · {city_label(city, lang)}"
+        data, columns = table_data(compare_table(diff, lang))
+        return compare_figure(diff, lang, title), data, columns, message
+    return experiment.views.get(("compare", base, ref, city, view, lang), compute)
 
 
 sync_url("compare", {"exp": ("cmp-exp", "value"), "baseline": ("cmp-baseline", "value"),

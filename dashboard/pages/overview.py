@@ -105,12 +105,15 @@ def update(exp: Any, regimes: Any, metric: Any, year: Any, city: Any, lang: Any)
     experiment = pick_experiment(exp)
     keys = pick_keys(experiment, regimes)
     metric, year, city = pick_metric(metric), pick_year(experiment, year), pick_city(city)
-    labels = labels_of(experiment, keys)
-    summary = filter_city(experiment.summary_city(), city)
-    runs = filter_city(experiment.run_values(year, [metric]), city)
-    figure = overview_figure(summary, runs, labels, metric, year, lang)
-    data, columns = table_data(_headline_table(experiment.id, keys, year, city, lang))
-    return figure, data, columns
+
+    def compute() -> tuple[Any, ...]:
+        labels = labels_of(experiment, keys)
+        summary = filter_city(experiment.summary_city(), city)
+        runs = filter_city(experiment.run_values(year, [metric]), city)
+        figure = overview_figure(summary, runs, labels, metric, year, lang)
+        data, columns = table_data(_headline_table(experiment.id, keys, year, city, lang))
+        return figure, data, columns
+    return experiment.views.get(("overview", tuple(keys), metric, year, city, lang), compute)
 
 
 sync_url("overview", {"exp": ("ov-exp", "value"), "regimes": ("ov-regimes", "value"),

@@ -146,8 +146,12 @@ def share_view(chosen: ValidationReport, city: Any, lang: str) -> tuple[Any, pd.
 def update_shares(report: Any, city: Any, lang: Any) -> tuple[Any, ...]:
     """The district shares of the chosen report and city."""
     lang = lang_of(lang)
-    figure, errors, shares, missing = share_view(pick_report(report), city, lang)
-    return (figure, *table_data(errors), *table_data(shares), missing)
+    chosen = pick_report(report)
+
+    def compute() -> tuple[Any, ...]:
+        figure, errors, shares, missing = share_view(chosen, city, lang)
+        return (figure, *table_data(errors), *table_data(shares), missing)
+    return chosen.views.get(("shares", pick_city(city), lang), compute)
 
 
 @callback(Output("val-graph", "figure"), Output("val-table", "data"), Output("val-table", "columns"),
@@ -157,10 +161,13 @@ def update_shares(report: Any, city: Any, lang: Any) -> tuple[Any, ...]:
 def update(report: Any, city: Any, kind: Any, lang: Any) -> tuple[Any, ...]:
     """The comparison of the chosen report, city and target kind."""
     lang = lang_of(lang)
-    figure, frame, headline = validation_view(report, city, kind, lang)
-    data, columns = table_data(frame)
-    return figure, data, columns, headline, report_manifest_body(pick_report(report), lang, "validation",
-                                                                 registry().results)
+    chosen = pick_report(report)
+
+    def compute() -> tuple[Any, ...]:
+        figure, frame, headline = validation_view(chosen.id, city, kind, lang)
+        data, columns = table_data(frame)
+        return figure, data, columns, headline, report_manifest_body(chosen, lang, "validation", registry().results)
+    return chosen.views.get(("validation", pick_city(city), pick_kind(kind), lang), compute)
 
 
 sync_url("validation", {"report": ("val-report", "value"), "city": ("val-city", "value"),
