@@ -197,6 +197,19 @@ class Experiment:
             return _with_keys(frame)
         return self._cached("summary_district", load)
 
+    def summary_city_at(self, year: float) -> pd.DataFrame:
+        """``summary_city`` rows of one year (split once: a request filters a few hundred rows, not every year's)."""
+        index = self._cached("summary_city:year", lambda: {
+            float(y): part.reset_index(drop=True) for y, part in self.summary_city().groupby("year", sort=False)})
+        return index.get(float(year), self.summary_city().iloc[:0])
+
+    def summary_district_at(self, city: str, year: float) -> pd.DataFrame:
+        """``summary_district`` rows of one city and year (split once, like ``summary_city_at``)."""
+        index = self._cached("summary_district:city_year", lambda: {
+            (str(c), float(y)): part.reset_index(drop=True)
+            for (c, y), part in self.summary_district().groupby(["city", "year"], sort=False)})
+        return index.get((city, float(year)), self.summary_district().iloc[:0])
+
     def years(self) -> list[float]:
         """Recorded year labels, year ends first then census days (2010.83, 2020.83)."""
         return list(self._cached("years", lambda: [float(y) for y in
@@ -257,8 +270,9 @@ class Experiment:
         """Read every frame a page can ask for (summaries, per-run values, per-scenario statistics, districts)."""
         self.scenarios()
         self.summary_city()
-        self.years()
-        self.summary_district()
+        for year in self.years():
+            self.summary_city_at(year)
+            self.summary_district_at("", year)
         self.districts()
         self.seeds()
         self.run_values(0.0, ())
@@ -359,6 +373,15 @@ class ValidationReport:
                 frame["inside_band"] = frame["inside_band"].fillna(False).astype(bool)
                 self._cache["table"] = frame
             return self._cache["table"]
+
+    def summary(self) -> pd.DataFrame:
+        """The report's error measures per target kind (``dashboard.figures.validation_summary``), computed once."""
+        from dashboard.figures import validation_summary
+
+        with self._lock:
+            if "summary" not in self._cache:
+                self._cache["summary"] = validation_summary(self.table())
+            return self._cache["summary"]
 
     def _optional(self, key: str) -> pd.DataFrame:
         """A table of the report that older reports lack: empty (with its columns) when the file is missing."""
@@ -554,6 +577,7 @@ def warm(reg: Registry) -> dict[str, float]:
     for ident in reg.report_ids():
         report = reg.report(ident)
         report.table()
+        report.summary()
         report.shares()
         report.share_errors()
     return took

@@ -399,11 +399,12 @@ def _signed(value: float) -> str:
     return "–" if _nan(value) else f"{value:+.1%}".replace("-", "−")
 
 
-def validation_headline(table: pd.DataFrame, lang: str) -> list[str]:
+def validation_headline(table: pd.DataFrame, lang: str, summary: pd.DataFrame | None = None) -> list[str]:
     """The report's headline as sentences drawn from its table: the median absolute relative error of the fitted
-    and of the held-out targets, and the held-out 2020 census miss per city."""
+    and of the held-out targets, and the held-out 2020 census miss per city (``summary``: ``validation_summary`` of
+    the table, when already computed)."""
     lines = []
-    for r in validation_summary(table).itertuples(index=False):
+    for r in (validation_summary(table) if summary is None else summary).itertuples(index=False):
         if r.target_kind in VALIDATION_KINDS:
             kind = t(f"kind_{r.target_kind}", lang)
             lines.append(t("headline_kind", lang).format(kind=kind[:1].upper() + kind[1:], n=int(r.n),
@@ -418,13 +419,14 @@ def validation_headline(table: pd.DataFrame, lang: str) -> list[str]:
     return lines
 
 
-def validation_summary_table(table: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """``validation_summary`` for reading: one row per target kind, labelled in the language."""
+def validation_summary_table(table: pd.DataFrame, lang: str, summary: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``validation_summary`` for reading: one row per target kind, labelled in the language (``summary``: that of
+    the table, when already computed)."""
     rows = [{t("target_kind", lang): t(f"kind_{r.target_kind}", lang), t("targets", lang): int(r.n),
              t("median_abs_rel_error", lang): fmt_share(r.median_abs_rel_error, lang),
              t("bias", lang): _signed(r.mean_rel_error), t("inside_band", lang): fmt_share(r.inside_band, lang, 0),
              t("within_2_sigma", lang): fmt_share(r.within_2_sigma, lang, 0)}
-            for r in validation_summary(table).itertuples(index=False)]
+            for r in (validation_summary(table) if summary is None else summary).itertuples(index=False)]
     return pd.DataFrame(rows)
 
 

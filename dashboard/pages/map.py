@@ -85,8 +85,8 @@ def map_view(exp: Any, regime: Any, mode: Any, baseline: Any, metric: Any, year:
     def compute() -> Any:
         districts = experiment.districts()
         districts = districts[districts["city"] == city]
-        summary = experiment.summary_district()
-        frame = map_frame(summary[summary["city"] == city], districts, metric, year, key, base if change else None)
+        summary = experiment.summary_district_at(city, year)
+        frame = map_frame(summary, districts, metric, year, key, base if change else None)
         geojson = district_geojson(tuple(int(d) for d in districts["district"]))
         labels = labels_of(experiment, [key, base])
         title = f"{city_label(city, lang)} · {metric_label(metric, lang)} · {year_label(year)} · {labels.get(key, key)}"

@@ -122,8 +122,9 @@ def validation_view(report: Any, city: Any, kind: Any, lang: str) -> tuple[Any, 
     chosen = pick_report(report)
     full = chosen.table()
     rows = validation_filter(full, pick_city(city), pick_kind(kind))
-    summary = validation_summary_table(full, lang)
-    headline: list[Any] = [html.Div(line) for line in validation_headline(full, lang)]
+    errors = chosen.summary()  # the whole report's error measures: computed once, not on every request
+    summary = validation_summary_table(full, lang, errors)
+    headline: list[Any] = [html.Div(line) for line in validation_headline(full, lang, errors)]
     if len(summary):
         headline.append(dbc.Table.from_dataframe(summary, size="sm", bordered=False, className="mt-2 mb-0",
                                                  id="val-summary"))
