@@ -200,13 +200,14 @@ class Experiment:
     def summary_city_at(self, year: float) -> pd.DataFrame:
         """``summary_city`` rows of one year (split once: a request filters a few hundred rows, not every year's)."""
         index = self._cached("summary_city:year", lambda: {
-            float(y): part.reset_index(drop=True) for y, part in self.summary_city().groupby("year", sort=False)})
+            float(y): _plain(part.reset_index(drop=True)) for y, part in self.summary_city().groupby("year",
+                                                                                                  sort=False)})
         return index.get(float(year), self.summary_city().iloc[:0])
 
     def summary_district_at(self, city: str, year: float) -> pd.DataFrame:
         """``summary_district`` rows of one city and year (split once, like ``summary_city_at``)."""
         index = self._cached("summary_district:city_year", lambda: {
-            (str(c), float(y)): part.reset_index(drop=True)
+            (str(c), float(y)): _plain(part.reset_index(drop=True))
             for (c, y), part in self.summary_district().groupby(["city", "year"], sort=False)})
         return index.get((city, float(year)), self.summary_district().iloc[:0])
 
@@ -232,7 +233,7 @@ class Experiment:
 
     def _index_run_values(self) -> dict[tuple[float, str], pd.DataFrame]:
         frame = self._load_run_values()
-        return {(float(year), str(metric)): part.drop(columns="year").reset_index(drop=True)
+        return {(float(year), str(metric)): _plain(part.drop(columns="year").reset_index(drop=True))
                 for (year, metric), part in frame.groupby(["year", "metric"], sort=False)}
 
     def _load_run_values(self) -> pd.DataFrame:
@@ -261,9 +262,14 @@ class Experiment:
         """``scenario_stats`` of one city (index: key, year, metric, zone), kept per view and city."""
         def load() -> pd.DataFrame:
             stats = self.scenario_stats(view)
-            if city not in set(stats.index.get_level_values("city")):
+            if city not in set(stats.index.get_level_values("city").unique()):
                 return stats.iloc[:0].droplevel("city")
-            return stats.xs(city, level="city", drop_level=True)
+            part = stats.xs(city, level="city", drop_level=True)
+            # plain Python strings in the index: a request takes and iterates a few thousand rows of it, which
+            # Arrow-backed strings (pandas 3's default) make several times slower
+            part.index = part.index.set_levels([level.astype(object) if pd.api.types.is_string_dtype(level)
+                                                else level for level in part.index.levels])
+            return part
         return self._cached(f"stats:{view}:{city}", load)
 
     def warm(self) -> None:
@@ -328,6 +334,14 @@ class Experiment:
                 "replications": spec.get("replications"), "scale": spec.get("scale"),
                 "years": f"{spec.get('start')}–{spec.get('end')}", "runs": self.manifest.get("runs"),
                 "seeds": seeds, "created": self.manifest.get("created"), "command": reproduce_command(self)}
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with Python strings instead of Arrow-backed ones (pandas 3's default): for the small slices a
+    request filters and iterates, where Arrow's per-call overhead (a ``take`` per filter, a boxed value per item)
+    cost more than the work."""
+    strings = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c]) and frame[c].dtype != object]
+    return frame.astype({c: object for c in strings}) if strings else frame
 
 
 def _regime_text(value: Any) -> str:

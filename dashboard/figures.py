@@ -111,9 +111,9 @@ def difference_from_stats(stats: pd.DataFrame, reform: str, baseline: str, level
     """Reform minus baseline from ``run_stats`` output, with a Welch confidence interval (NaN below two seeds)."""
     from scipy import stats as st
 
-    keys = stats.index.get_level_values("key")
+    keys = set(stats.index.get_level_values("key").unique())  # a few keys, not one per row
     groups = [n for n in stats.index.names if n != "key"]
-    if reform not in set(keys) or baseline not in set(keys):
+    if reform not in keys or baseline not in keys:
         return pd.DataFrame(columns=[*groups, "reform", "baseline", "diff", "low", "high", "n_reform",
                                      "n_baseline"])
     r = stats.xs(reform, level="key")
@@ -319,13 +319,16 @@ def map_figure(frame: pd.DataFrame, geojson: dict[str, Any], metric: str, lang: 
 
     data: list[dict[str, Any]] = []
     dots: dict[str, list[Any]] = {"x": [], "y": [], "value": [], "text": [], "symbol": [], "size": []}
+    # every district's colour in one call: plotly validates the colour scale on each call (5 ms, most of a request)
+    finite = [float(v) for v in values if not math.isnan(v)]
+    colours = dict(zip(finite, sample_colorscale(scale, [min(1.0, max(0.0, (v - vmin) / (vmax - vmin)))
+                                                         for v in finite]) if finite else [], strict=True))
     for r in frame.itertuples(index=False):
         geometry = shapes.get(int(r.district))
         value = float(r.value)
         if geometry is not None:
             xs, ys = _rings(geometry)
-            colour = "#dddddd" if math.isnan(value) else sample_colorscale(
-                scale, [min(1.0, max(0.0, (value - vmin) / (vmax - vmin)))])[0]
+            colour = "#dddddd" if math.isnan(value) else colours[value]
             data.append({"type": "scatter", "x": xs, "y": ys, "fill": "toself", "fillcolor": colour,
                          "mode": "lines", "line": {"color": "white", "width": 0.8}, "hoveron": "fills",
                          "hoverinfo": "name", "name": str(getattr(r, name_col)), "meta": int(r.district),
