@@ -33,8 +33,8 @@ from werkzeug.exceptions import HTTPException
 
 from dashboard import data
 
-__all__ = ["create_app", "LOOPBACK", "check_host", "check_workers", "default_workers", "serve", "MAX_REQUEST_BYTES",
-           "MAX_WORKERS", "THREADS"]
+__all__ = ["create_app", "LOOPBACK", "check_host", "check_workers", "default_workers", "serve", "warm_views",
+           "MAX_REQUEST_BYTES", "MAX_WORKERS", "THREADS", "MAX_WARM_VIEWS"]
 
 log = logging.getLogger(__name__)
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -44,6 +44,9 @@ MAX_WORKERS = 32
 THREADS = 4
 # Environment variables through which a parent hands gunicorn listening sockets (systemd, gunicorn's re-exec):
 # dropped, so the dashboard listens only on the loopback address it binds itself.
+# Views drawn at start-up per experiment at most (every compare pair, city, view and language of an experiment with
+# up to about eight scenarios); larger experiments draw theirs on first use.
+MAX_WARM_VIEWS = 700
 _INHERITED_SOCKETS = ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "GUNICORN_FD", "GUNICORN_PID")
 _PAGES = Path(__file__).resolve().parent / "pages"
 # Bootstrap's CSS from the bootstrap-flask wheel, served by this app: no CDN, so the dashboard works offline.
@@ -158,6 +161,44 @@ def create_app(results: str | Path, *, scenarios: str | Path | None = None, cach
     return app
 
 
+def warm_views(reg: data.Registry, max_views: int = MAX_WARM_VIEWS) -> int:
+    """Draw the views whose inputs are few, once, before the workers fork (each page keeps its views,
+    ``dashboard.data.ViewMemo``): every validation view of every report (city × kind × language) and every compare
+    view (baseline × reform × city × zone view × language) of each experiment that has at most ``max_views`` of
+    them. They are the slowest requests (0.1–0.4 s of CPU each) and without this each worker would draw each one
+    once. Returns the number of views drawn; one that fails is logged and skipped."""
+    import sys
+
+    from dashboard.controls import CITIES
+    from dashboard.figures import VALIDATION_KINDS
+    from dashboard.i18n import LANGS
+
+    pages = {entry["module"].split(".")[-1]: sys.modules.get(entry["module"]) for entry in dash.page_registry.values()}
+    validation, compare = pages.get("validation"), pages.get("compare")
+    calls: list[tuple[Any, tuple[Any, ...]]] = []
+    if validation is not None:
+        for report in reg.report_ids():
+            for city in ("all", *CITIES):
+                for lang in LANGS:
+                    calls.append((validation.update_shares, (report, city, lang)))
+                    calls += [(validation.update, (report, city, kind, lang)) for kind in ("all", *VALIDATION_KINDS)]
+    if compare is not None:
+        for ident in reg.ids():
+            keys = reg.get(ident).scenario_keys()
+            views = [(ident, base, reform, city, view, lang) for base in keys for reform in keys if reform != base
+                     for city in CITIES for view in compare.VIEWS for lang in LANGS]
+            if len(views) <= max_views:
+                calls += [(compare.update, v) for v in views]
+    drawn = 0
+    for function, args in calls:
+        try:
+            function(*args)
+            drawn += 1
+        except Exception:  # a view that cannot be drawn now shows its error when asked for
+            log.exception("warming %s%s failed", function.__name__, args)
+    return drawn
+
+
 def _bind(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
@@ -182,6 +223,7 @@ def serve(app: dash.Dash, host: str = "127.0.0.1", port: int = 8050, *, workers:
         return
     if warm:
         data.warm(data.registry())
+        warm_views(data.registry())
     for name in _INHERITED_SOCKETS:
         os.environ.pop(name, None)
     options: dict[str, Any] = {

@@ -37,7 +37,7 @@ def dashboard(
     """Serve the dashboard (overview, compare, map, points calculator, scenario builder, validation) with debug
     off, on gunicorn with several worker processes. Example: hukou dashboard --results sweeps/compare_regimes"""
     require_extra("dashboard", what="hukou dashboard")
-    from dashboard.app import check_host, check_workers, create_app, default_workers, serve
+    from dashboard.app import check_host, check_workers, create_app, default_workers, serve, warm_views
     from dashboard.data import Registry, registry
     from dashboard.data import warm as warm_frames
 
@@ -52,7 +52,9 @@ def dashboard(
     if warm:
         started = time.perf_counter()
         took = warm_frames(registry())
-        typer.echo(f"hukou dashboard: read {len(took)} experiment(s) in {time.perf_counter() - started:.1f} s")
+        drawn = warm_views(registry())
+        typer.echo(f"hukou dashboard: read {len(took)} experiment(s) and drew {drawn} views in "
+                   f"{time.perf_counter() - started:.1f} s")
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"hukou dashboard: serving {results} at http://{shown}:{port}/ with {workers} worker "
                f"process{'es' if workers > 1 else ''} (Ctrl+C to stop)")

@@ -96,7 +96,7 @@ def test_hukou_dashboard_serves_with_several_worker_processes(results_root: Path
         out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
     assert f"{base}/ with 2 worker processes" in out
-    assert "read 1 experiment(s)" in out
+    assert "read 1 experiment(s) and drew " in out
     assert not [p for p in workers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
 
 
@@ -158,6 +158,24 @@ def test_warm_reads_every_frame_and_leaves_no_thread_for_a_fork_to_copy(results_
     assert {"scenarios", "summary_city", "summary_district", "districts", "seeds", "runs:city"} <= cached
     assert {f"stats:{view}" for view in STATS_VIEWS} <= cached
     assert {f"stats:{view}:{city}" for view in STATS_VIEWS for city in ("shenzhen", "guangzhou", "chengdu")} <= cached
+
+
+def test_warm_views_draws_every_compare_and_validation_view_once(app: Any, pages: dict[str, Any]) -> None:
+    """The views drawn at start-up are those a request gets back (the same objects: a look-up, not a drawing)."""
+    from dashboard.app import warm_views
+    from dashboard.data import registry
+
+    reg = registry()
+    drawn = warm_views(reg)
+    reports = len(reg.report_ids())
+    assert drawn == reports * 4 * 2 * (1 + 4) + 2 * 1 * 3 * 2 * 2  # validation + compare (two scenarios)
+    experiment = reg.get("dash_fixture")
+    keys = experiment.scenario_keys()
+    before = experiment.views.hits
+    first = pages["compare"].update("dash_fixture", keys[0], keys[1], "chengdu", "zones", "zh")
+    assert experiment.views.hits == before + 1
+    assert pages["compare"].update("dash_fixture", keys[0], keys[1], "chengdu", "zones", "zh") is first
+    assert warm_views(reg, max_views=0) == reports * 4 * 2 * (1 + 4)  # compare views of large experiments: on use
 
 
 def test_run_values_are_split_by_year_and_metric(results_root: Path) -> None:
