@@ -70,7 +70,11 @@ def check_host(host: str) -> str:
 
 
 def default_workers() -> int:
-    """Worker processes by default: one per CPU this process may run on."""
+    """Worker processes by default: one per CPU this process may run on (one where gunicorn cannot run)."""
+    import importlib.util
+
+    if importlib.util.find_spec("gunicorn") is None:  # pragma: no cover - Windows: threaded Werkzeug, one process
+        return 1
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - macOS has no affinity
