@@ -11,6 +11,9 @@ skipped, never served.
 
 Frames are cached per experiment (results do not change under a running dashboard: a sweep folder is published
 atomically and the dashboard never writes to it), so a page view costs a dictionary look-up after the first one.
+``warm`` reads them all at start-up, before the server forks its worker processes (``dashboard.app.serve``): the
+workers then share them, and no analyst waits seconds for the first view of a kind in each process. Cached frames
+are shared by every request: callers filter or copy them, never change them in place.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -35,7 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DamagedResults", "Experiment", "Registry", "UnknownExperiment", "UnknownReport", "ValidationReport",
            "use_results", "registry", "ID_PATTERN", "reproduce_command", "city_runs", "zone_runs", "REPORT_COLUMNS",
-           "SHIPPED_REPORT", "SHIPPED_REPORT_ID", "SHARE_COLUMNS", "SHARE_ERROR_COLUMNS", "inside", "ReadOnlyQuery"]
+           "SHIPPED_REPORT", "SHIPPED_REPORT_ID", "SHARE_COLUMNS", "SHARE_ERROR_COLUMNS", "inside", "ReadOnlyQuery",
+           "run_stats", "warm", "STATS_VIEWS", "ViewMemo", "VIEW_MEMO_SIZE"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +61,46 @@ SHARE_ERROR_COLUMNS = ("city", "year", "target_kind", "districts", "model_mae_pp
                        "beats_persistence", "beats_half")
 _SHARE_FILES = {"shares": ("district_shares.parquet", SHARE_COLUMNS),
                 "share_errors": ("district_share_errors.parquet", SHARE_ERROR_COLUMNS)}
+
+
+# Views (a callback's outputs for one choice of its validated inputs) kept per experiment or report and process.
+VIEW_MEMO_SIZE = 256
+
+
+class ViewMemo:
+    """The outputs of a page's callback by its validated inputs, the most recently used ``size`` of them.
+
+    Results never change under a running dashboard, so a view is a pure function of the experiment (or report) and
+    the inputs: an analyst who goes back to a view, or a colleague who opens the same link, gets it without a
+    computation. Values are shared between requests: never changed in place. Two threads that miss the same key at
+    once both compute it (no lock is held while computing).
+    """
+
+    def __init__(self, size: int = VIEW_MEMO_SIZE) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """The view of ``key``, computed by ``compute`` when it is not kept."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return self._items[key]
+            self.misses += 1
+        value = compute()
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 class UnknownExperiment(LookupError):
@@ -115,6 +160,7 @@ def _locked_sql(folder: Path, query: str, params: list[Any] | None = None) -> pd
         root = str(folder.resolve()) + "/"
         con.execute(f"SET allowed_directories = [{_quote(Path(root))}]")
         con.execute("SET enable_external_access = false")
+        con.execute("SET enable_progress_bar = false")  # a long first read would draw a bar on the server's stderr
         con.execute("SET lock_configuration = true")
         sql = query.replace("{folder}", str(folder.resolve()).replace("'", "''"))
         _only_select(con, sql)
@@ -132,6 +178,7 @@ class Experiment:
     custom: bool = False
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)  # loads nest (diff → runs)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    views: ViewMemo = field(default_factory=ViewMemo, repr=False)  # the pages' outputs by their inputs
 
     def sql(self, query: str, params: list[Any] | None = None) -> pd.DataFrame:
         """Run a query on a connection locked to this folder (one per query: thread-safe; ``{folder}`` is it)."""
@@ -209,20 +256,44 @@ class Experiment:
             return _with_keys(frame)
         return self._cached("summary_district", load)
 
+    def summary_city_at(self, year: float) -> pd.DataFrame:
+        """``summary_city`` rows of one year (split once: a request filters a few hundred rows, not every year's)."""
+        index = self._cached("summary_city:year", lambda: {
+            float(y): _plain(part.reset_index(drop=True)) for y, part in self.summary_city().groupby("year",
+                                                                                                  sort=False)})
+        return index.get(float(year), self.summary_city().iloc[:0])
+
+    def summary_district_at(self, city: str, year: float) -> pd.DataFrame:
+        """``summary_district`` rows of one city and year (split once, like ``summary_city_at``)."""
+        index = self._cached("summary_district:city_year", lambda: {
+            (str(c), float(y)): _plain(part.reset_index(drop=True))
+            for (c, y), part in self.summary_district().groupby(["city", "year"], sort=False)})
+        return index.get((city, float(year)), self.summary_district().iloc[:0])
+
     def years(self) -> list[float]:
         """Recorded year labels, year ends first then census days (2010.83, 2020.83)."""
-        years = sorted(self.summary_city()["year"].unique().tolist())
-        return [float(y) for y in years]
+        return list(self._cached("years", lambda: [float(y) for y in
+                                                  sorted(self.summary_city()["year"].unique().tolist())]))
 
     def run_values(self, year: float, metrics: Iterable[str]) -> pd.DataFrame:
-        """Each run's value of some city metrics at one year (the seeds behind a summary), long format.
+        """Each run's value of some city metrics at one year (the seeds behind a summary), long format
+        (key, replicate, city, metric, value); shared with other requests, so not to be changed in place.
 
         Every run's city table is read once (all metrics, all years: a few hundred thousand rows even for a
-        thousand runs) and kept, so choosing another year or metric costs a filter, not a read.
+        thousand runs) and split by year and metric, so choosing another year or metric costs a dictionary look-up,
+        not a read (nor a filter of two million rows: 60 ms a request at 580 runs).
         """
-        metrics = [m for m in metrics if m in CITY_METRICS]
-        frame = self._cached("runs:city", self._load_run_values)
-        return frame[(frame["year"] == float(year)) & frame["metric"].isin(metrics)].drop(columns="year")
+        index = self._cached("runs:city", self._index_run_values)
+        parts = [index[key] for key in ((float(year), m) for m in metrics if m in CITY_METRICS) if key in index]
+        if not parts:
+            return pd.DataFrame({c: pd.Series(dtype="float64" if c == "value" else "object")
+                                 for c in ("key", "replicate", "city", "metric", "value")})
+        return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+    def _index_run_values(self) -> dict[tuple[float, str], pd.DataFrame]:
+        frame = self._load_run_values()
+        return {(float(year), str(metric)): _plain(part.drop(columns="year").reset_index(drop=True))
+                for (year, metric), part in frame.groupby(["year", "metric"], sort=False)}
 
     def _load_run_values(self) -> pd.DataFrame:
         runs = self.published_runs()
@@ -235,6 +306,43 @@ class Experiment:
                          f"FROM read_parquet({files}, filename = true, union_by_name = true)")
         frame = _hex_keys(frame)
         return frame.melt(id_vars=["key", "replicate", "city", "year"], var_name="metric", value_name="value")
+
+    def scenario_stats(self, view: str) -> pd.DataFrame:
+        """Mean, variance and count of every run's compare metrics per scenario key, year, city (and zone for the
+        ``zones`` view), one frame per view; any reform–baseline pair is then a join (``run_stats``)."""
+        if view not in STATS_VIEWS:
+            raise ValueError(f"unknown view {view!r}")
+        return self._cached(f"stats:{view}", lambda: run_stats(zone_runs(self) if view == "zones"
+                                                               else city_runs(self)))
+
+    def city_stats(self, view: str, city: str) -> pd.DataFrame:
+        """``scenario_stats`` of one city (index: key, year, metric, zone), kept per view and city."""
+        def load() -> pd.DataFrame:
+            stats = self.scenario_stats(view)
+            if city not in set(stats.index.get_level_values("city").unique()):
+                return stats.iloc[:0].droplevel("city")
+            part = stats.xs(city, level="city", drop_level=True)
+            # plain Python strings in the index: a request takes and iterates a few thousand rows of it, which
+            # Arrow-backed strings (pandas 3's default) make several times slower
+            part.index = part.index.set_levels([level.astype(object) if pd.api.types.is_string_dtype(level)
+                                                else level for level in part.index.levels])
+            return part
+        return self._cached(f"stats:{view}:{city}", load)
+
+    def warm(self) -> None:
+        """Read every frame a page can ask for (summaries, per-run values, per-scenario statistics, districts)."""
+        self.scenarios()
+        self.summary_city()
+        for year in self.years():
+            self.summary_city_at(year)
+            self.summary_district_at("", year)
+        self.districts()
+        self.seeds()
+        self.run_values(0.0, ())
+        for view in STATS_VIEWS:
+            stats = self.scenario_stats(view)
+            for city in dict.fromkeys(stats.index.get_level_values("city")):
+                self.city_stats(view, str(city))
 
     def districts(self) -> pd.DataFrame:
         """District attributes (adcode, names, zone, city) as the runs recorded them."""
@@ -290,6 +398,14 @@ class Experiment:
                 "seeds": seeds, "created": self.manifest.get("created"), "command": reproduce_command(self)}
 
 
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with Python strings instead of Arrow-backed ones (pandas 3's default): for the small slices a
+    request filters and iterates, where Arrow's per-call overhead (a ``take`` per filter, a boxed value per item)
+    cost more than the work."""
+    strings = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c]) and frame[c].dtype != object]
+    return frame.astype({c: object for c in strings}) if strings else frame
+
+
 def _regime_text(value: Any) -> str:
     return "+".join(value) if isinstance(value, list) else str(value)
 
@@ -313,6 +429,7 @@ class ValidationReport:
     shipped: bool = False
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    views: ViewMemo = field(default_factory=ViewMemo, repr=False)  # the validation page's outputs by its inputs
 
     def table(self) -> pd.DataFrame:
         """One row per target (``REPORT_COLUMNS``): observed, simulated mean and band, errors, kind, source."""
@@ -332,6 +449,15 @@ class ValidationReport:
                 frame["inside_band"] = frame["inside_band"].fillna(False).astype(bool)
                 self._cache["table"] = frame
             return self._cache["table"]
+
+    def summary(self) -> pd.DataFrame:
+        """The report's error measures per target kind (``dashboard.figures.validation_summary``), computed once."""
+        from dashboard.figures import validation_summary
+
+        with self._lock:
+            if "summary" not in self._cache:
+                self._cache["summary"] = validation_summary(self.table())
+            return self._cache["summary"]
 
     def _optional(self, key: str) -> pd.DataFrame:
         """A table of the report that older reports lack: empty (with its columns) when the file is missing."""
@@ -503,6 +629,37 @@ class Registry:
 
 
 _REGISTRY: Registry | None = None
+STATS_VIEWS = ("city", "zones")
+
+
+def run_stats(values: pd.DataFrame) -> pd.DataFrame:
+    """Mean, variance and count of the runs' values per scenario key and every other key column (index)."""
+    groups = [c for c in values.columns if c not in ("replicate", "value")]
+    v = values.dropna(subset=["value"])
+    return v.groupby(groups, dropna=False)["value"].agg(["mean", "var", "count"])
+
+
+def warm(reg: Registry) -> dict[str, float]:
+    """Read the frames of every experiment and validation report of the registry (``Experiment.warm``).
+
+    ``dashboard.app.serve`` calls this before forking its workers. Each query opens and closes its own DuckDB
+    connection, so no connection, and none of DuckDB's threads, is left for the fork to copy. Returns the seconds
+    each experiment took, by identifier.
+    """
+    import time
+
+    took: dict[str, float] = {}
+    for ident in reg.ids():
+        started = time.perf_counter()
+        reg.get(ident).warm()
+        took[ident] = time.perf_counter() - started
+    for ident in reg.report_ids():
+        report = reg.report(ident)
+        report.table()
+        report.summary()
+        report.shares()
+        report.share_errors()
+    return took
 
 
 def use_results(results: Path, scenarios: Path | None = None) -> Registry:

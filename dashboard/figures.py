@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from plotly.subplots import make_subplots
 
+from dashboard.data import run_stats
 from dashboard.geo import LONGGANG_ADCODE
 from dashboard.i18n import city_label, fmt_difference, fmt_number, fmt_share, fmt_value, metric_label, t, zone_label
 from policies.cities import CITIES
@@ -121,20 +122,13 @@ def _year_text(year: float, lang: str) -> str:
     return f"{year:.2f} ({t('census_day', lang)})" if year % 1 else f"{int(year)}"
 
 
-def run_stats(values: pd.DataFrame) -> pd.DataFrame:
-    """Mean, variance and count of the runs' values per scenario key and every other key column (index)."""
-    groups = [c for c in values.columns if c not in ("replicate", "value")]
-    v = values.dropna(subset=["value"])
-    return v.groupby(groups, dropna=False)["value"].agg(["mean", "var", "count"])
-
-
 def difference_from_stats(stats: pd.DataFrame, reform: str, baseline: str, level: float = 0.95) -> pd.DataFrame:
     """Reform minus baseline from ``run_stats`` output, with a Welch confidence interval (NaN below two seeds)."""
     from scipy import stats as st
 
-    keys = stats.index.get_level_values("key")
+    keys = set(stats.index.get_level_values("key").unique())  # a few keys, not one per row
     groups = [n for n in stats.index.names if n != "key"]
-    if reform not in set(keys) or baseline not in set(keys):
+    if reform not in keys or baseline not in keys:
         return pd.DataFrame(columns=[*groups, "reform", "baseline", "diff", "low", "high", "n_reform",
                                      "n_baseline"])
     r = stats.xs(reform, level="key")
@@ -327,8 +321,8 @@ def map_figure(frame: pd.DataFrame, geojson: dict[str, Any], metric: str, lang: 
     # One explicit colour scale for the fills and the colour bar: a named scale is resolved differently by plotly.py
     # (which samples the fills) and plotly.js (which draws the bar from a figure dict), and "RdBu_r" is unknown to
     # plotly.js, so the bar and the fills disagreed. Change: losses red, gains blue (ColorBrewer RdBu).
-    colours = diverging.RdBu if change else sequential.Viridis
-    scale = [[i / (len(colours) - 1), c] for i, c in enumerate(colours)]
+    palette = diverging.RdBu if change else sequential.Viridis
+    scale = [[i / (len(palette) - 1), c] for i, c in enumerate(palette)]
     if change:
         vmax = float(np.nanmax(np.abs(values))) or 1.0
         vmin = -vmax
@@ -350,13 +344,16 @@ def map_figure(frame: pd.DataFrame, geojson: dict[str, Any], metric: str, lang: 
 
     data: list[dict[str, Any]] = []
     dots: dict[str, list[Any]] = {"x": [], "y": [], "value": [], "text": [], "symbol": [], "size": []}
+    # every district's colour in one call: plotly validates the colour scale on each call (5 ms, most of a request)
+    finite = [float(v) for v in values if not math.isnan(v)]
+    colours = dict(zip(finite, sample_colorscale(scale, [min(1.0, max(0.0, (v - vmin) / (vmax - vmin)))
+                                                         for v in finite]) if finite else [], strict=True))
     for r in frame.itertuples(index=False):
         geometry = shapes.get(int(r.district))
         value = float(r.value)
         if geometry is not None:
             xs, ys = _rings(geometry)
-            colour = "#dddddd" if math.isnan(value) else sample_colorscale(
-                scale, [min(1.0, max(0.0, (value - vmin) / (vmax - vmin)))])[0]
+            colour = "#dddddd" if math.isnan(value) else colours[value]
             data.append({"type": "scatter", "x": xs, "y": ys, "fill": "toself", "fillcolor": colour,
                          "mode": "lines", "line": {"color": "white", "width": 0.8}, "hoveron": "fills",
                          "hoverinfo": "name", "name": plain(getattr(r, name_col)), "meta": int(r.district),
@@ -430,11 +427,12 @@ def _signed(value: float) -> str:
     return "–" if _nan(value) else f"{value:+.1%}".replace("-", "−")
 
 
-def validation_headline(table: pd.DataFrame, lang: str) -> list[str]:
+def validation_headline(table: pd.DataFrame, lang: str, summary: pd.DataFrame | None = None) -> list[str]:
     """The report's headline as sentences drawn from its table: the median absolute relative error of the fitted
-    and of the held-out targets, and the held-out 2020 census miss per city."""
+    and of the held-out targets, and the held-out 2020 census miss per city (``summary``: ``validation_summary`` of
+    the table, when already computed)."""
     lines = []
-    for r in validation_summary(table).itertuples(index=False):
+    for r in (validation_summary(table) if summary is None else summary).itertuples(index=False):
         if r.target_kind in VALIDATION_KINDS:
             kind = t(f"kind_{r.target_kind}", lang)
             lines.append(t("headline_kind", lang).format(kind=kind[:1].upper() + kind[1:], n=int(r.n),
@@ -449,13 +447,14 @@ def validation_headline(table: pd.DataFrame, lang: str) -> list[str]:
     return lines
 
 
-def validation_summary_table(table: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """``validation_summary`` for reading: one row per target kind, labelled in the language."""
+def validation_summary_table(table: pd.DataFrame, lang: str, summary: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``validation_summary`` for reading: one row per target kind, labelled in the language (``summary``: that of
+    the table, when already computed)."""
     rows = [{t("target_kind", lang): t(f"kind_{r.target_kind}", lang), t("targets", lang): int(r.n),
              t("median_abs_rel_error", lang): fmt_share(r.median_abs_rel_error, lang),
              t("bias", lang): _signed(r.mean_rel_error), t("inside_band", lang): fmt_share(r.inside_band, lang, 0),
              t("within_2_sigma", lang): fmt_share(r.within_2_sigma, lang, 0)}
-            for r in validation_summary(table).itertuples(index=False)]
+            for r in (validation_summary(table) if summary is None else summary).itertuples(index=False)]
     return pd.DataFrame(rows)
 
 

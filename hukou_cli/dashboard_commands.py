@@ -1,11 +1,13 @@
-"""``hukou dashboard``: serve the results of a sweep (or a folder of sweeps) on a loopback address.
+"""``hukou dashboard``: serve the results of a sweep (or a folder of sweeps) on a loopback address, with several
+worker processes (gunicorn; docs/dashboard.md, "Serving").
 
-A plain typer function; the root app registers it. Bad input (a folder without results, a non-loopback host)
-raises ``policies.errors.InputError``: one line, exit code 2.
+A plain typer function; the root app registers it. Bad input (a folder without results, a non-loopback host, a
+number of workers out of range) raises ``policies.errors.InputError`` or a usage error: one line, exit code 2.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -26,20 +28,34 @@ def dashboard(
     scenarios: Annotated[Path | None, typer.Option(help="Where the scenario builder writes its short sweeps "
                                                         "(default: a folder in the system's temporary "
                                                         "directory).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, max=32, help="Server worker processes, 4 threads each "
+                                                                    "(default: one per CPU).")] = None,
+    warm: Annotated[bool, typer.Option("--warm/--no-warm", help="Read every experiment's frames before serving, "
+                                                               "once for all workers (--no-warm: on first "
+                                                               "use, in each worker).")] = True,
 ) -> None:
     """Serve the dashboard (overview, compare, map, points calculator, scenario builder, validation) with debug
-    off. Example: hukou dashboard --results sweeps/compare_regimes"""
+    off, on gunicorn with several worker processes. Example: hukou dashboard --results sweeps/compare_regimes"""
     require_extra("dashboard", what="hukou dashboard")
-    from dashboard.app import check_host, create_app, serve
-    from dashboard.data import Registry
+    from dashboard.app import check_host, check_workers, create_app, default_workers, serve, warm_views
+    from dashboard.data import Registry, registry
+    from dashboard.data import warm as warm_frames
 
     check_host(host)
+    workers = check_workers(default_workers() if workers is None else workers)
     if not results.is_dir():
         raise InputError("no such results folder (run `hukou sweep SPEC --out DIR` first)", file=results)
     if not Registry(results).ids():
         raise InputError("no finished sweep here (a folder with manifest.json and summary_city_year.parquet, "
                          "or folders of them)", file=results)
     app = create_app(results, scenarios=scenarios)
+    if warm:
+        started = time.perf_counter()
+        took = warm_frames(registry())
+        drawn = warm_views(registry())
+        typer.echo(f"hukou dashboard: read {len(took)} experiment(s) and drew {drawn} views in "
+                   f"{time.perf_counter() - started:.1f} s")
     shown = f"[{host}]" if ":" in host else host
-    typer.echo(f"hukou dashboard: serving {results} at http://{shown}:{port}/ (Ctrl+C to stop)")
-    serve(app, host=host, port=port)
+    typer.echo(f"hukou dashboard: serving {results} at http://{shown}:{port}/ with {workers} worker "
+               f"process{'es' if workers > 1 else ''} (Ctrl+C to stop)")
+    serve(app, host=host, port=port, workers=workers, warm=False)

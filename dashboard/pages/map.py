@@ -86,18 +86,21 @@ def map_view(exp: Any, regime: Any, mode: Any, baseline: Any, metric: Any, year:
     metric = pick_metric(metric, DISTRICT_METRICS, "migrants")
     year, city = pick_year(experiment, year), pick_city(city, include_all=False)
     change = mode == "change"
-    districts = experiment.districts()
-    districts = districts[districts["city"] == city]
-    summary = experiment.summary_district()
-    frame = map_frame(summary[summary["city"] == city], districts, metric, year, key, base if change else None)
-    geojson = district_geojson(tuple(int(d) for d in districts["district"]))
-    labels = labels_of(experiment, [key, base])
-    title = f"{city_label(city, lang)} · {metric_label(metric, lang)} · {year_label(year)} · {labels.get(key, key)}"
-    if change:
-        title += f" − {labels.get(base, base)}"
-    dapeng = city == DAPENG_CITY
-    return map_figure(frame, geojson, metric, lang, change=change, marker=DAPENG_MARKER if dapeng else None,
-                      marker_adcode=DAPENG_ADCODE if dapeng else None, title=title)
+
+    def compute() -> Any:
+        districts = experiment.districts()
+        districts = districts[districts["city"] == city]
+        summary = experiment.summary_district_at(city, year)
+        frame = map_frame(summary, districts, metric, year, key, base if change else None)
+        geojson = district_geojson(tuple(int(d) for d in districts["district"]))
+        labels = labels_of(experiment, [key, base])
+        title = f"{city_label(city, lang)} · {metric_label(metric, lang)} · {year_label(year)} · {labels.get(key, key)}"
+        if change:
+            title += f" − {labels.get(base, base)}"
+        dapeng = city == DAPENG_CITY
+        return map_figure(frame, geojson, metric, lang, change=change, marker=DAPENG_MARKER if dapeng else None,
+                          marker_adcode=DAPENG_ADCODE if dapeng else None, title=title)
+    return experiment.views.get(("map", key, base if change else None, metric, year, city, lang), compute)
 
 
 @callback(Output("map-regime", "options"), Output("map-regime", "value"), Output("map-baseline", "options"),

@@ -83,8 +83,8 @@ def _headline_table(exp: str, keys: list[str], year: float, city: str, lang: str
     """Every headline metric of the chosen regimes at the year: mean and CI per city."""
     experiment = pick_experiment(exp)
     labels = labels_of(experiment, keys)
-    s = experiment.summary_city()
-    s = filter_city(s[(abs(s["year"] - year) < 1e-6) & s["key"].isin(keys) & s["metric"].isin(HEADLINE)], city)
+    s = experiment.summary_city_at(year)
+    s = filter_city(s[s["key"].isin(keys) & s["metric"].isin(HEADLINE)], city)
     rows = []
     for r in s.itertuples(index=False):
         rows.append({t("regime", lang): labels.get(r.key, r.key), t("city", lang): city_label(r.city, lang),
@@ -116,12 +116,15 @@ def update(exp: Any, regimes: Any, metric: Any, year: Any, city: Any, lang: Any)
     experiment = pick_experiment(exp)
     keys = pick_keys(experiment, regimes)
     metric, year, city = pick_metric(metric), pick_year(experiment, year), pick_city(city)
-    labels = labels_of(experiment, keys)
-    summary = filter_city(experiment.summary_city(), city)
-    runs = filter_city(experiment.run_values(year, [metric]), city)
-    figure = overview_figure(summary, runs, labels, metric, year, lang)
-    data, columns = table_data(_headline_table(experiment.id, keys, year, city, lang))
-    return figure, data, columns
+
+    def compute() -> tuple[Any, ...]:
+        labels = labels_of(experiment, keys)
+        summary = filter_city(experiment.summary_city_at(year), city)
+        runs = filter_city(experiment.run_values(year, [metric]), city)
+        figure = overview_figure(summary, runs, labels, metric, year, lang)
+        data, columns = table_data(_headline_table(experiment.id, keys, year, city, lang))
+        return figure, data, columns
+    return experiment.views.get(("overview", tuple(keys), metric, year, city, lang), compute)
 
 
 sync_url("overview", {"exp": ("ov-exp", "value"), "regimes": ("ov-regimes", "value"),

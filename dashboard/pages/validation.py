@@ -122,8 +122,9 @@ def validation_view(report: Any, city: Any, kind: Any, lang: str) -> tuple[Any, 
     chosen = pick_report(report)
     full = chosen.table()
     rows = validation_filter(full, pick_city(city), pick_kind(kind))
-    summary = validation_summary_table(full, lang)
-    headline: list[Any] = [html.Div(line) for line in validation_headline(full, lang)]
+    errors = chosen.summary()  # the whole report's error measures: computed once, not on every request
+    summary = validation_summary_table(full, lang, errors)
+    headline: list[Any] = [html.Div(line) for line in validation_headline(full, lang, errors)]
     if len(summary):
         headline.append(dbc.Table.from_dataframe(summary, size="sm", bordered=False, className="mt-2 mb-0",
                                                  id="val-summary"))
@@ -146,8 +147,12 @@ def share_view(chosen: ValidationReport, city: Any, lang: str) -> tuple[Any, pd.
 def update_shares(report: Any, city: Any, lang: Any) -> tuple[Any, ...]:
     """The district shares of the chosen report and city."""
     lang = lang_of(lang)
-    figure, errors, shares, missing = share_view(pick_report(report), city, lang)
-    return (figure, *table_data(errors), *table_data(shares), missing)
+    chosen = pick_report(report)
+
+    def compute() -> tuple[Any, ...]:
+        figure, errors, shares, missing = share_view(chosen, city, lang)
+        return (figure, *table_data(errors), *table_data(shares), missing)
+    return chosen.views.get(("shares", pick_city(city), lang), compute)
 
 
 @callback(Output("val-graph", "figure"), Output("val-table", "data"), Output("val-table", "columns"),
@@ -157,10 +162,13 @@ def update_shares(report: Any, city: Any, lang: Any) -> tuple[Any, ...]:
 def update(report: Any, city: Any, kind: Any, lang: Any) -> tuple[Any, ...]:
     """The comparison of the chosen report, city and target kind."""
     lang = lang_of(lang)
-    figure, frame, headline = validation_view(report, city, kind, lang)
-    data, columns = table_data(frame)
-    return figure, data, columns, headline, report_manifest_body(pick_report(report), lang, "validation",
-                                                                 registry().results)
+    chosen = pick_report(report)
+
+    def compute() -> tuple[Any, ...]:
+        figure, frame, headline = validation_view(chosen.id, city, kind, lang)
+        data, columns = table_data(frame)
+        return figure, data, columns, headline, report_manifest_body(chosen, lang, "validation", registry().results)
+    return chosen.views.get(("validation", pick_city(city), pick_kind(kind), lang), compute)
 
 
 sync_url("validation", {"report": ("val-report", "value"), "city": ("val-city", "value"),

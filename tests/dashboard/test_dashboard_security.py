@@ -29,9 +29,9 @@ def test_server_binds_loopback_even_when_host_is_set(results_root: Path, tmp_pat
 
     port = _free_port()
     env = {**os.environ, "HOST": "0.0.0.0", "PORT": "9"}
-    hukou = Path(sys.executable).parent / "hukou"
-    proc = subprocess.Popen([str(hukou), "dashboard", "--results", str(results_root),
+    proc = subprocess.Popen([sys.executable, "-m", "hukou_cli", "dashboard", "--results", str(results_root),
                              "--port", str(port), "--scenarios", str(tmp_path)], env=env,
+                            cwd=Path(__file__).resolve().parents[2],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 60
