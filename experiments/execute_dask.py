@@ -57,9 +57,12 @@ def dask_client(scheduler: str, *, workers: int | None = None, memory_limit: Mem
 
 
 def _threads(client: Any, floor: int) -> int:
-    """The cluster's worker threads now (at least ``floor``: a SLURM cluster may not have its workers yet)."""
+    """The cluster's worker threads now; ``floor`` only while it has none (a SLURM cluster before its jobs start),
+    when tasks wait at the scheduler, not behind another run. Never the floor while a worker restarts after a
+    crash: two runs sent to the one live worker would put a bystander behind a run that may kill it."""
     workers = client.scheduler_info().get("workers", {})
-    return max(floor, sum(int(w.get("nthreads", 1)) for w in workers.values()))
+    live = sum(int(w.get("nthreads", 1)) for w in workers.values())
+    return live if live > 0 else floor
 
 
 def run_dask(dispatcher: Dispatcher, runs_dir: str, *, client: Any, model: RunModel = simulate,
