@@ -43,11 +43,12 @@ def dashboard(
 
     check_host(host)
     workers = check_workers(default_workers() if workers is None else workers)
-    if not results.is_dir():
-        raise InputError("no such results folder (run `hukou sweep SPEC --out DIR` first)", file=results)
-    if not Registry(results).ids():
-        raise InputError("no finished sweep here (a folder with manifest.json and summary_city_year.parquet, "
-                         "or folders of them)", file=results)
+    if results.exists() and not results.is_dir():
+        raise InputError("not a folder: --results names a sweep folder or a folder of them", file=results)
+    if not Registry(results).ids():  # the calculator and the shipped validation report need no results
+        typer.echo(f"hukou dashboard: no finished sweep in {results}: serving the points calculator and the "
+                   "validation report; `make run` or `hukou sweep SPEC --out DIR` makes results for the other "
+                   "pages", err=True)
     app = create_app(results, scenarios=scenarios)
     if warm:
         started = time.perf_counter()

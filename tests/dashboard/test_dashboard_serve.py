@@ -115,6 +115,18 @@ def test_one_worker_and_no_warm_up(results_root: Path, tmp_path: Path) -> None:
     assert "with 1 worker process " in out and "read " not in out
 
 
+def test_without_results_the_calculator_and_the_validation_report_are_still_served(tmp_path: Path) -> None:
+    """First-use review: `hukou dashboard` with no results refused to start, though two pages need none."""
+    port = _free_port()
+    proc = _start(tmp_path / "no-sweeps-yet", tmp_path, port, "--workers", "1", "--no-warm")
+    try:
+        _wait_for_page(f"http://127.0.0.1:{port}", proc)  # it serves (it exited 2 before)
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=60)
+    assert "no finished sweep in" in out and "serving the points calculator and the validation report" in out
+
+
 @pytest.mark.parametrize("value", ["0", "-1", "33", "two", "1.5", ""])
 def test_a_bad_number_of_workers_is_one_line_and_exit_2(results_root: Path, value: str,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
