@@ -24,9 +24,7 @@ def channel_chance(gov: CityGovernment, persons: Persons | MigrantBatch, points:
     n = len(persons)
     stay_out = np.ones(n)
     for mech in gov.channels():
-        elig = mech.as_channel.eligible(persons, mech.params, points).eligible
-        if points is not None and "min_score" in mech.params:
-            elig = elig & (points.total >= mech.params["min_score"])
+        elig = mech.as_channel.eligible(persons, mech.params, points).eligible  # the rule applies any min_score
         kind = mech.as_channel.KIND
         if kind == "quota":
             published = gov.published_rounds.get(mech.name)

@@ -176,11 +176,9 @@ def _decide_chunk(model: HukouModel, gov: CityGovernment, in_order: list[ActiveM
 
 def _eligible(mech: ActiveMechanism, persons: Persons | MigrantBatch, points: Points | None
               ) -> np.ndarray:
-    """Who meets the channel's rule (and its minimum score, when it has one)."""
-    eligible = mech.as_channel.eligible(persons, mech.params, points).eligible
-    if points is not None and "min_score" in mech.params:
-        eligible = eligible & (points.total >= mech.params["min_score"])
-    return eligible
+    """Who meets the channel's rule. A minimum score is the rule's own condition (``score_min`` in
+    policies/conditions.py, set from the points channel's ``min_score``), checked there and only there."""
+    return mech.as_channel.eligible(persons, mech.params, points).eligible
 
 
 def settle(model: HukouModel, gov: CityGovernment, mech: ActiveMechanism, rows: np.ndarray) -> None:
