@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from policies.allocation import admit
 from policies.decision import Points
 from policies.regime import ActiveMechanism
 from policies.schema import Persons
@@ -26,11 +27,6 @@ __all__ = ["settlement_rounds"]
 
 PER_PERSON_KINDS = ("direct", "hazard")  # decided chunk by chunk, before the quota rounds rank their applicants
 CHUNK = 65_536
-
-
-def _rank(keys: list[np.ndarray], lottery: np.ndarray) -> np.ndarray:
-    """Order of applicants, best first: by each key in turn (larger is better), then by lottery."""
-    return np.lexsort([lottery, *[-np.asarray(k, dtype=np.float64) for k in reversed(keys)]])
 
 
 @dataclass
@@ -71,15 +67,9 @@ def _quota_round(model: HukouModel, gov: CityGovernment, mech: ActiveMechanism, 
     admitted = np.zeros(0, dtype=np.int64)
     ties = 0
     if len(rows) and quota > 0:
-        order = _rank(keys, rng.random(len(rows)))
-        take = min(quota, len(rows))
-        within_quota = take
-        if take < len(rows) and mech.as_quota.admit_ties(mech.params):
-            last = order[take - 1]
-            tied = np.all([k[order[take:]] == k[last] for k in keys], axis=0)
-            take += int(np.cumprod(tied).sum())  # the remaining ties at the cut-off are all admitted
-        ties = take - within_quota
-        chosen = order[:take]
+        admission = admit(keys, quota, rng.random(len(rows)), admit_ties=mech.as_quota.admit_ties(mech.params))
+        chosen, ties = admission.chosen, admission.ties
+        take = len(chosen)
         admitted = rows[chosen]
         result = RoundResult(
             cutoff_key=float(keys[0][chosen[-1]]),
