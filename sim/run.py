@@ -45,13 +45,25 @@ def code_version() -> str:
     return f"{version}+src.{digest.hexdigest()[:12]}"
 
 
-def _git_commit() -> str | None:
+def _git(*args: str) -> subprocess.CompletedProcess[str] | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                             text=True, timeout=5, check=False)
+        return subprocess.run(["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5,
+                              check=False)
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None
+
+
+def _git_commit() -> str | None:
+    out = _git("rev-parse", "HEAD")
+    return (out.stdout.strip() or None) if out is not None and out.returncode == 0 else None
+
+
+def _git_dirty() -> bool | None:
+    """Whether the model's or the policies' sources differ from the commit (then the commit alone does not
+    reproduce the run; ``code_version``, a hash of those sources, still does). None outside a git checkout."""
+    root = Path(__file__).resolve().parent.parent
+    out = _git("status", "--porcelain", "--untracked-files=no", "--", str(root / "sim"), str(root / "policies"))
+    return bool(out.stdout.strip()) if out is not None and out.returncode == 0 else None
 
 
 def check_out_dir(out: Path) -> None:
@@ -88,7 +100,7 @@ def write_run_folder(model: HukouModel, out: Path, *, started: dt.datetime) -> P
         manifest = {
             "seed": model.config.seed, "config_hash": model.config.config_hash(), "scale": model.scale,
             "start": model.config.start, "end": model.config.end, "regimes": _regime_versions(model.regimes),
-            "code_version": code_version(), "git_commit": _git_commit(),
+            "code_version": code_version(), "git_commit": _git_commit(), "git_dirty": _git_dirty(),
             "packages": {p: metadata.version(p) for p in _PACKAGES},
             "python": platform.python_version(), "machine": platform.platform(),
             "channels": model.channel_names, "started": started.isoformat(timespec="seconds"),

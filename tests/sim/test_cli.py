@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,8 @@ def test_a_good_run_writes_the_run_folder(capsys: pytest.CaptureFixture, tmp_pat
     assert sorted(p.name for p in out.iterdir()) == ["city_year.parquet", "config.yaml", "district_year.parquet",
                                                      "manifest.json"]
     assert "shenzhen" in capsys.readouterr().out
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["git_dirty"] in (True, False, None) and "git_commit" in manifest  # review R7: dirty flag
 
 
 def test_a_run_where_no_one_settles_shows_no_nan(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
