@@ -300,8 +300,8 @@ def _coordinate(out: Path, spec: ExperimentSpec, text: str | None, design: Desig
             log.info("recovered %d published and %d interrupted runs", done_after_crash, again)
         if retry_failed:
             log.info("planned %d failed runs again", ledger.retry_failed())
-        _redo_damaged(out, ledger)
         try:
+            _redo_damaged(out, ledger)
             coordinator = _Coordinator(ledger, {t.run_id: t for t in tasks}, max_deaths, progress,
                                        fence=lock.ensure_held)
             t0 = time.perf_counter()
