@@ -108,3 +108,13 @@ def test_bench_prints_its_measures_last(capsys: pytest.CaptureFixture) -> None:
 
 def test_bench_refuses_zero_threads(capsys: pytest.CaptureFixture) -> None:
     _fails_cleanly(capsys, ["bench", "--agents", "2000", "--threads", "0"], "--threads")
+
+
+def test_run_help_shows_each_options_default(capsys: pytest.CaptureFixture) -> None:
+    """First-use review: `hukou run --help` hid the defaults (options default to None so a --config file can set
+    them); the help now names RunConfig's."""
+    assert main(["run", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for shown in ("historical, or the --config file's", "2010, or the --config file's", "2035, or the --config",
+                  "100, or the --config file's"):
+        assert shown in text.replace("│ ", "").replace(" │", ""), shown
