@@ -68,6 +68,7 @@ class HukouModel(mesa.Model):
         self.flows = Flows(self.geography.n)
         self.district_rows: list[pd.DataFrame] = []
         self.city_rows: list[pd.DataFrame] = []
+        self.last_count: dict[str, tuple[float, float]] = {}  # residents, hukou residents by city (sim/record.py)
         self.round_log: list[dict] = []
         self.channel_names: list[str] = []
         self.governments = [CityGovernment(self, i, self.regimes[city]) for i, city in enumerate(CITIES)]
@@ -171,10 +172,8 @@ class HukouModel(mesa.Model):
 
     def control_state(self, gov: CityGovernment) -> dict:
         """What population control looks at: the city's residents and hukou residents, last year's settlements."""
-        frame = self.city_rows[-1] if self.city_rows else None
-        row = frame[frame["city"] == gov.city].iloc[0] if frame is not None else None
-        return {"year": self.date.year, "residents": float(row["residents"]) if row is not None else 0.0,
-                "hukou_residents": float(row["hukou_residents"]) if row is not None else 0.0,
+        residents, hukou_residents = self.last_count.get(gov.city, (0.0, 0.0))
+        return {"year": self.date.year, "residents": residents, "hukou_residents": hukou_residents,
                 "settled_last_year": dict(gov.settled_last_year)}
 
     # Inspection -----------------------------------------------------------------------------------------------

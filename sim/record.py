@@ -105,4 +105,8 @@ def record_state(model: HukouModel, date: dt.date, *, census_day: bool) -> None:
         flow_columns = [*SETTLED_COLUMNS, *FLOW_NAMES, "settled_bachelor_plus", "hukou_months_sum"]
         frame[flow_columns] = np.nan
     model.district_rows.append(frame)
-    model.city_rows.append(city_metrics(model, frame))
+    city = city_metrics(model, frame)
+    model.city_rows.append(city)
+    # What population control sees until the next count: each city's residents and hukou residents as counted now
+    # (state the model keeps, not a re-read of the output table).
+    model.last_count = {str(r.city): (float(r.residents), float(r.hukou_residents)) for r in city.itertuples()}
