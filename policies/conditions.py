@@ -45,7 +45,7 @@ from policies.decision import Decision, Points
 from policies.schema import EDUCATION, INSURANCES, SEX, SKILL, TITLE, PersonColumns, code_of
 
 __all__ = ["QUALIFICATION_KEYS", "CONDITION_KEYS", "check_spec", "conditions", "qualified", "any_route",
-           "routes_of", "ROUTE_PREFIX", "check_parameter"]
+           "routes_of", "ROUTE_PREFIX", "check_parameter", "check_condition_mapping"]
 
 QUALIFICATION_KEYS = ("education_min", "full_time", "title_min", "skill_min", "shortage")
 CONDITION_KEYS = QUALIFICATION_KEYS + (
@@ -73,6 +73,13 @@ def check_spec(spec: Mapping[str, Any], where: str = "") -> None:
                 raise ValueError(f"{inside}{key}: unknown insurance {sorted(unknown)[0]!r}")
 
 
+def check_condition_mapping(name: str, value: Any, what: str) -> None:
+    """Refuse a ``what`` (a channel's route, a services tier) that is not a mapping of known conditions."""
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{name}: a {what} is a mapping of conditions, not {value!r}")
+    check_spec(value, name)
+
+
 def check_parameter(name: str, value: Any) -> None:
     """Refuse a channel parameter its rule cannot read (``ValueError``): a ``route_*`` that is not a condition spec
     of known keys and categories, or a condition parameter (``age_below``, ``insurance_months_min``, …) with an
@@ -80,9 +87,7 @@ def check_parameter(name: str, value: Any) -> None:
     if value is None:
         return
     if name.startswith(ROUTE_PREFIX):
-        if not isinstance(value, Mapping):
-            raise ValueError(f"{name}: a route is a mapping of conditions, not {value!r}")
-        check_spec(value, name)
+        check_condition_mapping(name, value, "route")
     elif name in CONDITION_KEYS:
         check_spec({name: value})
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from policies.conditions import check_spec, conditions
+from policies.conditions import check_condition_mapping, check_spec, conditions
 from policies.contract import Parameters
 from policies.decision import Points
 from policies.schema import EDUCATION, SKILL, PersonColumns, code_of
@@ -35,9 +35,7 @@ def check_parameter(name: str, value: Any) -> None:
     if value is None:
         return
     if name.startswith(TIER_PREFIX):
-        if not isinstance(value, Mapping):
-            raise ValueError(f"{name}: a tier is a mapping of conditions, not {value!r}")
-        check_spec(value, name)
+        check_condition_mapping(name, value, "tier")
     elif name == "service_points":
         unknown = set(value) - _SERVICE_KEYS if isinstance(value, Mapping) else {repr(value)}
         if unknown:
