@@ -60,19 +60,20 @@ def _own_files(folder: Path, files: list[Path]) -> list[Path]:
     return kept
 
 
-def connect(folder: str | Path, *, damaged: list[Damage] | None = None,
-            summaries: bool = True) -> duckdb.DuckDBPyConnection:
+def connect(folder: str | Path, *, damaged: list[Damage] | None = None, summaries: bool = True,
+            checked: bool = False) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with the views of one sweep (``VIEWS``); only published runs appear.
 
     Files that changed since they were written (experiments/integrity.py) are left out of the views, so one
     damaged run does not break every query; each is appended to ``damaged`` for the caller to name.
-    ``summaries=False`` leaves the summary views out (rebuilding them must not read the old ones).
+    ``summaries=False`` leaves the summary views out (rebuilding them must not read the old ones). ``checked``:
+    the caller has just checked the runs (the coordinator, before it summarises), so they are not hashed again.
     """
     folder = Path(folder)
     con = duckdb.connect()
     runs = _ledger_frame(folder)
     con.register("runs", runs)
-    found = check_sweep(folder, runs.loc[runs["state"] == "done", "run_id"].tolist())
+    found = [] if checked else check_sweep(folder, runs.loc[runs["state"] == "done", "run_id"].tolist())
     if damaged is not None:
         damaged.extend(found)
     left_out = {d.owner for d in found}
@@ -147,15 +148,15 @@ def _summary(con: duckdb.DuckDBPyConnection, table: str, metrics: tuple[str, ...
     return out.sort_values(["scenario", *keys, "metric"], kind="mergesort", ignore_index=True)[columns]
 
 
-def write_summaries(folder: str | Path, level: float = 0.95) -> dict[str, Digest]:
+def write_summaries(folder: str | Path, level: float = 0.95, *, checked: bool = False) -> dict[str, Digest]:
     """Write ``summary_city_year.parquet`` and ``summary_district_year.parquet``: per scenario, year, city
     (district) and metric, the number of replicates, mean, standard deviation and a Student-t confidence interval
     (empty for a single replicate). Also ``runs.parquet``, the ledger as a table. Returns the content hashes of
-    the files written, for the ledger."""
+    the files written, for the ledger. ``checked``: the runs were just checked (see ``connect``)."""
     from scipy import stats
 
     folder = Path(folder)
-    con = connect(folder, summaries=False)
+    con = connect(folder, summaries=False, checked=checked)
     written = ["runs.parquet"]
     try:
         runs = _ledger_frame(folder)

@@ -315,7 +315,8 @@ def _coordinate(out: Path, spec: ExperimentSpec, text: str | None, design: Desig
             if summarise:
                 from experiments.store import write_summaries
 
-                ledger.record_files(SUMMARY, write_summaries(out))
+                # the runs were checked before running (_redo_damaged) and the new ones hashed as written
+                ledger.record_files(SUMMARY, write_summaries(out, checked=True))
         finally:
             ledger.close()
             if lock.held():  # a coordinator that lost the lock must not remove the new owner's staging
