@@ -37,14 +37,15 @@ Threads = Annotated[int | None, typer.Option(min=1, help="Threads that share eac
                                                           "CPU). Results are the same for any number.")]
 
 
+# RunConfig's defaults as the help shows them. Written here, not read from sim.config, because importing the model
+# package costs every `hukou` command 1.5 s at start; tests/sim/test_cli.py checks that they agree with RunConfig.
+RUN_DEFAULTS = {"regimes": "historical", "start": "2010", "end": "2035", "scale": "100", "seed": "0",
+                "history": "on"}
+
+
 def _default(field: str) -> str:
     """The help's default of a run option: RunConfig's, which a --config file may change."""
-    from sim.config import RunConfig
-
-    value = RunConfig.model_fields[field].default
-    shown = " ".join(value) if isinstance(value, tuple) else ("on" if value is True else f"{value:g}"
-                                                               if isinstance(value, float) else str(value))
-    return f"{shown}, or the --config file's"
+    return f"{RUN_DEFAULTS[field]}, or the --config file's"
 
 
 @app.command()

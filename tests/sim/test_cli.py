@@ -113,6 +113,13 @@ def test_bench_refuses_zero_threads(capsys: pytest.CaptureFixture) -> None:
 def test_run_help_shows_each_options_default(capsys: pytest.CaptureFixture) -> None:
     """First-use review: `hukou run --help` hid the defaults (options default to None so a --config file can set
     them); the help now names RunConfig's."""
+    from hukou_cli.main import RUN_DEFAULTS
+    from sim.config import RunConfig
+
+    for field, shown in RUN_DEFAULTS.items():
+        value = RunConfig.model_fields[field].default
+        assert shown == (" ".join(value) if isinstance(value, tuple) else "on" if value is True
+                         else f"{value:g}" if isinstance(value, float) else str(value)), field
     assert main(["run", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     for shown in ("historical, or the --config file's", "2010, or the --config file's", "2035, or the --config",
