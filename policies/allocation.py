@@ -1,18 +1,23 @@
-"""The quota round's allocation: who among the applicants gets one of ``quota`` places.
+"""Allocation: who among the applicants gets one of a quota round's places, and the chance an eligible migrant
+applies (or a yearly-chance channel decides) in a step.
 
 Why in ``policies``: the order of applicants, the tie rule at the cut-off and the admission up to the quota are
 what the texts prescribe (广州市积分制入户管理办法实施细则 第八条: ranked by score, then by the named months;
-成都市居住证积分管理办法 likewise), not model mechanics. As a pure function of arrays it is tested on its own and
-the model only gathers the applicants, draws the lottery and applies the result.
+成都市居住证积分管理办法 likewise), and which parameter is a channel's yearly chance (``take_up`` or a hazard
+channel's ``rate``) is what its role's contract declares (policies/contract.py), not model mechanics. As pure
+functions of numbers and arrays they are tested on their own (tests/policies/test_allocation.py); the model
+only gathers the applicants, makes the random draws and applies the result.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-__all__ = ["Admission", "rank", "admit"]
+__all__ = ["Admission", "rank", "admit", "chance_per_step", "channel_chance"]
 
 
 @dataclass(frozen=True)
@@ -43,3 +48,15 @@ def admit(keys: list[np.ndarray], quota: int, lottery: np.ndarray, *, admit_ties
         tied = np.all([k[order[take:]] == k[last] for k in keys], axis=0)
         take += int(np.cumprod(tied).sum())
     return Admission(order[:take], take - within_quota)
+
+
+def chance_per_step(yearly: float, months: int) -> float:
+    """The chance in a step of ``months`` months that makes ``yearly`` the chance over twelve months (independent
+    steps: 1 − (1 − yearly)^(months/12)); a permit's ``take_up`` is yearly, the model's step a month or a quarter."""
+    return 1 - (1 - float(yearly)) ** (months / 12)
+
+
+def channel_chance(kind: str, params: Mapping[str, Any]) -> float:
+    """The chance drawn once a year, in a channel's round, before its rule: a hazard channel's ``rate``, otherwise
+    the channel's ``take_up`` (each required by its role, policies/contract.py ``ROLES``)."""
+    return float(params["rate"] if kind == "hazard" else params["take_up"])

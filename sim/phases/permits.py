@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from policies.allocation import chance_per_step
 from policies.regime import ActiveMechanism
 from sim.parallel import ordered_map, split_rows
 from sim.sampling import bernoulli_rows
@@ -28,8 +29,8 @@ def issue_permits(model: HukouModel) -> None:
     pop, geo = model.population, model.geography
     district = pop["district"]
     rules = [gov.permit_rule() for gov in model.governments]
-    take_up = np.array([0.0 if rule is None else 1 - (1 - float(rule.params["take_up"]))
-                        ** (model.step_months / 12) for rule in rules], dtype=np.float32)
+    take_up = np.array([0.0 if rule is None else chance_per_step(rule.params["take_up"], model.step_months)
+                        for rule in rules], dtype=np.float32)
     city = geo.city.astype(np.int8)[np.maximum(district, 0)]
     without = (district >= 0) & ~pop["permit"] & (pop["settled"] < 0)
     applying = bernoulli_rows(model.rng, len(pop), take_up[city], eligible=without, threads=model.threads)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from policies.allocation import admit
+from policies.allocation import admit, channel_chance
 from policies.decision import Points
 from policies.regime import ActiveMechanism
 from policies.schema import Persons
@@ -108,8 +108,9 @@ def settlement_rounds(model: HukouModel) -> None:
         def drawn(chunks: list[np.ndarray] = chunks, in_order: list = in_order
                   ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
             """Each chunk with its draws, made here in chunk and channel order (sim.parallel)."""
+            chances = {m.name: channel_chance(m.as_channel.KIND, m.params) for m in in_order}
             for chunk in chunks:
-                yield chunk, {m.name: _drawn(rng, len(chunk), _chance(m), model.threads) for m in in_order}
+                yield chunk, {name: _drawn(rng, len(chunk), chance, model.threads) for name, chance in chances.items()}
 
         def decide(item: tuple, gov: CityGovernment = gov, in_order: list = in_order) -> tuple[dict, dict]:
             return _decide_chunk(model, gov, in_order, *item)
@@ -122,12 +123,6 @@ def settlement_rounds(model: HukouModel) -> None:
                 applicants[name].add(queue_rows, keys, points)
         for mech in quota_channels:
             settle(model, gov, mech, _quota_round(model, gov, mech, applicants[mech.name], factors))
-
-
-def _chance(mech: ActiveMechanism) -> float:
-    """The chance drawn before a channel's rule: the yearly rate of a hazard channel, else the take-up (both
-    required by the channel's contract, policies/contract.py)."""
-    return float(mech.params["rate"] if mech.as_channel.KIND == "hazard" else mech.params["take_up"])
 
 
 def _drawn(rng: np.random.Generator, n: int, chance: float, threads: int) -> np.ndarray:
