@@ -29,6 +29,9 @@ from importlib import resources
 
 import numpy as np
 
+from policies.cities import CITIES
+from policies.errors import InputError
+
 __all__ = ["PoolSeries", "pool_series", "CENSUS_2010", "JobSeries", "job_series", "chain_link", "BREAK"]
 
 CENSUS_2010 = 2010 + 10 / 12   # 2010-11-01 as a year fraction (the 2020 census day is 2020.83)
@@ -101,6 +104,10 @@ def job_series() -> JobSeries:
     for row in csv.DictReader(text.splitlines()):
         if row["series"] == "employment":
             points.setdefault(row["key"], []).append((int(float(row["year"])), float(row["value"])))
+    missing = [c for c in CITIES if len(points.get(c, [])) < 2]
+    if missing:
+        raise InputError(f"no employment series (two years or more) for {', '.join(missing)}",
+                         file="sim/data/drivers.csv", field="key")
     growth, after = {}, {}
     for city, pairs in points.items():
         pairs.sort()

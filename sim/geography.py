@@ -5,13 +5,18 @@ Derived values, each a documented choice (docs/model.md, "Initial state"):
   residents (Yuexiu, outer Chengdu counties: people registered there live elsewhere); there the census count of
   residents registered in another province is a lower bound of the district's migrants.
 - Shenzhen's Bao'an, Longgang, Longhua, Pingshan, Guangming and Dapeng have no published 2010 registered count
-  (only old Bao'an and Longgang aggregates). The city total (2,510,145, ``HUKOU_2010_TOTAL``) minus the four
-  districts with a count is shared among them in proportion to residents (assumption: no finer source was found).
+  (only old Bao'an and Longgang aggregates). The city total (2,510,145: the 2010 ``hukou_pop`` of
+  ``sim/data/city_population.csv``, read by ``hukou_2010_totals`` for a city with a district lacking a count) minus
+  the four districts with a count is shared among them in proportion to residents (assumption: no finer source was
+  found).
 - Dapeng New Area is a functional area without a county-level adcode; it gets 440399, a code this project assigns
   (``policies.cities.DAPENG_ADCODE``).
 - Shenshan (an exclave administered since 2018) is left out.
 - Zones are normalised to core / inner_suburb / outer_suburb / new_town / exurb from the table's zone labels; this
-  module is the one place for the zones (``ZONES``, ``CORE_ZONE``).
+  module is the one place for the zones (``ZONES``, ``CORE_ZONE``). An "outer" label is the city's ``outer_zone``
+  (``policies/data/cities.csv``).
+- The cities are the rows of ``policies/data/cities.csv`` (``policies.cities``); the district table names each
+  district's city by its English name there.
 """
 
 from __future__ import annotations
@@ -23,16 +28,13 @@ from importlib import resources
 
 import numpy as np
 
-from policies.cities import CITIES, CITY_NAMES, DAPENG_ADCODE
+from policies.cities import CITIES, CITY_NAMES, DAPENG_ADCODE, OUTER_ZONE
+from policies.errors import InputError
 
-__all__ = ["ZONES", "CORE_ZONE", "CITIES", "Geography", "load_geography", "DAPENG_ADCODE", "HUKOU_2010_TOTAL"]
+__all__ = ["ZONES", "CORE_ZONE", "CITIES", "Geography", "load_geography", "DAPENG_ADCODE", "hukou_2010_totals"]
 
 ZONES = ("core", "inner_suburb", "outer_suburb", "new_town", "exurb")
 CORE_ZONE = ZONES[0]  # the central districts; the other zones are the suburbs of "suburban dispersion"
-# City totals of registered residents on the 2010 census day, for cities with districts lacking a published count
-# (census yearbook; sim/data/city_population.csv, high confidence).
-HUKOU_2010_TOTAL = {"shenzhen": 2_510_145}
-_OUTER_IS_EXURB = ("chengdu",)  # cities whose "outer" districts are counties, not contiguous suburbs
 _CITY_OF_LABEL = {english: city for city, (english, _) in CITY_NAMES.items()}
 
 
@@ -49,7 +51,7 @@ def _zone(city: str, label: str) -> str:
         return "exurb"
     if label.startswith("outer"):
         # Guangzhou's and Shenzhen's "outer" districts are contiguous suburbs; Chengdu's are its counties.
-        return "exurb" if city in _OUTER_IS_EXURB else "outer_suburb"
+        return OUTER_ZONE[city]
     raise ValueError(f"unknown zone label {label!r}")
 
 
@@ -82,11 +84,35 @@ class Geography:
         return np.where(found, order[pos], -1)
 
 
+def _rows(name: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(resources.files("sim.data").joinpath(name).read_text(encoding="utf-8").splitlines()))
+
+
+@cache
+def hukou_2010_totals(cities: tuple[str, ...]) -> dict[str, int]:
+    """Registered residents of each of ``cities`` on the 2010 census day: the year-2010 ``hukou_pop`` of
+    ``sim/data/city_population.csv`` (for Shenzhen the census yearbook's count, high confidence)."""
+    totals = {}
+    for row in _rows("city_population.csv"):
+        city = _CITY_OF_LABEL.get(row["city"])
+        if city in cities and row["year"] == "2010":
+            totals[city] = int(row["hukou_pop"])
+    for city in cities:
+        if city not in totals:
+            raise InputError(f"{city} has districts without hukou_2010 and no 2010 row with hukou_pop",
+                             file="sim/data/city_population.csv", field="hukou_pop")
+    return totals
+
+
 @cache
 def load_geography() -> Geography:
     """Read ``sim/data/districts.csv`` (shipped with its sources) into a ``Geography``."""
-    text = resources.files("sim.data").joinpath("districts.csv").read_text(encoding="utf-8")
-    rows = [r for r in csv.DictReader(text.splitlines()) if not r["zone"].startswith("exclave")]
+    rows = _rows("districts.csv")
+    for line, r in enumerate(rows, start=2):
+        if r["city"] not in _CITY_OF_LABEL:
+            raise InputError(f"unknown city {r['city']!r} (the name_en of a row of policies/data/cities.csv: "
+                             f"{', '.join(_CITY_OF_LABEL)})", file="sim/data/districts.csv", line=line, field="city")
+    rows = [r for r in rows if not r["zone"].startswith("exclave")]
     city = [_CITY_OF_LABEL[r["city"]] for r in rows]
     adcode = [int(r["adcode"]) if r["adcode"] else DAPENG_ADCODE for r in rows]
     residents = np.array([int(r["pop_2010"]) for r in rows], dtype=np.int64)
@@ -94,7 +120,8 @@ def load_geography() -> Geography:
     hukou = np.array([int(r["hukou_2010"]) if r["hukou_2010"] else 0 for r in rows], dtype=np.int64)
     other = np.array([int(r["res_hukou_other_province_2010"] or 0) for r in rows], dtype=np.int64)
 
-    for name, total in HUKOU_2010_TOTAL.items():
+    lacking = tuple(dict.fromkeys(c for c, known in zip(city, hukou_known, strict=True) if not known))
+    for name, total in hukou_2010_totals(lacking).items():
         mine = np.array([c == name for c in city])
         missing = mine & ~hukou_known
         remainder = total - hukou[mine & hukou_known].sum()

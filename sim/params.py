@@ -14,8 +14,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from policies.cities import CITIES, OUT_OF_PROVINCE_TABLE
 from policies.errors import InputError
 from policies.parameters import parse_entries
 from policies.yamlio import load_yaml_text
@@ -105,6 +106,24 @@ class Behaviour(_Frozen):
     retirement_age: dict[str, int]
     retirement_return_probability: float = Prob
     native_bachelor_share: dict[str, float]
+
+    @model_validator(mode="after")
+    def _every_city(self) -> Behaviour:
+        """The per-city tables have a value for every city of ``policies/data/cities.csv`` (a city added there
+        without its behavioural rows is refused here, naming the table, not as a KeyError in the middle of a run)."""
+        tables: dict[str, dict[str, Any]] = {
+            **{f"origin_cost.{o}": v for o, v in self.origin_cost.items()},
+            "wage_index_2010": self.wage_index_2010, "native_bachelor_share": self.native_bachelor_share}
+        for name, table in tables.items():
+            missing = [c for c in CITIES if c not in table]
+            if missing:
+                raise ValueError(f"{name}: no value for {', '.join(missing)} (a city of policies/data/cities.csv; "
+                                 "the defaults are in sim/data/behaviour.yaml)")
+        missing = sorted({t for t in OUT_OF_PROVINCE_TABLE.values() if t not in self.origin_of_out_of_province})
+        if missing:
+            raise ValueError(f"origin_of_out_of_province: no row {', '.join(missing)} (out_of_province_table of "
+                             "policies/data/cities.csv)")
+        return self
 
 
 @cache
