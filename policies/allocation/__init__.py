@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Admission", "rank", "admit", "chance_per_step", "channel_chance"]
+__all__ = ["Admission", "places", "rank", "admit", "chance_per_step", "channel_chance"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,13 @@ class Admission:
 
     chosen: np.ndarray
     ties: int
+
+
+def places(quota: float, factor: float, scale: float) -> float:
+    """The round's places in agents: the channel's ``quota`` (persons per year, its ``params.yaml``) times this
+    year's population-control factor (``ControlRules.quota_factors``, 1 without control), divided by the persons
+    one agent stands for. The model rounds it to whole agents, unbiased (``sim.phases.migration.stochastic_round``)."""
+    return float(quota) * factor / scale
 
 
 def rank(keys: list[np.ndarray], lottery: np.ndarray) -> np.ndarray:

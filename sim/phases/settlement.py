@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from policies.allocation import admit, channel_chance
+from policies.allocation import admit, channel_chance, places
 from policies.decision import Points
 from policies.regime import ActiveMechanism
 from policies.schema import Persons
@@ -61,7 +61,7 @@ def _quota_round(model: HukouModel, gov: CityGovernment, mech: ActiveMechanism, 
     still_open = model.population["settled"][rows] < 0   # an earlier channel of this round may have settled them
     rows, points = rows[still_open], points[still_open]
     keys = [k[still_open] for k in keys]
-    quota = stochastic_round(rng, float(mech.params["quota"]) * factors.get(mech.name, 1.0) / model.scale)
+    quota = stochastic_round(rng, places(mech.params["quota"], factors.get(mech.name, 1.0), model.scale))
     # No place this year: the published cut-off is out of reach (prospects then see no chance, not certainty).
     result = RoundResult(queue=len(rows), cutoff_key=float("inf") if len(rows) else None, year=model.date.year)
     admitted = np.zeros(0, dtype=np.int64)

@@ -13,7 +13,7 @@ channels), ``tier`` (services), ``factors`` (control).
 The same test runs the allocation's cases (``policies/allocation/cases/*.yaml``: quota rounds and chances, pure
 functions of numbers rather than of persons). Such a case has ``name``, ``function`` (one of
 ``ALLOCATION_FUNCTIONS``), ``input`` (its arguments), ``output`` and ``ref``: ``chosen`` and ``ties`` (``admit``),
-``order`` (``rank``), ``chance`` (``chance_per_step``, ``channel_chance``).
+``order`` (``rank``), ``places`` (``places``), ``chance`` (``chance_per_step``, ``channel_chance``).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from policies.yamlio import load_yaml
 CASE_KEYS = {"name", "variant", "date", "input", "output", "ref"}
 OPTIONAL_KEYS = {"points"}
 ALLOCATION_KEYS = {"name", "function", "input", "output", "ref"}
-ALLOCATION_FUNCTIONS = ("admit", "rank", "chance_per_step", "channel_chance")
+ALLOCATION_FUNCTIONS = ("places", "admit", "rank", "chance_per_step", "channel_chance")
 # Points tables implemented exactly from a text read in full (conf high): at least ten hand-worked cases each.
 HIGH_CONFIDENCE_POINTS = ("guangzhou_2011", "shenzhen_2015", "shenzhen_2017")
 
@@ -137,6 +137,9 @@ def _check_allocation(function: str, given: dict[str, Any], expected: dict[str, 
             return
         result = allocation.admit(keys, given["quota"], lottery, admit_ties=given["admit_ties"])
         assert (result.chosen.tolist(), result.ties) == (expected["chosen"], expected["ties"])
+        return
+    if function == "places":
+        assert allocation.places(given["quota"], given["factor"], given["scale"]) == pytest.approx(expected["places"])
         return
     if function == "chance_per_step":
         chance = allocation.chance_per_step(given["yearly"], given["months"])
