@@ -30,6 +30,7 @@ PACKAGES = ("sim", "policies", "hukou_cli", "experiments", "dashboard")
 CITY, NAME_EN, NAME_CN = "sidian", "Sidian", "四甸"
 FIXTURE = "fictional: a test fixture (tests/sim/test_fourth_city.py), not a real city"
 # What the guide says a city needs: four data files and one regime file, no code.
+FIRST_NEW_DISTRICT_LINE = len((ROOT / "sim/data/districts.csv").read_text(encoding="utf-8").splitlines()) + 1
 EXPECTED_FILES = {"policies/data/cities.csv", "sim/data/districts.csv", "sim/data/drivers.csv",
                   "sim/data/behaviour.yaml", "policies/regimes/sidian.yaml"}
 
@@ -144,9 +145,10 @@ def test_a_fourth_city_is_data_and_one_regime_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("skipped", "named"), [
-    (step_3_employment, "sim/data/drivers.csv"),
+    (step_1_city_row, f"sim/data/districts.csv:{FIRST_NEW_DISTRICT_LINE}: city: unknown city 'Sidian'"),
+    (step_3_employment, "sim/data/drivers.csv: key: no employment series (two years or more) for sidian"),
     (step_4_behaviour, "origin_cost.guangdong: no value for sidian"),
-    (step_5_regime, "no regime for sidian"),
+    (step_5_regime, "regimes: no regime for sidian"),
 ])
 def test_a_step_left_out_is_one_line_naming_what_is_missing(tmp_path: Path, skipped: Callable[[Path], None],
                                                             named: str) -> None:
