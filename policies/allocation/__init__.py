@@ -1,9 +1,10 @@
-"""Allocation: who among the applicants gets one of a quota round's places, and the chance an eligible migrant
-applies (or a yearly-chance channel decides) in a step.
+"""Allocation: how many places a quota round has, who among the applicants gets one, and the chance an eligible
+migrant applies (or a yearly-chance channel decides) in a step.
 
-Why in ``policies``: the order of applicants, the tie rule at the cut-off and the admission up to the quota are
-what the texts prescribe (广州市积分制入户管理办法实施细则 第八条: ranked by score, then by the named months;
-成都市居住证积分管理办法 likewise), and which parameter is a channel's yearly chance (``take_up`` or a hazard
+Why in ``policies``: what a quota counts (persons per year, under population control's factor), the order of
+applicants, the tie rule at the cut-off and the admission up to the quota are what the texts prescribe
+(广州市积分制入户管理办法实施细则 第八条: ranked by score, then by the named months; 成都市居住证积分管理办法
+likewise), and which parameter is a channel's yearly chance (``take_up`` or a hazard
 channel's ``rate``) is what its role's contract declares (policies/contract.py), not model mechanics. As pure
 functions of numbers and arrays they are tested on their own, by the cases in ``cases/*.yaml`` (run by the
 mechanisms' case runner, tests/policies/test_mechanism_cases.py); the model only gathers the applicants, makes
