@@ -52,9 +52,11 @@ def liveness(
                                                             "it).")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> int:
-    """Perturb each LIVE mechanism's parameter (policies/liveness.yaml) and check that its outcome moves in the
-    expected direction beyond seed noise, with common random numbers (same seeds in both arms). Writes a CSV and a
-    markdown table. Example: hukou liveness --scale 2000 --seeds 3 --docs"""
+    """Check that every LIVE policy mechanism moves its outcome when perturbed.
+
+    Each LIVE row of policies/liveness.yaml is run with and without its perturbation, with the same seeds in both
+    arms, and its outcome must move in the expected direction beyond seed noise (2 standard errors of the per-seed
+    difference). Writes a CSV and a markdown table. Example: hukou liveness --scale 2000 --seeds 3 --docs"""
     from experiments.liveness import K_SE, check_rows, number, run_liveness, write_table
     from experiments.liveness_docs import TABLE_DIR, update_docs
     from policies.liveness import load_registry
