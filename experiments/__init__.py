@@ -2,7 +2,8 @@
 
 An analyst writes a spec (levers, uncertainties, constants, outcomes, sampler, replications), runs it with
 ``hukou sweep`` or ``run_sweep``, and queries every run with DuckDB through ``connect`` or ``hukou query``.
-See docs/experiments.md.
+See docs/experiments.md. The liveness check of the policy mechanisms (``experiments.liveness``, ``hukou liveness``,
+docs/policies.md) is imported on its own: it runs the model in-process, not through a sweep.
 """
 
 from __future__ import annotations

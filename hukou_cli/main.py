@@ -128,13 +128,19 @@ def bench(
 def _register_commands() -> None:
     """The commands of the other packages, each kept in its own module that imports its package lazily:
     points and regimes (policies), sweeps and their results (experiments), calibration, the dashboard."""
-    from hukou_cli import calibration_commands, dashboard_commands, experiment_commands, policy_commands
+    from hukou_cli import (
+        calibration_commands,
+        dashboard_commands,
+        experiment_commands,
+        liveness_commands,
+        policy_commands,
+    )
 
     for command in (policy_commands.points, policy_commands.regimes,
                     experiment_commands.sweep, experiment_commands.resume, experiment_commands.status,
                     experiment_commands.query, experiment_commands.verify, experiment_commands.sensitivity,
                     experiment_commands.validate,
-                    experiment_commands.schema,
+                    experiment_commands.schema, liveness_commands.liveness,
                     calibration_commands.calibrate, dashboard_commands.dashboard):
         app.command()(command)
 

@@ -1,0 +1,134 @@
+"""The liveness check (experiments/liveness.py): its verdicts, its outcomes, the registry, the generated docs, and a
+small real run in which a fast subset of LIVE rows must move their outcome as the registry expects."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from experiments.liveness import K_SE, Measured, check_rows, outcome_value, run_liveness, verdict, write_table
+from experiments.liveness_docs import render, stale_sections, update_docs
+from hukou_cli.main import main
+from policies.errors import InputError
+from policies.liveness import STATUSES, Outcome, load_registry
+
+# Rows fast enough for every test run (short horizons that share baselines: 2015, 2020, 2021) and covering the kinds
+# of mechanism: permit take-up, a talent route, quotas, a permit condition, school tiers, two spatial levers. The
+# budget is CPU time of this process (the runs are single-threaded), so other jobs on the machine do not fail it.
+CI_ROWS = (3, 6, 79, 22, 23, 28, 30, 74, 55)
+CI_SCALE, CI_SEEDS, CI_BUDGET_CPU_S = 5000.0, 2, 60.0
+
+
+def test_verdicts_on_synthetic_differences() -> None:
+    assert verdict([10.0, 12.0], "+")[2] == "moves as expected"
+    assert verdict([-10.0, -12.0], "-")[2] == "moves as expected"
+    assert verdict([10.0, 12.0], "-")[2] == "wrong direction"
+    assert verdict([5.0, -4.0], "+")[2] == "below noise"           # seeds disagree: mean 0.5, se 4.5
+    assert verdict([0.0, 0.0, 0.0], "+")[2] == "below noise"      # identical outputs
+    mean, se, said = verdict([1.0, 2.0, 3.0], "+")
+    assert (mean, round(se, 6), said) == (2.0, round(1 / 3**0.5, 6), "moves as expected")
+    # same sign in both seeds is not enough: mean 3, se 2 → within k = 2 standard errors; se 1 → beyond
+    assert verdict([1.0, 5.0], "+", k=K_SE)[2] == "below noise"
+    assert verdict([2.0, 4.0], "+", k=K_SE)[2] == "moves as expected"
+    assert verdict([float("nan"), 1.0], "+")[2] == "below noise"
+    with pytest.raises(ValueError, match="two seeds"):
+        verdict([3.0], "+")
+
+
+def _frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    city = pd.DataFrame({"year": [2010.83, 2011, 2012], "census_day": [True, False, False],
+                         "city": "shenzhen", "school_access": [0.9, 0.4, 0.6]})
+    rows = [(y, d, z, m) for y in (2011, 2012) for d, z, m in ((1, "core", 10.0), (2, "inner_suburb", 30.0),
+                                                                 (3, "exurb", 60.0))]
+    district = pd.DataFrame(rows, columns=["year", "district", "zone", "migrants"]).assign(
+        census_day=False, city="shenzhen")
+    district.loc[district["year"] == 2012, "migrants"] *= 2
+    return city, district
+
+
+def test_outcome_values_average_the_window_and_aggregate_districts() -> None:
+    city, district = _frames()
+    years = (2011, 2012)
+    assert outcome_value(city, district, Outcome(column="school_access", city="shenzhen", years=years)) == 0.5
+    core = Outcome(column="migrants", city="shenzhen", years=years, table="district_year", zone="core")
+    assert outcome_value(city, district, core) == 15.0                       # (10 + 20) / 2
+    suburbs = core.model_copy(update={"zone": "suburban", "how": "share"})
+    assert outcome_value(city, district, suburbs) == pytest.approx(0.9)
+    two = Outcome(column="migrants", city="shenzhen", years=years, table="district_year", districts=(2, 3),
+                  how="mean")
+    assert outcome_value(city, district, two) == pytest.approx((45 + 90) / 2)
+
+
+def test_registry_has_every_audit_row_and_each_live_row_an_experiment() -> None:
+    registry = load_registry()
+    assert [r.row for r in registry.rows] == list(range(1, 85))
+    assert sum(registry.counts().values()) == 84 and set(registry.counts()) == set(STATUSES)
+    assert all(r.reason for r in registry.rows if r.status == "DOC-ONLY")
+    assert len(check_rows(registry)) == registry.counts()["LIVE"]  # every outcome column exists
+
+
+def test_a_bad_registry_names_file_line_and_field(tmp_path: Path) -> None:
+    good = Path("policies/liveness.yaml").read_text("utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(good.replace("residence_permit.shenzhen_2005.take_up: 0.2",
+                                "residence_permit.shenzhen_2005.uptake: 0.2"), "utf-8")
+    with pytest.raises(InputError, match="unknown parameter 'uptake'") as err:
+        load_registry(bad)
+    assert err.value.file == str(bad) and err.value.line is not None
+    bad.write_text(good.replace("    status: DOC-ONLY\n    reason: investment entry needs capital; the migrants have "
+                                "no capital column\n", "    status: DOC-ONLY\n"), "utf-8")
+    with pytest.raises(InputError, match="needs reason"):
+        load_registry(bad)
+
+
+def test_only_live_rows_are_checked() -> None:
+    with pytest.raises(InputError, match="row 5 is DOC-ONLY"):
+        check_rows(load_registry(), [5])
+    with pytest.raises(InputError, match="no row 99"):
+        check_rows(load_registry(), [99])
+
+
+def test_policies_md_status_sections_are_generated_from_the_registry() -> None:
+    """docs/policies.md's counts and row table are what the registry and docs/liveness/ give: regenerate them with
+    `hukou liveness --docs-only` after a status changes (or `--docs` to measure again)."""
+    assert stale_sections(load_registry()) == []
+
+
+def test_docs_sections_follow_a_new_table(tmp_path: Path) -> None:
+    registry = load_registry()
+    docs = tmp_path / "policies.md"
+    docs.write_text("top\n<!-- liveness-counts:start -->\nold\n<!-- liveness-counts:end -->\nmiddle\n"
+                    "<!-- liveness:start -->\n<!-- liveness:end -->\nend\n", "utf-8")
+    assert stale_sections(registry, docs, tmp_path) == ["liveness-counts", "liveness"]
+    update_docs(registry, docs, tmp_path)
+    assert stale_sections(registry, docs, tmp_path) == []
+    assert "not measured" in docs.read_text("utf-8")
+    row = Measured(6, "permit", "（七）", "permit_holders", "-", "take_up = 0.2", 100.0, -40.0, 2.0, (-38.0, -42.0),
+                   "moves as expected")
+    write_table([row], tmp_path, {"command": "hukou liveness --rows 6", "scale": 5000, "seeds": 2, "k": K_SE,
+                                  "seconds": 3.0})
+    assert stale_sections(registry, docs, tmp_path) == ["liveness-counts", "liveness"]
+    section = render(registry, tmp_path)["liveness"]
+    assert "| moves as expected | -40 ± 2 (-40%) |" in section and "hukou liveness --rows 6" in section
+
+
+def test_cli_refuses_rows_that_are_not_live(capsys: pytest.CaptureFixture) -> None:
+    assert main(["liveness", "--rows", "5"]) == 2
+    assert "row 5 is DOC-ONLY" in capsys.readouterr().err
+    assert main(["liveness", "--docs", "--rows", "6"]) == 2
+    assert "--docs" in capsys.readouterr().err
+
+
+def test_fast_live_rows_move_as_expected(tmp_path: Path) -> None:
+    """The CI liveness check: each row of ``CI_ROWS`` perturbed at a small scale moves its outcome as expected,
+    beyond seed noise (same seeds in both arms), within the time budget."""
+    started = time.process_time()
+    measured = run_liveness(check_rows(load_registry(), CI_ROWS), scale=CI_SCALE, seeds=CI_SEEDS, threads=1)
+    seconds = time.process_time() - started
+    failing = [(m.row, m.verdict, m.effect, m.noise) for m in measured if m.verdict != "moves as expected"]
+    assert not failing
+    assert [m.row for m in measured] == list(CI_ROWS)
+    assert seconds < CI_BUDGET_CPU_S, f"{seconds:.0f} CPU s"
