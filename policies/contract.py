@@ -85,7 +85,8 @@ class Mechanism(Protocol):
 
 class PermitRules(Mechanism, Protocol):
     """暂住证 / 居住证: who may hold a residence permit. Requires ``take_up`` (yearly chance an eligible migrant
-    without a permit applies)."""
+    without a permit applies) and ``gates_insured_work`` (whether insured work, hence social-insurance months,
+    needs the permit)."""
 
     def eligible(self, persons: PersonColumns, params: Params, points: Points | None) -> Decision:
         """Who may hold a permit (``points`` is not used: the model passes None)."""
@@ -180,7 +181,7 @@ class Role:
 
 
 ROLES: dict[str, Role] = {r.name: r for r in (
-    Role("permit", "permit", None, PermitRules, ("take_up",)),
+    Role("permit", "permit", None, PermitRules, ("take_up", "gates_insured_work")),
     Role("points", "points", None, PointsRules, ("threshold",)),
     Role("direct_channel", "channel", "direct", DirectChannelRules, ("take_up", "round_month")),
     Role("hazard_channel", "channel", "hazard", HazardChannelRules, ("rate", "round_month")),
