@@ -139,7 +139,9 @@ class QuotaChannelRules(ChannelRules, Protocol):
 
 
 class ServicesRules(Mechanism, Protocol):
-    """梯度赋权: public-school access by tier. Requires ``tiers`` (the no-access tier value)."""
+    """梯度赋权: public-school access by tier. Requires ``tiers`` (the no-access tier value) and
+    ``school_planning`` (``{follows_population: true, lag_years: L}``: places planned from the resident children of
+    L years before; ``{follows_population: false}``: places grow at a fixed rate)."""
 
     def school_tier(self, persons: PersonColumns, params: Params) -> np.ndarray:
         """Each child's tier (1 = first served; ``tiers`` = no public school)."""
@@ -186,7 +188,7 @@ ROLES: dict[str, Role] = {r.name: r for r in (
     Role("direct_channel", "channel", "direct", DirectChannelRules, ("take_up", "round_month")),
     Role("hazard_channel", "channel", "hazard", HazardChannelRules, ("rate", "round_month")),
     Role("quota_channel", "channel", "quota", QuotaChannelRules, ("take_up", "quota", "round_month", "admit_ties")),
-    Role("services", "services", None, ServicesRules, ("tiers",)),
+    Role("services", "services", None, ServicesRules, ("tiers", "school_planning")),
     Role("spatial", "spatial", None, SpatialRules, ()),
     Role("control", "control", None, ControlRules, ()),
 )}

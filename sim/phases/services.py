@@ -15,9 +15,11 @@ from sim.government import CityGovernment
 from sim.parallel import ordered_map, split_rows
 
 if TYPE_CHECKING:
+    from sim.districts import DistrictState
     from sim.model import HukouModel
 
-__all__ = ["allocate_school_places", "enrol", "STATUS_GROUPS", "SCHOOL_YEAR_MONTH"]
+__all__ = ["allocate_school_places", "enrol", "plan_school_places", "planned_districts", "resident_children",
+           "STATUS_GROUPS", "SCHOOL_YEAR_MONTH"]
 
 STATUS_GROUPS = ("hukou", "permit", "none")
 SCHOOL_YEAR_MONTH = 9
@@ -25,9 +27,45 @@ CHUNK = 65_536  # children's parents per evaluation of a regime's school tiers (
 
 
 def enrol(model: HukouModel) -> None:
-    """Allocate school places when the school year starts in this step."""
+    """Plan, then allocate school places when the school year starts in this step."""
     if model.clock.contains_month(model.t, SCHOOL_YEAR_MONTH):
+        plan_school_places(model)
         allocate_school_places(model)
+
+
+def resident_children(model: HukouModel) -> np.ndarray:
+    """School-age children living in each district: the natives' and the migrants' (persons, not agents)."""
+    pop, geo, state = model.population, model.geography, model.district_state
+    district = pop["district"]
+    here = district >= 0
+    migrant_kids = np.bincount(district[here], weights=pop["children"][here].astype(np.float64), minlength=geo.n)
+    return state.natives * model.behaviour.native_school_age_share + migrant_kids * model.scale
+
+
+def planned_districts(model: HukouModel) -> np.ndarray:
+    """Per district, the planning lag in years of its city's services in force, -1 where places are not planned."""
+    lags = [gov.school_planning_lag() for gov in model.governments]
+    return np.array([-1 if lag is None else lag for lag in lags], dtype=np.int64)[model.geography.city]
+
+
+def plan_school_places(model: HukouModel) -> None:
+    """Supply follows population where the texts ask for it (深府〔2005〕125号 （十九）, 穗府〔2016〕3号 （十一）1,
+    深府〔2016〕58号 （三）, 成府发〔2017〕23号 三（四）3): each school year the resident children are counted, and a
+    planned district's places rise to cover the children it had ``lag`` years before at its census-day coverage
+    (places per resident child). Places are never removed, and until ``lag`` years have passed the census-day count
+    stands in for the years before it. Elsewhere places grow at a fixed rate (sim/phases/markets.py)."""
+    state = model.district_state
+    year = model.date.year
+    state.children_by_year[year] = resident_children(model)
+    lag = planned_districts(model)
+    planned = lag >= 0
+    if not planned.any():
+        return
+    target = state.school_places.copy()
+    for k in np.unique(lag[planned]):
+        mine = lag == k
+        target[mine] = state.school_coverage[mine] * _counted(state, year - int(k))[mine]
+    state.school_places = np.where(planned, np.maximum(state.school_places, target), state.school_places)
 
 
 def _default_tier(permit: np.ndarray) -> np.ndarray:
@@ -84,11 +122,21 @@ def allocate_school_places(model: HukouModel) -> None:
                                             minlength=geo.n)
 
 
+def _counted(state: DistrictState, year: int) -> np.ndarray:
+    """The children counted in ``year``'s school year (the census-day count for the years before it)."""
+    return state.children_by_year[max(year, min(state.children_by_year))]
+
+
 def initial_school_places(model: HukouModel) -> np.ndarray:
-    """School places on the census day: all hukou children plus a share of migrant children (behaviour.yaml)."""
-    pop, geo, b = model.population, model.geography, model.behaviour
+    """School places on the census day: all hukou children plus a share of migrant children (behaviour.yaml).
+    Records the census-day coverage (places per resident child) and count that planning starts from."""
+    pop, geo, b, state = model.population, model.geography, model.behaviour, model.district_state
     district = pop["district"]
     here = district >= 0
     migrant_kids = np.bincount(district[here], weights=pop["children"][here].astype(np.float64), minlength=geo.n)
-    return model.district_state.natives * b.native_school_age_share + (
+    places = state.natives * b.native_school_age_share + (
         migrant_kids * model.scale * b.school_places_for_migrants_2010)
+    children = resident_children(model)
+    state.school_coverage = np.divide(places, children, out=np.ones(geo.n), where=children > 0)
+    state.children_by_year = {model.date.year: children}
+    return places

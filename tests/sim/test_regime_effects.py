@@ -102,9 +102,12 @@ def test_guangzhou_2018_dispersal_levers_move_migrants_out_of_the_core(tmp_path:
         c = _run(regimes, {}, 2028, seed).city_year()
         return float(c[(c["city"] == "guangzhou") & (c["year"] == 2028)]["suburban_dispersion_migrants"].iloc[0])
 
-    # Paired by seed (common random numbers). Measured after issue 9: +0.007, +0.014, +0.006, +0.015.
-    gain = [dispersion(("historical",), seed) - dispersion((no_levers,), seed) for seed in (1, 2, 3, 4)]
-    assert min(gain) > 0 and np.mean(gain) > 0.005, gain
+    # Paired by seed (common random numbers). With school places that follow population (issue 11) the levers'
+    # extra places matter less: measured +0.019, +0.012, -0.002, +0.004, +0.009, +0.005, +0.011, +0.007 (mean
+    # 0.008, standard error 0.0023); the test asks for a mean gain above twice its standard error.
+    gain = [dispersion(("historical",), seed) - dispersion((no_levers,), seed) for seed in range(1, 9)]
+    standard_error = np.std(gain, ddof=1) / np.sqrt(len(gain))
+    assert np.mean(gain) > max(2 * standard_error, 0.004), gain
 
 
 def _insurance_months_of_shenzhen_workers_without_permit(gates: bool) -> tuple[float, float]:
