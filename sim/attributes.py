@@ -116,4 +116,5 @@ def _draw_block(rng: np.random.Generator, origin: np.ndarray, b: Behaviour, *, m
         "employed": employed,
         "formal": formal,
         "settle_step": np.full(n, -1, dtype=np.int16),
+        "school_level": np.zeros(n, dtype=np.uint8),   # unranked until the next school year
     }

@@ -52,6 +52,8 @@ COLUMNS: dict[str, np.dtype] = {
     "employed": np.dtype(np.bool_),
     "formal": np.dtype(np.bool_),           # the job (when employed) carries social insurance
     "settle_step": np.dtype(np.int16),      # step of obtaining hukou (-1 none)
+    "school_level": np.dtype(np.uint8),     # school priority reached at the last allocation in the current city
+                                            # (sim/phases/services.py: 0 unranked, 1..MAX_TIER, BARRED)
 }
 ROW_BYTES = sum(d.itemsize for d in COLUMNS.values())
 EVENTS = ("arrive", "move", "permit", "settle", "return", "retire", "lose_permit")

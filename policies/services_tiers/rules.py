@@ -21,14 +21,15 @@ from policies.contract import Parameters
 from policies.decision import Points
 from policies.schema import EDUCATION, SKILL, PersonColumns, code_of
 
-__all__ = ["ROLE", "PARAMETERS", "PLANNING", "TIER_PREFIX", "check_parameter", "check_planning", "levels_of",
-           "service_score", "school_tier"]
+__all__ = ["ROLE", "PARAMETERS", "PLANNING", "MAX_TIERS", "TIER_PREFIX", "check_parameter", "check_planning",
+           "levels_of", "service_score", "school_tier"]
 
 ROLE = "services"
 TIER_PREFIX = "tier_"
 _MONTHS_PER_YEAR = 12  # a unit conversion, not a policy number
 _SERVICE_KEYS = {"permit_year", "insurance_year", "employed", "stable_home", "education", "skill"}
 PLANNING = "school_planning"
+MAX_TIERS = 4  # tiers with a place (tier_1 … tier_4): each is a group of chooser types in the model's location choice
 
 
 def check_parameter(name: str, value: Any) -> None:
@@ -36,7 +37,11 @@ def check_parameter(name: str, value: Any) -> None:
     (``ValueError``); a null tier (dropped) passes."""
     if value is None:
         return
-    if name.startswith(TIER_PREFIX):
+    if name == "tiers":
+        if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= MAX_TIERS + 1:
+            raise ValueError(f"tiers: expected a whole number from 2 to {MAX_TIERS + 1} (at most {MAX_TIERS} tiers "
+                             f"with a place), got {value!r}")
+    elif name.startswith(TIER_PREFIX):
         check_condition_mapping(name, value, "tier")
     elif name == "service_points":
         unknown = set(value) - _SERVICE_KEYS if isinstance(value, Mapping) else {repr(value)}
