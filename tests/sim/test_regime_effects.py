@@ -129,3 +129,17 @@ def test_shenzhen_2005_permit_gates_insured_work() -> None:
     open_without, open_holding = _insurance_months_of_shenzhen_workers_without_permit(False)
     assert gated_without + 6 < open_without, (gated_without, open_without)
     assert gated_holding > 12 and open_holding > 12
+
+
+def test_chengdu_2018_family_entry_settles_long_term_residents(tmp_path: Path) -> None:
+    """成府发〔2017〕23号 三（一）1: conditional entry under national policy includes family entry (投靠)."""
+    path = tmp_path / "chengdu_no_family.yaml"
+    path.write_text("name: chengdu_no_family\ntitle: Chengdu without family entry\nderive_from: chengdu\n"
+                    "from: 2018-01-01\nswap: {family_channel: null}\n")
+
+    def other_settlements(regimes: tuple[str, ...]) -> float:
+        c = _run(regimes, {}, 2019, seed=3, scale=4000).city_year()
+        rows = c[(c["city"] == "chengdu") & ~c["census_day"] & (c["year"] >= 2018)]
+        return float(rows["settlements_other"].sum())
+
+    assert other_settlements(("historical",)) > 10_000 > other_settlements((str(path),)) == 0
