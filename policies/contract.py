@@ -85,7 +85,8 @@ class Mechanism(Protocol):
 
 class PermitRules(Mechanism, Protocol):
     """暂住证 / 居住证: who may hold a residence permit. Requires ``take_up`` (yearly chance an eligible migrant
-    without a permit applies)."""
+    without a permit applies) and ``gates_insured_work`` (whether insured work, hence social-insurance months,
+    needs the permit)."""
 
     def eligible(self, persons: PersonColumns, params: Params, points: Points | None) -> Decision:
         """Who may hold a permit (``points`` is not used: the model passes None)."""
@@ -138,7 +139,9 @@ class QuotaChannelRules(ChannelRules, Protocol):
 
 
 class ServicesRules(Mechanism, Protocol):
-    """梯度赋权: public-school access by tier. Requires ``tiers`` (the no-access tier value)."""
+    """梯度赋权: public-school access by tier. Requires ``tiers`` (the no-access tier value) and
+    ``school_planning`` (``{follows_population: true, lag_years: L}``: places planned from the resident children of
+    L years before; ``{follows_population: false}``: places grow at a fixed rate)."""
 
     def school_tier(self, persons: PersonColumns, params: Params) -> np.ndarray:
         """Each child's tier (1 = first served; ``tiers`` = no public school)."""
@@ -180,12 +183,12 @@ class Role:
 
 
 ROLES: dict[str, Role] = {r.name: r for r in (
-    Role("permit", "permit", None, PermitRules, ("take_up",)),
+    Role("permit", "permit", None, PermitRules, ("take_up", "gates_insured_work")),
     Role("points", "points", None, PointsRules, ("threshold",)),
     Role("direct_channel", "channel", "direct", DirectChannelRules, ("take_up", "round_month")),
     Role("hazard_channel", "channel", "hazard", HazardChannelRules, ("rate", "round_month")),
     Role("quota_channel", "channel", "quota", QuotaChannelRules, ("take_up", "quota", "round_month", "admit_ties")),
-    Role("services", "services", None, ServicesRules, ("tiers",)),
+    Role("services", "services", None, ServicesRules, ("tiers", "school_planning")),
     Role("spatial", "spatial", None, SpatialRules, ()),
     Role("control", "control", None, ControlRules, ()),
 )}

@@ -9,7 +9,10 @@ import numpy as np
 
 from policies.schema import EDUCATION
 from sim.parallel import ordered_map
-from sim.params import TIERS, Behaviour
+from sim.params import TIERS, Behaviour, PersonRecords
+from sim.population import RECORD_BITS
+
+assert set(RECORD_BITS) == set(PersonRecords.model_fields), "one share in behaviour.yaml person_records per record bit"
 
 __all__ = ["TIER_OF_EDUCATION", "draw_migrants", "tier_of", "BLOCK"]
 
@@ -92,6 +95,7 @@ def _draw_block(rng: np.random.Generator, origin: np.ndarray, b: Behaviour, *, m
         months = np.zeros(n, dtype=np.uint16)
         employed = np.zeros(n, dtype=bool)
     si_months = np.where(formal & employed, months, 0).astype(np.uint16)
+    records = _records(rng, b.person_records, education >= 5, n)
     return {
         "settled": np.full(n, -1, dtype=np.int8),
         "permit": np.zeros(n, dtype=bool),
@@ -116,4 +120,18 @@ def _draw_block(rng: np.random.Generator, origin: np.ndarray, b: Behaviour, *, m
         "employed": employed,
         "formal": formal,
         "settle_step": np.full(n, -1, dtype=np.int16),
+        "school_level": np.zeros(n, dtype=np.uint8),   # unranked until the next school year
+        "records": records,
     }
+
+
+def _records(rng: np.random.Generator, shares: PersonRecords, bachelor_plus: np.ndarray, n: int) -> np.ndarray:
+    """The ``records`` bit flags (sim.population.RECORD_BITS), each drawn independently with its share
+    (behaviour.yaml person_records); patents only among migrants with a bachelor's degree or more."""
+    records = np.zeros(n, dtype=np.uint8)
+    for name, bit in RECORD_BITS.items():
+        has = rng.random(n, dtype=np.float32) < getattr(shares, name)
+        if name.endswith("_patent"):
+            has &= bachelor_plus
+        records |= has.astype(np.uint8) * np.uint8(bit)
+    return records

@@ -3,7 +3,7 @@ A district's identity (adcode, names, zone) is its row of ``sim.geography.Geogra
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,7 +27,9 @@ class DistrictState:
     commute: np.ndarray            # commuting-cost index
     school_places: np.ndarray      # public school places (hukou children first, then migrant children)
     natives: np.ndarray            # hukou natives (counts, not agents)
-    school_access: np.ndarray      # (districts, 3): access rate of children by status group (hukou, permit, none)
+    school_access: np.ndarray      # (districts, school group): access rate (sim/phases/services.py SCHOOL_GROUPS)
+    school_coverage: np.ndarray = field(default_factory=lambda: np.zeros(0))  # census-day places per resident child
+    children_by_year: dict[int, np.ndarray] = field(default_factory=dict)     # resident school-age children, Sept.
 
     @classmethod
     def initial(cls, geo: Geography, b: Behaviour) -> DistrictState:

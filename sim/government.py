@@ -91,6 +91,18 @@ class CityGovernment(mesa.Agent):
         tier = np.asarray(mech.as_services.school_tier(persons, mech.params), dtype=np.int64)
         return np.where(tier >= int(mech.params["tiers"]), self.NO_SCHOOL, tier)
 
+    def school_rule_in_force(self) -> bool:
+        """Whether a services mechanism ranks migrant children here (else the model's default rule does)."""
+        return self.snapshot.one("services") is not None
+
+    def school_planning_lag(self) -> int | None:
+        """Years between counting the resident children and opening the places planned for them, where the
+        services in force plan school places from resident population (None: places grow at a fixed rate)."""
+        mech = self.snapshot.one("services")
+        if mech is None or not mech.params["school_planning"]["follows_population"]:
+            return None
+        return int(mech.params["school_planning"]["lag_years"])
+
     def levers(self) -> list[Lever]:
         """Spatial levers in force."""
         return [lever for mech in self.snapshot.by_role("spatial") for lever in mech.as_spatial.levers(mech.params)]

@@ -16,7 +16,8 @@ from policies.regime import CITIES
 from policies.schema import EDUCATION, HOUSING, SEX, SKILL, TITLE
 from sim.geography import Geography
 from sim.params import ORIGINS
-from sim.population import MigrantView
+from sim.phases.services import BARRED, UNRANKED
+from sim.population import RECORD_BITS, MigrantView
 
 __all__ = ["describe"]
 
@@ -26,7 +27,8 @@ _BIRTH_EPOCH = 1950  # birth_month counts months since 1950-01 (sim/population.p
 def describe(view: MigrantView, geography: Geography, channels: Sequence[str],
              steps: Sequence[dt.date]) -> MigrantView:
     """The same view with codes replaced by names: district (name and adcode, or "outside" once left), sex,
-    education, title, skill, origin, housing, settlement channel, birth month and the date of settling; history
+    education, title, skill, origin, housing, settlement channel, birth month, the date of settling, the records
+    held (a list of names) and the school tier; history
     values of arrive/move/permit/return/retire events become districts and of settle events channels."""
 
     def district(i: int) -> str:
@@ -43,6 +45,9 @@ def describe(view: MigrantView, geography: Geography, channels: Sequence[str],
         "title": TITLE.__getitem__, "skill": SKILL.__getitem__, "origin": ORIGINS.__getitem__,
         "housing": HOUSING.__getitem__, "settle_step": step_date,
         "birth_month": lambda m: f"{_BIRTH_EPOCH + m // 12}-{m % 12 + 1:02d}",
+        "records": lambda bits: [name for name, bit in RECORD_BITS.items() if int(bits) & bit],
+        "school_level": lambda k: ("unranked" if k == UNRANKED else "no public school" if k == BARRED
+                                   else f"tier {int(k)}"),
     }
     attributes = {name: decoders[name](value) if name in decoders else value
                   for name, value in view.attributes.items()}

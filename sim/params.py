@@ -33,6 +33,20 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+class PersonRecords(_Frozen):
+    """Shares of migrants with the records the points tables and conditions score (``sim/attributes.py``), one
+    per bit of ``sim.population.RECORD_BITS``."""
+
+    criminal: float = Prob
+    bad_credit: float = Prob
+    blood_donor: float = Prob
+    volunteer: float = Prob
+    invention_patent: float = Prob   # among migrants with a bachelor's degree or more
+    utility_patent: float = Prob     # likewise
+    mortgaged_owner: float = Prob
+    no_unemployment_insurance: float = Prob
+
+
 class ByTier(_Frozen):
     """One value per skill tier."""
 
@@ -70,6 +84,7 @@ class Behaviour(_Frozen):
     formal_job_share: list[float]
     housing_shares: dict[str, list[float]]
     registered_lease_share: float = Prob
+    person_records: PersonRecords
     home_purchase_rate: ByTier
     job_separation_rate: ByTier
     job_finding_rate: float = Field(ge=0)

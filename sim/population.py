@@ -21,11 +21,19 @@ from policies.schema import WINDOW_YEARS, Persons
 from sim.parallel import ordered_map
 
 __all__ = ["COLUMNS", "Columns", "MigrantPopulation", "MigrantBatch", "EventLog", "EVENTS", "MigrantView", "OUTSIDE",
-           "build_persons"]
+           "RECORD_BITS", "build_persons"]
 
 OUTSIDE = -1  # district of a migrant who has left (until the row is compacted away)
 
-# name -> dtype: 36 bytes a migrant (ROW_BYTES).
+# The bits of the ``records`` column, drawn on arrival (sim/attributes.py, shares in behaviour.yaml
+# person_records): what the points tables' social-service, patent and credit items, the criminal-record exclusion
+# and the unemployment-insurance tie-break read, so the rules score the model's migrants as the calculator's person.
+RECORD_BITS = {"criminal": 1, "bad_credit": 2, "blood_donor": 4, "volunteer": 8, "invention_patent": 16,
+               "utility_patent": 32, "mortgaged_owner": 64, "no_unemployment_insurance": 128}
+DONATIONS_PER_YEAR = 1.0         # assumption: a donor gives once a year (the usual whole-blood interval allows more)
+VOLUNTEER_HOURS_PER_YEAR = 50.0  # assumption: registered service hours of a volunteer in a year
+
+# name -> dtype: 38 bytes a migrant (ROW_BYTES).
 COLUMNS: dict[str, np.dtype] = {
     "uid": np.dtype(np.int32),
     "district": np.dtype(np.int8),          # index into Geography; OUTSIDE once left
@@ -52,6 +60,9 @@ COLUMNS: dict[str, np.dtype] = {
     "employed": np.dtype(np.bool_),
     "formal": np.dtype(np.bool_),           # the job (when employed) carries social insurance
     "settle_step": np.dtype(np.int16),      # step of obtaining hukou (-1 none)
+    "school_level": np.dtype(np.uint8),     # school priority reached at the last allocation in the current city
+                                            # (sim/phases/services.py: 0 unranked, 1..MAX_TIER, BARRED)
+    "records": np.dtype(np.uint8),          # bit flags (RECORD_BITS): criminal record, bad credit, blood donor, ...
 }
 ROW_BYTES = sum(d.itemsize for d in COLUMNS.values())
 EVENTS = ("arrive", "move", "permit", "settle", "return", "retire", "lose_permit")
@@ -313,8 +324,14 @@ def _home(batch: MigrantBatch) -> np.ndarray:
     return np.where(district >= 0, batch._adcode[np.maximum(district, 0)], 0).astype(np.int32)
 
 
-def _zeros(dtype: type, *shape: int) -> Callable[[MigrantBatch], np.ndarray]:
-    return lambda b: np.broadcast_to(dtype(0), (len(b), *shape))
+def _flag(batch: MigrantBatch, name: str) -> np.ndarray:
+    """Whether each migrant of the batch has the record ``name`` (a bit of the ``records`` column)."""
+    return (batch.col("records") & RECORD_BITS[name]) > 0
+
+
+def _every_year(batch: MigrantBatch, name: str, per_year: float) -> np.ndarray:
+    """``(n, WINDOW_YEARS)``: ``per_year`` in every year of the window for migrants with the record, else 0."""
+    return np.repeat((_flag(batch, name) * np.float32(per_year))[:, None], WINDOW_YEARS, axis=1)
 
 
 # Columns that read another Persons column, not the population: a projection that replaces the one they read
@@ -330,24 +347,24 @@ _SOURCES: dict[str, Callable[[MigrantBatch], np.ndarray]] = {
     "shortage_occupation": lambda b: b.col("shortage"),
     "si_pension": lambda b: b.col("si_months").astype(np.int32),
     "si_medical": lambda b: b.si_pension,
-    "si_unemployment": lambda b: b.si_pension,
+    "si_unemployment": lambda b: np.where(_flag(b, "no_unemployment_insurance"), 0, b.si_pension).astype(np.int32),
     "si_work_injury": lambda b: b.si_pension,
     "si_maternity": lambda b: b.si_pension,
     "residence_permit_months": lambda b: b.col("permit_months").astype(np.int32),
     "months_in_city": lambda b: b.col("months_in_city").astype(np.int32),
     "housing_type": lambda b: b.col("housing").astype(np.int8),
-    "mortgaged": _zeros(np.bool_),
+    "mortgaged": lambda b: _flag(b, "mortgaged_owner"),
     "home_district": _home,
     "work_district": lambda b: b.home_district,
     "employed": lambda b: b.col("employed"),
     "stable_home": lambda b: b.col("stable_home"),
     "tax_paid_3y": lambda b: b._tax(b._columns, b._rows),
-    "patents_invention": _zeros(np.float32),
-    "patents_utility": _zeros(np.float32),
-    "blood_donations": _zeros(np.float32, WINDOW_YEARS),
-    "volunteer_hours": _zeros(np.float32, WINDOW_YEARS),
-    "criminal": _zeros(np.bool_),
-    "bad_credit": _zeros(np.bool_),
+    "patents_invention": lambda b: _flag(b, "invention_patent").astype(np.float32),
+    "patents_utility": lambda b: _flag(b, "utility_patent").astype(np.float32),
+    "blood_donations": lambda b: _every_year(b, "blood_donor", DONATIONS_PER_YEAR),
+    "volunteer_hours": lambda b: _every_year(b, "volunteer", VOLUNTEER_HOURS_PER_YEAR),
+    "criminal": lambda b: _flag(b, "criminal"),
+    "bad_credit": lambda b: _flag(b, "bad_credit"),
 }
 assert set(_SOURCES) == {f.name for f in fields(Persons)} - {"date"}, "MigrantBatch must cover every Persons column"
 assert set(_SOURCES) == {n for n, v in vars(MigrantBatch).items() if isinstance(v, _Column)}, "one _Column each"

@@ -21,12 +21,15 @@ from policies.contract import Parameters
 from policies.decision import Points
 from policies.schema import EDUCATION, SKILL, PersonColumns, code_of
 
-__all__ = ["ROLE", "PARAMETERS", "TIER_PREFIX", "check_parameter", "levels_of", "service_score", "school_tier"]
+__all__ = ["ROLE", "PARAMETERS", "PLANNING", "MAX_TIERS", "TIER_PREFIX", "check_parameter", "check_planning",
+           "levels_of", "service_score", "school_tier"]
 
 ROLE = "services"
 TIER_PREFIX = "tier_"
 _MONTHS_PER_YEAR = 12  # a unit conversion, not a policy number
 _SERVICE_KEYS = {"permit_year", "insurance_year", "employed", "stable_home", "education", "skill"}
+PLANNING = "school_planning"
+MAX_TIERS = 4  # tiers with a place (tier_1 … tier_4): each is a group of chooser types in the model's location choice
 
 
 def check_parameter(name: str, value: Any) -> None:
@@ -34,13 +37,32 @@ def check_parameter(name: str, value: Any) -> None:
     (``ValueError``); a null tier (dropped) passes."""
     if value is None:
         return
-    if name.startswith(TIER_PREFIX):
+    if name == "tiers":
+        if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= MAX_TIERS + 1:
+            raise ValueError(f"tiers: expected a whole number from 2 to {MAX_TIERS + 1} (at most {MAX_TIERS} tiers "
+                             f"with a place), got {value!r}")
+    elif name.startswith(TIER_PREFIX):
         check_condition_mapping(name, value, "tier")
     elif name == "service_points":
         unknown = set(value) - _SERVICE_KEYS if isinstance(value, Mapping) else {repr(value)}
         if unknown:
             raise ValueError(f"{name}: unknown key {sorted(unknown)[0]!r} "
                              f"(known: {', '.join(sorted(_SERVICE_KEYS))})")
+    elif name == PLANNING:
+        check_planning(value)
+
+
+def check_planning(value: Any) -> None:
+    """``school_planning`` is ``{follows_population: false}`` or ``{follows_population: true, lag_years: N}`` with
+    N a whole number of years from 0 to 10 (``ValueError`` otherwise)."""
+    if not isinstance(value, Mapping) or not isinstance(value.get("follows_population"), bool):
+        raise ValueError(f"{PLANNING}: expected {{follows_population: true|false, lag_years: N}}, got {value!r}")
+    expected = {"follows_population", "lag_years"} if value["follows_population"] else {"follows_population"}
+    if set(value) != expected:
+        raise ValueError(f"{PLANNING}: expected the keys {', '.join(sorted(expected))}, got {', '.join(sorted(value))}")
+    lag = value.get("lag_years", 0)
+    if isinstance(lag, bool) or not isinstance(lag, int) or not 0 <= lag <= 10:
+        raise ValueError(f"{PLANNING}.lag_years: expected a whole number of years from 0 to 10, got {lag!r}")
 
 
 PARAMETERS = Parameters(required=("tier_1",), optional=("service_points",), prefixes=(TIER_PREFIX,),

@@ -1,9 +1,9 @@
 """Location choice: a multinomial logit over the 41 districts and the outside option (the origin region). Terms:
-wage for one's skill tier, rent, commuting, public-school access given one's status, settlement prospects, moving
-costs (from the origin or between districts and cities) and networks.
+wage for one's skill tier, rent, commuting, public-school access given the school tier one reached, settlement
+prospects, moving costs (from the origin or between districts and cities) and networks.
 
 How it is computed fast, exactly:
-- Every term but two depends only on a chooser's *type* (skill tier, origin, status, a school-age child, current
+- Every term but two depends only on a chooser's *type* (skill tier, origin, school group, a school-age child, current
   city): a few hundred types. Their utilities, and ``exp`` of them, are computed once per step.
 - Staying in one's current district (no moving cost) is one factor per chooser.
 - Settlement prospects, the costly term (a city's points and channel rules for each chooser), are sampled around
@@ -33,6 +33,7 @@ from sim.counting import presence_counts
 from sim.parallel import chunk_size, ordered_map, split_rows
 from sim.params import ORIGINS
 from sim.phases.prospects import prospect_factor
+from sim.phases.services import SCHOOL_GROUPS, UNRANKED_GROUP, school_group
 from sim.population import OUTSIDE, Columns, build_persons
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ __all__ = ["choose", "district_terms", "ChoiceTerms", "CHUNK"]
 CHUNK = 32_768          # choosers per (alternatives × choosers) weights array
 PROSPECT_CHUNK = 131_072  # choosers per evaluation of a city's rules (few calls: each has a fixed cost)
 RETRIES = 4               # proposals at once per chooser rejected in the first round
-N_GROUPS = 3     # status: hukou, permit, none
+N_GROUPS = len(SCHOOL_GROUPS)  # hukou, or the school tier a migrant parent reached in the current city
 N_CURRENT = len(CITIES) + 1  # current city, or none (arrivals)
 TypeCode = TypeVar("TypeCode", np.ndarray, int)  # the parts of a chooser type: arrays of migrants, or one's ints
 
@@ -89,7 +90,7 @@ def district_terms(model: HukouModel, presence: np.ndarray | None = None) -> Cho
     counts = presence.sum(axis=(2, 3))                                                 # (origin, district)
     share = counts / np.maximum(counts.sum(axis=0, keepdims=True), 1)
     network = b.beta_network * np.log1p(share * len(ORIGINS))                         # (origin, district)
-    service = b.beta_service * state.school_access.T                                  # (group, district)
+    service = b.beta_service * state.school_access.T                             # (school group, district)
     origin_cost = np.array([[b.origin_cost[o][CITIES[c]] for c in geo.city] for o in ORIGINS])
     outside = np.array([b.outside_utility[o] for o in ORIGINS])
 
@@ -97,8 +98,10 @@ def district_terms(model: HukouModel, presence: np.ndarray | None = None) -> Cho
                                                       np.arange(2), np.arange(-1, len(CITIES)), indexing="ij")
     tier, origin, group, child, current = (a.ravel() for a in (tier, origin, group, child, current))
     utility = np.empty((len(tier), n_d + 1))
-    utility[:, :n_d] = base[tier] + network[origin] + child[:, None] * service[group]
     same_city = geo.city[None, :] == current[:, None]
+    # A parent expects the access of the tier reached in the current city there, and elsewhere a newcomer's.
+    school = np.where(same_city, service[group], service[UNRANKED_GROUP][None, :])
+    utility[:, :n_d] = base[tier] + network[origin] + child[:, None] * school
     moving = np.where(same_city, b.move_cost_within_city, b.move_cost_between_cities)
     utility[:, :n_d] -= np.where(current[:, None] < 0, origin_cost[origin], moving)
     # Hukou holders stay in their city (they may move between its districts, 穗府〔2018〕14号 三（二）7).
@@ -123,7 +126,7 @@ def choose(model: HukouModel, columns: Columns, rows: np.ndarray, *, arriving: b
     b, geo, rng = model.behaviour, model.geography, model.rng
     k, n_d = len(rows), geo.n
     settled = columns["settled"][rows] >= 0
-    group = np.where(settled, 0, np.where(columns["permit"][rows], 1, 2))
+    group = school_group(settled, columns["school_level"][rows])
     current = np.full(k, OUTSIDE, dtype=np.int64) if arriving else columns["district"][rows].astype(np.int64)
     current_city = np.where(current >= 0, geo.city[np.maximum(current, 0)], -1)
     kind = type_index(columns["tier"][rows].astype(np.int64), columns["origin"][rows].astype(np.int64), group,

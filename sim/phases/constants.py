@@ -41,6 +41,7 @@ import numpy as np
 from sim.attributes import TIER_OF_EDUCATION
 from sim.params import ORIGINS
 from sim.phases.choice import N_CURRENT, N_GROUPS, type_index
+from sim.phases.services import UNRANKED_GROUP, school_group
 
 if TYPE_CHECKING:
     from sim.model import HukouModel
@@ -176,11 +177,11 @@ def census_day_flows(model: HukouModel) -> ChoiceFlows:
         pool = b.inflow_persons_per_year[origin] * model.pool_index(origin, model.date)
         for tier in range(3):
             for child, p in ((0, 1 - child_p), (1, child_p)):
-                arrivals[type_index(tier, o, 2, child, -1)] += pool * tier_share[tier] * p
+                arrivals[type_index(tier, o, UNRANKED_GROUP, child, -1)] += pool * tier_share[tier] * p
 
     present = np.flatnonzero(pop["district"] >= 0)
     district = pop["district"][present].astype(np.int64)
-    group = np.where(pop["settled"][present] >= 0, 0, np.where(pop["permit"][present], 1, 2))
+    group = school_group(pop["settled"][present] >= 0, pop["school_level"][present])
     kind = type_index(pop["tier"][present].astype(np.int64), pop["origin"][present].astype(np.int64), group,
                       (pop["children"][present] > 0).astype(np.int64), geo.city[district].astype(np.int64))
     n_types = weights.shape[0]

@@ -1,5 +1,6 @@
-"""Employment and social insurance: jobs are lost and found, insured jobs accrue social-insurance months, time in
-the city and with a permit accrues, and some renters buy a home."""
+"""Employment and social insurance: jobs are lost and found, insured jobs accrue social-insurance months (where the
+permit in force gates insured work, only for permit holders), time in the city and with a permit accrues, and some
+renters buy a home."""
 
 from __future__ import annotations
 
@@ -24,6 +25,15 @@ def _add_months(column: np.ndarray, mask: np.ndarray, months: int) -> None:
     Multiplying the mask is many times faster than ``np.add(..., where=mask)``.
     """
     column += mask.view(np.uint8) * np.uint8(months)
+
+
+def _gated_districts(model: HukouModel) -> np.ndarray | None:
+    """Per district, whether the city's permit in force gates insured work (``gates_insured_work``: Shenzhen's
+    暂住证 until 2016, no hiring registered and no insurance paid without it); None when no city does, so the
+    common case costs nothing."""
+    rules = [gov.permit_rule() for gov in model.governments]
+    by_city = np.array([rule is not None and bool(rule.params["gates_insured_work"]) for rule in rules])
+    return by_city[model.geography.city] if by_city.any() else None
 
 
 def work_and_accrue(model: HukouModel) -> None:
@@ -57,6 +67,7 @@ def work_and_accrue(model: HukouModel) -> None:
     finding = (1 - np.exp(-b.job_finding_rate * openings * months / 12)).astype(np.float32)
     buy = (1 - (1 - np.asarray(b.home_purchase_rate.as_list())) ** (months / 12)).astype(np.float32)
     seeds = model.rng.integers(2**63, size=len(starts))
+    gated = _gated_districts(model)
 
     def step_block(block: int) -> None:
         begin = starts[block]
@@ -70,7 +81,10 @@ def work_and_accrue(model: HukouModel) -> None:
         employed[losing] = False
         employed[found] = True
 
-        _add_months(pop["si_months"][begin:end], here & employed & pop["formal"][begin:end], months)
+        insured = here & employed & pop["formal"][begin:end]
+        if gated is not None:   # insured work needs the permit here: without one the job is informal
+            insured &= pop["permit"][begin:end] | ~gated[np.maximum(pop["district"][begin:end], 0)]
+        _add_months(pop["si_months"][begin:end], insured, months)
         _add_months(pop["months_in_city"][begin:end], here, months)
         _add_months(pop["permit_months"][begin:end], here & pop["permit"][begin:end], months)
 

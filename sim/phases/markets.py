@@ -13,6 +13,7 @@ from policies.decision import Lever
 from sim.counting import presence_counts
 from sim.drivers import job_series
 from sim.params import Behaviour
+from sim.phases.services import planned_districts
 
 if TYPE_CHECKING:
     from sim.model import HukouModel
@@ -132,7 +133,8 @@ def update_markets(model: HukouModel, presence: np.ndarray | None = None) -> Non
     zone = geo.zone.astype(np.int64)
     state.housing_stock *= _per_step(housing_growth(b, zone, state.rent / state.rent_2010), months)
     state.jobs *= _per_step(job_growth(b, state.jobs, geo.city, model.date.year), months)
-    state.school_places *= _per_step(b.school_places_growth_per_year, months)
+    fixed = planned_districts(model) < 0      # planned districts follow their children (sim/phases/services.py)
+    state.school_places *= _per_step(np.where(fixed, b.school_places_growth_per_year, 0.0), months)
     state.natives *= _per_step(b.native_growth_per_year, months)
     apply_levers(model)
 

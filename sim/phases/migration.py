@@ -70,6 +70,6 @@ def relocate(model: HukouModel) -> None:
     pop["district"][moved] = choice[moving]
     pop["district"][gone] = OUTSIDE
     # Records are kept per city: a move to another city starts them again (and a settled migrant never does).
-    for name in ("months_in_city", "si_months", "permit_months"):
+    for name in ("months_in_city", "si_months", "permit_months", "school_level"):
         pop[name][new_city] = 0
     pop["permit"][new_city] = False

@@ -219,7 +219,7 @@ def test_every_role_has_a_protocol_and_requirements() -> None:
     assert members(ROLES["quota_channel"].protocol) == (("ROLE", "PARAMETERS", "CHANNEL", "KIND"),
                                                         ("eligible", "rank_keys", "admit_ties"))
     assert members(ROLES["permit"].protocol)[1] == ("eligible",)
-    assert ROLES["permit"].requires == ("take_up",)
+    assert ROLES["permit"].requires == ("take_up", "gates_insured_work")
     assert set(ROLES["direct_channel"].requires) == {"take_up", "round_month"}
     assert set(ROLES["hazard_channel"].requires) == {"rate", "round_month"}
     assert {"take_up", "quota", "round_month", "admit_ties"} <= set(ROLES["quota_channel"].requires)

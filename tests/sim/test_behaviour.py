@@ -7,6 +7,7 @@ import numpy as np
 from sim.config import RunConfig
 from sim.model import HukouModel
 from sim.phases.choice import choose, district_terms
+from sim.phases.services import SCHOOL_GROUPS
 from sim.population import OUTSIDE
 
 N_DRAWS = 60_000
@@ -44,20 +45,29 @@ def test_raising_a_districts_rent_lowers_its_share_of_arrivals() -> None:
     assert after < before - 3 * np.sqrt(before * (1 - before) / N_DRAWS), (before, after)
 
 
-def test_better_school_access_for_permit_holders_raises_a_districts_share() -> None:
+def test_better_school_access_for_ones_tier_raises_a_districts_share() -> None:
+    """A parent ranked in the first school tier weighs the first tier's access (深府〔2016〕58号 （十三）)."""
     model = _model()
     pool = _pool(model)
     pool["permit"][:] = True
     pool["children"][:] = 1
+    pool["school_level"][:] = 1
+    tier_1 = SCHOOL_GROUPS.index("tier_1")
     here = int(np.flatnonzero(model.geography.adcode == 440113)[0])  # Panyu
     pool["district"][:] = int(np.flatnonzero(model.geography.adcode == 440111)[0])  # living in Baiyun
-    model.district_state.school_access[here, 1] = 0.0
+    model.district_state.school_access[here, tier_1] = 0.0
     model.choice_terms = district_terms(model)
     before = _share_choosing(model, pool, here, arriving=False)
-    model.district_state.school_access[here, 1] = 1.0
+    unchanged = _share_choosing(model, {**pool, "school_level": np.full_like(pool["school_level"], 3)}, here,
+                                arriving=False)
+    model.district_state.school_access[here, tier_1] = 1.0
     model.choice_terms = district_terms(model)
     after = _share_choosing(model, pool, here, arriving=False)
     assert after > before + 3 * np.sqrt(before * (1 - before) / N_DRAWS), (before, after)
+    # a parent in the third tier is not moved by the first tier's access (the same draws: the same choices)
+    third = _share_choosing(model, {**pool, "school_level": np.full_like(pool["school_level"], 3)}, here,
+                            arriving=False)
+    assert third == unchanged, (unchanged, third)
 
 
 def _arrivals(outside_scale: float) -> float:

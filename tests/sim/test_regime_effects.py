@@ -102,6 +102,44 @@ def test_guangzhou_2018_dispersal_levers_move_migrants_out_of_the_core(tmp_path:
         c = _run(regimes, {}, 2028, seed).city_year()
         return float(c[(c["city"] == "guangzhou") & (c["year"] == 2028)]["suburban_dispersion_migrants"].iloc[0])
 
-    # Paired by seed (common random numbers). Measured after issue 9: +0.007, +0.014, +0.006, +0.015.
-    gain = [dispersion(("historical",), seed) - dispersion((no_levers,), seed) for seed in (1, 2, 3, 4)]
-    assert min(gain) > 0 and np.mean(gain) > 0.005, gain
+    # Paired by seed (common random numbers). With school places that follow population (issue 11) the levers'
+    # extra places matter less: measured +0.019, +0.012, -0.002, +0.004, +0.009, +0.005, +0.011, +0.007 (mean
+    # 0.008, standard error 0.0023); the test asks for a mean gain above twice its standard error.
+    gain = [dispersion(("historical",), seed) - dispersion((no_levers,), seed) for seed in range(1, 9)]
+    standard_error = np.std(gain, ddof=1) / np.sqrt(len(gain))
+    assert np.mean(gain) > max(2 * standard_error, 0.004), gain
+
+
+def _insurance_months_of_shenzhen_workers_without_permit(gates: bool) -> tuple[float, float]:
+    """Mean social-insurance months in 2013 of Shenzhen's formal workers without a permit, and with one."""
+    overrides = {"residence_permit.shenzhen_2005.gates_insured_work": gates}
+    model = _run(("historical",), overrides, 2013, seed=2, scale=4000)
+    pop = model.population
+    here = pop["district"] >= 0
+    shenzhen = here & (model.geography.city[np.maximum(pop["district"], 0)] == 0) & (pop["settled"] < 0)
+    working = shenzhen & pop["formal"] & pop["employed"] & (pop["months_in_city"] > 24)
+    without, holding = working & ~pop["permit"], working & pop["permit"]
+    return float(pop["si_months"][without].mean()), float(pop["si_months"][holding].mean())
+
+
+def test_shenzhen_2005_permit_gates_insured_work() -> None:
+    """深圳市暂住人口证件和居住管理办法（试行） 第十六条: no hiring registered without a 暂住证, so no insurance months;
+    turning the gate off gives workers without a permit insurance months again, and holders are not affected."""
+    gated_without, gated_holding = _insurance_months_of_shenzhen_workers_without_permit(True)
+    open_without, open_holding = _insurance_months_of_shenzhen_workers_without_permit(False)
+    assert gated_without + 6 < open_without, (gated_without, open_without)
+    assert gated_holding > 12 and open_holding > 12
+
+
+def test_chengdu_2018_family_entry_settles_long_term_residents(tmp_path: Path) -> None:
+    """成府发〔2017〕23号 三（一）1: conditional entry under national policy includes family entry (投靠)."""
+    path = tmp_path / "chengdu_no_family.yaml"
+    path.write_text("name: chengdu_no_family\ntitle: Chengdu without family entry\nderive_from: chengdu\n"
+                    "from: 2018-01-01\nswap: {family_channel: null}\n")
+
+    def other_settlements(regimes: tuple[str, ...]) -> float:
+        c = _run(regimes, {}, 2019, seed=3, scale=4000).city_year()
+        rows = c[(c["city"] == "chengdu") & ~c["census_day"] & (c["year"] >= 2018)]
+        return float(rows["settlements_other"].sum())
+
+    assert other_settlements(("historical",)) > 10_000 > other_settlements((str(path),)) == 0
