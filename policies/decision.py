@@ -97,7 +97,9 @@ class Lever:
     （四）), ``remove_housing`` (housing for ``persons`` persons removed on ``on``; a clearance),
     ``commute`` (absolute change of the commuting-cost index a year), ``metro_opening`` (absolute change of the
     commuting-cost index on ``on``, not below ``floor``; 穗府〔2018〕14号 三（一）4), ``services`` (relative change of
-    school places; 深府〔2016〕58号 （十二））.
+    school places; 深府〔2016〕58号 （十二））, ``new_area`` (land of a planned new area enters with its dates: housing
+    for ``persons`` persons and ``jobs`` jobs, split over the tiers by ``job_tiers``, added in equal yearly parts
+    from ``start`` to ``end``; 前海).
     """
 
     kind: str
@@ -113,3 +115,5 @@ class Lever:
     on: dt.date | None = None
     floor: float = 0.0
     persons: float = 0.0
+    jobs: float = 0.0
+    job_tiers: tuple[float, ...] = ()

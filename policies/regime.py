@@ -16,7 +16,7 @@ from functools import cached_property
 from types import ModuleType
 from typing import Any, cast
 
-from policies.cities import CITIES  # re-exported: the list itself is policies.cities
+from policies.cities import ADCODE_PREFIX, CITIES  # CITIES re-exported: the list itself is policies.cities
 from policies.contract import (
     ChannelRules,
     ControlRules,
@@ -235,6 +235,24 @@ class Regime:
             overridden = base.at(date).get(param) != m.params[param]
             raise InputError(f"{reason} (on {date})", file=(file if overridden else base.source) or None,
                              line=None if overridden else line_of(base, param), field=f"{m.name}.{m.variant}.{where}")
+        if m.role == "spatial":
+            self._check_lever_cities(m, date, base, file)
+
+    def _check_lever_cities(self, m: ActiveMechanism, date: dt.date, base: Variant, file: str | None) -> None:
+        """Refuse a spatial lever naming a district outside the regime's city: a city's levers act on its own
+        districts only (``apply_levers`` would silently skip the others, and a new area's land would be lost)."""
+        for param, spec in m.params.items():
+            if spec is None:
+                continue
+            for lever in m.as_spatial.levers({param: spec}):
+                foreign = sorted(d for d in (*lever.districts, *lever.to_districts)
+                                 if d // 100 != ADCODE_PREFIX[self.city])
+                if foreign:
+                    overridden = base.at(date).get(param) != spec
+                    raise InputError(f"districts outside {self.city}: {foreign} (regime {self.name!r}, on {date})",
+                                     file=(file if overridden else base.source) or None,
+                                     line=None if overridden else line_of(base, param),
+                                     field=f"{m.name}.{m.variant}.{param}")
 
     def derive(self, name: str, *, title: str, start: dt.date = FAR_PAST,
                swap: Mapping[str, str | None] | None = None,

@@ -13,6 +13,12 @@ Each parameter of a variant is one lever, a mapping whose ``kind`` says which ke
   ``equal``), ``start_year``, ``end_year``, ``article``. Jobs are moved, not deleted (穗府〔2018〕14号 三（一）2).
 - ``remove_housing``: ``districts``, ``persons`` (housing for this many persons removed, shared in proportion to
   the districts' stock), ``on`` (date), ``article``: one dated clearance (an urban village demolished).
+- ``new_area``: ``districts`` (adcodes of one city), ``housing`` (persons the area's planned housing holds),
+  ``jobs`` (jobs it adds for its residents), ``job_tiers`` (shares of those jobs in the low, mid and high tiers,
+  summing to 1), ``start_year``, ``end_year`` (its build-out: the land enters in equal yearly parts over these
+  years, inclusive), ``article``: dated land for a planned new area (前海 in Nanshan). Housing and jobs are absolute
+  amounts, not rates: new land adds the same capacity to a built-up core district as to a suburb, which a rate on
+  the district's stock (``housing``) cannot say.
 - ``metro``: ``city``, ``per_opening`` (change of the commuting index of each district an opening serves),
   ``floor`` (an opening lowers no district below this index), ``start_year``, ``end_year``, ``article``: every
   opening of ``metro_lines.csv`` (this folder; one row per line or segment with its date, districts and source) of
@@ -51,6 +57,7 @@ LEVER_KEYS: dict[str, tuple[str, ...]] = {
                             "end_year", "article"),
     "remove_housing": ("kind", "districts", "persons", "on", "article"),
     "metro": ("kind", "city", "per_opening", "floor", "start_year", "end_year", "article"),
+    "new_area": ("kind", "districts", "housing", "jobs", "job_tiers", "start_year", "end_year", "article"),
 }
 KINDS = tuple(LEVER_KEYS)
 TIERS = ("low", "mid", "high")
@@ -160,11 +167,30 @@ def _metro_levers(name: str, spec: Mapping[str, Any]) -> list[Lever]:
             if c == city and start <= opened.year <= end]
 
 
+def _new_area(name: str, spec: Mapping[str, Any]) -> Lever:
+    """A planned new area's land: housing and jobs entering in equal yearly parts over its build-out."""
+    districts = _adcodes(name, "districts", spec["districts"])
+    _one_city(name, "districts", districts)
+    housing = _number(name, "housing", spec["housing"], 0.0, 1e8)
+    jobs = _number(name, "jobs", spec["jobs"], 0.0, 1e8)
+    raw = spec["job_tiers"]
+    if isinstance(raw, (str, bytes)) or not hasattr(raw, "__len__") or len(raw) != len(TIERS):
+        raise _fail(name, "job_tiers", f"shares of the {', '.join(TIERS)} tiers, got {raw!r}")
+    tiers = tuple(_number(name, "job_tiers", t, 0.0, 1.0) for t in raw)
+    if abs(sum(tiers) - 1.0) > 1e-6:
+        raise _fail(name, "job_tiers", f"shares sum to {sum(tiers):g}, not 1")
+    start, end = _years(name, spec)
+    return Lever(kind="new_area", districts=districts, annual_change=0.0, start_year=start, end_year=end,
+                 ref=str(spec["article"]), persons=housing, jobs=jobs, job_tiers=tiers)
+
+
 def _lever(name: str, spec: Mapping[str, Any]) -> list[Lever]:
     kind = spec["kind"]
     article = str(spec["article"])
     if kind == "metro":
         return _metro_levers(name, spec)
+    if kind == "new_area":
+        return [_new_area(name, spec)]
     if kind == "move_low_skill_jobs":
         out_share = _number(name, "out_of_city_share", spec["out_of_city_share"], 0.0, 1.0)
         origin = _adcodes(name, "from", spec["from"])

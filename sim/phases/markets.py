@@ -16,6 +16,7 @@ from sim.params import Behaviour
 from sim.phases.services import planned_districts
 
 if TYPE_CHECKING:
+    from sim.districts import DistrictState
     from sim.model import HukouModel
 
 __all__ = ["update_markets", "apply_levers", "housing_growth", "job_growth"]
@@ -54,14 +55,30 @@ def _move_low_skill_jobs(jobs: np.ndarray, src: np.ndarray, dst: np.ndarray, lev
     jobs[dst] += staying * weight
 
 
+def _add_new_area(state: DistrictState, idx: np.ndarray, lever: Lever, months: int) -> None:
+    """A planned new area's land enters over its build-out (in place): each year from ``start_year`` to
+    ``end_year`` adds an equal part of its housing (persons) and of its jobs (split over the tiers by
+    ``job_tiers``), ``months``/12 of that part in a step. An area of several districts shares it in proportion to
+    their housing stock. Absolute amounts, so new land in a built-up core district (前海 in Nanshan) adds as much
+    as the same land in a suburb, whatever the district's zone."""
+    if idx.size == 0:
+        return
+    part = months / 12 / (lever.end_year - lever.start_year + 1)
+    stock = state.housing_stock[idx]
+    weight = stock / stock.sum() if stock.sum() > 0 else np.full(idx.size, 1.0 / idx.size)
+    state.housing_stock[idx] += lever.persons * part * weight
+    state.jobs[idx] += lever.jobs * part * weight[:, None] * np.asarray(lever.job_tiers)[None, :]
+
+
 def apply_levers(model: HukouModel) -> None:
     """深府〔2016〕58号 （四）（五）（十二）, 穗府〔2018〕14号 三（一）, 成府发〔2017〕23号 三（一）: levers.
 
     Applies each city's spatial levers in force.
 
     A lever with yearly dates changes its districts' housing, jobs, commuting or school places at its yearly rate (or
-    moves low-skill jobs between its districts); a dated one (a metro opening, a clearance) acts once, in the step
-    whose period contains its date. Districts of another city are ignored.
+    moves low-skill jobs between its districts, or adds a new area's housing and jobs); a dated one (a metro
+    opening, a clearance) acts once, in the step whose period contains its date. Districts of another city are
+    ignored here (a regime naming one is refused when it loads, ``Regime.check``).
     """
     state, months, date = model.district_state, model.step_months, model.date
     step_end = _add_months(date, months)
@@ -95,6 +112,8 @@ def apply_levers(model: HukouModel) -> None:
                 state.commute[idx] = np.maximum(now + lever.annual_change, np.minimum(now, lever.floor))
             elif lever.kind == "services":
                 state.school_places[idx] *= _per_step(lever.annual_change, months)
+            elif lever.kind == "new_area":
+                _add_new_area(state, idx, lever, months)
             else:
                 raise ValueError(f"unknown lever kind {lever.kind!r} in regime {gov.regime.name}")
 

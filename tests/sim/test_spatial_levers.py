@@ -4,9 +4,11 @@ districts, redevelopment only where and when it happened (sim.phases.markets.app
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from policies.decision import Lever
@@ -14,7 +16,9 @@ from policies.errors import InputError
 from policies.mechanisms import MECHANISMS, variants_of
 from policies.regime import CITIES
 from policies.spatial_levers import rules
+from sim.config import RunConfig, load_config
 from sim.geography import load_geography
+from sim.model import HukouModel
 from sim.phases.markets import apply_levers
 
 GZ_CORE = (440103, 440104, 440105, 440106)
@@ -151,9 +155,77 @@ def test_chengdu_directions_differ() -> None:
      "spatial_levers.bad.on: a date"),
     ({"kind": "metro", "city": "wuhan", "per_opening": -0.1, "floor": 0.1, "start_year": 2010, "end_year": 2012,
       "article": "x"}, "spatial_levers.bad.city: unknown city 'wuhan'"),
+    ({"kind": "new_area", "districts": [440305], "housing": 1000, "jobs": 10, "job_tiers": [0.5, 0.5, 0.5],
+      "start_year": 2014, "end_year": 2020, "article": "x"}, "spatial_levers.bad.job_tiers: shares sum to 1.5"),
+    ({"kind": "new_area", "districts": [440305, 440115], "housing": 1000, "jobs": 10, "job_tiers": [0, 0, 1],
+      "start_year": 2014, "end_year": 2020, "article": "x"}, "spatial_levers.bad.districts: districts of more"),
 ])
 def test_bad_levers_are_refused_in_one_line(spec: dict, message: str) -> None:
     """A malformed lever names its parameter and field."""
     with pytest.raises(InputError, match=message.replace("(", r"\(")) as err:
         rules.levers({"bad": spec})
     assert "\n" not in str(err.value)
+
+
+def _new_area(start: int, end: int, housing: float, jobs: float) -> Lever:
+    return Lever(kind="new_area", districts=(440305,), annual_change=0.0, start_year=start, end_year=end,
+                 ref="test", persons=housing, jobs=jobs, job_tiers=(0.2, 0.4, 0.4))
+
+
+def test_new_area_adds_its_housing_and_jobs_in_its_build_out_years_only() -> None:
+    """前海: a new area's land enters in equal yearly parts over its build-out, in its district only, and the same
+    absolute amount whatever the district's stock (new land in a built-up core district)."""
+    lever = _new_area(2014, 2017, housing=400_000, jobs=200_000)
+    for date, inside in ((dt.date(2013, 10, 1), False), (dt.date(2014, 1, 1), True), (dt.date(2017, 10, 1), True),
+                         (dt.date(2018, 1, 1), False)):
+        model = _model([lever], "shenzhen", date)
+        housing, jobs = model.district_state.housing_stock.copy(), model.district_state.jobs.copy()
+        apply_levers(model)
+        nanshan = _idx(model, (440305,))[0]
+        quarter = 0.25 / 4                                  # a quarter of one of the four yearly parts
+        assert model.district_state.housing_stock[nanshan] - housing[nanshan] == pytest.approx(
+            400_000 * quarter * inside), date
+        np.testing.assert_allclose(model.district_state.jobs[nanshan] - jobs[nanshan],
+                                   200_000 * quarter * inside * np.array([0.2, 0.4, 0.4]))
+        rest = np.setdiff1d(np.arange(model.geography.n), [nanshan])
+        np.testing.assert_array_equal(model.district_state.housing_stock[rest], housing[rest])
+        np.testing.assert_array_equal(model.district_state.jobs[rest], jobs[rest])
+
+
+def _nanshan_by_year(area: dict | None) -> pd.DataFrame:
+    """Nanshan's year-end housing and arrivals in a small historical run, with the shipped Qianhai lever replaced by
+    ``area`` (None: no new area) under both Shenzhen variants."""
+    overrides = {f"spatial_levers.{v}.qianhai": area for v in ("shenzhen_2005", "shenzhen_2016")}
+    model = HukouModel(RunConfig(scale=2000, end=2014, seed=3, overrides=overrides)).run()
+    d = model.district_year()
+    d = d[(d["district"] == 440305) & ~d["census_day"].astype(bool)]
+    return d.set_index("year")[["housing_stock", "arrivals"]]
+
+
+def test_a_new_area_raises_its_districts_housing_and_arrivals_from_its_start_year_and_not_before() -> None:
+    """The same run with and without a new area in Nanshan from 2013: identical through 2012 (the lever draws no
+    random number), more housing and more arrivals in every year of the build-out."""
+    area = {"kind": "new_area", "districts": [440305], "housing": 600_000, "jobs": 570_000,
+            "job_tiers": [0.2, 0.4, 0.4], "start_year": 2013, "end_year": 2014, "article": "test"}
+    with_area, without = _nanshan_by_year(area), _nanshan_by_year(None)
+    before = with_area.index < 2013
+    assert before.sum() >= 2
+    pd.testing.assert_frame_equal(with_area[before], without[before])
+    during = with_area.index >= 2013
+    assert (with_area.loc[during, "housing_stock"] > without.loc[during, "housing_stock"] + 200_000).all()
+    assert with_area.loc[during, "arrivals"].sum() > 1.2 * without.loc[during, "arrivals"].sum(), (with_area,
+                                                                                                    without)
+
+
+def test_a_lever_naming_a_district_outside_its_city_is_refused_when_the_regime_loads(tmp_path: Path) -> None:
+    """A Shenzhen lever naming a Guangzhou district is an error at load, naming the file and the lever, not a lever
+    that silently does nothing."""
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        "overrides:\n"
+        "  spatial_levers.shenzhen_2005.qianhai:\n"
+        "    {kind: new_area, districts: [440115], housing: 1000, jobs: 0, job_tiers: [0, 0, 1],\n"
+        "     start_year: 2014, end_year: 2020, article: x}\n")
+    with pytest.raises(InputError, match=r"districts outside shenzhen: \[440115\]") as err:
+        load_config(config)
+    assert "spatial_levers.shenzhen_2005.qianhai" in str(err.value) and "\n" not in str(err.value)
