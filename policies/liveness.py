@@ -96,6 +96,7 @@ class Mechanism(_Strict):
     status: Status
     qualifier: str = ""
     reason: str = ""
+    note: str = ""     # how the row is modelled since the audit, and what it still leaves out
     perturb: Perturbation | None = None
 
     @model_validator(mode="after")
