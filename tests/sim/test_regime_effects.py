@@ -105,3 +105,20 @@ def test_guangzhou_2018_dispersal_levers_move_migrants_out_of_the_core(tmp_path:
     # Paired by seed (common random numbers). Measured after issue 9: +0.007, +0.014, +0.006, +0.015.
     gain = [dispersion(("historical",), seed) - dispersion((no_levers,), seed) for seed in (1, 2, 3, 4)]
     assert min(gain) > 0 and np.mean(gain) > 0.005, gain
+
+
+def test_guangzhou_2018_points_entry_stays_open_as_a_supplement() -> None:
+    """穗府〔2018〕14号 一, 三（二）6: points entry a supplement, not closed: each 2018–2020 round has at least as
+    many applicants above the 100-point line as places, so it fills its quota.
+
+    Before the line was re-anchored (points.guangzhou_2018 scored the 100 line on the 2011–2015 indicators, built for
+    60) these rounds had 0–2 applicant agents for 5 places at this scale (audit row 53).
+    """
+    for seed in (1, 2):
+        model = _run(("historical",), {}, 2020, seed)
+        rounds = [r for r in model.round_log
+                  if r["city"] == "guangzhou" and r["channel"] == "points_channel" and r["year"] >= 2018]
+        assert [r["year"] for r in rounds] == [2018, 2019, 2020], rounds
+        for r in rounds:
+            assert r["quota_agents"] > 0 and r["applicants"] >= r["quota_agents"], (seed, r)
+            assert r["admitted"] >= r["quota_agents"], (seed, r)
