@@ -122,3 +122,11 @@ def test_guangzhou_2018_points_entry_stays_open_as_a_supplement() -> None:
         for r in rounds:
             assert r["quota_agents"] > 0 and r["applicants"] >= r["quota_agents"], (seed, r)
             assert r["admitted"] >= r["quota_agents"], (seed, r)
+
+
+def test_guangzhou_holds_one_points_round_a_year_across_the_2016_change() -> None:
+    """穗府〔2016〕3号 (issued 2016-02-29) and its points rules (穗府规〔2016〕6号, 2016-10-26): the 2011–2015 scheme's
+    last round is 2015's (September), the new rules' first is November 2016; no year has two rounds or none."""
+    model = HukouModel(RunConfig(scale=4000, end=2017, seed=1)).run()
+    years = [r["year"] for r in model.round_log if r["city"] == "guangzhou" and r["channel"] == "points_channel"]
+    assert years == list(range(2011, 2018)), years
