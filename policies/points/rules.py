@@ -201,13 +201,16 @@ def _si_years(persons: PersonColumns, insurance: str) -> np.ndarray:
 
 
 def social_insurance(persons: PersonColumns, params: Params) -> dict[str, np.ndarray]:
-    """社会保险 (深人社规〔2016〕23号; 2015年分值表): per full year of pension and each other type."""
+    """社会保险 (深人社规〔2016〕23号; 2015年分值表; 广州来穗人员积分 合法稳定就业): per full year of pension and
+    each other type, capped when the table sets a cap."""
     value = params["social_insurance"]
     points = _si_years(persons, "pension") * float(value["pension_per_year"])
     for insurance in INSURANCES:
         if insurance != "pension":
             points = points + _si_years(persons, insurance) * float(value["other_per_type_per_year"])
-    return {"social_insurance": np.minimum(points, value["cap"])}
+    if value.get("cap") is not None:
+        points = np.minimum(points, value["cap"])
+    return {"social_insurance": points.astype(np.float64)}
 
 
 def social_insurance_by_type(persons: PersonColumns, params: Params) -> dict[str, np.ndarray]:
@@ -247,6 +250,22 @@ def owned_housing(persons: PersonColumns, params: Params) -> dict[str, np.ndarra
     """自有住房 (广州 2018+ 积分制入户, low-confidence secondary source): flat points for an owned home."""
     owned = persons.housing_type == code_of(HOUSING, "owned")
     return {"owned_housing": np.where(owned, float(params["owned_housing"]["points"]), 0.0)}
+
+
+def rented_housing(persons: PersonColumns, params: Params) -> dict[str, np.ndarray]:
+    """合法租赁住所或单位宿舍 (广州来穗人员积分 合法稳定住所, low-confidence secondary source): points per full
+    year in the city for people with a legal home they do not own, capped.
+
+    The table scores an owned home (``owned_housing``) or the years in a legal rented home, one of the two
+    (既有合法产权住房、又有合法租赁住房的, 选择其中一项), so owners score nothing here. Years in a legal lease are
+    not a column: the months lived in the city stand for them (a migrant's current home is legal when it is a
+    registered lease, employer housing or a relative's home, 投亲靠友 counting as a zero-rent lease).
+    """
+    value = params["rented_housing"]
+    owned = persons.housing_type == code_of(HOUSING, "owned")
+    years = persons.months_in_city // MONTHS_PER_YEAR
+    points = np.minimum(years * float(value["per_year"]), value["cap"])
+    return {"rented_housing": np.where(persons.stable_home & ~owned, points, 0.0).astype(np.float64)}
 
 
 def age(persons: PersonColumns, params: Params) -> dict[str, np.ndarray]:
@@ -328,6 +347,7 @@ INDICATORS: dict[str, tuple[Callable[[PersonColumns, Params], dict[str, np.ndarr
     "social_insurance_by_type": (social_insurance_by_type, ()),
     "housing": (housing, ()),
     "owned_housing": (owned_housing, ()),
+    "rented_housing": (rented_housing, ()),
     "tax": (tax, ()),
     "invention_patent": (invention_patent, ()),
     "utility_model_patent": (utility_model_patent, ()),

@@ -22,9 +22,11 @@ from sim.parallel import ordered_map, split_rows
 if TYPE_CHECKING:
     from sim.districts import DistrictState
     from sim.model import HukouModel
+    from sim.population import MigrantBatch
 
-__all__ = ["allocate_school_places", "enrol", "plan_school_places", "planned_districts", "resident_children",
-           "school_group", "SCHOOL_GROUPS", "UNRANKED", "UNRANKED_GROUP", "BARRED", "SCHOOL_YEAR_MONTH"]
+__all__ = ["allocate_school_places", "enrol", "enrolling_parents", "plan_school_places", "planned_districts",
+           "resident_children", "school_group", "SCHOOL_GROUPS", "UNRANKED", "UNRANKED_GROUP", "BARRED",
+           "SCHOOL_YEAR_MONTH"]
 
 UNRANKED = 0                      # school_level of a parent not yet ranked in the current city
 BARRED = MAX_TIERS + 1            # school_level of a parent whose children the regime gives no public school
@@ -88,6 +90,20 @@ def _default_tier(permit: np.ndarray) -> np.ndarray:
     return np.where(permit, 1, 2).astype(np.int64)
 
 
+def enrolling_parents(model: HukouModel, rows: np.ndarray) -> MigrantBatch:
+    """The parents at ``rows`` as enrolment sees them: a permit held on the enrolment date counts as held.
+
+    A permit issued in the step of enrolment has no whole month behind it yet (``permit_months`` counts months
+    from the next step), and every tier asks for a month or more (``permit_months_min: 1``, the texts' "holds a
+    permit"): without this, a child whose parent got the permit this month would be barred from the basic
+    schooling that every holder is entitled to (居住证暂行条例 第十二条; 成府发〔2017〕23号 三（三）1).
+    """
+    persons = model.persons(rows)
+    held = model.population["permit"][rows]
+    months = persons.residence_permit_months
+    return persons.with_columns(residence_permit_months=np.where(held, np.maximum(months, 1), months))
+
+
 def allocate_school_places(model: HukouModel) -> None:
     """Fill each district's school places in priority order; store each migrant parent's tier (``school_level``),
     access rates by school group and the counts of migrant children served."""
@@ -103,7 +119,7 @@ def allocate_school_places(model: HukouModel) -> None:
         in_city = np.flatnonzero((geo.city[d] == gov.city_index) & ~settled)
 
         def tiers_of(chunk: np.ndarray, gov: CityGovernment = gov) -> np.ndarray | None:
-            return gov.school_tier(model.persons(with_children[chunk]))
+            return gov.school_tier(enrolling_parents(model, with_children[chunk]))
 
         tiers = list(ordered_map(tiers_of, split_rows(model, in_city, CHUNK), model.threads))
         if tiers and tiers[0] is not None:

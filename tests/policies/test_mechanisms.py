@@ -186,3 +186,19 @@ def test_docs_cover_every_variant_and_assumption() -> None:
             for name, entries in variant.params.items():
                 if any(e.assumption for e in entries):
                     assert f"`{name}`" in text, f"{variant.name}.{name}"
+
+
+def test_the_2015_shenzhen_talent_table_is_an_assumption_before_2015() -> None:
+    """The 2015 talent table (深人社规〔2014〕15号) is cited by `ref:` only from 2015: the regime applies it from
+    2010, where the same values are assumptions (the 2010–2014 tables are not among the sources)."""
+    early, late = dt.date(2012, 6, 1), dt.date(2016, 6, 1)
+    checked = 0
+    for mechanism, variant in (("points", "shenzhen_2015"), ("talent_channel", "shenzhen_2005")):
+        v = variants_of(mechanism)[variant]
+        for name in v.params:
+            before, after = v.entry(name, early), v.entry(name, late)
+            assert before is not None and after is not None and before.value == after.value, name
+            if after.ref and ("2015" in after.ref or "深人社规〔2014〕15号" in after.ref):
+                assert before.assumption and not before.ref, f"{variant}.{name} cites the 2015 table in 2012"
+                checked += 1
+    assert checked >= 12, checked

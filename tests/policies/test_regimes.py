@@ -46,7 +46,14 @@ def test_historical_documents_in_force() -> None:
     assert sz.snapshot(dt.date(2017, 1, 1)).mechanisms["points"].variant == "shenzhen_2017"
     assert "residence_insurance_channel" not in sz.snapshot(dt.date(2016, 8, 31)).mechanisms
     assert gz.snapshot(dt.date(2015, 6, 1)).mechanisms["points_channel"].params["quota"] == 4500
-    assert gz.snapshot(dt.date(2016, 6, 1)).mechanisms["points"].variant == "guangzhou_2016"
+    # 穗府〔2016〕3号 was issued on 2016-02-29; its points rules (穗府规〔2016〕6号) date from 2016-10-26 (the
+    # version starts on the first of that month, where a model step starts)
+    assert "population_control" not in gz.snapshot(dt.date(2016, 2, 28)).mechanisms
+    assert "population_control" in gz.snapshot(dt.date(2016, 2, 29)).mechanisms
+    assert gz.snapshot(dt.date(2016, 6, 1)).mechanisms["points"].variant == "guangzhou_2011"
+    assert "points_channel" not in gz.snapshot(dt.date(2016, 6, 1)).mechanisms
+    assert gz.snapshot(dt.date(2016, 10, 1)).mechanisms["points"].variant == "guangzhou_2016"
+    assert gz.snapshot(dt.date(2016, 10, 1)).mechanisms["points_channel"].variant == "guangzhou_2016"
     assert gz.snapshot(dt.date(2018, 6, 1)).mechanisms["talent_channel"].variant == "guangzhou_2018"
     assert "points_channel" not in cd.snapshot(dt.date(2017, 12, 31)).mechanisms
     assert cd.snapshot(dt.date(2018, 1, 1)).mechanisms["points_channel"].variant == "chengdu_2018"
