@@ -11,10 +11,10 @@ import math
 from typing import Any
 
 from policies.cities import CITY_NAMES
-from sim.metrics import SHARE_METRICS, YEAR_METRICS
+from sim.metrics import FLOW_METRICS, INDEX_METRICS, POINTS_METRICS, SHARE_METRICS, YEAR_METRICS
 
 __all__ = ["LANGS", "t", "lang_of", "fmt_number", "fmt_share", "fmt_value", "metric_label", "city_label",
-           "zone_label", "LABELS"]
+           "zone_label", "LABELS", "metric_unit", "metric_number", "with_unit"]
 
 LANGS = ("en", "zh")
 
@@ -94,7 +94,7 @@ LABELS: dict[str, dict[str, str]] = {
         "pair_substituted": "the reform chosen is the baseline itself (or not in this experiment): showing {reform} "
                             "against {baseline} instead",
         "experiment_substituted": "no experiment {requested!r} here: showing {shown}",
-        "mean": "mean", "ci": "95% CI", "difference": "Difference", "seed": "seed", "simulated": "Simulated",
+        "mean": "Mean", "ci": "95% CI", "difference": "Difference", "seed": "seed", "simulated": "Simulated",
         "observed": "Observed", "residents": "Residents", "hukou_residents": "Registered (hukou) population",
         "download_csv": "Download CSV", "date": "Date", "age": "Age", "sex": "Sex", "education": "Education",
         "full_time_degree": "Full-time degree", "professional_title": "Professional title",
@@ -122,6 +122,8 @@ LABELS: dict[str, dict[str, str]] = {
         "dapeng_note": "Dapeng New Area (no adcode; drawn inside Longgang's boundary)",
         "within_longgang": "Longgang's boundary includes Dapeng New Area",
         "no_data": "No data for this choice.",
+        "unit": "Unit", "unit_difference": "Unit of the difference", "ci_low": "95% CI low", "ci_high": "95% CI high",
+        "band_low": "Seed band low", "band_high": "Seed band high", "lower_bound": "Observed is a lower bound",
     },
     "zh": {
         "app_title": "户口模拟：深圳、广州、成都的落户",
@@ -208,6 +210,8 @@ LABELS: dict[str, dict[str, str]] = {
         "dapeng_note": "大鹏新区（无区划代码，画在龙岗区边界内）",
         "within_longgang": "龙岗区边界包含大鹏新区",
         "no_data": "该选择没有数据。",
+        "unit": "单位", "unit_difference": "差值单位", "ci_low": "95%置信区间下限", "ci_high": "95%置信区间上限",
+        "band_low": "种子区间下限", "band_high": "种子区间上限", "lower_bound": "观测值为下限",
     },
 }
 
@@ -329,3 +333,48 @@ def fmt_value(metric: str, value: float | None, lang: str) -> str:
     if metric in ("rent_index", "points_cutoff"):
         return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value):.2f}"
     return fmt_number(value, lang)
+
+
+# Units of the tables' numbers (and so of their CSV columns): a table holds numbers, never "2.51 m" or "62.8%".
+_UNITS = {"share": ("%", "%"), "pp": ("pp", "个百分点"), "years": ("years", "年"),
+          "flow": ("persons per year", "人/年"), "persons": ("persons", "人"), "points": ("points", "分"),
+          "index": ("index", "指数")}
+
+
+def _unit_kind(metric: str, difference: bool) -> str:
+    if metric in SHARE_METRICS:
+        return "pp" if difference else "share"
+    if metric in YEAR_METRICS:
+        return "years"
+    if metric in FLOW_METRICS:
+        return "flow"
+    if metric in POINTS_METRICS:
+        return "points"
+    if metric in INDEX_METRICS:
+        return "index"
+    return "persons"
+
+
+def metric_unit(metric: str, lang: str, difference: bool = False) -> str:
+    """The unit of a metric's numbers in the tables: % for shares (pp for their differences), years, persons per
+    year for yearly flows, persons for stocks, points, index."""
+    return _UNITS[_unit_kind(metric, difference)][LANGS.index(lang_of(lang))]
+
+
+def metric_number(metric: str, value: float | None, difference: bool = False) -> float | None:
+    """A metric's value as the number a table (and its CSV) holds, in ``metric_unit``: shares and their
+    differences ×100 (2 decimals), years and indices to 2 decimals, counts to whole persons; None when undefined.
+    No negative zero."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    kind = _unit_kind(metric, difference)
+    if kind in ("share", "pp"):
+        return _no_negative_zero(float(value) * 100, 2)
+    if kind in ("flow", "persons"):
+        return _no_negative_zero(float(value), 0)
+    return _no_negative_zero(float(value), 2)
+
+
+def with_unit(label: str, unit: str, lang: str) -> str:
+    """A column name with its unit: ``Mean (%)`` / ``均值（%）``."""
+    return f"{label}（{unit}）" if lang_of(lang) == "zh" else f"{label} ({unit})"

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from sim.model import HukouModel
 
 __all__ = ["CITY_KEYS", "DISTRICT_KEYS", "CITY_METRICS", "DISTRICT_METRICS", "SHARE_METRICS", "YEAR_METRICS",
-           "SETTLED_COLUMNS", "SETTLEMENT_METRICS", "ZONE_SQL", "COMPARE_METRICS", "city_metrics"]
+           "FLOW_METRICS", "POINTS_METRICS", "INDEX_METRICS", "SETTLED_COLUMNS", "SETTLEMENT_METRICS", "ZONE_SQL",
+           "COMPARE_METRICS", "city_metrics"]
 
 # The columns that identify a row of city_year.parquet and of district_year.parquet.
 CITY_KEYS = ("year", "census_day", "city")
@@ -52,6 +53,12 @@ SHARE_METRICS = frozenset({
     "permit_coverage",
 })
 YEAR_METRICS = frozenset({"time_to_hukou_years"})
+# Counts of persons that are yearly flows (events over the calendar year of the row, docs/metrics.md "Stocks and
+# flows"), shown "per year"; every other count is a stock on the row's date.
+FLOW_METRICS = frozenset({*SETTLEMENT_METRICS, "settlements_total", *SETTLED_COLUMNS, "arrivals", "returns"})
+# Metrics in points (the lowest score admitted in the year's quota rounds) and dimensionless indices.
+POINTS_METRICS = frozenset({"points_cutoff"})
+INDEX_METRICS = frozenset({"rent_index"})
 
 _SETTLED = f"sum({' + '.join(SETTLED_COLUMNS)})"
 ZONE_SQL = {

@@ -16,7 +16,17 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 from pydantic import ValidationError
 
-from dashboard.components import error_alert, graph, shell, sync_url, table, table_data
+from dashboard.components import (
+    csv_export,
+    csv_name,
+    csv_params,
+    error_alert,
+    graph,
+    shell,
+    sync_url,
+    table,
+    table_data,
+)
 from dashboard.controls import CALCULATOR_DEFAULTS
 from dashboard.figures import points_figure
 from dashboard.i18n import lang_of, t
@@ -183,7 +193,7 @@ def calculate_all(values: dict[str, Any], lang: str) -> tuple[pd.DataFrame, pd.D
                        "threshold": result.threshold})
         for row in result.breakdown:
             parts.append({t("regime", lang): regime.name, t("indicator", lang): row.indicator,
-                          t("points", lang): f"{row.points:g}", t("article", lang): row.ref})
+                          t("points", lang): float(row.points), t("article", lang): row.ref})
         for row in result.channels:
             channels.append({t("regime", lang): regime.name, t("channel", lang): row.channel,
                              t("eligible", lang): t("yes" if row.eligible else "no", lang),
@@ -201,8 +211,10 @@ def command_of(values: dict[str, Any], city: str) -> str:
             f"hukou points --regime {city} --date {day} --profile profile.yaml --json")
 
 
-@callback(Output("calc-graph", "figure"), Output("calc-headline", "children"), Output("calc-breakdown", "data"),
-          Output("calc-breakdown", "columns"), Output("calc-channels", "data"), Output("calc-channels", "columns"),
+@callback(Output("calc-graph", "figure"), Output("calc-headline", "children"), Output("calc-breakdown", "rowData"),
+          Output("calc-breakdown", "columnDefs"), Output("calc-breakdown", "csvExportParams"),
+          Output("calc-channels", "rowData"), Output("calc-channels", "columnDefs"),
+          Output("calc-channels", "csvExportParams"),
           Output("calc-command", "children"), Output("calc-message", "children"),
           Input("calc-go", "n_clicks"), *[State(f"calc-{name}", "value") for name in FIELDS],
           State("calc-lang", "data"))
@@ -213,7 +225,7 @@ def update(n_clicks: Any, *args: Any) -> tuple[Any, ...]:
     try:
         totals, parts, channels, city = calculate_all(values, lang)
     except ValueError as exc:
-        return (dash.no_update,) * 7 + (error_alert(f"{t('bad_input', lang)}: {exc}", lang),)
+        return (dash.no_update,) * 9 + (error_alert(f"{t('bad_input', lang)}: {exc}", lang),)
     historical = totals[totals["regime"] == city]
     head = historical.iloc[0] if len(historical) else totals.iloc[0]
     line = f"{t('total', lang)} ({head['regime']}, {head['version']}): {head['total']:g}"
@@ -221,7 +233,11 @@ def update(n_clicks: Any, *args: Any) -> tuple[Any, ...]:
         line += f" · {t('threshold', lang)} {head['threshold']:g}"
     b_data, b_cols = table_data(parts)
     c_data, c_cols = table_data(channels)
-    return points_figure(totals, lang), line, b_data, b_cols, c_data, c_cols, command_of(values, city), None
+    day = str(values.get("date") or "")[:10]
+    b_name, c_name = (csv_params(csv_name("points", city, day, what, lang)) for what in ("breakdown", "channels"))
+    return (points_figure(totals, lang), line, b_data, b_cols, b_name, c_data, c_cols, c_name,
+            command_of(values, city), None)
 
 
+csv_export("calc-breakdown", "calc-channels")
 sync_url("calculator", {name: (f"calc-{name}", "value") for name in FIELDS})

@@ -12,6 +12,9 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.components import (
+    csv_export,
+    csv_name,
+    csv_params,
     error_alert,
     graph,
     manifest_panel,
@@ -99,7 +102,8 @@ def differences(exp: Any, baseline: Any, reform: Any, city: Any, view: Any) -> p
     return difference_from_stats(experiment.city_stats(view, city), ref, base)
 
 
-@callback(Output("cmp-graph", "figure"), Output("cmp-table", "data"), Output("cmp-table", "columns"),
+@callback(Output("cmp-graph", "figure"), Output("cmp-table", "rowData"), Output("cmp-table", "columnDefs"),
+          Output("cmp-table", "csvExportParams"),
           Output("cmp-message", "children"), Input("cmp-exp", "value"), Input("cmp-baseline", "value"),
           Input("cmp-reform", "value"), Input("cmp-city", "value"), Input("cmp-view", "value"),
           State("cmp-lang", "data"))
@@ -118,9 +122,11 @@ def update(exp: Any, baseline: Any, reform: Any, city: Any, view: Any, lang: Any
             t("pair_substituted", lang).format(baseline=labels.get(base, base), reform=labels.get(ref, ref)), lang)
         title = f"{labels.get(ref, ref)} − {labels.get(base, base)} · {city_label(city, lang)}"
         data, columns = table_data(compare_table(diff, lang))
-        return compare_figure(diff, lang, title), data, columns, message
+        name = csv_name("compare", experiment.id, f"{ref}_minus_{base}", city, view, lang)
+        return compare_figure(diff, lang, title), data, columns, csv_params(name), message
     return experiment.views.get(("compare", base, ref, city, view, lang, substituted), compute)
 
 
+csv_export("cmp-table")
 sync_url("compare", {"exp": ("cmp-exp", "value"), "baseline": ("cmp-baseline", "value"),
                      "regimes": ("cmp-reform", "value"), "city": ("cmp-city", "value"), "view": ("cmp-view", "value")})

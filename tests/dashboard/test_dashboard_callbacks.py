@@ -24,6 +24,25 @@ def test_overview_follows_the_chosen_regimes(pages: dict[str, Any]) -> None:
     assert len(one[1]) == 7 and "常住人口户籍比例" in {row["指标"] for row in one[1]}
 
 
+def test_tables_hold_numbers_with_units_and_download_under_the_view_s_name(pages: dict[str, Any]) -> None:
+    """First-use review: every export was ``Data.csv`` and held text such as "2.51 m" and "62.8%"."""
+    keys = _keys()
+    fig, rows, columns, export = pages["overview"].update("dash_fixture", list(keys.values()), "hukou_share", 2013.0,
+                                                          "shenzhen", "en")
+    assert export == {"fileName": "hukou-overview-dash_fixture-headline_metrics-2013-shenzhen-en.csv"}
+    share = next(r for r in rows if r["Metric"] == "Hukou share of residents" and r["Regime"] == "historical")
+    bar = next(tr for tr in fig["data"] if tr["type"] == "bar" and tr["name"] == "historical")
+    assert share["Unit"] == "%" and share["Mean"] == pytest.approx(round(bar["y"][0] * 100, 2), abs=0.01)
+    assert isinstance(share["95% CI low"], float) and isinstance(share["n"], int)
+    numeric = {c["field"] for c in columns if c.get("type") == "numericColumn"}
+    assert numeric == {"Mean", "95% CI low", "95% CI high", "n"}
+    assert all(c["useValueFormatterForExport"] is False for c in columns if c["field"] in numeric)
+    *_, export, _ = pages["compare"].update("dash_fixture", keys["historical"], keys["talent_only"], "chengdu",
+                                             "zones", "zh")
+    assert export["fileName"] == f"hukou-compare-dash_fixture-{keys['talent_only']}_minus_{keys['historical']}" \
+                                 "-chengdu-zones-zh.csv"
+
+
 def test_overview_layout_reopens_the_view_of_its_query(pages: dict[str, Any]) -> None:
     keys = _keys()
     page = pages["overview"].layout(exp="dash_fixture", regimes=keys["talent_only"], metric="school_access",
@@ -38,8 +57,8 @@ def test_compare_differences_are_reform_minus_baseline(pages: dict[str, Any]) ->
     diff = pages["compare"].differences("dash_fixture", keys["historical"], keys["talent_only"], "guangzhou", "city")
     row = diff[(diff["metric"] == "hukou_share") & (diff["year"] == 2013.0)].iloc[0]
     assert row["diff"] == pytest.approx(row["reform"] - row["baseline"])
-    figure, data, columns, message = pages["compare"].update("dash_fixture", keys["historical"], keys["talent_only"],
-                                                             "guangzhou", "zones", "en")
+    figure, data, columns, export, message = pages["compare"].update("dash_fixture", keys["historical"],
+                                                                     keys["talent_only"], "guangzhou", "zones", "en")
     assert message is None and len(figure["data"]) > 10 and data
     zones = pages["compare"].differences("dash_fixture", keys["historical"], keys["talent_only"], "chengdu", "zones")
     districts = registry().get("dash_fixture").districts()
@@ -80,8 +99,11 @@ def test_points_calculator_matches_the_worked_case(pages: dict[str, Any]) -> Non
     assert {"education_skill", "social_insurance", "age"} <= set(parts["Indicator"])
     assert (parts["Article"] != "").all() and len(channels)
     out = calc.update(1, *[values[f] for f in calc.FIELDS], "en")
-    assert "97" in out[1] and out[-1] is None
-    assert "hukou points --regime shenzhen --date 2017-06-01" in out[6]
+    assert "97" in str(out[1]) and out[-1] is None
+    assert "hukou points --regime shenzhen --date 2017-06-01" in out[-2]
+    assert out[4] == {"fileName": "hukou-points-shenzhen-2017-06-01-breakdown-en.csv"}
+    assert out[7] == {"fileName": "hukou-points-shenzhen-2017-06-01-channels-en.csv"}
+    assert {row["Points"] for row in out[2]} >= {80.0}  # numbers, not text
 
 
 @pytest.mark.parametrize(("field", "value"), [("date", "2017-13-45"), ("age", -3), ("education", "<b>phd</b>"),
@@ -102,28 +124,30 @@ def test_forged_experiment_identifiers_raise_the_shown_error(pages: dict[str, An
 
 
 def test_unknown_values_fall_back_to_what_the_page_offers(pages: dict[str, Any]) -> None:
-    fig, data, _ = pages["overview"].update("dash_fixture", ["nope", 7], "DROP TABLE", "2099", "<city>", "en")
+    fig, data, *_ = pages["overview"].update("dash_fixture", ["nope", 7], "DROP TABLE", "2099", "<city>", "en")
     assert [t["name"] for t in fig["data"] if t["type"] == "bar"] == ["historical", "talent_only"]
     assert data  # the last year, all cities, hukou share
 
 
 def test_validation_shows_the_report_filtered_by_city_and_kind(pages: dict[str, Any]) -> None:
     val = pages["validation"]
-    figure, data, columns, headline, manifest = val.update("shipped", "guangzhou", "validation", "en")
+    figure, data, columns, export, headline, manifest = val.update("shipped", "guangzhou", "validation", "en")
     assert data and {row["City"] for row in data} == {"Guangzhou"}
     assert {row["Target kind"] for row in data} == {"held out (validation)"}
-    assert {c["name"] for c in columns} >= {"Relative error", "z", "Inside the band", "Observed", "Simulated mean"}
+    assert {c["headerName"] for c in columns} >= {"Relative error (%)", "z", "Inside the band", "Observed",
+                                                  "Simulated mean", "Unit"}
     census = next(row for row in data if row["Target"] == "guangzhou_residents_2020c")
-    assert census["Relative error"] == "+1.6%" and census["Inside the band"] == "no"
+    assert census["Relative error (%)"] == pytest.approx(1.6, abs=0.05) and census["Inside the band"] == "no"
+    assert export == {"fileName": "hukou-validation-shipped-targets-guangzhou-validation-en.csv"}
     assert {tr["name"] for tr in figure["data"] if tr.get("showlegend")} == {
         "Simulated mean and seed band", "Observed: held out (validation)"}
     text = str(headline)  # the whole report's headline, whatever the filters
     assert "Fitted (calibration), 56 targets: median absolute relative error 4.9%" in text
     assert "Shenzhen −2.6%, Guangzhou +1.6%, Chengdu +3.2%" in text
     assert "hukou validate --out DIR --seeds 5 --scale 1000 --end 2022" in str(manifest)
-    _, every, _, _, _ = val.update("shipped", "all", "all", "zh")
+    _, every, *_ = val.update("shipped", "all", "all", "zh")
     assert len(every) == 122 and {row["城市"] for row in every} == {"深圳", "广州", "成都"}
-    _, forged, _, _, _ = val.update("shipped", "<b>", ["x"] * 3, "xx")  # unknown values: every row
+    _, forged, *_ = val.update("shipped", "<b>", ["x"] * 3, "xx")  # unknown values: every row
     assert len(forged) == 122
     for ident in ("../shipped", "/etc/passwd", {"a": 1}, "x" * 10_000):
         with pytest.raises(UnknownReport):
