@@ -124,6 +124,23 @@ LABELS: dict[str, dict[str, str]] = {
         "no_data": "No data for this choice.",
         "unit": "Unit", "unit_difference": "Unit of the difference", "ci_low": "95% CI low", "ci_high": "95% CI high",
         "band_low": "Seed band low", "band_high": "Seed band high", "lower_bound": "Observed is a lower bound",
+        "basis": "Basis", "basis_cited": "cited rule", "basis_assumed": "assumption",
+        "line_rules": "the line of the rules: the lowest score that may apply",
+        "line_no_line": "", "line_below": "Below the points line.",
+        "line_reached": "Reaches the points line, and the points route is open to this profile.",
+        "line_reached_route_closed": "Reaches the points line, but the points route is closed: {why}. The score "
+                                     "alone does not qualify.",
+        "assumed_scoring": "{n} of {total} indicators are scored on assumptions (no text found gives their values): "
+                           "this total is an estimate; see the Basis column.",
+        "settle_now": "Can settle now through: {channels}.", "settle_none": "No settlement channel is open now.",
+        "registered_lease": "Registered lease (rented home)",
+        "registered_lease_note": "A lease registered with the housing authority (租赁登记备案) makes a rented home a "
+                                 "stable home for the channels' conditions: Shenzhen's residence and insurance route "
+                                 "allows rental (深府〔2016〕59号), Guangzhou's points route a registered lease of "
+                                 "a year or more (2015年广州市积分制入户申办指南). No city's points table scores it "
+                                 "(Shenzhen 2015: an owned home or permit years; 2017: no housing item; Guangzhou "
+                                 "2018: an owned home; Chengdu: none; policies/data/points_tables.yaml).",
+        "family_hukou_member": "Spouse, parent or child with this city's hukou",
     },
     "zh": {
         "app_title": "户口模拟：深圳、广州、成都的落户",
@@ -212,6 +229,19 @@ LABELS: dict[str, dict[str, str]] = {
         "no_data": "该选择没有数据。",
         "unit": "单位", "unit_difference": "差值单位", "ci_low": "95%置信区间下限", "ci_high": "95%置信区间上限",
         "band_low": "种子区间下限", "band_high": "种子区间上限", "lower_bound": "观测值为下限",
+        "basis": "依据", "basis_cited": "有条文", "basis_assumed": "假设",
+        "line_rules": "政策规定的积分线：可申请的最低分",
+        "line_no_line": "", "line_below": "未达积分线。",
+        "line_reached": "达到积分线，且积分入户渠道对此人开放。",
+        "line_reached_route_closed": "达到积分线，但积分入户渠道不开放：{why}。仅凭分数不能入户。",
+        "assumed_scoring": "{total}项指标中有{n}项的分值是假设（未找到规定分值的文件）：该总分为估计值，见“依据”列。",
+        "settle_now": "目前可通过以下渠道落户：{channels}。", "settle_none": "目前没有可用的落户渠道。",
+        "registered_lease": "租赁合同已登记备案（租房）",
+        "registered_lease_note": "经登记备案的租赁合同使租住房屋在各渠道条件中算作合法稳定住所："
+                                 "深圳居住社保迁户允许租房（深府〔2016〕59号），广州积分入户要求登记一年以上的租赁合同（2015年广州市积分制入户申办指南）。"
+                                 "各市积分表均不为其计分（深圳2015年表：自有住房或居住证年限；2017年表：无住房项；"
+                                 "广州2018年：自有住房；成都：无；policies/data/points_tables.yaml）。",
+        "family_hukou_member": "配偶、父母或子女持有本市户籍",
     },
 }
 

@@ -106,6 +106,36 @@ def test_points_calculator_matches_the_worked_case(pages: dict[str, Any]) -> Non
     assert {row["Points"] for row in out[2]} >= {80.0}  # numbers, not text
 
 
+def test_calculator_page_says_a_closed_route_assumed_scoring_and_takes_a_registered_lease(
+        pages: dict[str, Any]) -> None:
+    """First-use review: no registered-lease option (every renter: "no stable home"), 106 beside a line of 100
+    while the points route was closed, "family_channel: yes" for a single person, assumptions only in the citation
+    column."""
+    calc = pages["calculator"]
+    values = dict(calc.DEFAULTS, date="2025-06-01", age=30, education="bachelor", full_time_degree=True,
+                  employed=True, pension=36, medical=36, unemployment=36, work_injury=36, maternity=36,
+                  home_district=440306, work_district=440306)
+    renter = calc.update(1, *[values[f] for f in calc.FIELDS], "en")
+    leased = calc.update(1, *[dict(values, registered_lease=True)[f] for f in calc.FIELDS], "en")
+    text = str(renter[1])
+    assert "Reaches the points line, but the points route is closed: no stable home" in text
+    assert "the line of the rules" in text and "Can settle now through: talent." in text
+    assert "Reaches the points line, and the points route is open" in str(leased[1])
+    assert "Can settle now through: talent, points." in str(leased[1])
+    family = [r for r in renter[5] if r["Channel"] == "family_channel"]
+    assert family and all(r["Eligible"] == "no" and "no spouse, parent or child" in r["Why not"] for r in family)
+    married = calc.update(1, *[dict(values, family_hukou_member=True)[f] for f in calc.FIELDS], "en")
+    assert {r["Eligible"] for r in married[5] if r["Channel"] == "family_channel"} == {"yes"}
+    gz = calc.update(1, *[dict(values, home_district=440106, work_district=440106)[f] for f in calc.FIELDS], "zh")
+    assert "项指标中有" in str(gz[1]) and "calc-assumed" in str(gz[1])
+    basis = {r["依据"] for r in gz[2]}
+    assert basis == {"假设", "有条文"} or basis == {"假设"}
+    columns = [c["field"] for c in gz[3]]
+    assert columns.index("依据") == columns.index("分值") + 1  # beside the number, not only in the article column
+    page = str(calc.layout(lang="en", registered_lease="true"))
+    assert "calc-registered_lease" in page and "深府〔2016〕59号" in page
+
+
 @pytest.mark.parametrize(("field", "value"), [("date", "2017-13-45"), ("age", -3), ("education", "<b>phd</b>"),
                                               ("home_district", 999999), ("pension", "x" * 10_000)])
 def test_points_calculator_names_a_bad_field(pages: dict[str, Any], field: str, value: Any) -> None:
