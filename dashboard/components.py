@@ -25,7 +25,7 @@ from dashboard.i18n import t
 
 __all__ = ["PAGES", "shell", "manifest_panel", "report_manifest_body", "report_manifest_panel", "table", "graph",
            "sync_url", "first", "error_alert", "href", "summary_unavailable", "table_data", "csv_export", "csv_name",
-           "csv_params"]
+           "csv_params", "caveats"]
 
 PAGES = (("overview", "/"), ("compare", "/compare"), ("map", "/map"), ("calculator", "/calculator"),
          ("scenarios", "/scenarios"), ("validation", "/validation"))
@@ -237,6 +237,15 @@ def csv_export(*table_ids: str) -> None:
         clientside_callback(
             """function(n) { return n ? true : window.dash_clientside.no_update; }""",
             Output(table_id, "exportDataAsCsv"), Input(f"{table_id}-csv", "n_clicks"), prevent_initial_call=True)
+
+
+def caveats(metrics: Any, lang: str, zone: bool = False) -> list[Any]:
+    """What the shown metrics count where their names alone would mislead (``dashboard.i18n.metric_caveat``), one
+    line each, for beside a chart or table; an empty list when nothing needs saying."""
+    from dashboard.i18n import metric_caveat
+
+    notes = dict.fromkeys(note for m in metrics if (note := metric_caveat(m, lang, zone)))
+    return [html.Li(note) for note in notes]
 
 
 def graph(graph_id: str, figure: Any = None, filename: str = "hukou-figure") -> dcc.Graph:

@@ -211,7 +211,9 @@ def compare_figure(diff: pd.DataFrame, lang: str, title: str = "") -> dict[str, 
     if diff.empty:
         return empty_figure(t("no_data", lang), lang)
     diff = diff[diff["year"] % 1 == 0]  # year ends only: census-day rows carry no yearly flows
-    titles = tuple(metric_label(p[0] if len(p[1]) == 1 else "settlements_total", lang) for p in COMPARE_PANELS)
+    zoned = bool((diff["zone"] != "").any())  # zone view: a panel title says what the metric means per zone
+    titles = tuple(metric_label(p[0] if len(p[1]) == 1 else "settlements_total", lang, zone=zoned)
+                   for p in COMPARE_PANELS)
     layout = {**json.loads(_subplot_layout(titles)), **_base_layout(lang, title), "height": 1050}
     layout["annotations"] = json.loads(_subplot_layout(titles))["annotations"]
     layout["shapes"] = []
@@ -268,7 +270,7 @@ def compare_table(diff: pd.DataFrame, lang: str) -> pd.DataFrame:
     rows = []
     for r in last.itertuples(index=False):
         rows.append({t("year", lang): int(r.year), t("zone", lang): zone_label(r.zone, lang) if r.zone else "–",
-                     t("metric", lang): metric_label(r.metric, lang),
+                     t("metric", lang): metric_label(r.metric, lang, zone=bool(r.zone)),
                      t("unit", lang): metric_unit(r.metric, lang),
                      t("baseline", lang): metric_number(r.metric, r.baseline),
                      t("reform", lang): metric_number(r.metric, r.reform),

@@ -14,7 +14,7 @@ from policies.cities import CITY_NAMES
 from sim.metrics import FLOW_METRICS, INDEX_METRICS, POINTS_METRICS, SHARE_METRICS, YEAR_METRICS
 
 __all__ = ["LANGS", "t", "lang_of", "fmt_number", "fmt_share", "fmt_value", "metric_label", "city_label",
-           "zone_label", "LABELS", "metric_unit", "metric_number", "with_unit"]
+           "zone_label", "LABELS", "metric_unit", "metric_number", "with_unit", "metric_caveat"]
 
 LANGS = ("en", "zh")
 
@@ -277,6 +277,41 @@ _METRICS = {
     "migrants_bachelor_plus": ("Migrants with a bachelor's degree or more", "本科及以上外来人口"),
     "migrant_children_in_school": ("Migrant children in public school", "公办学校随迁子女"),
 }
+# What a metric means where its name alone misleads (docs/metrics.md gives the formulas): shown beside the chart or
+# table that draws it. A metric in a zone view may mean something else than in a city view (sim.metrics.ZONE_SQL).
+_ZONE_METRICS = {
+    "suburban_dispersion_migrants": ("Zone's share of the city's migrants", "该圈层占全市外来人口的比例"),
+}
+_CAVEATS = {
+    "school_access": (
+        "Migrant children's public-school access counts only the children of migrants who have not settled: when "
+        "more migrants settle (open registration), their children leave the count, so the share can fall while no "
+        "child loses a place.",
+        "随迁子女公办学校就读比例只统计尚未落户的外来人口的子女：落户的人越多（如放开落户），其子女就不再计入，"
+        "因此该比例可能下降，而并没有孩子失去学位。"),
+    "suburban_dispersion_migrants": (
+        "Suburban dispersion: the share of the city's migrants living outside its core districts.",
+        "外来人口郊区分布比例：居住在核心区以外的外来人口占全市外来人口的比例。"),
+    "points_cutoff": (
+        "Points cut-off: the lowest points total among those the model's quota rounds admitted in the year (the "
+        "cut-off a round publishes), not the line of the rules (the lowest score that may apply, e.g. 100 in "
+        "Shenzhen); it can lie below that line where a channel ranks by something else than points, and is "
+        "undefined in a year without an admission.",
+        "积分入围分数线：模型中当年积分入户批次实际录取者的最低积分（批次公布的入围线），而不是政策规定的积分线"
+        "（可申请的最低分，如深圳100分）；按积分以外的条件排序的渠道，其入围线可能低于积分线；当年无人录取时无定义。"),
+    "time_to_hukou_years": (
+        "Time to hukou averages over the year's settlers only: a rule that lets long-stayers settle raises it "
+        "although no one waits longer.",
+        "落户所需时间只对当年落户者取平均：让久居者落户的政策会使其上升，而并没有人等待更久。"),
+}
+_ZONE_CAVEATS = {
+    "suburban_dispersion_migrants": (
+        "In zone view, suburban dispersion becomes each zone's share of the city's migrants (the zones sum to "
+        "100%).",
+        "按圈层查看时，郊区分布比例改为各圈层占全市外来人口的比例（各圈层之和为100%）。"),
+}
+_PER_YEAR = (" (per year)", "（每年）")
+
 _ZONES = {"core": ("Core", "核心区"), "inner_suburb": ("Inner suburb", "近郊"),
           "outer_suburb": ("Outer suburb", "远郊"), "new_town": ("New town", "新城"), "exurb": ("Exurb", "外围区县")}
 
@@ -291,10 +326,23 @@ def t(key: str, lang: str) -> str:
     return LABELS[lang_of(lang)].get(key, key)
 
 
-def metric_label(metric: str, lang: str) -> str:
-    """A metric's name in the language."""
+def metric_label(metric: str, lang: str, zone: bool = False) -> str:
+    """A metric's name in the language: "(per year)" on yearly flows, and its zone meaning in a zone view
+    (``zone``: suburban dispersion is then the zone's share of the city's migrants)."""
+    i = LANGS.index(lang_of(lang))
+    if zone and metric in _ZONE_METRICS:
+        return _ZONE_METRICS[metric][i]
     pair = _METRICS.get(metric)
-    return pair[LANGS.index(lang_of(lang))] if pair else metric
+    if not pair:
+        return metric
+    return pair[i] + (_PER_YEAR[i] if metric in FLOW_METRICS else "")
+
+
+def metric_caveat(metric: str, lang: str, zone: bool = False) -> str:
+    """What the metric counts where its name alone would mislead (empty when nothing needs saying)."""
+    i = LANGS.index(lang_of(lang))
+    pair = (_ZONE_CAVEATS.get(metric) if zone else None) or _CAVEATS.get(metric)
+    return pair[i] if pair else ""
 
 
 def city_label(city: str, lang: str) -> str:

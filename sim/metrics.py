@@ -11,6 +11,12 @@ lists and the SQL formulas from here, so a metric is added or changed in this mo
   group of districts (a zone); ``COMPARE_METRICS`` are the metrics compared per city and per zone. Grouped by city,
   each gives the city metric of the same name, except ``suburban_dispersion_migrants``, which per zone is the
   zone's share of the city's migrants (a test checks the rest against ``city_metrics``).
+- ``FLOW_METRICS``: the counts that are yearly flows (labelled "per year"); ``POINTS_METRICS``, ``INDEX_METRICS``.
+
+Meanings a name alone hides (the dashboard says them beside its charts, ``dashboard.i18n.metric_caveat``, in both
+languages): ``school_access`` counts the children of *unsettled* migrants only, so more settlement can lower it;
+``points_cutoff`` is the lowest points total the year's quota rounds admitted, not the rules' points line;
+``time_to_hukou_years`` averages over the year's settlers only.
 """
 
 from __future__ import annotations

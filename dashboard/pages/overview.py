@@ -10,6 +10,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.components import (
+    caveats,
     csv_export,
     csv_name,
     csv_params,
@@ -75,6 +76,7 @@ def layout(exp: str | None = None, lang: str | None = None, regimes: str | None 
         html.H2(t("overview_title", lang)), html.P(t("overview_intro", lang), className="text-muted"),
         controls,
         dcc.Loading(graph("ov-graph", filename="hukou-overview")),
+        html.Ul(id="ov-caveats", className="small text-muted"),
         html.H5(t("overview_title", lang), className="mt-3"),
         table("ov-table", pd.DataFrame(), lang),
         manifest_panel(experiment, lang, "overview",
@@ -111,7 +113,7 @@ def on_experiment(exp: Any, regimes: Any, year: Any) -> tuple[Any, ...]:
 
 
 @callback(Output("ov-graph", "figure"), Output("ov-table", "rowData"), Output("ov-table", "columnDefs"),
-          Output("ov-table", "csvExportParams"),
+          Output("ov-table", "csvExportParams"), Output("ov-caveats", "children"),
           Input("ov-exp", "value"), Input("ov-regimes", "value"), Input("ov-metric", "value"),
           Input("ov-year", "value"), Input("ov-city", "value"), State("ov-lang", "data"))
 def update(exp: Any, regimes: Any, metric: Any, year: Any, city: Any, lang: Any) -> tuple[Any, ...]:
@@ -128,7 +130,7 @@ def update(exp: Any, regimes: Any, metric: Any, year: Any, city: Any, lang: Any)
         figure = overview_figure(summary, runs, labels, metric, year, lang)
         data, columns = table_data(_headline_table(experiment.id, keys, year, city, lang))
         name = csv_name("overview", experiment.id, "headline_metrics", year_label(year), city, lang)
-        return figure, data, columns, csv_params(name)
+        return figure, data, columns, csv_params(name), caveats([metric, *HEADLINE], lang)
     return experiment.views.get(("overview", tuple(keys), metric, year, city, lang), compute)
 
 

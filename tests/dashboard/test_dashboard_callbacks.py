@@ -27,7 +27,7 @@ def test_overview_follows_the_chosen_regimes(pages: dict[str, Any]) -> None:
 def test_tables_hold_numbers_with_units_and_download_under_the_view_s_name(pages: dict[str, Any]) -> None:
     """First-use review: every export was ``Data.csv`` and held text such as "2.51 m" and "62.8%"."""
     keys = _keys()
-    fig, rows, columns, export = pages["overview"].update("dash_fixture", list(keys.values()), "hukou_share", 2013.0,
+    fig, rows, columns, export, _ = pages["overview"].update("dash_fixture", list(keys.values()), "hukou_share", 2013.0,
                                                           "shenzhen", "en")
     assert export == {"fileName": "hukou-overview-dash_fixture-headline_metrics-2013-shenzhen-en.csv"}
     share = next(r for r in rows if r["Metric"] == "Hukou share of residents" and r["Regime"] == "historical")
@@ -37,7 +37,7 @@ def test_tables_hold_numbers_with_units_and_download_under_the_view_s_name(pages
     numeric = {c["field"] for c in columns if c.get("type") == "numericColumn"}
     assert numeric == {"Mean", "95% CI low", "95% CI high", "n"}
     assert all(c["useValueFormatterForExport"] is False for c in columns if c["field"] in numeric)
-    *_, export, _ = pages["compare"].update("dash_fixture", keys["historical"], keys["talent_only"], "chengdu",
+    *_, export, _, _ = pages["compare"].update("dash_fixture", keys["historical"], keys["talent_only"], "chengdu",
                                              "zones", "zh")
     assert export["fileName"] == f"hukou-compare-dash_fixture-{keys['talent_only']}_minus_{keys['historical']}" \
                                  "-chengdu-zones-zh.csv"
@@ -57,7 +57,7 @@ def test_compare_differences_are_reform_minus_baseline(pages: dict[str, Any]) ->
     diff = pages["compare"].differences("dash_fixture", keys["historical"], keys["talent_only"], "guangzhou", "city")
     row = diff[(diff["metric"] == "hukou_share") & (diff["year"] == 2013.0)].iloc[0]
     assert row["diff"] == pytest.approx(row["reform"] - row["baseline"])
-    figure, data, columns, export, message = pages["compare"].update("dash_fixture", keys["historical"],
+    figure, data, columns, export, message, _ = pages["compare"].update("dash_fixture", keys["historical"],
                                                                      keys["talent_only"], "guangzhou", "zones", "en")
     assert message is None and len(figure["data"]) > 10 and data
     zones = pages["compare"].differences("dash_fixture", keys["historical"], keys["talent_only"], "chengdu", "zones")
@@ -69,8 +69,8 @@ def test_a_substituted_pair_or_experiment_is_said_not_drawn_silently(pages: dict
     """First-use review: baseline = reform plotted another pair, and an unknown experiment in a link showed the
     default one, both without a word."""
     keys = _keys()
-    *_, message = pages["compare"].update("dash_fixture", keys["historical"], keys["historical"], "guangzhou", "city",
-                                          "en")
+    *_, message, _ = pages["compare"].update("dash_fixture", keys["historical"], keys["historical"], "guangzhou",
+                                             "city", "en")
     assert message is not None and "showing talent_only against historical" in str(message).replace("regimes=", "")
     page = str(pages["overview"].layout(exp="no_such_sweep", lang="en"))
     assert "experiment-substituted" in page and "no experiment 'no_such_sweep' here: showing dash_fixture" in page
@@ -206,3 +206,30 @@ def test_scenario_builder_runs_a_short_sweep_and_links_the_comparison(pages: dic
     assert "<img src=x onerror=alert(1)>" in str(result.children[0])  # as text: Dash renders strings inert
     bad = pages["scenarios"].run_scenario(progress.append, dict(values, quota_factor="lots"), "en")
     assert "quota_factor" in str(bad)
+
+
+def test_metrics_whose_meaning_shifts_say_so_beside_the_chart(pages: dict[str, Any]) -> None:
+    """First-use review: school access fell under open registration only because it counts the children of
+    unsettled migrants; in zone view "suburban dispersion" silently became the zone's share; a points cut-off of 21
+    beside the calculator's line of 100; counts without "per year". Said in both languages."""
+    keys = _keys()
+    *_, notes = pages["overview"].update("dash_fixture", list(keys.values()), "points_cutoff", 2013.0, "all", "en")
+    text = " ".join(str(n.children) for n in notes)
+    assert text.index("Points cut-off: the lowest points total") < text.index("only the children of migrants who "
+                                                                              "have not settled")
+    assert "not the line of the rules" in text
+    figure, rows, _, _, _, notes = pages["compare"].update("dash_fixture", keys["historical"], keys["talent_only"],
+                                                           "guangzhou", "zones", "zh")
+    titles = [a["text"] for a in figure["layout"]["annotations"]]
+    assert "该圈层占全市外来人口的比例" in titles and "落户：全部渠道（每年）" in titles
+    assert "各圈层占全市外来人口的比例" in " ".join(str(n.children) for n in notes)
+    assert {r["指标"] for r in rows} >= {"该圈层占全市外来人口的比例", "落户：全部渠道（每年）"}
+    city_view = pages["compare"].update("dash_fixture", keys["historical"], keys["talent_only"], "guangzhou", "city",
+                                        "en")
+    titles = [a["text"] for a in city_view[0]["layout"]["annotations"]]
+    assert "Suburban dispersion (migrants)" in titles and "Settlements: all channels (per year)" in titles
+    assert "outside its core districts" in " ".join(str(n.children) for n in city_view[-1])
+    from dashboard.i18n import _CAVEATS, _ZONE_CAVEATS, metric_label
+
+    assert metric_label("arrivals", "en") == "Arrivals (per year)" and metric_label("migrants", "en").find("year") < 0
+    assert all(en and zh and en != zh for en, zh in [*_CAVEATS.values(), *_ZONE_CAVEATS.values()])
