@@ -51,7 +51,7 @@ def split(value: Any) -> list[str]:
 def experiment_options() -> list[dict[str, str]]:
     """The experiments of this dashboard for a dropdown."""
     reg = registry()
-    return [{"label": f"{reg.get(i).name} ({i})", "value": i} for i in reg.ids()]
+    return [{"label": f"{reg.get(i).title} ({i})", "value": i} for i in reg.ids()]
 
 
 def pick_experiment(value: Any) -> Experiment:

@@ -115,7 +115,7 @@ LABELS: dict[str, dict[str, str]] = {
         "district_bonus_factor": "District bonus (× as written)",
         "talent_age_shift": "Talent-route age limits (± years)",
         "scenario_name": "Scenario name", "end_year": "Last year", "replications": "Seeds", "run": "Run",
-        "cancel": "Cancel", "running": "Running…", "run_done": "Done: open the comparison",
+        "cancel": "Cancel", "running": "Running…", "run_done": "Done: open the comparison ({city})",
         "run_failed": "The run failed", "none": "(none)", "progress": "Progress",
         "all_cities": "All cities", "census_day": "census day", "seed_values": "seeds",
         "observed_definition": "Definition", "source": "Source", "confidence": "Confidence",
@@ -141,6 +141,12 @@ LABELS: dict[str, dict[str, str]] = {
                                  "(Shenzhen 2015: an owned home or permit years; 2017: no housing item; Guangzhou "
                                  "2018: an owned home; Chengdu: none; policies/data/points_tables.yaml).",
         "family_hukou_member": "Spouse, parent or child with this city's hukou",
+        "lever_city": "City the levers act on", "expected_text": "expected text", "name_length": "1 to 80 characters",
+        "allowed_range": "must be a number from {low:g} to {high:g}",
+        "saved_scenarios": "Saved scenarios",
+        "saved_scenarios_where": "Kept in {folder} (each with its regime file in _regimes); they stay until that "
+                                 "folder is removed.",
+        "saved_in": "Saved in {folder}.",
     },
     "zh": {
         "app_title": "户口模拟：深圳、广州、成都的落户",
@@ -221,7 +227,7 @@ LABELS: dict[str, dict[str, str]] = {
         "indicator_factor": "权重（原规定的倍数）", "district_bonus_factor": "区域加分（原规定的倍数）",
         "talent_age_shift": "人才引进年龄上限（增减年数）", "scenario_name": "情景名称", "end_year": "结束年份",
         "replications": "种子数", "run": "运行", "cancel": "取消", "running": "运行中…",
-        "run_done": "完成：打开对比", "run_failed": "运行失败", "none": "（无）", "progress": "进度",
+        "run_done": "完成：打开对比（{city}）", "run_failed": "运行失败", "none": "（无）", "progress": "进度",
         "all_cities": "全部城市", "census_day": "普查日", "seed_values": "种子",
         "observed_definition": "口径", "source": "来源", "confidence": "可信度",
         "dapeng_note": "大鹏新区（无区划代码，画在龙岗区边界内）",
@@ -242,6 +248,10 @@ LABELS: dict[str, dict[str, str]] = {
                                  "各市积分表均不为其计分（深圳2015年表：自有住房或居住证年限；2017年表：无住房项；"
                                  "广州2018年：自有住房；成都：无；policies/data/points_tables.yaml）。",
         "family_hukou_member": "配偶、父母或子女持有本市户籍",
+        "lever_city": "政策杠杆作用的城市", "expected_text": "应为文字", "name_length": "1至80个字符",
+        "allowed_range": "应为{low:g}至{high:g}之间的数", "saved_scenarios": "已保存的情景",
+        "saved_scenarios_where": "保存在 {folder}（各自的政策文件在 _regimes 中）；删除该文件夹前一直保留。",
+        "saved_in": "已保存在 {folder}。",
     },
 }
 

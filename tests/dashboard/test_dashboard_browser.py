@@ -137,7 +137,7 @@ def test_scenario_name_with_html_renders_inert(browser: Any, server: str) -> Non
     assert json.dumps("pwned") not in browser.page_source.split("</title>")[0]
     link[0].click()
     traces = wait_for(lambda: plot_traces(browser, "cmp-graph"), what="the comparison")
-    assert traces and "exp=scenario-" in browser.current_url
+    assert traces and "exp=scenario-" in browser.current_url and "city=chengdu" in browser.current_url
 
 
 def test_validation_view_follows_its_url_and_writes_the_choice_back(browser: Any, server: str) -> None:

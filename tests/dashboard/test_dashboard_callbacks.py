@@ -195,17 +195,33 @@ def test_validation_layout_reopens_the_view_of_its_query(pages: dict[str, Any]) 
 
 def test_scenario_builder_runs_a_short_sweep_and_links_the_comparison(pages: dict[str, Any]) -> None:
     progress: list[Any] = []
-    values = {"base": "chengdu", "quota_factor": 3.0, "min_score_shift": 0, "indicator": None, "indicator_factor": 1,
-              "district_bonus_factor": 1, "talent_age_shift": 0, "name": "<img src=x onerror=alert(1)>",
-              "end": 2012, "replications": 1, "scale": 100000}
+    values = {"base": "historical", "city": "chengdu", "quota_factor": 3.0, "min_score_shift": 0, "indicator": None,
+              "indicator_factor": 1, "district_bonus_factor": 1, "talent_age_shift": 0,
+              "name": "<img src=x onerror=alert(1)>", "end": 2012, "replications": 1, "scale": 100000}
     result = pages["scenarios"].run_scenario(progress.append, values, "en")
     text = str(result)
     assert "sb-compare-link" in text and progress[-1][0] == 100
     href = result.children[1].href
     assert href.startswith("/compare?exp=scenario-img-src-x-onerror-alert-1-")
     assert "<img src=x onerror=alert(1)>" in str(result.children[0])  # as text: Dash renders strings inert
-    bad = pages["scenarios"].run_scenario(progress.append, dict(values, quota_factor="lots"), "en")
-    assert "quota_factor" in str(bad)
+    # first-use review: the comparison opened on Shenzhen whatever the lever touched; the name became an id
+    assert "city=chengdu" in href and "(Chengdu)" in str(result.children[1].children)
+    ident = href.split("exp=")[1].split("&")[0]
+    experiment = registry().get(ident)
+    assert experiment.custom and experiment.folder.parent == registry().scenarios_dir
+    assert experiment.title == values["name"]
+    assert f"{values['name']} ({ident})" in {o["label"] for o in pages["compare"].experiment_options()}
+    assert set(pages["compare"].labels_of(experiment, experiment.scenario_keys()).values()) == {"historical",
+                                                                                               values["name"]}
+    page = str(pages["scenarios"].layout(lang="en"))
+    assert "sb-saved" in page and ident in page and "city=chengdu" in page  # listed, with its comparison
+    for quota in ("lots", None, 20):  # a browser sends no value for a number outside the input's range
+        bad = pages["scenarios"].run_scenario(progress.append, dict(values, quota_factor=quota), "en")
+        assert "Points-round quota (× as written): must be a number from 0 to 10" in str(bad)
+    bad = pages["scenarios"].run_scenario(progress.append, dict(values, end=2060), "zh")
+    assert "结束年份：应为2011至2035之间的数" in str(bad).replace(": ", "：")
+    bad = pages["scenarios"].run_scenario(progress.append, dict(values, city="shenzhen", base="chengdu"), "en")
+    assert "City the levers act on: the levers act on one city of chengdu: chengdu" in str(bad)
 
 
 def test_metrics_whose_meaning_shifts_say_so_beside_the_chart(pages: dict[str, Any]) -> None:
