@@ -176,3 +176,14 @@ def test_a_table_downloads_as_numbers_under_the_view_s_name(browser: Any, server
     assert rows and {r["City"] for r in rows} == {"Chengdu"} and {r["Unit"] for r in rows} <= {"persons", "%"}
     census = next(r for r in rows if r["Target"] == "chengdu_residents_2020c")
     assert float(census["Observed"]) > 2e7 and abs(float(census["Relative error (%)"])) < 50  # not "20.9 m", "+3.2%"
+
+
+def test_an_out_of_range_lever_is_named_with_its_allowed_range(browser: Any, server: str) -> None:
+    """First-use review: quota ×20 gave "quota_factor: expected a number" (the browser sends no value for a number
+    outside the input's range)."""
+    browser.get(f"{server}/scenarios?{urlencode({'base': 'chengdu', 'quota_factor': 20})}")
+    button = wait_for(lambda: browser.find_element("id", "sb-run"), what="the run button")
+    assert browser.find_element("id", "sb-city").text.startswith("Chengdu")
+    button.click()
+    message = wait_for(lambda: browser.find_element("id", "sb-result").text, what="the message")
+    assert "Points-round quota (× as written): must be a number from 0 to 10" in message
