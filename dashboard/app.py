@@ -12,7 +12,11 @@ second, docs/performance.md). The app is built and its frames are read (``dashbo
 before it forks, so every worker starts with the same read-only frames, shared copy-on-write. What a process holds
 is safe to fork: DuckDB connections are opened and closed per query (none is open at the fork, so none of its
 threads is), the registry and frames are plain Python objects that results never change under, and the
-background-callback cache (diskcache) is one folder for all workers that reconnects in each process. Without
+background-callback cache (diskcache) is one folder for all workers that reconnects in each process.
+
+Scenarios (the builder's short sweeps) are kept in a folder beside the results, ``scenarios_folder``, listed on the
+builder's page, so a link to one lasts as long as the results; the background-callback cache is ``_cache`` in it,
+one folder reused by every start instead of a new temporary folder each time. Without
 gunicorn (Windows) ``serve`` falls back to threaded Werkzeug with one process.
 """
 
@@ -21,7 +25,6 @@ from __future__ import annotations
 import gc
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +36,8 @@ from werkzeug.exceptions import HTTPException
 
 from dashboard import data
 
-__all__ = ["create_app", "LOOPBACK", "check_host", "check_workers", "default_workers", "serve", "warm_views",
-           "MAX_REQUEST_BYTES", "MAX_WORKERS", "THREADS", "MAX_WARM_VIEWS"]
+__all__ = ["create_app", "scenarios_folder", "LOOPBACK", "check_host", "check_workers", "default_workers", "serve",
+           "warm_views", "MAX_REQUEST_BYTES", "MAX_WORKERS", "THREADS", "MAX_WARM_VIEWS"]
 
 log = logging.getLogger(__name__)
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -106,25 +109,33 @@ def _on_error(err: Exception) -> None:
     return None
 
 
+def scenarios_folder(results: str | Path) -> Path:
+    """Where the scenario builder keeps its sweeps unless told: ``scenarios`` in the results folder (a folder of
+    sweeps), or beside a sweep folder given alone (the dashboard never writes inside a sweep)."""
+    results = Path(results)
+    return (results.parent if (results / "manifest.json").is_file() else results) / "scenarios"
+
+
 def create_app(results: str | Path, *, scenarios: str | Path | None = None, cache_dir: str | Path | None = None,
                background: bool = True) -> dash.Dash:
     """Build the dashboard over a sweep folder (or a folder of sweep folders).
 
     Args:
         results: ``--results``: a sweep folder or a folder holding several.
-        scenarios: where the scenario builder writes its short sweeps (default: a folder in the system's
-            temporary directory, so nothing is written next to the results).
-        cache_dir: the background-callback cache (default: a temporary folder).
+        scenarios: where the scenario builder keeps its short sweeps (default: ``scenarios_folder(results)``,
+            durable and listed, not a shared temporary folder whose clearing would break links to them).
+        cache_dir: the background-callback cache (default: ``_cache`` in the scenarios folder, reused by every
+            start).
         background: register the background-callback manager (the scenario builder needs it).
     """
-    scenarios = Path(scenarios) if scenarios else Path(tempfile.gettempdir()) / "hukou-dashboard-scenarios"
+    scenarios = Path(scenarios) if scenarios else scenarios_folder(results)
     scenarios.mkdir(parents=True, exist_ok=True)
     data.use_results(Path(results), scenarios)
     manager = None
     if background:
         import diskcache
 
-        cache = diskcache.Cache(str(cache_dir or tempfile.mkdtemp(prefix="hukou-dash-cache-")))
+        cache = diskcache.Cache(str(cache_dir or scenarios / "_cache"))
         manager = dash.DiskcacheManager(cache)
     app = dash.Dash(
         __name__, use_pages=True, pages_folder=str(_PAGES), title="hukou-sim",

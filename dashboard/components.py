@@ -9,20 +9,23 @@ page's ``layout(**query)`` rebuilds the same view from it when the link is opene
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, clientside_callback, dash_table, dcc, html
+from dash import Input, Output, clientside_callback, dcc, html
 
 from dashboard.data import Experiment, ValidationReport
 from dashboard.figures import GRAPH_CONFIG
 from dashboard.i18n import t
 
 __all__ = ["PAGES", "shell", "manifest_panel", "report_manifest_body", "report_manifest_panel", "table", "graph",
-           "sync_url", "first", "error_alert", "href", "summary_unavailable"]
+           "sync_url", "first", "error_alert", "href", "summary_unavailable", "table_data", "csv_export", "csv_name",
+           "csv_params", "caveats"]
 
 PAGES = (("overview", "/"), ("compare", "/compare"), ("map", "/map"), ("calculator", "/calculator"),
          ("scenarios", "/scenarios"), ("validation", "/validation"))
@@ -174,19 +177,76 @@ def report_manifest_panel(report: ValidationReport | None, lang: str, page: str,
     ], className="mt-4 border-top pt-2", open=False)
 
 
-def table(table_id: str, frame: pd.DataFrame, lang: str) -> dash_table.DataTable:
-    """A read-only table with a CSV export button (cells are text: HTML in them is shown, never rendered)."""
-    return dash_table.DataTable(
-        id=table_id, data=frame.to_dict("records"), columns=[{"name": str(c), "id": str(c)} for c in frame.columns],
-        export_format="csv", export_headers="display", page_size=25, sort_action="native",
-        style_table={"overflowX": "auto"}, style_cell={"fontSize": 13, "textAlign": "left", "whiteSpace": "normal",
-                                                       "height": "auto"},
-        style_header={"fontWeight": "bold"}, css=[{"selector": ".export", "rule": "margin: 4px 0;"}])
+# Numbers are shown with thousands separators and exported as they are (useValueFormatterForExport off), so the
+# CSV holds numbers a spreadsheet reads; an undefined value is a dash on screen and an empty cell in the file.
+_NUMBER_FORMAT = {"function": "params.value == null ? '–' : d3.format(',')(params.value)"}
+_DEFAULT_COLUMN = {"sortable": True, "filter": True, "resizable": True, "wrapText": True, "autoHeight": True,
+                   "minWidth": 90, "cellStyle": {"lineHeight": "1.4", "paddingTop": "6px", "paddingBottom": "6px"}}
+_GRID_OPTIONS = {"pagination": True, "paginationPageSize": 25, "paginationPageSizeSelector": [25, 50, 100],
+                 "domLayout": "autoHeight", "enableCellTextSelection": True, "ensureDomOrder": True}
 
 
-def table_data(frame: pd.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
-    """A frame as (data, columns) for a DataTable's outputs."""
-    return frame.to_dict("records"), [{"name": str(c), "id": str(c)} for c in frame.columns]
+def table(table_id: str, frame: pd.DataFrame, lang: str, filename: str = "hukou-table") -> html.Div:
+    """A read-only grid (dash-ag-grid: sort and filter on every column) and a button that downloads its rows as
+    CSV, named ``filename`` (the callback that fills the grid renames it after the view, ``csv_params``). Cells are
+    text or numbers: HTML in them is shown, never rendered. The page registers the button with ``csv_export``."""
+    row_data, column_defs = table_data(frame)
+    return html.Div([
+        dbc.Button(t("download_csv", lang), id=f"{table_id}-csv", color="secondary", outline=True, size="sm",
+                   className="mb-1", n_clicks=0),
+        dag.AgGrid(id=table_id, rowData=row_data, columnDefs=column_defs, defaultColDef=_DEFAULT_COLUMN,
+                   dashGridOptions=_GRID_OPTIONS, csvExportParams=csv_params(filename),
+                   columnSize="responsiveSizeToFit", style={"height": None}),
+    ])
+
+
+def table_data(frame: pd.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A frame as (rowData, columnDefs) for a grid's outputs: numeric columns stay numbers (right-aligned, number
+    filter), undefined values become null."""
+    columns = []
+    undefined = []
+    for name in frame.columns:
+        kind = pd.api.types.infer_dtype(frame[name], skipna=True)  # C speed: no Python call per cell
+        column: dict[str, Any] = {"headerName": str(name), "field": str(name)}
+        if kind in ("integer", "floating", "mixed-integer-float", "decimal"):
+            column.update(type="numericColumn", filter="agNumberColumnFilter", valueFormatter=_NUMBER_FORMAT,
+                          useValueFormatterForExport=False)
+            if frame[name].isna().any():
+                undefined.append(name)
+        columns.append(column)
+    if undefined:  # NaN is not JSON: null instead
+        frame = frame.assign(**{str(c): frame[c].astype(object).where(frame[c].notna(), None) for c in undefined})
+    return (frame.to_dict("records") if len(frame) else []), columns
+
+
+def csv_name(*parts: Any) -> str:
+    """A CSV file name from what the table holds (page, experiment, metric, city, year…): ``hukou-`` and the
+    parts as lower-case words joined by ``-`` (letters, digits, ``_``, ``-`` and ``.`` kept, any other run of
+    characters made one ``_``)."""
+    words = [re.sub(r"[^0-9A-Za-z_.-]+", "_", str(p)).strip("_.-").lower() for p in parts if p not in (None, "")]
+    return "-".join(["hukou", *(w for w in words if w)])[:150] + ".csv"
+
+
+def csv_params(filename: str) -> dict[str, Any]:
+    """The grid's CSV export settings: the file name (``.csv`` added when missing)."""
+    return {"fileName": filename if filename.endswith(".csv") else filename + ".csv"}
+
+
+def csv_export(*table_ids: str) -> None:
+    """Register, for each grid, the client-side callback by which its button downloads its rows as CSV."""
+    for table_id in table_ids:
+        clientside_callback(
+            """function(n) { return n ? true : window.dash_clientside.no_update; }""",
+            Output(table_id, "exportDataAsCsv"), Input(f"{table_id}-csv", "n_clicks"), prevent_initial_call=True)
+
+
+def caveats(metrics: Any, lang: str, zone: bool = False) -> list[Any]:
+    """What the shown metrics count where their names alone would mislead (``dashboard.i18n.metric_caveat``), one
+    line each, for beside a chart or table; an empty list when nothing needs saying."""
+    from dashboard.i18n import metric_caveat
+
+    notes = dict.fromkeys(note for m in metrics if (note := metric_caveat(m, lang, zone)))
+    return [html.Li(note) for note in notes]
 
 
 def graph(graph_id: str, figure: Any = None, filename: str = "hukou-figure") -> dcc.Graph:

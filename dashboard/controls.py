@@ -27,7 +27,8 @@ CALCULATOR_DEFAULTS: dict[str, Any] = {"date": "2018-06-01", "age": 30, "sex": "
                             "shortage_occupation": False, "pension": 48, "medical": 48, "unemployment": 48,
                             "work_injury": 48, "maternity": 48, "residence_permit_months": 36,
                             "months_in_city": 36, "employed": True, "housing_type": "rented",
-                            "home_district": 440306, "work_district": 440306, "tax_paid_3y": 0, "invention": 0,
+                            "registered_lease": False, "family_hukou_member": False, "home_district": 440306,
+                            "work_district": 440306, "tax_paid_3y": 0, "invention": 0,
                             "utility_model": 0, "criminal": False, "bad_credit": False}
 MAX_TEXT = 200
 
@@ -50,7 +51,7 @@ def split(value: Any) -> list[str]:
 def experiment_options() -> list[dict[str, str]]:
     """The experiments of this dashboard for a dropdown."""
     reg = registry()
-    return [{"label": f"{reg.get(i).name} ({i})", "value": i} for i in reg.ids()]
+    return [{"label": f"{reg.get(i).title} ({i})", "value": i} for i in reg.ids()]
 
 
 def pick_experiment(value: Any) -> Experiment:

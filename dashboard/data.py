@@ -203,6 +203,13 @@ class Experiment:
         """The spec name."""
         return str(self.manifest.get("name", self.id))
 
+    @property
+    def title(self) -> str:
+        """What the pages call the experiment: a builder scenario's name as its user wrote it (the spec's
+        description, in any script), else the spec name."""
+        description = self.manifest.get("spec", {}).get("description") if self.custom else None
+        return str(description)[:80] if description else self.name
+
     def scenarios(self) -> pd.DataFrame:
         """One row per scenario: ``scenario`` (key), ``label`` (short text), and a ``regimes`` column if varied."""
         def load() -> pd.DataFrame:
@@ -214,6 +221,8 @@ class Experiment:
             # a scenario builder's regime is a file: show its name, not its path
             frame["label"] = frame["label"].astype(str).str.replace(r"regimes=\S*/([^/]+)\.ya?ml$", r"regimes=\1",
                                                                     regex=True)
+            if self.custom:  # the builder's changed regime is named as its user named the scenario
+                frame.loc[frame["regimes"].str.endswith((".yaml", ".yml")), "label"] = self.title
             frame["scenario"] = frame["scenario"].astype("int64")
             frame["key"] = frame["scenario"].map(lambda k: f"{int(k):x}")
             return frame

@@ -17,7 +17,19 @@ from plotly.subplots import make_subplots
 
 from dashboard.data import run_stats
 from dashboard.geo import LONGGANG_ADCODE
-from dashboard.i18n import city_label, fmt_difference, fmt_number, fmt_share, fmt_value, metric_label, t, zone_label
+from dashboard.i18n import (
+    city_label,
+    fmt_difference,
+    fmt_number,
+    fmt_share,
+    fmt_value,
+    metric_label,
+    metric_number,
+    metric_unit,
+    t,
+    with_unit,
+    zone_label,
+)
 from policies.cities import CITIES
 from sim.metrics import SETTLEMENT_METRICS, SHARE_METRICS
 
@@ -199,7 +211,9 @@ def compare_figure(diff: pd.DataFrame, lang: str, title: str = "") -> dict[str, 
     if diff.empty:
         return empty_figure(t("no_data", lang), lang)
     diff = diff[diff["year"] % 1 == 0]  # year ends only: census-day rows carry no yearly flows
-    titles = tuple(metric_label(p[0] if len(p[1]) == 1 else "settlements_total", lang) for p in COMPARE_PANELS)
+    zoned = bool((diff["zone"] != "").any())  # zone view: a panel title says what the metric means per zone
+    titles = tuple(metric_label(p[0] if len(p[1]) == 1 else "settlements_total", lang, zone=zoned)
+                   for p in COMPARE_PANELS)
     layout = {**json.loads(_subplot_layout(titles)), **_base_layout(lang, title), "height": 1050}
     layout["annotations"] = json.loads(_subplot_layout(titles))["annotations"]
     layout["shapes"] = []
@@ -247,7 +261,8 @@ def compare_figure(diff: pd.DataFrame, lang: str, title: str = "") -> dict[str, 
 
 
 def compare_table(diff: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """The last year's differences as a table for reading and CSV download."""
+    """The last year's differences as a table for reading and CSV download: numbers, with their units in columns
+    of their own (levels in the metric's unit, differences of shares in percentage points)."""
     if diff.empty:
         return pd.DataFrame()
     ends = diff[diff["year"] % 1 == 0]
@@ -255,12 +270,14 @@ def compare_table(diff: pd.DataFrame, lang: str) -> pd.DataFrame:
     rows = []
     for r in last.itertuples(index=False):
         rows.append({t("year", lang): int(r.year), t("zone", lang): zone_label(r.zone, lang) if r.zone else "–",
-                     t("metric", lang): metric_label(r.metric, lang),
-                     t("baseline", lang): fmt_value(r.metric, r.baseline, lang),
-                     t("reform", lang): fmt_value(r.metric, r.reform, lang),
-                     t("difference", lang): fmt_difference(r.metric, r.diff, lang),
-                     t("ci", lang): "–" if _nan(r.low) else f"{fmt_difference(r.metric, r.low, lang)} – "
-                                                              f"{fmt_difference(r.metric, r.high, lang)}"})
+                     t("metric", lang): metric_label(r.metric, lang, zone=bool(r.zone)),
+                     t("unit", lang): metric_unit(r.metric, lang),
+                     t("baseline", lang): metric_number(r.metric, r.baseline),
+                     t("reform", lang): metric_number(r.metric, r.reform),
+                     t("unit_difference", lang): metric_unit(r.metric, lang, difference=True),
+                     t("difference", lang): metric_number(r.metric, r.diff, difference=True),
+                     t("ci_low", lang): metric_number(r.metric, r.low, difference=True),
+                     t("ci_high", lang): metric_number(r.metric, r.high, difference=True)})
     return pd.DataFrame(rows)
 
 
@@ -463,28 +480,36 @@ def _report_year(year: float) -> str:
 
 
 def validation_table(table: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """The report's rows for reading and CSV download: observed, simulated mean and band, error measures
-    (district shares as percentages)."""
+    """The report's rows for reading and CSV download: observed, simulated mean and band as numbers in the unit of
+    their row (persons, or % for district shares), relative error and σ in %, z."""
     rows = []
     for r in table.itertuples(index=False):
-        bound = "≥ " if r.comparison == "at_least" else ""
+        share = r.measure == "district_share"
 
-        def fmt(v: float, share: bool = r.measure == "district_share") -> str:
-            return fmt_share(v, lang, 2) if share else fmt_number(v, lang)
+        def num(v: float, share: bool = share) -> float | None:
+            if _nan(v):
+                return None
+            return round(float(v) * 100, 2) + 0.0 if share else round(float(v)) + 0.0
 
         rows.append({t("city", lang): city_label(r.city, lang), t("year", lang): _report_year(r.year),
                      t("measure", lang): t(f"measure_{r.measure}", lang),
                      t("target_kind", lang): t(f"kind_{r.target_kind}", lang),
-                     t("observed", lang): bound + fmt(r.observed),
-                     t("simulated_mean", lang): fmt(r.simulated_mean),
-                     t("band", lang): f"{fmt(r.simulated_lo)} – {fmt(r.simulated_hi)}",
-                     t("relative_error", lang): _signed(r.relative_error),
-                     "z": "–" if _nan(r.z) else f"{r.z:+.2f}".replace("-", "−"),
+                     t("unit", lang): metric_unit("hukou_share" if share else "residents", lang),
+                     t("lower_bound", lang): t("yes" if r.comparison == "at_least" else "no", lang),
+                     t("observed", lang): num(r.observed), t("simulated_mean", lang): num(r.simulated_mean),
+                     t("band_low", lang): num(r.simulated_lo), t("band_high", lang): num(r.simulated_hi),
+                     with_unit(t("relative_error", lang), "%", lang): _percent(r.relative_error),
+                     "z": None if _nan(r.z) else round(float(r.z), 2) + 0.0,
                      t("inside_band", lang): t("yes" if r.inside_band else "no", lang),
-                     t("sigma_rel", lang): fmt_share(r.sigma_rel, lang),
+                     with_unit(t("sigma_rel", lang), "%", lang): _percent(r.sigma_rel),
                      t("target", lang): r.target_id, t("confidence", lang): r.confidence,
                      t("note", lang): r.note, t("source", lang): r.source})
     return pd.DataFrame(rows)
+
+
+def _percent(value: float) -> float | None:
+    """A fraction as a number of percent (2 decimals), None when undefined."""
+    return None if _nan(value) else round(float(value) * 100, 2) + 0.0
 
 
 @cache

@@ -11,10 +11,10 @@ import math
 from typing import Any
 
 from policies.cities import CITY_NAMES
-from sim.metrics import SHARE_METRICS, YEAR_METRICS
+from sim.metrics import FLOW_METRICS, INDEX_METRICS, POINTS_METRICS, SHARE_METRICS, YEAR_METRICS
 
 __all__ = ["LANGS", "t", "lang_of", "fmt_number", "fmt_share", "fmt_value", "metric_label", "city_label",
-           "zone_label", "LABELS"]
+           "zone_label", "LABELS", "metric_unit", "metric_number", "with_unit", "metric_caveat"]
 
 LANGS = ("en", "zh")
 
@@ -94,7 +94,7 @@ LABELS: dict[str, dict[str, str]] = {
         "pair_substituted": "the reform chosen is the baseline itself (or not in this experiment): showing {reform} "
                             "against {baseline} instead",
         "experiment_substituted": "no experiment {requested!r} here: showing {shown}",
-        "mean": "mean", "ci": "95% CI", "difference": "Difference", "seed": "seed", "simulated": "Simulated",
+        "mean": "Mean", "ci": "95% CI", "difference": "Difference", "seed": "seed", "simulated": "Simulated",
         "observed": "Observed", "residents": "Residents", "hukou_residents": "Registered (hukou) population",
         "download_csv": "Download CSV", "date": "Date", "age": "Age", "sex": "Sex", "education": "Education",
         "full_time_degree": "Full-time degree", "professional_title": "Professional title",
@@ -115,13 +115,38 @@ LABELS: dict[str, dict[str, str]] = {
         "district_bonus_factor": "District bonus (× as written)",
         "talent_age_shift": "Talent-route age limits (± years)",
         "scenario_name": "Scenario name", "end_year": "Last year", "replications": "Seeds", "run": "Run",
-        "cancel": "Cancel", "running": "Running…", "run_done": "Done: open the comparison",
+        "cancel": "Cancel", "running": "Running…", "run_done": "Done: open the comparison ({city})",
         "run_failed": "The run failed", "none": "(none)", "progress": "Progress",
         "all_cities": "All cities", "census_day": "census day", "seed_values": "seeds",
         "observed_definition": "Definition", "source": "Source", "confidence": "Confidence",
         "dapeng_note": "Dapeng New Area (no adcode; drawn inside Longgang's boundary)",
         "within_longgang": "Longgang's boundary includes Dapeng New Area",
         "no_data": "No data for this choice.",
+        "unit": "Unit", "unit_difference": "Unit of the difference", "ci_low": "95% CI low", "ci_high": "95% CI high",
+        "band_low": "Seed band low", "band_high": "Seed band high", "lower_bound": "Observed is a lower bound",
+        "basis": "Basis", "basis_cited": "cited rule", "basis_assumed": "assumption",
+        "line_rules": "the line of the rules: the lowest score that may apply",
+        "line_no_line": "", "line_below": "Below the points line.",
+        "line_reached": "Reaches the points line, and the points route is open to this profile.",
+        "line_reached_route_closed": "Reaches the points line, but the points route is closed: {why}. The score "
+                                     "alone does not qualify.",
+        "assumed_scoring": "{n} of {total} indicators are scored on assumptions (no text found gives their values): "
+                           "this total is an estimate; see the Basis column.",
+        "settle_now": "Can settle now through: {channels}.", "settle_none": "No settlement channel is open now.",
+        "registered_lease": "Registered lease (rented home)",
+        "registered_lease_note": "A lease registered with the housing authority (租赁登记备案) makes a rented home a "
+                                 "stable home for the channels' conditions: Shenzhen's residence and insurance route "
+                                 "allows rental (深府〔2016〕59号), Guangzhou's points route a registered lease of "
+                                 "a year or more (2015年广州市积分制入户申办指南). No city's points table scores it "
+                                 "(Shenzhen 2015: an owned home or permit years; 2017: no housing item; Guangzhou "
+                                 "2018: an owned home; Chengdu: none; policies/data/points_tables.yaml).",
+        "family_hukou_member": "Spouse, parent or child with this city's hukou",
+        "lever_city": "City the levers act on", "expected_text": "expected text", "name_length": "1 to 80 characters",
+        "allowed_range": "must be a number from {low:g} to {high:g}",
+        "saved_scenarios": "Saved scenarios",
+        "saved_scenarios_where": "Kept in {folder} (each with its regime file in _regimes); they stay until that "
+                                 "folder is removed.",
+        "saved_in": "Saved in {folder}.",
     },
     "zh": {
         "app_title": "户口模拟：深圳、广州、成都的落户",
@@ -202,12 +227,31 @@ LABELS: dict[str, dict[str, str]] = {
         "indicator_factor": "权重（原规定的倍数）", "district_bonus_factor": "区域加分（原规定的倍数）",
         "talent_age_shift": "人才引进年龄上限（增减年数）", "scenario_name": "情景名称", "end_year": "结束年份",
         "replications": "种子数", "run": "运行", "cancel": "取消", "running": "运行中…",
-        "run_done": "完成：打开对比", "run_failed": "运行失败", "none": "（无）", "progress": "进度",
+        "run_done": "完成：打开对比（{city}）", "run_failed": "运行失败", "none": "（无）", "progress": "进度",
         "all_cities": "全部城市", "census_day": "普查日", "seed_values": "种子",
         "observed_definition": "口径", "source": "来源", "confidence": "可信度",
         "dapeng_note": "大鹏新区（无区划代码，画在龙岗区边界内）",
         "within_longgang": "龙岗区边界包含大鹏新区",
         "no_data": "该选择没有数据。",
+        "unit": "单位", "unit_difference": "差值单位", "ci_low": "95%置信区间下限", "ci_high": "95%置信区间上限",
+        "band_low": "种子区间下限", "band_high": "种子区间上限", "lower_bound": "观测值为下限",
+        "basis": "依据", "basis_cited": "有条文", "basis_assumed": "假设",
+        "line_rules": "政策规定的积分线：可申请的最低分",
+        "line_no_line": "", "line_below": "未达积分线。",
+        "line_reached": "达到积分线，且积分入户渠道对此人开放。",
+        "line_reached_route_closed": "达到积分线，但积分入户渠道不开放：{why}。仅凭分数不能入户。",
+        "assumed_scoring": "{total}项指标中有{n}项的分值是假设（未找到规定分值的文件）：该总分为估计值，见“依据”列。",
+        "settle_now": "目前可通过以下渠道落户：{channels}。", "settle_none": "目前没有可用的落户渠道。",
+        "registered_lease": "租赁合同已登记备案（租房）",
+        "registered_lease_note": "经登记备案的租赁合同使租住房屋在各渠道条件中算作合法稳定住所："
+                                 "深圳居住社保迁户允许租房（深府〔2016〕59号），广州积分入户要求登记一年以上的租赁合同（2015年广州市积分制入户申办指南）。"
+                                 "各市积分表均不为其计分（深圳2015年表：自有住房或居住证年限；2017年表：无住房项；"
+                                 "广州2018年：自有住房；成都：无；policies/data/points_tables.yaml）。",
+        "family_hukou_member": "配偶、父母或子女持有本市户籍",
+        "lever_city": "政策杠杆作用的城市", "expected_text": "应为文字", "name_length": "1至80个字符",
+        "allowed_range": "应为{low:g}至{high:g}之间的数", "saved_scenarios": "已保存的情景",
+        "saved_scenarios_where": "保存在 {folder}（各自的政策文件在 _regimes 中）；删除该文件夹前一直保留。",
+        "saved_in": "已保存在 {folder}。",
     },
 }
 
@@ -243,6 +287,41 @@ _METRICS = {
     "migrants_bachelor_plus": ("Migrants with a bachelor's degree or more", "本科及以上外来人口"),
     "migrant_children_in_school": ("Migrant children in public school", "公办学校随迁子女"),
 }
+# What a metric means where its name alone misleads (docs/metrics.md gives the formulas): shown beside the chart or
+# table that draws it. A metric in a zone view may mean something else than in a city view (sim.metrics.ZONE_SQL).
+_ZONE_METRICS = {
+    "suburban_dispersion_migrants": ("Zone's share of the city's migrants", "该圈层占全市外来人口的比例"),
+}
+_CAVEATS = {
+    "school_access": (
+        "Migrant children's public-school access counts only the children of migrants who have not settled: when "
+        "more migrants settle (open registration), their children leave the count, so the share can fall while no "
+        "child loses a place.",
+        "随迁子女公办学校就读比例只统计尚未落户的外来人口的子女：落户的人越多（如放开落户），其子女就不再计入，"
+        "因此该比例可能下降，而并没有孩子失去学位。"),
+    "suburban_dispersion_migrants": (
+        "Suburban dispersion: the share of the city's migrants living outside its core districts.",
+        "外来人口郊区分布比例：居住在核心区以外的外来人口占全市外来人口的比例。"),
+    "points_cutoff": (
+        "Points cut-off: the lowest points total among those the model's quota rounds admitted in the year (the "
+        "cut-off a round publishes), not the line of the rules (the lowest score that may apply, e.g. 100 in "
+        "Shenzhen); it can lie below that line where a channel ranks by something else than points, and is "
+        "undefined in a year without an admission.",
+        "积分入围分数线：模型中当年积分入户批次实际录取者的最低积分（批次公布的入围线），而不是政策规定的积分线"
+        "（可申请的最低分，如深圳100分）；按积分以外的条件排序的渠道，其入围线可能低于积分线；当年无人录取时无定义。"),
+    "time_to_hukou_years": (
+        "Time to hukou averages over the year's settlers only: a rule that lets long-stayers settle raises it "
+        "although no one waits longer.",
+        "落户所需时间只对当年落户者取平均：让久居者落户的政策会使其上升，而并没有人等待更久。"),
+}
+_ZONE_CAVEATS = {
+    "suburban_dispersion_migrants": (
+        "In zone view, suburban dispersion becomes each zone's share of the city's migrants (the zones sum to "
+        "100%).",
+        "按圈层查看时，郊区分布比例改为各圈层占全市外来人口的比例（各圈层之和为100%）。"),
+}
+_PER_YEAR = (" (per year)", "（每年）")
+
 _ZONES = {"core": ("Core", "核心区"), "inner_suburb": ("Inner suburb", "近郊"),
           "outer_suburb": ("Outer suburb", "远郊"), "new_town": ("New town", "新城"), "exurb": ("Exurb", "外围区县")}
 
@@ -257,10 +336,23 @@ def t(key: str, lang: str) -> str:
     return LABELS[lang_of(lang)].get(key, key)
 
 
-def metric_label(metric: str, lang: str) -> str:
-    """A metric's name in the language."""
+def metric_label(metric: str, lang: str, zone: bool = False) -> str:
+    """A metric's name in the language: "(per year)" on yearly flows, and its zone meaning in a zone view
+    (``zone``: suburban dispersion is then the zone's share of the city's migrants)."""
+    i = LANGS.index(lang_of(lang))
+    if zone and metric in _ZONE_METRICS:
+        return _ZONE_METRICS[metric][i]
     pair = _METRICS.get(metric)
-    return pair[LANGS.index(lang_of(lang))] if pair else metric
+    if not pair:
+        return metric
+    return pair[i] + (_PER_YEAR[i] if metric in FLOW_METRICS else "")
+
+
+def metric_caveat(metric: str, lang: str, zone: bool = False) -> str:
+    """What the metric counts where its name alone would mislead (empty when nothing needs saying)."""
+    i = LANGS.index(lang_of(lang))
+    pair = (_ZONE_CAVEATS.get(metric) if zone else None) or _CAVEATS.get(metric)
+    return pair[i] if pair else ""
 
 
 def city_label(city: str, lang: str) -> str:
@@ -329,3 +421,48 @@ def fmt_value(metric: str, value: float | None, lang: str) -> str:
     if metric in ("rent_index", "points_cutoff"):
         return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value):.2f}"
     return fmt_number(value, lang)
+
+
+# Units of the tables' numbers (and so of their CSV columns): a table holds numbers, never "2.51 m" or "62.8%".
+_UNITS = {"share": ("%", "%"), "pp": ("pp", "个百分点"), "years": ("years", "年"),
+          "flow": ("persons per year", "人/年"), "persons": ("persons", "人"), "points": ("points", "分"),
+          "index": ("index", "指数")}
+
+
+def _unit_kind(metric: str, difference: bool) -> str:
+    if metric in SHARE_METRICS:
+        return "pp" if difference else "share"
+    if metric in YEAR_METRICS:
+        return "years"
+    if metric in FLOW_METRICS:
+        return "flow"
+    if metric in POINTS_METRICS:
+        return "points"
+    if metric in INDEX_METRICS:
+        return "index"
+    return "persons"
+
+
+def metric_unit(metric: str, lang: str, difference: bool = False) -> str:
+    """The unit of a metric's numbers in the tables: % for shares (pp for their differences), years, persons per
+    year for yearly flows, persons for stocks, points, index."""
+    return _UNITS[_unit_kind(metric, difference)][LANGS.index(lang_of(lang))]
+
+
+def metric_number(metric: str, value: float | None, difference: bool = False) -> float | None:
+    """A metric's value as the number a table (and its CSV) holds, in ``metric_unit``: shares and their
+    differences ×100 (2 decimals), years and indices to 2 decimals, counts to whole persons; None when undefined.
+    No negative zero."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    kind = _unit_kind(metric, difference)
+    if kind in ("share", "pp"):
+        return _no_negative_zero(float(value) * 100, 2)
+    if kind in ("flow", "persons"):
+        return _no_negative_zero(float(value), 0)
+    return _no_negative_zero(float(value), 2)
+
+
+def with_unit(label: str, unit: str, lang: str) -> str:
+    """A column name with its unit: ``Mean (%)`` / ``均值（%）``."""
+    return f"{label}（{unit}）" if lang_of(lang) == "zh" else f"{label} ({unit})"

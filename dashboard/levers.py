@@ -5,6 +5,13 @@ Why a counterfactual file and not run-config overrides: a counterfactual *derive
 with the same seeds, so the comparison is like for like. Each lever rewrites the dated entries of the parameters the
 regime's variants use, keeping their dates, and records why in ``assumption:`` (the loader refuses a value without
 one).
+
+Levers act on one city (``Levers.city``): the counterfactual covers every city of its starting regime, so the other
+cities keep that regime's rules, and its overrides change only variants the chosen city uses (a variant another city
+also uses is refused, since the lever would reach that city too).
+
+Scenarios are kept: the regime files in ``<folder>/_regimes`` and each sweep in ``<folder>/<id>``, a folder the
+dashboard lists (``hukou dashboard`` puts it beside the results, ``dashboard.app.scenarios_folder``).
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["Levers", "covered", "variants_used", "indicator_choices", "build_overrides", "write_scenario",
-           "POINT_KEYS", "LIMITS"]
+           "POINT_KEYS", "LIMITS", "cities_of", "scenario_id", "read_levers"]
 
 # Keys whose numbers are points (scaled by an indicator weight); thresholds, months and ages are not.
 POINT_KEYS = {"points", "per_unit", "per_year", "pension_per_year", "other_per_type_per_year", "cap", "cap_total",
@@ -45,9 +52,12 @@ class Levers:
     end: int = 2025
     replications: int = 2
     scale: float = 20000.0
+    city: str | None = None  # the city the levers act on (None: the starting regime's only city)
 
     def check(self) -> Levers:
-        """Validate every field (``ValueError`` naming it)."""
+        """Validate every field (``ValueError`` naming it); the result names its city."""
+        from dataclasses import replace
+
         from policies.catalogue import available
 
         if not isinstance(self.base, str) or self.base not in available():
@@ -60,6 +70,13 @@ class Levers:
             raise ValueError("name: 1 to 80 characters")
         if self.indicator is not None and self.indicator not in indicator_choices(self.base):
             raise ValueError(f"indicator: {str(self.indicator)[:40]!r} is not a points indicator of {self.base}")
+        cities = cities_of(self.base)
+        if self.city is None and len(cities) == 1:
+            return replace(self, city=cities[0]).check()
+        if self.city not in cities:
+            raise ValueError(f"city: the levers act on one city of {self.base}: {' | '.join(cities)}")
+        if self.indicator is not None and self.indicator not in indicator_choices(self.base, self.city):
+            raise ValueError(f"indicator: {self.indicator!r} is not a points indicator of {self.base} in {self.city}")
         return self
 
     def changed(self) -> bool:
@@ -77,10 +94,20 @@ def covered(base: str) -> dict[str, object]:
     return named or regimes
 
 
-def variants_used(base: str) -> dict[str, set[str]]:
-    """Mechanism → the variants the regime ``base`` uses at any date, in the cities it covers."""
+def cities_of(base: str) -> list[str]:
+    """The cities a lever on ``base`` can act on, in the usual order."""
+    from policies.cities import CITIES
+
+    names = covered(base)
+    return [c for c in CITIES if c in names]
+
+
+def variants_used(base: str, city: str | None = None) -> dict[str, set[str]]:
+    """Mechanism → the variants the regime ``base`` uses at any date, in ``city`` (None: every city it covers)."""
     used: dict[str, set[str]] = {}
-    for regime in covered(base).values():
+    for name, regime in covered(base).items():
+        if city is not None and name != city:
+            continue
         for version in regime.versions:
             for mechanism, variant in version.mechanisms.items():
                 if variant:
@@ -96,12 +123,13 @@ def _has_points(value: Any) -> bool:
     return False
 
 
-def indicator_choices(base: str) -> list[str]:
-    """The points indicators whose weight the builder can change for this regime set (sorted)."""
+def indicator_choices(base: str, city: str | None = None) -> list[str]:
+    """The points indicators whose weight the builder can change for this regime set, in ``city`` (None: in any of
+    its cities), sorted."""
     from policies.mechanisms import variants_of
 
     names: set[str] = set()
-    for variant in variants_used(base).get("points", ()):
+    for variant in variants_used(base, city).get("points", ()):
         for param, entries in variants_of("points")[variant].params.items():
             if param not in _NOT_WEIGHTS and any(_has_points(e.value) for e in entries):
                 names.add(param)
@@ -148,7 +176,7 @@ def build_overrides(levers: Levers) -> dict[str, list[dict[str, Any]]]:
     """The dated overrides (``mechanism.variant.param`` → entries) that the levers mean for the regime set."""
     from policies.mechanisms import variants_of
 
-    used = variants_used(levers.base)
+    used = variants_used(levers.base, levers.city)
     out: dict[str, list[dict[str, Any]]] = {}
     for variant in sorted(used.get("points_channel", ())):
         params = variants_of("points_channel")[variant].params
@@ -184,9 +212,9 @@ def build_overrides(levers: Levers) -> dict[str, list[dict[str, Any]]]:
 
 def scenario_id(levers: Levers) -> str:
     """A stable identifier: a slug of the name and a hash of every lever (same levers → same sweep, reused)."""
-    slug = re.sub(r"[^a-z0-9]+", "-", levers.name.lower()).strip("-")[:30] or "scenario"
+    slug = re.sub(r"[^a-z0-9]+", "-", levers.name.lower()).strip("-")[:30]
     digest = hashlib.sha256(json.dumps(asdict(levers), sort_keys=True).encode()).hexdigest()[:10]
-    return f"scenario-{slug}-{digest}"
+    return f"scenario-{slug}-{digest}" if slug else f"scenario-{digest}"  # a name in Chinese: the page shows it
 
 
 def write_scenario(levers: Levers, folder: Path) -> tuple[str, Path, dict[str, Any]]:
@@ -200,18 +228,42 @@ def write_scenario(levers: Levers, folder: Path) -> tuple[str, Path, dict[str, A
     levers = levers.check()
     if not levers.changed():
         raise ValueError("no lever changed: the scenario would equal its starting regime")
+    overrides = build_overrides(levers)
+    shared = sorted({city for key in overrides for city, used in _uses(levers.base).items()
+                     if city != levers.city and key.split(".")[1] in used.get(key.split(".")[0], set())})
+    if shared:
+        raise ValueError(f"city: these rules of {levers.base} are also {', '.join(shared)}'s: the levers would "
+                         f"change them there too")
     ident = scenario_id(levers)
     regimes_dir = folder / "_regimes"
     regimes_dir.mkdir(parents=True, exist_ok=True)
     regime_file = regimes_dir / f"{ident.replace('-', '_')}.yaml"
     doc = {"name": ident.replace("-", "_"), "title": levers.name,
            "description": f"Dashboard scenario derived from {levers.base}: {json.dumps(asdict(levers))}",
-           "derive_from": levers.base, "cities": sorted(covered(levers.base)),
-           "overrides": build_overrides(levers)}
+           "derive_from": levers.base, "cities": cities_of(levers.base), "overrides": overrides}
     regime_file.write_text(dump_yaml(doc), "utf-8")
+    (regimes_dir / f"{ident}.levers.json").write_text(json.dumps(asdict(levers), ensure_ascii=False), "utf-8")
     spec = {"name": ident.replace("-", "_"), "description": levers.name,
             "levers": {"regimes": [levers.base, str(regime_file)]},
             "outcomes": ["hukou_share", "suburban_dispersion_migrants", "talent_share_settlers", "settlements_total"],
             "replications": int(levers.replications), "scale": float(levers.scale), "start": 2010,
             "end": int(levers.end), "root_seed": 2010}
     return ident, folder / ident, spec
+
+
+def _uses(base: str) -> dict[str, dict[str, set[str]]]:
+    """City → mechanism → the variants the city's regime of ``base`` uses."""
+    return {city: variants_used(base, city) for city in cities_of(base)}
+
+
+def read_levers(folder: Path, ident: str) -> dict[str, Any]:
+    """The levers a builder scenario was made with (``write_scenario`` keeps them beside its regime file), or an
+    empty mapping when they are not there (a scenario made before they were kept)."""
+    path = folder / "_regimes" / f"{ident}.levers.json"
+    if not re.fullmatch(r"scenario-[a-z0-9-]+", ident) or not path.is_file():
+        return {}
+    try:
+        doc = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}

@@ -271,16 +271,23 @@ def run_load(results: Path, users: int = 30, seconds: float = 60.0, think: tuple
 def profile_callbacks(results: Path, per_kind: int = 40, top: int = 0) -> str:
     """Time each kind of callback alone in this process on warm frames (``per_kind`` requests of each, from the
     load test's menu): wall time, and CPU time of the serving thread (what the request costs, whatever else runs on
-    the machine); with ``top``, also the functions that took most of each kind's time (cProfile)."""
+    the machine); with ``top``, also the functions that took most of each kind's time (cProfile). Its scenario
+    folder is temporary and removed at the end."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="hukou-profile-") as scenarios:
+        return _profile_callbacks(results, Path(scenarios), per_kind, top)
+
+
+def _profile_callbacks(results: Path, scenarios: Path, per_kind: int, top: int) -> str:
     import cProfile
     import io
     import pstats
-    import tempfile
 
     from dashboard.app import create_app
     from dashboard.data import registry, warm
 
-    app = create_app(results, scenarios=Path(tempfile.mkdtemp(prefix="hukou-profile-")), background=False)
+    app = create_app(results, scenarios=scenarios, background=False)
     started = time.perf_counter()
     warm(registry())
     lines = [f"warm: {time.perf_counter() - started:.1f} s, loadavg {' '.join(f'{x:.2f}' for x in os.getloadavg())}"]

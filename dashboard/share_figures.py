@@ -16,7 +16,7 @@ import pandas as pd
 from plotly.subplots import make_subplots
 
 from dashboard.figures import PALETTE, empty_figure, plain
-from dashboard.i18n import city_label, fmt_share, t
+from dashboard.i18n import city_label, t, with_unit
 from policies.cities import CITIES
 
 __all__ = ["share_filter", "share_figure", "share_error_table", "share_table"]
@@ -105,14 +105,18 @@ def share_figure(shares: pd.DataFrame, lang: str) -> dict[str, Any]:
                                                 "x": 0}}}
 
 
+def _num(value: float, digits: int = 2) -> float | None:
+    return None if value is None or not np.isfinite(value) else round(float(value), digits) + 0.0
+
+
 def share_error_table(errors: pd.DataFrame, lang: str) -> pd.DataFrame:
     """Per city and year: mean absolute error (pp) of the model and of persistence, their ratio, and whether the
-    model beats persistence (and by half, the project's bar)."""
-    rows = [{t("city", lang): city_label(r.city, lang), t("year", lang): f"{int(r.year)}",
+    model beats persistence (and by half, the project's bar). Numbers, units in the column names."""
+    rows = [{t("city", lang): city_label(r.city, lang), t("year", lang): int(r.year),
              t("target_kind", lang): " / ".join(t(f"kind_{k}", lang) for k in str(r.target_kind).split("/") if k),
-             t("districts_n", lang): int(r.districts), t("model_mae_pp", lang): f"{r.model_mae_pp:.2f}",
-             t("persistence_mae_pp", lang): f"{r.persistence_mae_pp:.2f}",
-             t("mae_ratio", lang): "–" if not np.isfinite(r.ratio) else f"{r.ratio:.2f}",
+             t("districts_n", lang): int(r.districts), t("model_mae_pp", lang): _num(r.model_mae_pp),
+             t("persistence_mae_pp", lang): _num(r.persistence_mae_pp),
+             t("mae_ratio", lang): _num(r.ratio),
              t("beats_persistence", lang): t("yes" if r.beats_persistence else "no", lang),
              t("beats_half", lang): t("yes" if r.beats_half else "no", lang)}
             for r in share_filter(errors).itertuples(index=False)]
@@ -120,15 +124,20 @@ def share_error_table(errors: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def share_table(shares: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """One row per district and year: observed, simulated (band) and persistence shares, and both errors in pp."""
-    rows = [{t("city", lang): city_label(r.city, lang), t("year", lang): f"{int(r.year)}",
+    """One row per district and year: observed, simulated (band) and persistence shares in %, and both errors in
+    pp, as numbers."""
+    def pct(v: float) -> float | None:
+        return _num(None if v is None else float(v) * 100)
+
+    rows = [{t("city", lang): city_label(r.city, lang), t("year", lang): int(r.year),
              t("district", lang): f"{_name(r, lang)} ({r.district})",
              t("target_kind", lang): t(f"kind_{r.target_kind}", lang),
-             t("observed_share", lang): fmt_share(r.observed_share, lang, 2),
-             t("simulated_share", lang): fmt_share(r.simulated_share, lang, 2),
-             t("band", lang): f"{fmt_share(r.simulated_lo, lang, 2)} – {fmt_share(r.simulated_hi, lang, 2)}",
-             t("persistence_share", lang): fmt_share(r.persistence_share, lang, 2),
-             t("model_error_pp", lang): _pp(r.model_error_pp),
-             t("persistence_error_pp", lang): _pp(r.persistence_error_pp)}
+             with_unit(t("observed_share", lang), "%", lang): pct(r.observed_share),
+             with_unit(t("simulated_share", lang), "%", lang): pct(r.simulated_share),
+             with_unit(t("band_low", lang), "%", lang): pct(r.simulated_lo),
+             with_unit(t("band_high", lang), "%", lang): pct(r.simulated_hi),
+             with_unit(t("persistence_share", lang), "%", lang): pct(r.persistence_share),
+             t("model_error_pp", lang): _num(r.model_error_pp),
+             t("persistence_error_pp", lang): _num(r.persistence_error_pp)}
             for r in share_filter(shares).itertuples(index=False)]
     return pd.DataFrame(rows)

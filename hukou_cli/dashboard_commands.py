@@ -25,9 +25,9 @@ def dashboard(
     host: Annotated[str, typer.Option(help="Loopback address to bind (127.0.0.1, localhost or ::1); the "
                                            "HOST environment variable is ignored.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8050,
-    scenarios: Annotated[Path | None, typer.Option(help="Where the scenario builder writes its short sweeps "
-                                                        "(default: a folder in the system's temporary "
-                                                        "directory).")] = None,
+    scenarios: Annotated[Path | None, typer.Option(help="Where the scenario builder keeps its short sweeps "
+                                                        "(default: RESULTS/scenarios, or beside a single sweep "
+                                                        "folder).")] = None,
     workers: Annotated[int | None, typer.Option(min=1, max=32, help="Server worker processes, 4 threads each "
                                                                     "(default: one per CPU).")] = None,
     warm: Annotated[bool, typer.Option("--warm/--no-warm", help="Read every experiment's frames before serving, "

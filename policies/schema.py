@@ -214,7 +214,8 @@ class Housing(_Strict):
 
     type: Literal["rented", "owned", "employer", "relative"] = "rented"
     mortgaged: bool = False
-    registered_lease: bool = False
+    registered_lease: bool = Field(False, description="a rented home whose lease is registered (租赁登记备案): a "
+                                   "stable home for the channels' conditions; no points table scores it")
     district: int = Field(0, ge=0, description="adcode of the home district (0 = unknown)")
 
 
@@ -257,6 +258,8 @@ class Profile(_Strict):
     blood_donations_by_year: dict[int, int] = {}
     volunteer_hours_by_year: dict[int, float] = {}
     record: Record = Record()
+    family_hukou_member: bool = Field(False, description="a spouse, parent or child who holds this city's hukou "
+                                      "(family entry, 政策性迁户/投靠, is for them)")
 
     @field_validator("blood_donations_by_year", "volunteer_hours_by_year")
     @classmethod

@@ -11,6 +11,12 @@ lists and the SQL formulas from here, so a metric is added or changed in this mo
   group of districts (a zone); ``COMPARE_METRICS`` are the metrics compared per city and per zone. Grouped by city,
   each gives the city metric of the same name, except ``suburban_dispersion_migrants``, which per zone is the
   zone's share of the city's migrants (a test checks the rest against ``city_metrics``).
+- ``FLOW_METRICS``: the counts that are yearly flows (labelled "per year"); ``POINTS_METRICS``, ``INDEX_METRICS``.
+
+Meanings a name alone hides (the dashboard says them beside its charts, ``dashboard.i18n.metric_caveat``, in both
+languages): ``school_access`` counts the children of *unsettled* migrants only, so more settlement can lower it;
+``points_cutoff`` is the lowest points total the year's quota rounds admitted, not the rules' points line;
+``time_to_hukou_years`` averages over the year's settlers only.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ if TYPE_CHECKING:
     from sim.model import HukouModel
 
 __all__ = ["CITY_KEYS", "DISTRICT_KEYS", "CITY_METRICS", "DISTRICT_METRICS", "SHARE_METRICS", "YEAR_METRICS",
-           "SETTLED_COLUMNS", "SETTLEMENT_METRICS", "ZONE_SQL", "COMPARE_METRICS", "city_metrics"]
+           "FLOW_METRICS", "POINTS_METRICS", "INDEX_METRICS", "SETTLED_COLUMNS", "SETTLEMENT_METRICS", "ZONE_SQL",
+           "COMPARE_METRICS", "city_metrics"]
 
 # The columns that identify a row of city_year.parquet and of district_year.parquet.
 CITY_KEYS = ("year", "census_day", "city")
@@ -52,6 +59,12 @@ SHARE_METRICS = frozenset({
     "permit_coverage",
 })
 YEAR_METRICS = frozenset({"time_to_hukou_years"})
+# Counts of persons that are yearly flows (events over the calendar year of the row, docs/metrics.md "Stocks and
+# flows"), shown "per year"; every other count is a stock on the row's date.
+FLOW_METRICS = frozenset({*SETTLEMENT_METRICS, "settlements_total", *SETTLED_COLUMNS, "arrivals", "returns"})
+# Metrics in points (the lowest score admitted in the year's quota rounds) and dimensionless indices.
+POINTS_METRICS = frozenset({"points_cutoff"})
+INDEX_METRICS = frozenset({"rent_index"})
 
 _SETTLED = f"sum({' + '.join(SETTLED_COLUMNS)})"
 ZONE_SQL = {

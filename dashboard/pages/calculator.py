@@ -16,7 +16,17 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 from pydantic import ValidationError
 
-from dashboard.components import error_alert, graph, shell, sync_url, table, table_data
+from dashboard.components import (
+    csv_export,
+    csv_name,
+    csv_params,
+    error_alert,
+    graph,
+    shell,
+    sync_url,
+    table,
+    table_data,
+)
 from dashboard.controls import CALCULATOR_DEFAULTS
 from dashboard.figures import points_figure
 from dashboard.i18n import lang_of, t
@@ -31,10 +41,12 @@ HOUSING = ("rented", "owned", "employer", "relative")
 INSURANCE = ("pension", "medical", "unemployment", "work_injury", "maternity")
 FIELDS = ("date", "age", "sex", "education", "full_time_degree", "professional_title", "skill_level",
           "shortage_occupation", "pension", "medical", "unemployment", "work_injury", "maternity",
-          "residence_permit_months", "months_in_city", "employed", "housing_type", "home_district",
-          "work_district", "tax_paid_3y", "invention", "utility_model", "criminal", "bad_credit")
+          "residence_permit_months", "months_in_city", "employed", "housing_type", "registered_lease",
+          "home_district", "work_district", "tax_paid_3y", "invention", "utility_model", "criminal", "bad_credit",
+          "family_hukou_member")
 DEFAULTS = CALCULATOR_DEFAULTS
-BOOLS = {"full_time_degree", "shortage_occupation", "employed", "criminal", "bad_credit"}
+BOOLS = {"full_time_degree", "shortage_occupation", "employed", "criminal", "bad_credit", "registered_lease",
+         "family_hukou_member"}
 NUMBERS = {"age", "pension", "medical", "unemployment", "work_injury", "maternity", "residence_permit_months",
            "months_in_city", "tax_paid_3y", "invention", "utility_model"}
 
@@ -97,8 +109,8 @@ def layout(lang: str | None = None, exp: str | None = None, **query: Any) -> htm
     rows = [
         dbc.Row([_field(n, values[n], lang, 2) for n in ("date", "age", "sex", "education", "professional_title",
                                                           "skill_level")], className="g-2"),
-        dbc.Row([_field(n, values[n], lang, 3) for n in ("full_time_degree", "shortage_occupation", "employed")],
-                className="g-2"),
+        dbc.Row([_field(n, values[n], lang, 3) for n in ("full_time_degree", "shortage_occupation", "employed",
+                                                          "family_hukou_member")], className="g-2"),
         html.Div(t("insurance_months", lang), className="small fw-bold mt-2"),
         dbc.Row([_field(n, values[n], lang, 2) for n in INSURANCE], className="g-2"),
         dbc.Row([_field(n, values[n], lang, 2) for n in ("residence_permit_months", "months_in_city",
@@ -108,6 +120,9 @@ def layout(lang: str | None = None, exp: str | None = None, **query: Any) -> htm
                  _field("work_district", values["work_district"], lang, 4),
                  _field("criminal", values["criminal"], lang, 2), _field("bad_credit", values["bad_credit"], lang, 2)],
                 className="g-2 mt-1"),
+        dbc.Row([_field("registered_lease", values["registered_lease"], lang, 4),
+                 dbc.Col(html.Small(t("registered_lease_note", lang), className="text-muted"), md=8,
+                         className="pt-4")], className="g-2"),
         dbc.Button(t("calculate", lang), id="calc-go", color="primary", className="mt-3", n_clicks=0),
     ]
     return shell("calculator", lang, exp, [
@@ -143,7 +158,10 @@ def profile_of(values: dict[str, Any]) -> tuple[Any, dt.date]:
            "social_insurance_months": {k: values.get(k) or 0 for k in INSURANCE},
            "residence_permit_months": values.get("residence_permit_months") or 0,
            "months_in_city": values.get("months_in_city") or 0, "employed": values.get("employed"),
-           "housing": {"type": values.get("housing_type"), "district": values.get("home_district") or 0},
+           "housing": {"type": values.get("housing_type"), "district": values.get("home_district") or 0,
+                       "registered_lease": bool(values.get("registered_lease"))
+                       and values.get("housing_type") == "rented"},
+           "family_hukou_member": bool(values.get("family_hukou_member")),
            "work_district": values.get("work_district") or 0, "tax_paid_3y": values.get("tax_paid_3y") or 0,
            "patents": {"invention": values.get("invention") or 0, "utility_model": values.get("utility_model") or 0},
            "record": {"criminal": values.get("criminal"), "bad_credit": values.get("bad_credit")}}
@@ -167,7 +185,9 @@ def regimes_for_city(city: str) -> list[Any]:
 
 
 def calculate_all(values: dict[str, Any], lang: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, str]:
-    """Totals, breakdowns and channels of the profile under each regime of its city, and the city."""
+    """Totals (with the line's status read with the points route, the open channels and the indicators scored on
+    assumptions), breakdowns (each row saying whether its scoring is cited or assumed, beside the points) and
+    channels of the profile under each regime of its city, and the city."""
     from policies.calculator import calculate
     from policies.cities import CITIES, CITY_NAMES, city_of_adcode
 
@@ -180,15 +200,41 @@ def calculate_all(values: dict[str, Any], lang: str) -> tuple[pd.DataFrame, pd.D
     for regime in regimes_for_city(city):
         result = calculate(profile, regime, day)
         totals.append({"regime": regime.name, "version": result.version, "total": result.total,
-                       "threshold": result.threshold})
+                       "threshold": result.threshold, "status": result.line_status,
+                       "route_reason": result.points_route_reason, "open": result.open_channels,
+                       "assumed": len(result.assumed_indicators), "indicators": len(result.breakdown)})
         for row in result.breakdown:
             parts.append({t("regime", lang): regime.name, t("indicator", lang): row.indicator,
-                          t("points", lang): f"{row.points:g}", t("article", lang): row.ref})
+                          t("points", lang): float(row.points),
+                          t("basis", lang): t("basis_assumed" if row.assumed else "basis_cited", lang),
+                          t("article", lang): row.ref})
         for row in result.channels:
             channels.append({t("regime", lang): regime.name, t("channel", lang): row.channel,
                              t("eligible", lang): t("yes" if row.eligible else "no", lang),
                              t("reason", lang): "" if row.eligible else row.reason})
     return pd.DataFrame(totals), pd.DataFrame(parts), pd.DataFrame(channels), city
+
+
+def headline(head: Any, lang: str) -> list[Any]:
+    """The historical regime's total beside its line, said with the points route (a total over the line while the
+    route is closed says it is closed), how many indicators are scored on assumptions, and through which channels
+    the person can settle now."""
+    text = f"{t('total', lang)} ({head['regime']}, {head['version']}): {head['total']:g}"
+    if pd.notna(head["threshold"]):
+        text += f" · {t('threshold', lang)} {head['threshold']:g} ({t('line_rules', lang)})"
+    status = t(f"line_{head['status']}", lang).format(why=head["route_reason"])
+    parts: list[Any] = [html.Div(text)]
+    if status:
+        closed = head["status"] == "reached_route_closed"
+        parts.append(html.Div(status, id="calc-line-status",
+                              className="small " + ("text-danger fw-bold" if closed else "text-muted")))
+    if head["assumed"]:
+        parts.append(html.Div(t("assumed_scoring", lang).format(n=head["assumed"], total=head["indicators"]),
+                              id="calc-assumed", className="small text-warning-emphasis"))
+    opened = ", ".join(head["open"])
+    parts.append(html.Div(t("settle_now", lang).format(channels=opened) if opened else t("settle_none", lang),
+                          id="calc-verdict", className="small"))
+    return parts
 
 
 def command_of(values: dict[str, Any], city: str) -> str:
@@ -201,8 +247,10 @@ def command_of(values: dict[str, Any], city: str) -> str:
             f"hukou points --regime {city} --date {day} --profile profile.yaml --json")
 
 
-@callback(Output("calc-graph", "figure"), Output("calc-headline", "children"), Output("calc-breakdown", "data"),
-          Output("calc-breakdown", "columns"), Output("calc-channels", "data"), Output("calc-channels", "columns"),
+@callback(Output("calc-graph", "figure"), Output("calc-headline", "children"), Output("calc-breakdown", "rowData"),
+          Output("calc-breakdown", "columnDefs"), Output("calc-breakdown", "csvExportParams"),
+          Output("calc-channels", "rowData"), Output("calc-channels", "columnDefs"),
+          Output("calc-channels", "csvExportParams"),
           Output("calc-command", "children"), Output("calc-message", "children"),
           Input("calc-go", "n_clicks"), *[State(f"calc-{name}", "value") for name in FIELDS],
           State("calc-lang", "data"))
@@ -213,15 +261,17 @@ def update(n_clicks: Any, *args: Any) -> tuple[Any, ...]:
     try:
         totals, parts, channels, city = calculate_all(values, lang)
     except ValueError as exc:
-        return (dash.no_update,) * 7 + (error_alert(f"{t('bad_input', lang)}: {exc}", lang),)
+        return (dash.no_update,) * 9 + (error_alert(f"{t('bad_input', lang)}: {exc}", lang),)
     historical = totals[totals["regime"] == city]
     head = historical.iloc[0] if len(historical) else totals.iloc[0]
-    line = f"{t('total', lang)} ({head['regime']}, {head['version']}): {head['total']:g}"
-    if pd.notna(head["threshold"]):
-        line += f" · {t('threshold', lang)} {head['threshold']:g}"
+    line = headline(head, lang)
     b_data, b_cols = table_data(parts)
     c_data, c_cols = table_data(channels)
-    return points_figure(totals, lang), line, b_data, b_cols, c_data, c_cols, command_of(values, city), None
+    day = str(values.get("date") or "")[:10]
+    b_name, c_name = (csv_params(csv_name("points", city, day, what, lang)) for what in ("breakdown", "channels"))
+    return (points_figure(totals, lang), line, b_data, b_cols, b_name, c_data, c_cols, c_name,
+            command_of(values, city), None)
 
 
+csv_export("calc-breakdown", "calc-channels")
 sync_url("calculator", {name: (f"calc-{name}", "value") for name in FIELDS})

@@ -12,6 +12,10 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.components import (
+    caveats,
+    csv_export,
+    csv_name,
+    csv_params,
     error_alert,
     graph,
     manifest_panel,
@@ -25,6 +29,7 @@ from dashboard.controls import city_options, experiment_options, labels_of, pick
 from dashboard.data import registry
 from dashboard.figures import compare_figure, compare_table, difference_from_stats
 from dashboard.i18n import city_label, lang_of, t
+from sim.metrics import COMPARE_METRICS
 
 dash.register_page(__name__, path="/compare", name="Compare", title="hukou-sim · compare", order=1)
 
@@ -72,6 +77,7 @@ def layout(exp: str | None = None, lang: str | None = None, baseline: str | None
         html.H2(t("compare_title", lang)), html.P(t("compare_intro", lang), className="text-muted"),
         controls, html.Div(id="cmp-message"),
         dcc.Loading(graph("cmp-graph", filename="hukou-compare")),
+        html.Ul(id="cmp-caveats", className="small text-muted"),
         table("cmp-table", pd.DataFrame(), lang),
         manifest_panel(experiment, lang, "compare", "SELECT * FROM city_year"),
     ])
@@ -99,8 +105,9 @@ def differences(exp: Any, baseline: Any, reform: Any, city: Any, view: Any) -> p
     return difference_from_stats(experiment.city_stats(view, city), ref, base)
 
 
-@callback(Output("cmp-graph", "figure"), Output("cmp-table", "data"), Output("cmp-table", "columns"),
-          Output("cmp-message", "children"), Input("cmp-exp", "value"), Input("cmp-baseline", "value"),
+@callback(Output("cmp-graph", "figure"), Output("cmp-table", "rowData"), Output("cmp-table", "columnDefs"),
+          Output("cmp-table", "csvExportParams"), Output("cmp-message", "children"),
+          Output("cmp-caveats", "children"), Input("cmp-exp", "value"), Input("cmp-baseline", "value"),
           Input("cmp-reform", "value"), Input("cmp-city", "value"), Input("cmp-view", "value"),
           State("cmp-lang", "data"))
 def update(exp: Any, baseline: Any, reform: Any, city: Any, view: Any, lang: Any) -> tuple[Any, ...]:
@@ -118,9 +125,12 @@ def update(exp: Any, baseline: Any, reform: Any, city: Any, view: Any, lang: Any
             t("pair_substituted", lang).format(baseline=labels.get(base, base), reform=labels.get(ref, ref)), lang)
         title = f"{labels.get(ref, ref)} − {labels.get(base, base)} · {city_label(city, lang)}"
         data, columns = table_data(compare_table(diff, lang))
-        return compare_figure(diff, lang, title), data, columns, message
+        name = csv_name("compare", experiment.id, f"{ref}_minus_{base}", city, view, lang)
+        notes = caveats(COMPARE_METRICS, lang, zone=view == "zones")
+        return compare_figure(diff, lang, title), data, columns, csv_params(name), message, notes
     return experiment.views.get(("compare", base, ref, city, view, lang, substituted), compute)
 
 
+csv_export("cmp-table")
 sync_url("compare", {"exp": ("cmp-exp", "value"), "baseline": ("cmp-baseline", "value"),
                      "regimes": ("cmp-reform", "value"), "city": ("cmp-city", "value"), "view": ("cmp-view", "value")})

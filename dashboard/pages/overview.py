@@ -10,6 +10,10 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.components import (
+    caveats,
+    csv_export,
+    csv_name,
+    csv_params,
     error_alert,
     graph,
     manifest_panel,
@@ -35,7 +39,7 @@ from dashboard.controls import (
 )
 from dashboard.data import registry
 from dashboard.figures import overview_figure
-from dashboard.i18n import city_label, fmt_value, lang_of, metric_label, t
+from dashboard.i18n import city_label, lang_of, metric_label, metric_number, metric_unit, t
 
 dash.register_page(__name__, path="/", name="Overview", title="hukou-sim · overview", order=0)
 
@@ -72,6 +76,7 @@ def layout(exp: str | None = None, lang: str | None = None, regimes: str | None 
         html.H2(t("overview_title", lang)), html.P(t("overview_intro", lang), className="text-muted"),
         controls,
         dcc.Loading(graph("ov-graph", filename="hukou-overview")),
+        html.Ul(id="ov-caveats", className="small text-muted"),
         html.H5(t("overview_title", lang), className="mt-3"),
         table("ov-table", pd.DataFrame(), lang),
         manifest_panel(experiment, lang, "overview",
@@ -88,10 +93,10 @@ def _headline_table(exp: str, keys: list[str], year: float, city: str, lang: str
     rows = []
     for r in s.itertuples(index=False):
         rows.append({t("regime", lang): labels.get(r.key, r.key), t("city", lang): city_label(r.city, lang),
-                     t("metric", lang): metric_label(r.metric, lang),
-                     t("mean", lang): fmt_value(r.metric, r.mean, lang),
-                     t("ci", lang): f"{fmt_value(r.metric, r.ci_low, lang)} – {fmt_value(r.metric, r.ci_high, lang)}",
-                     "n": int(r.n)})
+                     t("metric", lang): metric_label(r.metric, lang), t("unit", lang): metric_unit(r.metric, lang),
+                     t("mean", lang): metric_number(r.metric, r.mean),
+                     t("ci_low", lang): metric_number(r.metric, r.ci_low),
+                     t("ci_high", lang): metric_number(r.metric, r.ci_high), "n": int(r.n)})
     return pd.DataFrame(rows)
 
 
@@ -107,7 +112,8 @@ def on_experiment(exp: Any, regimes: Any, year: Any) -> tuple[Any, ...]:
             pick_year(experiment, year))
 
 
-@callback(Output("ov-graph", "figure"), Output("ov-table", "data"), Output("ov-table", "columns"),
+@callback(Output("ov-graph", "figure"), Output("ov-table", "rowData"), Output("ov-table", "columnDefs"),
+          Output("ov-table", "csvExportParams"), Output("ov-caveats", "children"),
           Input("ov-exp", "value"), Input("ov-regimes", "value"), Input("ov-metric", "value"),
           Input("ov-year", "value"), Input("ov-city", "value"), State("ov-lang", "data"))
 def update(exp: Any, regimes: Any, metric: Any, year: Any, city: Any, lang: Any) -> tuple[Any, ...]:
@@ -123,9 +129,11 @@ def update(exp: Any, regimes: Any, metric: Any, year: Any, city: Any, lang: Any)
         runs = filter_city(experiment.run_values(year, [metric]), city)
         figure = overview_figure(summary, runs, labels, metric, year, lang)
         data, columns = table_data(_headline_table(experiment.id, keys, year, city, lang))
-        return figure, data, columns
+        name = csv_name("overview", experiment.id, "headline_metrics", year_label(year), city, lang)
+        return figure, data, columns, csv_params(name), caveats([metric, *HEADLINE], lang)
     return experiment.views.get(("overview", tuple(keys), metric, year, city, lang), compute)
 
 
+csv_export("ov-table")
 sync_url("overview", {"exp": ("ov-exp", "value"), "regimes": ("ov-regimes", "value"),
                       "metric": ("ov-metric", "value"), "year": ("ov-year", "value"), "city": ("ov-city", "value")})

@@ -1,6 +1,8 @@
-"""Scenario builder: start from a regime, change its main levers (quota, minimum score, an indicator's weight,
-district bonus, talent age limits), run a short simulation in a background callback with progress, and add it to
-the comparison. Inputs are validated; a run that fails says why."""
+"""Scenario builder: start from a regime, choose the city the levers act on, change its main levers (quota, minimum
+score, an indicator's weight, district bonus, talent age limits), run a short simulation in a background callback
+with progress, and add it to the comparison, which opens on that city under the scenario's own name. Inputs are
+validated (a value out of range is named with its allowed range); a run that fails says why. Scenarios are kept in
+the dashboard's scenarios folder and listed here."""
 
 from __future__ import annotations
 
@@ -12,13 +14,16 @@ from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.components import error_alert, href, shell, sync_url
 from dashboard.data import registry
-from dashboard.i18n import lang_of, t
-from dashboard.levers import LIMITS, Levers, indicator_choices, write_scenario
+from dashboard.i18n import city_label, lang_of, t
+from dashboard.levers import LIMITS, Levers, cities_of, indicator_choices, read_levers, write_scenario
 
 dash.register_page(__name__, path="/scenarios", name="Scenario builder", title="hukou-sim · scenarios", order=4)
 
-FIELDS = ("base", "quota_factor", "min_score_shift", "indicator", "indicator_factor", "district_bonus_factor",
-          "talent_age_shift", "name", "end", "replications", "scale")
+FIELDS = ("base", "city", "quota_factor", "min_score_shift", "indicator", "indicator_factor",
+          "district_bonus_factor", "talent_age_shift", "name", "end", "replications", "scale")
+# Form labels of the fields, for messages (a field named as the user reads it, not by its identifier).
+_LABELS = {"base": "base_regime", "city": "lever_city", "indicator": "indicator_weight", "name": "scenario_name",
+           "end": "end_year"}
 
 
 def _regime_options() -> list[dict[str, str]]:
@@ -44,14 +49,18 @@ def layout(lang: str | None = None, exp: str | None = None, base: str | None = N
     lang = lang_of(lang)
     names = [o["value"] for o in _regime_options()]
     base = base if base in names else "historical"
+    cities = cities_of(base)
+    city = query.get("city") if query.get("city") in cities else cities[0]
     d = Levers()
     col = dbc.Col
     form = [
         dbc.Row([col([dbc.Label(t("base_regime", lang)), dcc.Dropdown(_regime_options(), base, id="sb-base",
-                                                                       clearable=False)], md=3),
+                                                                       clearable=False)], md=2),
+                 col([dbc.Label(t("lever_city", lang)), dcc.Dropdown(_city_options(base, lang), city, id="sb-city",
+                                                                      clearable=False)], md=2),
                  col([dbc.Label(t("scenario_name", lang)), dbc.Input(id="sb-name", value=str(query.get("name") or
                                                                                            d.name)[:80],
-                                                                     maxLength=80, size="sm")], md=3),
+                                                                     maxLength=80, size="sm")], md=2),
                  col([dbc.Label(t("end_year", lang)), _num("sb-end", _float(query.get("end"), d.end), "end", 1)], md=2),
                  col([dbc.Label(t("replications", lang)), _num("sb-replications", _float(query.get("replications"),
                                                                                           d.replications),
@@ -72,8 +81,8 @@ def layout(lang: str | None = None, exp: str | None = None, base: str | None = N
                                                                    "talent_age_shift", 1)], md=3)],
                 className="g-2 mt-1"),
         dbc.Row([col([dbc.Label(t("indicator_weight", lang)), dcc.Dropdown(
-                     indicator_choices(base), query.get("indicator") if query.get("indicator") in
-                     indicator_choices(base) else None, id="sb-indicator")], md=3),
+                     indicator_choices(base, city), query.get("indicator") if query.get("indicator") in
+                     indicator_choices(base, city) else None, id="sb-indicator")], md=3),
                  col([dbc.Label(t("indicator_factor", lang)), _num("sb-indicator_factor",
                                                                    _float(query.get("indicator_factor"), 1.0),
                                                                    "indicator_factor", 0.1)], md=3)],
@@ -89,40 +98,94 @@ def layout(lang: str | None = None, exp: str | None = None, base: str | None = N
         dbc.Progress(id="sb-progress", value=0, label="", striped=True, animated=True, className="mb-2",
                      style={"height": "22px"}),
         html.Div(id="sb-result"),
+        html.H5(t("saved_scenarios", lang), className="mt-4"),
+        html.P(t("saved_scenarios_where", lang).format(folder=registry().scenarios_dir or "–"),
+               className="small text-muted"),
+        saved_list(lang),
         html.Details([html.Summary(t("share_link", lang)), html.Code(id="scenarios-link", className="small")],
                      className="mt-4"),
     ])
 
 
-@callback(Output("sb-indicator", "options"), Output("sb-indicator", "value"), Input("sb-base", "value"),
-          State("sb-indicator", "value"), prevent_initial_call=True)
-def on_base(base: Any, indicator: Any) -> tuple[Any, Any]:
-    """The indicators of the chosen regime's points tables."""
+def _city_options(base: str, lang: str) -> list[dict[str, str]]:
+    return [{"label": city_label(c, lang), "value": c} for c in cities_of(base)]
+
+
+def saved_list(lang: str) -> html.Ul:
+    """The scenarios kept in the scenarios folder, each by its name, with its comparison (on the city its levers
+    act on) and its identifier."""
+    items = []
+    for ident in registry().ids():
+        experiment = registry().get(ident)
+        if not experiment.custom:
+            continue
+        link = _compare_link(experiment, lang)
+        items.append(html.Li([dcc.Link(experiment.title, href=link) if link else experiment.title,
+                              html.Span(f" ({ident})", className="text-muted")]))
+    return html.Ul(items or [html.Li(t("none", lang))], id="sb-saved", className="small")
+
+
+def _compare_link(experiment: Any, lang: str) -> str | None:
+    """The comparison of a builder scenario: its changed regime against its starting one, on its levers' city."""
+    keys = experiment.scenarios()
+    changed = keys[keys["regimes"].str.endswith((".yaml", ".yml"))]
+    kept = keys[~keys["regimes"].str.endswith((".yaml", ".yml"))]
+    if changed.empty or kept.empty:
+        return None
+    city = read_levers(registry().scenarios_dir, experiment.id).get("city") if registry().scenarios_dir else None
+    return href("/compare", exp=experiment.id, baseline=kept["key"].iloc[0], regimes=changed["key"].iloc[0],
+                city=city, lang=lang)
+
+
+@callback(Output("sb-city", "options"), Output("sb-city", "value"), Output("sb-indicator", "options"),
+          Output("sb-indicator", "value"), Input("sb-base", "value"), Input("sb-city", "value"),
+          State("sb-indicator", "value"), State("sb-lang", "data"), prevent_initial_call=True)
+def on_base(base: Any, city: Any, indicator: Any, lang: Any) -> tuple[Any, ...]:
+    """The cities of the chosen regime, and the indicators of the chosen city's points tables."""
     names = [o["value"] for o in _regime_options()]
-    choices = indicator_choices(base) if base in names else []
-    return choices, indicator if indicator in choices else None
+    if base not in names:
+        return [], None, [], None
+    cities = cities_of(base)
+    city = city if city in cities else cities[0]
+    choices = indicator_choices(base, city)
+    return (_city_options(base, lang_of(lang)), city, choices, indicator if indicator in choices else None)
 
 
-def levers_of(values: dict[str, Any]) -> Levers:
-    """The form's values as validated ``Levers`` (``ValueError`` naming the first wrong field)."""
+def _label(name: str, lang: str) -> str:
+    return t(_LABELS.get(name, name), lang)
+
+
+def levers_of(values: dict[str, Any], lang: str = "en") -> Levers:
+    """The form's values as validated ``Levers`` (``ValueError`` naming the first wrong field by its label, and
+    for a number its allowed range: a browser sends no value for a number outside the input's range)."""
     kwargs: dict[str, Any] = {}
     for name in FIELDS:
         value = values.get(name)
-        if name in ("base", "name", "indicator"):
+        if name in ("base", "name", "indicator", "city"):
             if value is not None and not isinstance(value, str):
-                raise ValueError(f"{name}: expected text")
+                raise ValueError(f"{_label(name, lang)}: {t('expected_text', lang)}")
             if name == "name" and isinstance(value, str) and len(value) > 80:
-                raise ValueError("name: 1 to 80 characters")
-            kwargs[name] = value if (value or name != "indicator") else None
+                raise ValueError(f"{_label(name, lang)}: {t('name_length', lang)}")
+            kwargs[name] = value if (value or name not in ("indicator", "city")) else None
         else:
+            low, high = LIMITS[name]
+            wrong = ValueError(f"{_label(name, lang)}: {t('allowed_range', lang).format(low=low, high=high)}")
             if value is None or isinstance(value, bool) or not isinstance(value, (int, float, str)):
-                raise ValueError(f"{name}: expected a number")
+                raise wrong
             try:
                 number = float(value)
             except ValueError:
-                raise ValueError(f"{name}: expected a number") from None
+                raise wrong from None
             kwargs[name] = int(number) if name in ("end", "replications", "talent_age_shift") else number
-    return Levers(**kwargs).check()
+    try:
+        return Levers(**kwargs).check()
+    except ValueError as exc:  # "field: why" from Levers.check, said with the field's label
+        field, _, why = str(exc).partition(": ")
+        if field in LIMITS:
+            low, high = LIMITS[field]
+            raise ValueError(f"{_label(field, lang)}: {t('allowed_range', lang).format(low=low, high=high)}") \
+                from None
+        raise ValueError(f"{_label(field, lang)}: {why}" if field in FIELDS else str(exc)) from None
 
 
 def run_scenario(set_progress: Any, values: dict[str, Any], lang: str) -> Any:
@@ -132,7 +195,7 @@ def run_scenario(set_progress: Any, values: dict[str, Any], lang: str) -> Any:
     from policies.errors import InputError
 
     try:
-        levers = levers_of(values)
+        levers = levers_of(values, lang)
         folder = registry().scenarios_dir
         if folder is None:
             raise ValueError("this dashboard has no scenario folder")
@@ -160,9 +223,12 @@ def run_scenario(set_progress: Any, values: dict[str, Any], lang: str) -> Any:
     keys = experiment.scenarios()
     base_key = keys[keys["regimes"] == levers.base]["key"].iloc[0]
     reform_key = keys[keys["regimes"] != levers.base]["key"].iloc[0]
-    link = href("/compare", exp=ident, baseline=base_key, regimes=reform_key, lang=lang)
+    link = href("/compare", exp=ident, baseline=base_key, regimes=reform_key, city=levers.city, lang=lang)
     return dbc.Alert([html.Div([html.B(levers.name)], id="sb-name-shown"),
-                      dcc.Link(t("run_done", lang), href=link, id="sb-compare-link")], color="success")
+                      dcc.Link(t("run_done", lang).format(city=city_label(str(levers.city), lang)), href=link,
+                               id="sb-compare-link"),
+                      html.Div(t("saved_in", lang).format(folder=out), className="small text-muted")],
+                     color="success")
 
 
 @callback(Output("sb-result", "children"), Input("sb-run", "n_clicks"),

@@ -21,6 +21,9 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.components import (
+    csv_export,
+    csv_name,
+    csv_params,
     error_alert,
     graph,
     report_manifest_body,
@@ -140,9 +143,10 @@ def share_view(chosen: ValidationReport, city: Any, lang: str) -> tuple[Any, pd.
     return share_figure(shares, lang), share_error_table(errors, lang), share_table(shares, lang), missing
 
 
-@callback(Output("val-share-graph", "figure"), Output("val-share-errors", "data"),
-          Output("val-share-errors", "columns"), Output("val-share-table", "data"),
-          Output("val-share-table", "columns"), Output("val-shares-missing", "is_open"),
+@callback(Output("val-share-graph", "figure"), Output("val-share-errors", "rowData"),
+          Output("val-share-errors", "columnDefs"), Output("val-share-errors", "csvExportParams"),
+          Output("val-share-table", "rowData"), Output("val-share-table", "columnDefs"),
+          Output("val-share-table", "csvExportParams"), Output("val-shares-missing", "is_open"),
           Input("val-report", "value"), Input("val-city", "value"), State("val-lang", "data"))
 def update_shares(report: Any, city: Any, lang: Any) -> tuple[Any, ...]:
     """The district shares of the chosen report and city."""
@@ -151,11 +155,14 @@ def update_shares(report: Any, city: Any, lang: Any) -> tuple[Any, ...]:
 
     def compute() -> tuple[Any, ...]:
         figure, errors, shares, missing = share_view(chosen, city, lang)
-        return (figure, *table_data(errors), *table_data(shares), missing)
+        name = ("validation", chosen.id, "district_share_errors", pick_city(city), lang)
+        return (figure, *table_data(errors), csv_params(csv_name(*name)), *table_data(shares),
+                csv_params(csv_name("validation", chosen.id, "district_shares", pick_city(city), lang)), missing)
     return chosen.views.get(("shares", pick_city(city), lang), compute)
 
 
-@callback(Output("val-graph", "figure"), Output("val-table", "data"), Output("val-table", "columns"),
+@callback(Output("val-graph", "figure"), Output("val-table", "rowData"), Output("val-table", "columnDefs"),
+          Output("val-table", "csvExportParams"),
           Output("val-headline", "children"), Output("validation-manifest-body", "children"),
           Input("val-report", "value"), Input("val-city", "value"), Input("val-kind", "value"),
           State("val-lang", "data"))
@@ -167,9 +174,12 @@ def update(report: Any, city: Any, kind: Any, lang: Any) -> tuple[Any, ...]:
     def compute() -> tuple[Any, ...]:
         figure, frame, headline = validation_view(chosen.id, city, kind, lang)
         data, columns = table_data(frame)
-        return figure, data, columns, headline, report_manifest_body(chosen, lang, "validation", registry().results)
+        name = csv_name("validation", chosen.id, "targets", pick_city(city), pick_kind(kind), lang)
+        manifest = report_manifest_body(chosen, lang, "validation", registry().results)
+        return figure, data, columns, csv_params(name), headline, manifest
     return chosen.views.get(("validation", pick_city(city), pick_kind(kind), lang), compute)
 
 
+csv_export("val-table", "val-share-errors", "val-share-table")
 sync_url("validation", {"report": ("val-report", "value"), "city": ("val-city", "value"),
                         "kind": ("val-kind", "value")})

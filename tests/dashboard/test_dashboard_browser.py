@@ -108,8 +108,9 @@ def test_points_calculator_shows_the_expected_total(browser: Any, server: str) -
     browser.get(f"{server}/calculator?{urlencode(query)}")
     headline = wait_for(lambda: browser.find_element("id", "calc-headline").text, what="the total")
     assert "Total (shenzhen, " in headline and ": 97" in headline
-    rows = browser.find_elements("css selector", "#calc-breakdown td")
-    assert any(r.text == "education_skill" for r in rows)
+    wait_for(lambda: any(r.text == "education_skill"
+                         for r in browser.find_elements("css selector", "#calc-breakdown .ag-cell")),
+             what="the breakdown grid")
 
 
 @pytest.mark.parametrize(("city", "polygons"), [("chengdu", 20), ("guangzhou", 11), ("shenzhen", 9)])
@@ -136,14 +137,14 @@ def test_scenario_name_with_html_renders_inert(browser: Any, server: str) -> Non
     assert json.dumps("pwned") not in browser.page_source.split("</title>")[0]
     link[0].click()
     traces = wait_for(lambda: plot_traces(browser, "cmp-graph"), what="the comparison")
-    assert traces and "exp=scenario-" in browser.current_url
+    assert traces and "exp=scenario-" in browser.current_url and "city=chengdu" in browser.current_url
 
 
 def test_validation_view_follows_its_url_and_writes_the_choice_back(browser: Any, server: str) -> None:
     browser.get(f"{server}/validation?city=chengdu&kind=validation")
     names = wait_for(lambda: {t["name"] for t in plot_traces(browser, "val-graph") or []}, what="validation drawn")
     assert "Observed: held out (validation)" in names and "Observed: fitted (calibration)" not in names
-    cells = wait_for(lambda: (texts := [c.text for c in browser.find_elements("css selector", "#val-table td")])
+    cells = wait_for(lambda: (texts := [c.text for c in browser.find_elements("css selector", "#val-table .ag-cell")])
                      and "Chengdu" in texts and texts, what="the report table")
     assert "Chengdu" in cells and "Shenzhen" not in cells
     assert "−2.6%" in browser.find_element("id", "val-headline").text  # the report's headline, whatever the filter
@@ -153,3 +154,36 @@ def test_validation_view_follows_its_url_and_writes_the_choice_back(browser: Any
     wait_for(lambda: "Observed: fitted (calibration)" in {t["name"] for t in plot_traces(browser, "val-graph") or []},
              what="the fitted points")
     assert not severe_console(browser)
+
+
+def test_a_table_downloads_as_numbers_under_the_view_s_name(browser: Any, server: str, tmp_path: Any) -> None:
+    """First-use review: every export was ``Data.csv`` with text such as "2.51 m"; now the file is named after the
+    view and its cells are numbers, units in their own column (and a BOM, so Excel reads the Chinese)."""
+    import csv
+
+    browser.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    browser.get(f"{server}/validation?city=chengdu&kind=validation")
+    wait_for(lambda: [c for c in browser.find_elements("css selector", "#val-table .ag-cell") if c.text == "Chengdu"],
+             what="the report grid")
+    button = browser.find_element("id", "val-table-csv")
+    assert button.text == "Download CSV"
+    browser.execute_script("arguments[0].click();", button)  # the figures above still move as they draw
+    name = "hukou-validation-shipped-targets-chengdu-validation-en.csv"
+    path = wait_for(lambda: (tmp_path / name).is_file() and (tmp_path / name), what=f"{name} downloaded")
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+    assert rows and {r["City"] for r in rows} == {"Chengdu"} and {r["Unit"] for r in rows} <= {"persons", "%"}
+    census = next(r for r in rows if r["Target"] == "chengdu_residents_2020c")
+    assert float(census["Observed"]) > 2e7 and abs(float(census["Relative error (%)"])) < 50  # not "20.9 m", "+3.2%"
+
+
+def test_an_out_of_range_lever_is_named_with_its_allowed_range(browser: Any, server: str) -> None:
+    """First-use review: quota ×20 gave "quota_factor: expected a number" (the browser sends no value for a number
+    outside the input's range)."""
+    browser.get(f"{server}/scenarios?{urlencode({'base': 'chengdu', 'quota_factor': 20})}")
+    button = wait_for(lambda: browser.find_element("id", "sb-run"), what="the run button")
+    assert browser.find_element("id", "sb-city").text.startswith("Chengdu")
+    button.click()
+    message = wait_for(lambda: browser.find_element("id", "sb-result").text, what="the message")
+    assert "Points-round quota (× as written): must be a number from 0 to 10" in message

@@ -24,6 +24,25 @@ def test_overview_follows_the_chosen_regimes(pages: dict[str, Any]) -> None:
     assert len(one[1]) == 7 and "常住人口户籍比例" in {row["指标"] for row in one[1]}
 
 
+def test_tables_hold_numbers_with_units_and_download_under_the_view_s_name(pages: dict[str, Any]) -> None:
+    """First-use review: every export was ``Data.csv`` and held text such as "2.51 m" and "62.8%"."""
+    keys = _keys()
+    fig, rows, columns, export, _ = pages["overview"].update("dash_fixture", list(keys.values()), "hukou_share", 2013.0,
+                                                          "shenzhen", "en")
+    assert export == {"fileName": "hukou-overview-dash_fixture-headline_metrics-2013-shenzhen-en.csv"}
+    share = next(r for r in rows if r["Metric"] == "Hukou share of residents" and r["Regime"] == "historical")
+    bar = next(tr for tr in fig["data"] if tr["type"] == "bar" and tr["name"] == "historical")
+    assert share["Unit"] == "%" and share["Mean"] == pytest.approx(round(bar["y"][0] * 100, 2), abs=0.01)
+    assert isinstance(share["95% CI low"], float) and isinstance(share["n"], int)
+    numeric = {c["field"] for c in columns if c.get("type") == "numericColumn"}
+    assert numeric == {"Mean", "95% CI low", "95% CI high", "n"}
+    assert all(c["useValueFormatterForExport"] is False for c in columns if c["field"] in numeric)
+    *_, export, _, _ = pages["compare"].update("dash_fixture", keys["historical"], keys["talent_only"], "chengdu",
+                                             "zones", "zh")
+    assert export["fileName"] == f"hukou-compare-dash_fixture-{keys['talent_only']}_minus_{keys['historical']}" \
+                                 "-chengdu-zones-zh.csv"
+
+
 def test_overview_layout_reopens_the_view_of_its_query(pages: dict[str, Any]) -> None:
     keys = _keys()
     page = pages["overview"].layout(exp="dash_fixture", regimes=keys["talent_only"], metric="school_access",
@@ -38,8 +57,8 @@ def test_compare_differences_are_reform_minus_baseline(pages: dict[str, Any]) ->
     diff = pages["compare"].differences("dash_fixture", keys["historical"], keys["talent_only"], "guangzhou", "city")
     row = diff[(diff["metric"] == "hukou_share") & (diff["year"] == 2013.0)].iloc[0]
     assert row["diff"] == pytest.approx(row["reform"] - row["baseline"])
-    figure, data, columns, message = pages["compare"].update("dash_fixture", keys["historical"], keys["talent_only"],
-                                                             "guangzhou", "zones", "en")
+    figure, data, columns, export, message, _ = pages["compare"].update("dash_fixture", keys["historical"],
+                                                                     keys["talent_only"], "guangzhou", "zones", "en")
     assert message is None and len(figure["data"]) > 10 and data
     zones = pages["compare"].differences("dash_fixture", keys["historical"], keys["talent_only"], "chengdu", "zones")
     districts = registry().get("dash_fixture").districts()
@@ -50,8 +69,8 @@ def test_a_substituted_pair_or_experiment_is_said_not_drawn_silently(pages: dict
     """First-use review: baseline = reform plotted another pair, and an unknown experiment in a link showed the
     default one, both without a word."""
     keys = _keys()
-    *_, message = pages["compare"].update("dash_fixture", keys["historical"], keys["historical"], "guangzhou", "city",
-                                          "en")
+    *_, message, _ = pages["compare"].update("dash_fixture", keys["historical"], keys["historical"], "guangzhou",
+                                             "city", "en")
     assert message is not None and "showing talent_only against historical" in str(message).replace("regimes=", "")
     page = str(pages["overview"].layout(exp="no_such_sweep", lang="en"))
     assert "experiment-substituted" in page and "no experiment 'no_such_sweep' here: showing dash_fixture" in page
@@ -80,8 +99,41 @@ def test_points_calculator_matches_the_worked_case(pages: dict[str, Any]) -> Non
     assert {"education_skill", "social_insurance", "age"} <= set(parts["Indicator"])
     assert (parts["Article"] != "").all() and len(channels)
     out = calc.update(1, *[values[f] for f in calc.FIELDS], "en")
-    assert "97" in out[1] and out[-1] is None
-    assert "hukou points --regime shenzhen --date 2017-06-01" in out[6]
+    assert "97" in str(out[1]) and out[-1] is None
+    assert "hukou points --regime shenzhen --date 2017-06-01" in out[-2]
+    assert out[4] == {"fileName": "hukou-points-shenzhen-2017-06-01-breakdown-en.csv"}
+    assert out[7] == {"fileName": "hukou-points-shenzhen-2017-06-01-channels-en.csv"}
+    assert {row["Points"] for row in out[2]} >= {80.0}  # numbers, not text
+
+
+def test_calculator_page_says_a_closed_route_assumed_scoring_and_takes_a_registered_lease(
+        pages: dict[str, Any]) -> None:
+    """First-use review: no registered-lease option (every renter: "no stable home"), 106 beside a line of 100
+    while the points route was closed, "family_channel: yes" for a single person, assumptions only in the citation
+    column."""
+    calc = pages["calculator"]
+    values = dict(calc.DEFAULTS, date="2025-06-01", age=30, education="bachelor", full_time_degree=True,
+                  employed=True, pension=36, medical=36, unemployment=36, work_injury=36, maternity=36,
+                  home_district=440306, work_district=440306)
+    renter = calc.update(1, *[values[f] for f in calc.FIELDS], "en")
+    leased = calc.update(1, *[dict(values, registered_lease=True)[f] for f in calc.FIELDS], "en")
+    text = str(renter[1])
+    assert "Reaches the points line, but the points route is closed: no stable home" in text
+    assert "the line of the rules" in text and "Can settle now through: talent." in text
+    assert "Reaches the points line, and the points route is open" in str(leased[1])
+    assert "Can settle now through: talent, points." in str(leased[1])
+    family = [r for r in renter[5] if r["Channel"] == "family_channel"]
+    assert family and all(r["Eligible"] == "no" and "no spouse, parent or child" in r["Why not"] for r in family)
+    married = calc.update(1, *[dict(values, family_hukou_member=True)[f] for f in calc.FIELDS], "en")
+    assert {r["Eligible"] for r in married[5] if r["Channel"] == "family_channel"} == {"yes"}
+    gz = calc.update(1, *[dict(values, home_district=440106, work_district=440106)[f] for f in calc.FIELDS], "zh")
+    assert "项指标中有" in str(gz[1]) and "calc-assumed" in str(gz[1])
+    basis = {r["依据"] for r in gz[2]}
+    assert basis == {"假设", "有条文"} or basis == {"假设"}
+    columns = [c["field"] for c in gz[3]]
+    assert columns.index("依据") == columns.index("分值") + 1  # beside the number, not only in the article column
+    page = str(calc.layout(lang="en", registered_lease="true"))
+    assert "calc-registered_lease" in page and "深府〔2016〕59号" in page
 
 
 @pytest.mark.parametrize(("field", "value"), [("date", "2017-13-45"), ("age", -3), ("education", "<b>phd</b>"),
@@ -102,28 +154,30 @@ def test_forged_experiment_identifiers_raise_the_shown_error(pages: dict[str, An
 
 
 def test_unknown_values_fall_back_to_what_the_page_offers(pages: dict[str, Any]) -> None:
-    fig, data, _ = pages["overview"].update("dash_fixture", ["nope", 7], "DROP TABLE", "2099", "<city>", "en")
+    fig, data, *_ = pages["overview"].update("dash_fixture", ["nope", 7], "DROP TABLE", "2099", "<city>", "en")
     assert [t["name"] for t in fig["data"] if t["type"] == "bar"] == ["historical", "talent_only"]
     assert data  # the last year, all cities, hukou share
 
 
 def test_validation_shows_the_report_filtered_by_city_and_kind(pages: dict[str, Any]) -> None:
     val = pages["validation"]
-    figure, data, columns, headline, manifest = val.update("shipped", "guangzhou", "validation", "en")
+    figure, data, columns, export, headline, manifest = val.update("shipped", "guangzhou", "validation", "en")
     assert data and {row["City"] for row in data} == {"Guangzhou"}
     assert {row["Target kind"] for row in data} == {"held out (validation)"}
-    assert {c["name"] for c in columns} >= {"Relative error", "z", "Inside the band", "Observed", "Simulated mean"}
+    assert {c["headerName"] for c in columns} >= {"Relative error (%)", "z", "Inside the band", "Observed",
+                                                  "Simulated mean", "Unit"}
     census = next(row for row in data if row["Target"] == "guangzhou_residents_2020c")
-    assert census["Relative error"] == "+1.6%" and census["Inside the band"] == "no"
+    assert census["Relative error (%)"] == pytest.approx(1.6, abs=0.05) and census["Inside the band"] == "no"
+    assert export == {"fileName": "hukou-validation-shipped-targets-guangzhou-validation-en.csv"}
     assert {tr["name"] for tr in figure["data"] if tr.get("showlegend")} == {
         "Simulated mean and seed band", "Observed: held out (validation)"}
     text = str(headline)  # the whole report's headline, whatever the filters
     assert "Fitted (calibration), 56 targets: median absolute relative error 4.9%" in text
     assert "Shenzhen −2.6%, Guangzhou +1.6%, Chengdu +3.2%" in text
     assert "hukou validate --out DIR --seeds 5 --scale 1000 --end 2022" in str(manifest)
-    _, every, _, _, _ = val.update("shipped", "all", "all", "zh")
+    _, every, *_ = val.update("shipped", "all", "all", "zh")
     assert len(every) == 122 and {row["城市"] for row in every} == {"深圳", "广州", "成都"}
-    _, forged, _, _, _ = val.update("shipped", "<b>", ["x"] * 3, "xx")  # unknown values: every row
+    _, forged, *_ = val.update("shipped", "<b>", ["x"] * 3, "xx")  # unknown values: every row
     assert len(forged) == 122
     for ident in ("../shipped", "/etc/passwd", {"a": 1}, "x" * 10_000):
         with pytest.raises(UnknownReport):
@@ -141,14 +195,57 @@ def test_validation_layout_reopens_the_view_of_its_query(pages: dict[str, Any]) 
 
 def test_scenario_builder_runs_a_short_sweep_and_links_the_comparison(pages: dict[str, Any]) -> None:
     progress: list[Any] = []
-    values = {"base": "chengdu", "quota_factor": 3.0, "min_score_shift": 0, "indicator": None, "indicator_factor": 1,
-              "district_bonus_factor": 1, "talent_age_shift": 0, "name": "<img src=x onerror=alert(1)>",
-              "end": 2012, "replications": 1, "scale": 100000}
+    values = {"base": "historical", "city": "chengdu", "quota_factor": 3.0, "min_score_shift": 0, "indicator": None,
+              "indicator_factor": 1, "district_bonus_factor": 1, "talent_age_shift": 0,
+              "name": "<img src=x onerror=alert(1)>", "end": 2012, "replications": 1, "scale": 100000}
     result = pages["scenarios"].run_scenario(progress.append, values, "en")
     text = str(result)
     assert "sb-compare-link" in text and progress[-1][0] == 100
     href = result.children[1].href
     assert href.startswith("/compare?exp=scenario-img-src-x-onerror-alert-1-")
     assert "<img src=x onerror=alert(1)>" in str(result.children[0])  # as text: Dash renders strings inert
-    bad = pages["scenarios"].run_scenario(progress.append, dict(values, quota_factor="lots"), "en")
-    assert "quota_factor" in str(bad)
+    # first-use review: the comparison opened on Shenzhen whatever the lever touched; the name became an id
+    assert "city=chengdu" in href and "(Chengdu)" in str(result.children[1].children)
+    ident = href.split("exp=")[1].split("&")[0]
+    experiment = registry().get(ident)
+    assert experiment.custom and experiment.folder.parent == registry().scenarios_dir
+    assert experiment.title == values["name"]
+    assert f"{values['name']} ({ident})" in {o["label"] for o in pages["compare"].experiment_options()}
+    assert set(pages["compare"].labels_of(experiment, experiment.scenario_keys()).values()) == {"historical",
+                                                                                               values["name"]}
+    page = str(pages["scenarios"].layout(lang="en"))
+    assert "sb-saved" in page and ident in page and "city=chengdu" in page  # listed, with its comparison
+    for quota in ("lots", None, 20):  # a browser sends no value for a number outside the input's range
+        bad = pages["scenarios"].run_scenario(progress.append, dict(values, quota_factor=quota), "en")
+        assert "Points-round quota (× as written): must be a number from 0 to 10" in str(bad)
+    bad = pages["scenarios"].run_scenario(progress.append, dict(values, end=2060), "zh")
+    assert "结束年份：应为2011至2035之间的数" in str(bad).replace(": ", "：")
+    bad = pages["scenarios"].run_scenario(progress.append, dict(values, city="shenzhen", base="chengdu"), "en")
+    assert "City the levers act on: the levers act on one city of chengdu: chengdu" in str(bad)
+
+
+def test_metrics_whose_meaning_shifts_say_so_beside_the_chart(pages: dict[str, Any]) -> None:
+    """First-use review: school access fell under open registration only because it counts the children of
+    unsettled migrants; in zone view "suburban dispersion" silently became the zone's share; a points cut-off of 21
+    beside the calculator's line of 100; counts without "per year". Said in both languages."""
+    keys = _keys()
+    *_, notes = pages["overview"].update("dash_fixture", list(keys.values()), "points_cutoff", 2013.0, "all", "en")
+    text = " ".join(str(n.children) for n in notes)
+    assert text.index("Points cut-off: the lowest points total") < text.index("only the children of migrants who "
+                                                                              "have not settled")
+    assert "not the line of the rules" in text
+    figure, rows, _, _, _, notes = pages["compare"].update("dash_fixture", keys["historical"], keys["talent_only"],
+                                                           "guangzhou", "zones", "zh")
+    titles = [a["text"] for a in figure["layout"]["annotations"]]
+    assert "该圈层占全市外来人口的比例" in titles and "落户：全部渠道（每年）" in titles
+    assert "各圈层占全市外来人口的比例" in " ".join(str(n.children) for n in notes)
+    assert {r["指标"] for r in rows} >= {"该圈层占全市外来人口的比例", "落户：全部渠道（每年）"}
+    city_view = pages["compare"].update("dash_fixture", keys["historical"], keys["talent_only"], "guangzhou", "city",
+                                        "en")
+    titles = [a["text"] for a in city_view[0]["layout"]["annotations"]]
+    assert "Suburban dispersion (migrants)" in titles and "Settlements: all channels (per year)" in titles
+    assert "outside its core districts" in " ".join(str(n.children) for n in city_view[-1])
+    from dashboard.i18n import _CAVEATS, _ZONE_CAVEATS, metric_label
+
+    assert metric_label("arrivals", "en") == "Arrivals (per year)" and metric_label("migrants", "en").find("year") < 0
+    assert all(en and zh and en != zh for en, zh in [*_CAVEATS.values(), *_ZONE_CAVEATS.values()])

@@ -50,7 +50,12 @@ def test_compare_figure_has_a_band_and_a_line_per_panel() -> None:
     assert lines[0]["y"] == pytest.approx((share["diff"] * 100).tolist())
     assert fig["layout"]["yaxis"]["ticksuffix"] == " pp" and "pp" in lines[0]["hovertext"][0]
     table = figures.compare_table(diff, "en")
-    assert table["Difference"].str.endswith(" pp").any() and not table["Difference"].str.endswith("%").any()
+    # numbers with their units beside them (first-use review: the CSV held "62.8%", "2.51 m")
+    row = table[table["Metric"] == "Hukou share of residents"].iloc[0]
+    assert row["Unit"] == "%" and row["Unit of the difference"] == "pp"
+    assert row["Difference"] == pytest.approx(round(share["diff"].iloc[-1] * 100, 2))
+    assert row["Reform"] == pytest.approx(round(share["reform"].iloc[-1] * 100, 2))
+    assert all(isinstance(row[c], float) for c in ("Baseline", "Reform", "Difference", "95% CI low", "95% CI high"))
     import plotly.graph_objects as go
 
     go.Figure(fig)
@@ -185,7 +190,8 @@ def test_validation_headline_and_tables_come_from_the_report() -> None:
     assert lines[0].startswith("Fitted (calibration), 2 targets: median absolute relative error 3.3%")
     assert lines[-1] == "Held-out 2020 census, residents, simulated against observed: Shenzhen −28.6%."
     shown = figures.validation_table(figures.validation_filter(table, "shenzhen", "validation"), "zh")
-    assert len(shown) == 1 and shown.iloc[0]["目标类型"] == "留出（验证）" and shown.iloc[0]["相对误差"] == "−28.6%"
+    assert len(shown) == 1 and shown.iloc[0]["目标类型"] == "留出（验证）" and shown.iloc[0]["相对误差（%）"] == -28.57
+    assert shown.iloc[0]["单位"] == "人" and shown.iloc[0]["观测值"] == 17.5e6
     assert shown.iloc[0]["年份"] == "2020.83" and shown.iloc[0]["说明"] == "<b>note</b>"  # text, never rendered
     assert list(figures.validation_summary_table(table, "en")["Targets"]) == [2, 2, 1]
 

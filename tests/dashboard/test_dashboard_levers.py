@@ -45,11 +45,46 @@ def test_written_scenario_is_a_valid_counterfactual_and_spec(tmp_path: Path) -> 
     from experiments.spec import spec_from_dict
     from policies.catalogue import load_regime_file
 
-    ident, out, doc = write_scenario(Levers(base="historical", quota_factor=0.5, name="<script>x</script>"), tmp_path)
+    ident, out, doc = write_scenario(Levers(base="historical", quota_factor=0.5, name="<script>x</script>",
+                                            city="guangzhou"), tmp_path)
     assert ident.startswith("scenario-script-x-script-") and out == tmp_path / ident
     regime_file = Path(doc["levers"]["regimes"][1])
     assert regime_file.parent == tmp_path / "_regimes"
-    assert set(load_regime_file(regime_file)) == {"shenzhen", "guangzhou", "chengdu"}
+    regimes = load_regime_file(regime_file)
+    assert set(regimes) == {"shenzhen", "guangzhou", "chengdu"}  # the other cities keep historical's rules
+    import yaml
+
+    overrides = yaml.safe_load(regime_file.read_text("utf-8"))["overrides"]
+    assert overrides and all(key.startswith("points_channel.guangzhou_") for key in overrides)
     assert spec_from_dict(doc).levers.regimes[0] == "historical"
     with pytest.raises(ValueError, match="no lever"):
-        write_scenario(Levers(), tmp_path)
+        write_scenario(Levers(city="shenzhen"), tmp_path)
+
+
+def test_levers_act_on_one_named_city() -> None:
+    """First-use review: levers had no city; with ``historical`` a quota lever hit all three cities."""
+    with pytest.raises(ValueError, match="city: the levers act on one city of historical: shenzhen | guangzhou"):
+        Levers(quota_factor=2).check()
+    assert Levers(base="guangzhou", quota_factor=2).check().city == "guangzhou"  # its only city
+    with pytest.raises(ValueError, match="city"):
+        Levers(base="guangzhou", quota_factor=2, city="chengdu").check()
+    over = build_overrides(Levers(base="historical", quota_factor=2, district_bonus_factor=2,
+                                  city="chengdu").check())
+    assert over and all(".chengdu_" in key for key in over)
+
+
+def test_a_lever_on_rules_another_city_shares_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dashboard import levers
+
+    real = levers._uses
+    monkeypatch.setattr(levers, "_uses", lambda base: {**real(base), "shenzhen": real(base)["guangzhou"]})
+    with pytest.raises(ValueError, match="also shenzhen's"):
+        write_scenario(Levers(base="historical", quota_factor=2, city="guangzhou"), tmp_path)
+
+
+def test_a_name_in_chinese_keeps_an_identifier() -> None:
+    from dashboard.levers import scenario_id
+
+    ident = scenario_id(Levers(base="guangzhou", min_score_shift=-20, name="广州积分线降低20分"))
+    assert ident.startswith("scenario-20-")
+    assert scenario_id(Levers(base="guangzhou", min_score_shift=-20, name="广州积分线")).count("-") == 1

@@ -206,3 +206,23 @@ def test_run_values_are_split_by_year_and_metric(results_root: Path) -> None:
     assert experiment.run_values(1999.0, ["hukou_share"]).empty
     assert list(experiment.run_values(2013.0, ["no_such_metric"]).columns) == ["key", "replicate", "city", "metric",
                                                                                 "value"]
+
+
+def test_scenarios_are_kept_beside_the_results_and_starts_leave_no_cache_folder(tmp_path: Path) -> None:
+    """First-use review: scenarios lived in a fixed shared temporary folder (links to them died when it was
+    cleared) and each start left a cache folder behind."""
+    from dashboard.app import scenarios_folder
+
+    results = tmp_path / "sweeps"
+    (results / "one_sweep").mkdir(parents=True)
+    (results / "one_sweep" / "manifest.json").write_text("{}", "utf-8")
+    assert scenarios_folder(results) == results / "scenarios"
+    assert scenarios_folder(results / "one_sweep") == results / "scenarios"  # never inside a sweep
+    private = tmp_path / "tmp"
+    private.mkdir()
+    code = "import sys; from dashboard.app import create_app; create_app(sys.argv[1])"
+    for _ in range(2):  # two starts
+        subprocess.run([sys.executable, "-c", code, str(results)], cwd=REPO, check=True, timeout=120,
+                       env={**os.environ, "TMPDIR": str(private)})
+    assert list(private.iterdir()) == []  # nothing in the temporary directory
+    assert sorted(p.name for p in (results / "scenarios").iterdir()) == ["_cache"]  # one cache, reused

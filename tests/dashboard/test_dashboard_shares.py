@@ -65,11 +65,11 @@ def test_share_tables_read_in_both_languages() -> None:
     errors = share_figures.share_error_table(_errors(), "en")
     assert list(errors["City"]) == ["Shenzhen", "Guangzhou"]  # city order, whatever the frame's
     sz = errors.iloc[0]
-    assert sz["Model MAE (pp)"] == "2.50" and sz["Persistence MAE (pp)"] == "0.40"
+    assert sz["Model MAE (pp)"] == 2.5 and sz["Persistence MAE (pp)"] == 0.4
     assert sz["Beats persistence"] == "no" and sz["Within half of persistence"] == "no"
     table = share_figures.share_table(_shares(), "zh")
     assert list(table.columns)[:3] == ["城市", "年份", "区县"] and table.iloc[0]["区县"] == "宝安区 (440306)"
-    assert table.iloc[0]["观测比重"] == "25.00%" and table.iloc[0]["模型误差（百分点）"] == "−4.00"
+    assert table.iloc[0]["观测比重（%）"] == 25.0 and table.iloc[0]["模型误差（百分点）"] == -4.0
     assert set(i18n.LABELS["en"]) == set(i18n.LABELS["zh"])
 
 
@@ -88,7 +88,8 @@ def test_validation_figure_leaves_shares_to_their_own_figure() -> None:
     assert [a["text"] for a in fig["layout"]["annotations"]] == [
         "Shenzhen · Residents, as first published (pre-revision)"]
     shown = figures.validation_table(table, "en")
-    assert shown.iloc[0]["Observed"] == "25.00%" and shown.iloc[0]["Simulated mean"] == "21.00%"
+    assert shown.iloc[0]["Observed"] == 25.0 and shown.iloc[0]["Simulated mean"] == 21.0
+    assert list(shown["Unit"]) == ["%", "persons"] and shown.iloc[1]["Observed"] == 10.5e6
 
 
 def _report(folder: Path, shares: bool) -> Path:

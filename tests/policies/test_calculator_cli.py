@@ -143,7 +143,7 @@ def test_channels_are_generic() -> None:
     doc = result.to_json()
     assert set(doc) >= {"total", "threshold", "breakdown", "channels"}
     assert doc["channels"][0] == {"channel": "talent", "eligible": False, "reason": "age 35 or over",
-                                  "mechanism": "talent_stub", "kind": "direct"}
+                                  "mechanism": "talent_stub", "kind": "direct", "category": "talent"}
 
 
 def test_regime_without_points_or_channels() -> None:
@@ -313,3 +313,64 @@ def test_the_calculator_says_which_defaults_it_assumed_and_refuses_dates_before_
     assert not {"age", "education", "employed"} & set(assumed)
     assert main(["points", "--regime", "shenzhen", "--date", "1990-01-01", "--profile", str(minimal)]) == 2
     assert "no documented rule applies on 1990-01-01" in capsys.readouterr().err
+
+
+# The first-use review's profile: 30, full-time bachelor, employed, 36 months of every insurance, renting in Bao'an.
+REVIEW_PROFILE = {"age": 30, "education": "bachelor", "full_time_degree": True, "employed": True,
+                  "social_insurance_months": {k: 36 for k in ("pension", "medical", "unemployment", "work_injury",
+                                                              "maternity")},
+                  "residence_permit_months": 36, "months_in_city": 36, "work_district": 440306,
+                  "housing": {"type": "rented", "district": 440306}}
+
+
+def _review(**changes: object) -> object:
+    from policies.calculator import calculate, regime_for
+    from policies.schema import Profile
+
+    doc = {**REVIEW_PROFILE, **changes}
+    return calculate(Profile.model_validate(doc), regime_for("shenzhen"), "2025-06-01")
+
+
+def test_a_registered_lease_is_a_stable_home_and_a_closed_route_is_said_beside_the_line() -> None:
+    """First-use review: every renter read "no stable home", and 106 beside a line of 100 read as passing while the
+    points route was closed. A registered lease opens the route (深府〔2016〕59号: rental allowed) and scores no
+    points of its own (no city's points table scores it)."""
+    renter = _review()
+    leased = _review(housing={"type": "rented", "district": 440306, "registered_lease": True})
+    assert renter.total == leased.total and renter.reaches_threshold
+    assert renter.points_route_open is False and renter.points_route_reason == "no stable home"
+    assert renter.line_status == "reached_route_closed" and "points" not in renter.open_channels
+    assert leased.points_route_open and leased.line_status == "reached" and "points" in leased.open_channels
+    from hukou_cli.policy_commands import headline
+
+    assert "reaches the line but the points route is closed: no stable home" in headline(renter)
+    assert renter.to_json()["line_status"] == "reached_route_closed"
+
+
+def test_family_entry_is_closed_to_a_person_without_a_family_member_with_the_city_s_hukou() -> None:
+    """First-use review: "family_channel: yes" for a single person (in the model the channel is a yearly chance
+    among long-term residents, who have no family links there)."""
+    from policies.calculator import NO_FAMILY_MEMBER
+
+    single = {c.mechanism: c for c in _review().channels}["family_channel"]
+    married = {c.mechanism: c for c in _review(family_hukou_member=True).channels}["family_channel"]
+    assert not single.eligible and single.reason == NO_FAMILY_MEMBER
+    assert married.eligible and married.kind == "hazard"
+
+
+def test_indicators_scored_on_assumptions_are_marked_beside_their_points() -> None:
+    """Much of Guangzhou's and Chengdu's scoring is guessed: each row says so, and so does the headline."""
+    from policies.calculator import calculate, regime_for
+    from policies.schema import Profile
+
+    profile = Profile.model_validate({**REVIEW_PROFILE, "work_district": 440106,
+                                      "housing": {"type": "rented", "district": 440106}})
+    result = calculate(profile, regime_for("guangzhou"), "2025-06-01")
+    assumed = [r for r in result.breakdown if r.assumed]
+    assert assumed and all(r.ref.startswith("assumption") for r in assumed)
+    assert result.assumed_indicators == tuple(r.indicator for r in assumed)
+    assert not any(r.assumed for r in _review().breakdown if r.ref.startswith("深"))
+    from hukou_cli.policy_commands import headline
+
+    assert f"{len(assumed)} of {len(result.breakdown)} indicators scored on assumptions" in headline(result)
+    assert all(set(row) >= {"assumed"} for row in result.to_json()["breakdown"])
