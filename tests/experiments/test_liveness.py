@@ -16,9 +16,12 @@ from policies.errors import InputError
 from policies.liveness import STATUSES, Outcome, load_registry
 
 # Rows fast enough for every test run (short horizons that share baselines: 2015, 2020, 2021) and covering the kinds
-# of mechanism: permit take-up, a talent route, quotas, a permit condition, school tiers, two spatial levers. The
-# budget is CPU time of this process (the runs are single-threaded), so other jobs on the machine do not fail it.
-CI_ROWS = (3, 6, 79, 22, 23, 28, 30, 74, 55)
+# of mechanism: permit take-up, a talent route, a quota, family entry, a permit condition, school tiers, school
+# supply that follows population. The spatial levers are checked by the full command only: since school places
+# follow population (issue 11) the services levers' effects are within seed noise at this scale, and the metro's
+# sign is not stable at 5,000 persons an agent (docs/liveness/liveness.md has the full table). The budget is CPU
+# time of this process (the runs are single-threaded), so other jobs on the machine do not fail it.
+CI_ROWS = (3, 6, 78, 22, 23, 28, 32, 74, 15)
 CI_SCALE, CI_SEEDS, CI_BUDGET_CPU_S = 5000.0, 2, 60.0
 
 
