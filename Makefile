@@ -39,7 +39,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/hukou bench --agents 1000000 --years 5
 
-## lint: ruff on the code and tests, then mypy on sim, policies and experiments (its settings: [tool.mypy] in pyproject.toml;
+## lint: ruff on the code and tests, then mypy on sim, policies, experiments, dashboard and hukou_cli (its settings: [tool.mypy] in pyproject.toml;
 ## both come with the dev extra the venv is installed with)
 lint: $(STAMP)
 	$(BIN)/ruff check sim policies experiments dashboard hukou_cli tests

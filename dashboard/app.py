@@ -140,7 +140,8 @@ def create_app(results: str | Path, *, scenarios: str | Path | None = None, cach
     app = dash.Dash(
         __name__, use_pages=True, pages_folder=str(_PAGES), title="hukou-sim",
         external_stylesheets=[_BOOTSTRAP_URL], suppress_callback_exceptions=True,
-        background_callback_manager=manager, on_error=_on_error, serve_locally=True, update_title=None,
+        background_callback_manager=manager, on_error=_on_error, serve_locally=True,
+        update_title=None,  # type: ignore[arg-type]  # dash documents None (no "Updating..." title); annotated str
     )
     app.layout = html.Div([
         dbc.Alert(id="global-error", is_open=False, dismissable=True, color="danger", className="m-2"),

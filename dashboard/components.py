@@ -251,7 +251,8 @@ def caveats(metrics: Any, lang: str, zone: bool = False) -> list[Any]:
 
 def graph(graph_id: str, figure: Any = None, filename: str = "hukou-figure") -> dcc.Graph:
     """A graph whose camera button downloads a PNG named after the view."""
-    config = {**GRAPH_CONFIG, "toImageButtonOptions": {**GRAPH_CONFIG["toImageButtonOptions"], "filename": filename}}
+    camera: dict[str, Any] = {**GRAPH_CONFIG["toImageButtonOptions"], "filename": filename}
+    config: Any = {**GRAPH_CONFIG, "toImageButtonOptions": camera}   # plotly.js's config object, as dash passes it
     return dcc.Graph(id=graph_id, figure=figure or {}, config=config)
 
 

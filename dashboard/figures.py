@@ -53,7 +53,7 @@ COMPARE_PANELS = (
     ("return_rate", ("return_rate",)),
 )
 # No button that sends a chart to plotly's cloud (Chart Studio): results stay on this machine.
-GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2},
+GRAPH_CONFIG: dict[str, Any] = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2},
                 "showSendToCloud": False, "showEditInChartStudio": False, "plotlyServerURL": "",
                 "modeBarButtonsToRemove": ["sendDataToCloud", "editInChartStudio"]}
 

@@ -22,7 +22,10 @@ import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from policies.regime import Regime
 
 __all__ = ["Levers", "covered", "variants_used", "indicator_choices", "build_overrides", "write_scenario",
            "POINT_KEYS", "LIMITS", "cities_of", "scenario_id", "read_levers"]
@@ -85,7 +88,7 @@ class Levers:
                 or self.talent_age_shift != 0 or (self.indicator is not None and self.indicator_factor != 1))
 
 
-def covered(base: str) -> dict[str, object]:
+def covered(base: str) -> dict[str, Regime]:
     """The cities a regime name stands for (``historical``: all three; ``guangzhou``: Guangzhou only)."""
     from policies.catalogue import resolve
 

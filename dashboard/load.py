@@ -94,7 +94,7 @@ def _free_port() -> int:
 def _callbacks(base: str) -> dict[str, dict[str, Any]]:
     """The server's callbacks by their first output id (the graph or table they update)."""
     deps = requests.get(f"{base}/_dash-dependencies", timeout=30).json()
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for dep in deps:
         first = dep["output"].strip(".").split("...")[0].split(".")[0]
         out.setdefault(first, dep)
@@ -237,9 +237,9 @@ def run_load(results: Path, users: int = 30, seconds: float = 60.0, think: tuple
         deps = _callbacks(base)
         actions = _actions(results)
         if warmup:  # the first view of each kind loads its frames (as the first analyst of the day would)
-            firsts = {}
+            firsts: dict[tuple[str, Any], dict[str, Any]] = {}
             for kind, target, values in actions:
-                if kind == "callback":
+                if kind == "callback" and values is not None:   # a callback action always carries its values
                     firsts.setdefault((target, values.get("cmp-view")), values)
             for (target, _), values in firsts.items():
                 requests.post(f"{base}/_dash-update-component", json=_payload(deps[target], values), timeout=300)
@@ -292,7 +292,7 @@ def _profile_callbacks(results: Path, scenarios: Path, per_kind: int, top: int) 
     warm(registry())
     lines = [f"warm: {time.perf_counter() - started:.1f} s, loadavg {' '.join(f'{x:.2f}' for x in os.getloadavg())}"]
     client = app.server.test_client()
-    deps = {}
+    deps: dict[str, dict[str, Any]] = {}
     for dep in client.get("/_dash-dependencies").get_json():
         deps.setdefault(dep["output"].strip(".").split("...")[0].split(".")[0], dep)
     by_kind: dict[str, list[dict[str, Any]]] = {}

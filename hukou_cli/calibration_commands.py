@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-try:  # typer >= 0.20 ships its own copy of click
-    from typer._click import exceptions as click_errors
-except ImportError:  # pragma: no cover - older typer depends on click
-    from click import exceptions as click_errors
+from hukou_cli.clickcompat import click_errors
 
 __all__ = ["calibrate", "run_validation_command"]
 
@@ -38,10 +36,10 @@ class _Locked(click_errors.ClickException):
     exit_code = EXIT_LOCKED
 
 
-def _progress_bar(quiet: bool) -> tuple[Progress, object]:
+def _progress_bar(quiet: bool) -> tuple[Progress, Callable[[str, dict[str, int], float], None]]:
     bar = Progress(TextColumn("[bold]{task.fields[stage]}[/]"), BarColumn(), TextColumn("{task.fields[line]}"),
                    TimeElapsedColumn(), console=console, disable=quiet, transient=False)
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
 
     def progress(stage: str, counts: dict[str, int], elapsed: float) -> None:
         if stage not in tasks:

@@ -26,10 +26,7 @@ if TYPE_CHECKING:
     from experiments.integrity import Damage
     from experiments.sweep import SweepSummary
 
-try:  # typer >= 0.20 ships its own copy of click
-    from typer._click import exceptions as click_errors
-except ImportError:  # pragma: no cover - older typer depends on click
-    from click import exceptions as click_errors
+from hukou_cli.clickcompat import click_errors
 
 __all__ = ["sweep", "resume", "status", "query", "verify", "sensitivity", "validate", "schema", "EXIT_FAILED_RUNS",
            "EXIT_LOCKED"]

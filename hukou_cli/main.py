@@ -19,12 +19,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from hukou_cli.clickcompat import click_errors
 from policies.errors import InputError
-
-try:  # typer >= 0.20 ships its own copy of click
-    from typer._click import exceptions as click_errors
-except ImportError:  # pragma: no cover - older typer depends on click
-    from click import exceptions as click_errors
 
 app = typer.Typer(
     name="hukou",

@@ -208,10 +208,10 @@ def calculate_all(values: dict[str, Any], lang: str) -> tuple[pd.DataFrame, pd.D
                           t("points", lang): float(row.points),
                           t("basis", lang): t("basis_assumed" if row.assumed else "basis_cited", lang),
                           t("article", lang): row.ref})
-        for row in result.channels:
-            channels.append({t("regime", lang): regime.name, t("channel", lang): row.channel,
-                             t("eligible", lang): t("yes" if row.eligible else "no", lang),
-                             t("reason", lang): "" if row.eligible else row.reason})
+        for route in result.channels:
+            channels.append({t("regime", lang): regime.name, t("channel", lang): route.channel,
+                             t("eligible", lang): t("yes" if route.eligible else "no", lang),
+                             t("reason", lang): "" if route.eligible else route.reason})
     return pd.DataFrame(totals), pd.DataFrame(parts), pd.DataFrame(channels), city
 
 

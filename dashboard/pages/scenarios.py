@@ -132,7 +132,8 @@ def _compare_link(experiment: Any, lang: str) -> str | None:
     kept = keys[~keys["regimes"].str.endswith((".yaml", ".yml"))]
     if changed.empty or kept.empty:
         return None
-    city = read_levers(registry().scenarios_dir, experiment.id).get("city") if registry().scenarios_dir else None
+    folder = registry().scenarios_dir
+    city = read_levers(folder, experiment.id).get("city") if folder else None
     return href("/compare", exp=experiment.id, baseline=kept["key"].iloc[0], regimes=changed["key"].iloc[0],
                 city=city, lang=lang)
 
