@@ -48,7 +48,7 @@ def _counts(registry: Registry, table: pd.DataFrame) -> list[str]:
              f"| MISSING | {counts['MISSING']} | asked for by a text, absent from the model |",
              f"| WRONG | {counts['WRONG']} | implemented against the text |",
              f"| total | {len(registry.rows)} | rows of the policy-fidelity audit "
-             "(../shared/reviews/policy-fidelity.md) |"]
+             "(the policy-fidelity review of commit 812f009) |"]
     return lines
 
 
