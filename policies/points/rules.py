@@ -147,8 +147,15 @@ def _per_unit_window(amounts: np.ndarray, value: Mapping[str, Any], window: int)
     if not 1 <= window <= WINDOW_YEARS:
         raise ValueError(f"social_service_window_years must be between 1 and {WINDOW_YEARS}, got {window}")
     if amounts.ndim == 2 and len(amounts) > 1 and amounts.strides == (0, 0):
-        # the same record for everyone (the model's migrants carry none): score one row, broadcast the result
+        # the same record for everyone: score one row, broadcast the result
         return np.broadcast_to(_per_unit_window(amounts[:1], value, window), (len(amounts),))
+    if amounts.ndim == 2 and len(amounts) > 1 and amounts.strides[1] == 0:
+        # the same amount every year, per person (the model's migrants, sim.population): records are rare, so
+        # score the rows that have one and leave the rest at zero (no (n, years) temporaries)
+        total = np.zeros(len(amounts))
+        some = np.flatnonzero(amounts[:, 0])
+        total[some] = _per_unit_window(np.ascontiguousarray(amounts[some]), value, window)
+        return total
     yearly = np.floor(amounts[:, :window] / value["unit"]) * value["per_unit"]
     if value.get("cap_per_year") is not None:
         yearly = np.minimum(yearly, value["cap_per_year"])
