@@ -106,14 +106,17 @@ def cities_of(base: str) -> list[str]:
 
 
 def variants_used(base: str, city: str | None = None) -> dict[str, set[str]]:
-    """Mechanism → the variants the regime ``base`` uses at any date, in ``city`` (None: every city it covers)."""
+    """Mechanism → the variants the regime ``base`` uses at any date, in ``city`` (None: every city it covers).
+    Only the mechanisms' own variants: a run's overrides cannot name a counterfactual's ``variants:``."""
+    from policies.mechanisms import variants_of
+
     used: dict[str, set[str]] = {}
     for name, regime in covered(base).items():
         if city is not None and name != city:
             continue
         for version in regime.versions:
             for mechanism, variant in version.mechanisms.items():
-                if variant:
+                if variant and variant in variants_of(mechanism):
                     used.setdefault(mechanism, set()).add(str(variant))
     return used
 

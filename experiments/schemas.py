@@ -56,14 +56,19 @@ class TimelineFile(_File):
 
 
 class CounterfactualFile(_File):
-    """A counterfactual: a baseline regime, mechanisms swapped from a date, and dated parameter overrides."""
+    """A counterfactual: a baseline regime, variants of its own, mechanisms swapped from a date, and dated parameter
+    overrides."""
 
     name: str | None = None
     title: str | None = None
     description: str | None = None
     derive_from: str = Field(description="the baseline: a regime name (`hukou regimes`) such as historical")
-    cities: list[str] | None = Field(None, description="the cities it covers (default: every city of the baseline)")
+    cities: list[str] | None = Field(None, description="the cities it covers (default: the cities the baseline "
+                                                       "defines, every city for historical)")
     from_: dt.date | None = Field(None, alias="from", description="the day the swaps take effect")
+    variants: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="mechanism: {new variant: {description, extends, params}} in the format of "
+        "the mechanism's params.yaml, usable in swap: and overrides:")
     swap: dict[str, str | None] = Field(default_factory=dict,
                                         description="mechanism: variant from `from` on (null removes the mechanism)")
     overrides: dict[str, Any] = Field(default_factory=dict, description="mechanism.variant.parameter: dated entries "
@@ -82,7 +87,7 @@ def _registry() -> tuple[dict[str, list[str]], list[str]]:
 def _mechanism_map(variants: dict[str, list[str]]) -> dict[str, Any]:
     """``mechanism: variant`` with the known names (a null variant removes the mechanism)."""
     return {"type": "object", "additionalProperties": False,
-            "properties": {m: {"anyOf": [{"enum": names}, {"type": "null"}]} for m, names in variants.items()}}
+            "properties": {m: {"anyOf": [{"$ref": f"#/$defs/variants_{m}"}, {"type": "null"}]} for m in variants}}
 
 
 _DATED_ENTRY = {
@@ -92,6 +97,16 @@ _DATED_ENTRY = {
                    "assumption": {"type": "string"}, "note": {"type": "string"}},
     "anyOf": [{"required": ["ref"]}, {"required": ["assumption"]}],
 }
+
+
+_VARIANT = {
+    "type": "object", "additionalProperties": False,
+    "properties": {"description": {"type": "string"},
+                   "extends": {"type": "string", "description": "a variant of the mechanism, or of variants:"},
+                   "params": {"type": "object", "additionalProperties": {
+                       "anyOf": [_DATED_ENTRY, {"type": "array", "items": _DATED_ENTRY, "minItems": 1}]}}},
+}
+_OVERRIDE_KEY = r"^[a-z_]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+$"  # a variant of the file's own variants: (checked on load)
 
 
 def _policy_schema() -> dict[str, Any]:
@@ -105,12 +120,29 @@ def _policy_schema() -> dict[str, Any]:
     timeline["properties"]["cities"] = {"type": "array", "items": city}
     timeline["$defs"]["TimelineVersion"]["properties"]["mechanisms"] = _mechanism_map(variants)
     counterfactual["properties"]["cities"] = {"type": "array", "items": city}
-    counterfactual["properties"]["swap"] = _mechanism_map(variants)
+    counterfactual["properties"]["variants"] = {
+        "type": "object", "additionalProperties": False,
+        "description": "mechanism: {new variant: {description, extends, params}} (names the mechanism does not have)",
+        "properties": {m: {"type": "object", "propertyNames": {"not": {"$ref": f"#/$defs/variants_{m}"}},
+                           "additionalProperties": {"$ref": "#/$defs/Variant"}} for m in variants}}
+    entries = {"anyOf": [_DATED_ENTRY, {"type": "array", "items": _DATED_ENTRY, "minItems": 1}]}
+    about = "mechanism.variant.parameter: dated entries (value with ref: or assumption:)"
+    own = {"type": "string", "description": "or a variant defined under variants:"}
+    counterfactual["properties"]["swap"] = {
+        "type": "object", "additionalProperties": False,
+        "properties": {m: {"anyOf": [{"$ref": f"#/$defs/variants_{m}"}, own, {"type": "null"}]} for m in variants}}
     counterfactual["properties"]["overrides"] = {
-        "type": "object", "propertyNames": {"enum": overrides},
-        "additionalProperties": {"anyOf": [_DATED_ENTRY, {"type": "array", "items": _DATED_ENTRY, "minItems": 1}]},
-        "description": "mechanism.variant.parameter: dated entries (value with ref: or assumption:)"}
-    defs = {**timeline.pop("$defs"), **counterfactual.pop("$defs", {})}
+        "type": "object", "propertyNames": {"anyOf": [{"$ref": "#/$defs/override_names"}, {"pattern": _OVERRIDE_KEY}]},
+        "additionalProperties": entries, "description": about + "; the variant may be one of variants:"}
+    # without variants: of its own, a file can name only the mechanisms' variants (a misspelt one fails here)
+    counterfactual["if"] = {"not": {"required": ["variants"]}}
+    counterfactual["then"] = {"properties": {
+        "swap": _mechanism_map(variants),
+        "overrides": {"type": "object", "propertyNames": {"$ref": "#/$defs/override_names"},
+                      "additionalProperties": entries,
+                      "description": about}}}
+    defs = {**timeline.pop("$defs"), **counterfactual.pop("$defs", {}), "Variant": _VARIANT,
+            "override_names": {"enum": overrides}, **{f"variants_{m}": {"enum": n} for m, n in variants.items()}}
     return {"title": "Regime file (hukou-sim)", "oneOf": [timeline, counterfactual], "$defs": defs,
             "description": "A city timeline (versions) or a counterfactual (derive_from); see docs/policies.md."}
 

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from policies.cities import CITIES
+from policies.contract import check_variant
 from policies.errors import InputError, Where
-from policies.parameters import FAR_FUTURE, FAR_PAST, _as_date
+from policies.mechanisms import MECHANISMS, variants_of
+from policies.parameters import FAR_FUTURE, FAR_PAST, Variant, _as_date, parse_variants
 from policies.regime import Regime, RegimeVersion, check_mechanisms, parse_overrides
 from policies.yamlio import key_lines, load_yaml
 
@@ -22,7 +24,8 @@ __all__ = ["REGIME_DIR", "available", "resolve", "load_regime_file"]
 REGIME_DIR = Path(__file__).parent / "regimes"
 _HISTORICAL_KEYS = {"name", "city", "cities", "title", "description", "documents", "versions"}
 _VERSION_KEYS = {"label", "start", "end", "ref", "mechanisms"}
-_COUNTERFACTUAL_KEYS = {"name", "title", "description", "derive_from", "cities", "from", "swap", "overrides"}
+_COUNTERFACTUAL_KEYS = {"name", "title", "description", "derive_from", "cities", "from", "variants", "swap",
+                        "overrides"}
 
 
 def _check_keys(doc: Mapping[str, Any], allowed: set[str], file: str, path: str) -> None:
@@ -59,29 +62,78 @@ def _parse_timeline(doc: Mapping[str, Any], file: str) -> dict[str, Regime]:
             for city in cities}
 
 
+def _parse_variants(raw: Any, file: str, line: int | None) -> dict[str, dict[str, Variant]]:
+    """A counterfactual's ``variants:``: per mechanism, new variants in the format of its ``params.yaml``, which may
+    extend the mechanism's variants or each other. A name the mechanism already has is refused (an existing
+    variant is changed with ``overrides:``), and so is a parameter the mechanism does not read: new keys only
+    where its ``PARAMETERS`` admit a family of names (``route_*``, ``tier_*``, any lever name)."""
+    if not raw:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise InputError("variants is a mapping of mechanism: {variant: {description, extends, params}}", file=file,
+                         line=line, field="variants")
+    out: dict[str, dict[str, Variant]] = {}
+    for mechanism, body in raw.items():
+        where: Where = {"file": file, "line": key_lines(raw).get(mechanism, line), "field": f"variants.{mechanism}"}
+        if mechanism not in MECHANISMS:
+            raise InputError(f"unknown mechanism (known: {', '.join(sorted(MECHANISMS))})", **where)
+        if not isinstance(body, Mapping):
+            raise InputError("expected a mapping of variant names", **where)
+        shared = variants_of(str(mechanism))
+        for name in body:
+            if name in shared:
+                raise InputError(f"{mechanism} already has a variant {name!r}: change it with overrides:, or give the "
+                                 "new variant another name", file=file, line=key_lines(body).get(name),
+                                 field=f"variants.{mechanism}.{name}")
+        parsed = parse_variants(body, file=file, mechanism=str(mechanism), path=f"variants.{mechanism}.",
+                                inherit=shared)
+        for variant in parsed.values():
+            check_variant(str(mechanism), MECHANISMS[str(mechanism)], variant)
+        out[str(mechanism)] = parsed
+    return out
+
+
 def _parse_counterfactual(doc: Mapping[str, Any], file: str) -> dict[str, Regime]:
-    """A counterfactual: a baseline (a regime name) plus swaps from a date and dated parameter overrides."""
+    """A counterfactual: a baseline (a regime name) plus variants of its own, swaps from a date and dated
+    parameter overrides."""
     _check_keys(doc, _COUNTERFACTUAL_KEYS, file, "")
     base_name = str(doc["derive_from"])
     try:
         bases = resolve([base_name]) if base_name != Path(file).stem else {}
     except InputError as exc:
         raise InputError(exc.message, file=file, line=key_lines(doc).get("derive_from"), field="derive_from") from None
-    cities = list(doc.get("cities") or bases)
+    # without ``cities:``, the cities the baseline itself covers (``derive_from: shenzhen`` is Shenzhen only; the
+    # other cities of ``bases`` are the historical timelines ``resolve`` fills in)
+    cities = list(doc.get("cities") or _covered(base_name, bases))
     for city in cities:
         if city not in bases:
             raise InputError(f"{base_name!r} has no regime for {city!r}", file=file,
                              line=key_lines(doc).get("cities"), field="cities")
     start = _as_date(doc["from"], {"file": file, "line": key_lines(doc).get("from"), "field": "from"}) \
         if "from" in doc else FAR_PAST
+    local = _parse_variants(doc.get("variants"), file, key_lines(doc).get("variants"))
+    for city in cities:  # variants the baseline brought (it may be a counterfactual with variants of its own)
+        for mechanism, names in bases[city].variants.items():
+            for vname in names:
+                local.setdefault(mechanism, {}).setdefault(vname, names[vname])
     swap_raw = doc.get("swap") or {}
     swap = {str(k): (None if v is None else str(v)) for k, v in swap_raw.items()}
-    check_mechanisms(swap_raw, file=file, line=key_lines(doc).get("swap"), path="swap")
-    overrides = parse_overrides(doc.get("overrides") or {}, file=file, path="overrides")
+    check_mechanisms(swap_raw, file=file, line=key_lines(doc).get("swap"), path="swap", local=local)
+    overrides = parse_overrides(doc.get("overrides") or {}, file=file, path="overrides", local=local)
     name = str(doc.get("name") or Path(file).stem)
     return {city: bases[city].derive(name, title=str(doc.get("title", name)), start=start, swap=swap,
-                                     overrides=overrides, description=str(doc.get("description", "")))
+                                     overrides=overrides, description=str(doc.get("description", "")),
+                                     variants=local)
             for city in cities}
+
+
+def _covered(name: str, bases: Mapping[str, Regime]) -> list[str]:
+    """The cities a regime name defines itself: every city for ``historical``, one for a city's timeline."""
+    if name in _builtin_files():
+        return list(_load_builtin(name))
+    if name.endswith((".yaml", ".yml")):
+        return list(load_regime_file(name))
+    return list(bases)
 
 
 def is_regime_file(path: str | Path) -> bool:

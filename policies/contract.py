@@ -306,7 +306,12 @@ def _within(name: str, where: str) -> str:
 
 
 def line_of(variant: Variant, param: str) -> int | None:
-    """The line of ``param`` under the variant's ``params:`` in its file (None when it cannot be told)."""
+    """The line of ``param`` under the variant's ``params:`` in its file; for an inherited parameter, the line of
+    the variant itself (its ``extends:`` is what brings it in); None when it cannot be told."""
+    if param in variant.own:
+        return variant.own[param]
+    if variant.line is not None:
+        return variant.line
     if not variant.source or not Path(variant.source).is_file():
         return None
     doc = load_yaml(variant.source)

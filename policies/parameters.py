@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from policies.errors import InputError, Where
 from policies.yamlio import key_lines, load_yaml
 
-__all__ = ["DatedValue", "Variant", "load_variants", "parse_entries", "FAR_PAST", "FAR_FUTURE"]
+__all__ = ["DatedValue", "Variant", "load_variants", "parse_variants", "parse_entries", "FAR_PAST", "FAR_FUTURE"]
 
 FAR_PAST = dt.date(1900, 1, 1)
 FAR_FUTURE = dt.date(2100, 12, 31)
@@ -57,13 +57,21 @@ class DatedValue:
 
 @dataclass(frozen=True)
 class Variant:
-    """A named set of dated parameters of one mechanism (for example Guangzhou's 2011–2015 points table)."""
+    """A named set of dated parameters of one mechanism (for example Guangzhou's 2011–2015 points table).
+
+    ``params`` holds every parameter, inherited ones included (``extends`` is resolved when the file loads);
+    ``own`` names those the variant sets itself, with their line in ``source``, and ``extends`` its parent: a
+    regime's override of a parent's parameter reaches the variants that inherit it (``Regime.variant``).
+    """
 
     mechanism: str
     name: str
     description: str
     params: Mapping[str, tuple[DatedValue, ...]] = field(default_factory=dict)
     source: str = ""
+    extends: str | None = None
+    own: Mapping[str, int | None] = field(default_factory=dict)
+    line: int | None = None
 
     def entry(self, param: str, date: dt.date) -> DatedValue | None:
         """The entry of ``param`` in force on ``date`` (the latest-starting one when several cover it)."""
@@ -99,7 +107,7 @@ class Variant:
             # Overrides win on the dates they cover, whatever the baseline's entries say.
             kept = tuple(params.get(name, ()))
             params[name] = kept + tuple(_Override(e) for e in entries)
-        return Variant(self.mechanism, self.name, self.description, params, self.source)
+        return replace(self, params=params)
 
 
 class _Override(DatedValue):
@@ -164,20 +172,33 @@ def load_variants(path: str | Path, mechanism: str) -> dict[str, Variant]:
     """Load every variant of a mechanism's ``params.yaml``, resolving ``extends`` chains."""
     path = Path(path)
     doc = load_yaml(path)
-    file = str(path)
     if not isinstance(doc, Mapping):
-        raise InputError("expected a mapping of variant names", file=file, line=1)
+        raise InputError("expected a mapping of variant names", file=str(path), line=1)
+    return parse_variants(doc, file=str(path), mechanism=mechanism)
+
+
+def parse_variants(doc: Mapping[str, Any], *, file: str, mechanism: str, path: str = "",
+                   inherit: Mapping[str, Variant] | None = None) -> dict[str, Variant]:
+    """Parse a mapping of variants (the body of a ``params.yaml``, or a counterfactual's ``variants.<mechanism>``),
+    resolving ``extends`` within ``doc`` and to the variants of ``inherit`` (the mechanism's own, for a
+    counterfactual). ``path`` prefixes the field names of errors (``variants.talent_channel.``).
+
+    Raises:
+        InputError: a variant that is not a mapping, an unknown key, an ``extends`` naming no variant or forming a
+            cycle, or a bad entry (``parse_entries``), naming file, line and the dotted field.
+    """
+    inherit = inherit or {}
     raw_variants: dict[str, tuple[Mapping[str, Any], int | None]] = {}
     for name, body in doc.items():
         line = key_lines(doc).get(name)
         if not isinstance(body, Mapping):
             raise InputError("a variant is a mapping with description, extends, params", file=file, line=line,
-                             field=str(name))
+                             field=f"{path}{name}")
         unknown = set(body) - _VARIANT_KEYS
         if unknown:
             key = sorted(map(str, unknown))[0]
             raise InputError(f"unknown key (allowed: {', '.join(sorted(_VARIANT_KEYS))})", file=file,
-                             line=key_lines(body).get(key, line), field=f"{name}.{key}")
+                             line=key_lines(body).get(key, line), field=f"{path}{name}.{key}")
         raw_variants[str(name)] = (body, line)
 
     resolved: dict[str, Variant] = {}
@@ -185,22 +206,32 @@ def load_variants(path: str | Path, mechanism: str) -> dict[str, Variant]:
     def resolve(name: str, chain: Iterable[str] = ()) -> Variant:
         if name in resolved:
             return resolved[name]
-        if name not in raw_variants:
-            raise InputError(f"unknown variant {name!r}", file=file, field=mechanism)
         if name in chain:
-            raise InputError(f"extends forms a cycle: {' -> '.join([*chain, name])}", file=file, field=name)
+            raise InputError(f"extends forms a cycle: {' -> '.join([*chain, name])}", file=file,
+                             line=raw_variants[name][1], field=f"{path}{name}.extends")
         body, line = raw_variants[name]
         params: dict[str, tuple[DatedValue, ...]] = {}
         parent = body.get("extends")
         if parent:
-            params.update(resolve(str(parent), [*chain, name]).params)
+            parent = str(parent)
+            if parent in raw_variants:
+                params.update(resolve(parent, [*chain, name]).params)
+            elif parent in inherit:
+                params.update(inherit[parent].params)
+            else:
+                known = ", ".join(sorted({*raw_variants, *inherit} - {name}))
+                raise InputError(f"extends an unknown variant {parent!r} of {mechanism} (known: {known})", file=file,
+                                 line=key_lines(body).get("extends", line), field=f"{path}{name}.extends")
         raw_params = body.get("params") or {}
         if not isinstance(raw_params, Mapping):
-            raise InputError("params must be a mapping", file=file, line=line, field=f"{name}.params")
+            raise InputError("params must be a mapping", file=file, line=line, field=f"{path}{name}.params")
+        own = {}
         for pname, raw in raw_params.items():
-            params[str(pname)] = parse_entries(raw, file=file, line=key_lines(raw_params).get(pname),
-                                               path=f"{name}.params.{pname}")
-        variant = Variant(mechanism, name, str(body.get("description", "")), params, file)
+            own[str(pname)] = key_lines(raw_params).get(pname)
+            params[str(pname)] = parse_entries(raw, file=file, line=own[str(pname)],
+                                               path=f"{path}{name}.params.{pname}")
+        variant = Variant(mechanism, name, str(body.get("description", "")), params, file,
+                          extends=parent or None, own=own, line=line)
         resolved[name] = variant
         return variant
 

@@ -2,8 +2,11 @@
 
 A regime is a timeline of versions (the documents in force between two dates), each naming a parameter variant
 per mechanism. ``Regime.snapshot(date)`` answers what the model asks a city government at each date: which rules
-apply and with which numbers. A counterfactual is a new ``Regime`` built from a baseline plus data (swapped
-variants from a date, dated parameter overrides); the baseline object is never changed (docs/contracts.md §3).
+apply and with which numbers. A counterfactual is a new ``Regime`` built from a baseline plus data (variants of
+its own, swapped variants from a date, dated parameter overrides); the baseline object is never changed
+(docs/contracts.md §3). An override of a variant's parameter reaches every variant that inherits that parameter
+through ``extends`` without setting it itself, so a change to Shenzhen's 2016 talent routes also holds under the
+2017 rules that keep them.
 """
 
 from __future__ import annotations
@@ -145,6 +148,7 @@ class Regime:
     overrides: Mapping[str, tuple[DatedValue, ...]] = field(default_factory=dict)
     base: str | None = None
     description: str = ""
+    variants: Mapping[str, Mapping[str, Variant]] = field(default_factory=dict)
 
     def version_at(self, date: dt.date) -> RegimeVersion:
         """The version in force on ``date`` (the last one before it when the timeline has a gap)."""
@@ -156,12 +160,37 @@ class Regime:
             raise InputError(f"regime {self.name!r} has no rules before {date}", field="start")
         return earlier[-1]
 
+    def base_variant(self, mechanism: str, name: str) -> Variant:
+        """A mechanism's variant as written: one of the regime's own (``variants:`` of a counterfactual) or one of
+        the mechanism's ``params.yaml``."""
+        own = self.variants.get(mechanism, {})
+        return own[name] if name in own else variants_of(mechanism)[name]
+
+    def lineage(self, mechanism: str, name: str) -> list[Variant]:
+        """The variant and the ones it extends, nearest first."""
+        chain = [self.base_variant(mechanism, name)]
+        while chain[-1].extends is not None and len(chain) <= 32:  # load_variants refused cycles
+            chain.append(self.base_variant(mechanism, chain[-1].extends))
+        return chain
+
     def variant(self, mechanism: str, name: str) -> Variant:
-        """A mechanism's variant with this regime's overrides applied (the shared variant stays unchanged)."""
-        base = variants_of(mechanism)[name]
-        prefix = f"{mechanism}.{name}."
-        mine = {k[len(prefix):]: v for k, v in self.overrides.items() if k.startswith(prefix)}
-        return base.with_overrides(mine) if mine else base
+        """A mechanism's variant with this regime's overrides applied (the shared variant stays unchanged).
+
+        Each parameter takes the override of the nearest variant in its ``extends`` chain that either is
+        overridden or sets the parameter itself: an override of ``talent_channel.shenzhen_2016.route_bachelor``
+        reaches ``shenzhen_2017``, which inherits that route, but not a route ``shenzhen_2017`` redefines.
+        """
+        chain = self.lineage(mechanism, name)
+        mine = {}
+        for param in chain[0].params:
+            for level in chain:
+                key = f"{mechanism}.{level.name}.{param}"
+                if key in self.overrides:
+                    mine[param] = self.overrides[key]
+                    break
+                if param in level.own:
+                    break
+        return chain[0].with_overrides(mine) if mine else chain[0]
 
     def snapshot(self, date: dt.date) -> PolicySnapshot:
         """What this regime says on ``date``: the active mechanisms with their parameter values."""
@@ -212,7 +241,7 @@ class Regime:
             for mechanism, variant_name in version.mechanisms.items():
                 if mechanism not in roles:
                     roles[mechanism] = check_rules(mechanism, MECHANISMS[mechanism])
-                check_variant(mechanism, MECHANISMS[mechanism], self.variant(mechanism, variant_name))
+                check_variant(mechanism, MECHANISMS[mechanism], self.base_variant(mechanism, variant_name))
             starts = {version.start} | {d for d in self.change_dates if version.covers(d)}
             for date in sorted(starts):
                 for m in self.snapshot(date).mechanisms.values():
@@ -221,7 +250,7 @@ class Regime:
     def _check_values(self, m: ActiveMechanism, date: dt.date, role: Role, version: RegimeVersion,
                       file: str | None) -> None:
         """Refuse a parameter of ``m`` that is missing, null or unreadable on ``date`` (``Regime.check``)."""
-        base = variants_of(m.name)[m.variant]
+        base = self.base_variant(m.name, m.variant)
         for param in missing(m.rules, m.params):
             nulled = base.at(date).get(param) is not None
             raise InputError(f"missing parameter: the {role.label} {m.name} needs it on {date} (regime "
@@ -249,16 +278,21 @@ class Regime:
                                  if d // 100 != ADCODE_PREFIX[self.city])
                 if foreign:
                     overridden = base.at(date).get(param) != spec
-                    raise InputError(f"districts outside {self.city}: {foreign} (regime {self.name!r}, on {date})",
-                                     file=(file if overridden else base.source) or None,
+                    owner = next(v for v in self.lineage(m.name, m.variant) if param in v.own or v.extends is None)
+                    inherited = "" if overridden or owner is base else (
+                        f"; inherited from {m.name}.{owner.name}: set it to null or redefine it in {base.name}")
+                    raise InputError(f"districts outside {self.city}: {foreign} (regime {self.name!r}, on {date})"
+                                     + inherited, file=(file if overridden else base.source) or None,
                                      line=None if overridden else line_of(base, param),
                                      field=f"{m.name}.{m.variant}.{param}")
 
     def derive(self, name: str, *, title: str, start: dt.date = FAR_PAST,
                swap: Mapping[str, str | None] | None = None,
-               overrides: Mapping[str, tuple[DatedValue, ...]] | None = None, description: str = "") -> Regime:
-        """A counterfactual: from ``start`` on, mechanisms in ``swap`` use another variant (None removes one),
-        and ``overrides`` replace dated parameter values. ``self`` is unchanged."""
+               overrides: Mapping[str, tuple[DatedValue, ...]] | None = None, description: str = "",
+               variants: Mapping[str, Mapping[str, Variant]] | None = None) -> Regime:
+        """A counterfactual: ``variants`` (mechanism → name → variant) join the regime's own, from ``start`` on
+        mechanisms in ``swap`` use another variant (None removes one), and ``overrides`` replace dated parameter
+        values. ``self`` is unchanged."""
         swap = dict(swap or {})
         versions: list[RegimeVersion] = []
         for v in self.versions:
@@ -278,8 +312,11 @@ class Regime:
         merged = dict(self.overrides)
         for key, entries in (overrides or {}).items():
             merged[key] = merged.get(key, ()) + tuple(entries)
+        own = {m: dict(v) for m, v in self.variants.items()}
+        for mechanism, new in (variants or {}).items():
+            own.setdefault(mechanism, {}).update(new)
         return Regime(name, self.city, title, tuple(versions), self.documents, merged, base=self.name,
-                      description=description)
+                      description=description, variants=own)
 
 
 def with_overrides(regimes: Mapping[str, Regime], overrides: Mapping[str, tuple[DatedValue, ...]], *,
@@ -288,7 +325,8 @@ def with_overrides(regimes: Mapping[str, Regime], overrides: Mapping[str, tuple[
     checked against the mechanism contract (``Regime.check``, naming ``file``); the baselines stay unchanged."""
     out = {}
     for city, regime in regimes.items():
-        used = {f"{m}.{v}." for version in regime.versions for m, v in version.mechanisms.items()}
+        used = {f"{m}.{a.name}." for version in regime.versions for m, v in version.mechanisms.items()
+                for a in regime.lineage(m, v)}
         mine = {k: v for k, v in overrides.items() if any(k.startswith(prefix) for prefix in used)}
         out[city] = regime
         if mine:
@@ -298,8 +336,10 @@ def with_overrides(regimes: Mapping[str, Regime], overrides: Mapping[str, tuple[
     return out
 
 
-def check_mechanisms(mechanisms: Mapping[str, Any], *, file: str, line: int | None, path: str) -> dict[str, str]:
-    """Validate a ``mechanism: variant`` mapping against the registry, naming the bad key."""
+def check_mechanisms(mechanisms: Mapping[str, Any], *, file: str, line: int | None, path: str,
+                     local: Mapping[str, Mapping[str, Variant]] | None = None) -> dict[str, str]:
+    """Validate a ``mechanism: variant`` mapping against the registry and the file's own variants (``local``),
+    naming the bad key."""
     out = {}
     lines = getattr(mechanisms, "lines", {})
     for mechanism, variant in mechanisms.items():
@@ -308,15 +348,18 @@ def check_mechanisms(mechanisms: Mapping[str, Any], *, file: str, line: int | No
             raise InputError(f"unknown mechanism (known: {', '.join(sorted(MECHANISMS))})", **where)
         if variant is None:
             continue
-        if str(variant) not in variants_of(mechanism):
-            known = ", ".join(sorted(variants_of(mechanism)))
+        known_variants = {**variants_of(mechanism), **(local or {}).get(str(mechanism), {})}
+        if str(variant) not in known_variants:
+            known = ", ".join(sorted(known_variants))
             raise InputError(f"unknown variant {variant!r} (known: {known})", **where)
         out[str(mechanism)] = str(variant)
     return out
 
 
-def parse_overrides(raw: Mapping[str, Any], *, file: str, path: str) -> dict[str, tuple[DatedValue, ...]]:
-    """Parse ``mechanism.variant.param: dated entries``, refusing paths that name nothing."""
+def parse_overrides(raw: Mapping[str, Any], *, file: str, path: str,
+                    local: Mapping[str, Mapping[str, Variant]] | None = None) -> dict[str, tuple[DatedValue, ...]]:
+    """Parse ``mechanism.variant.param: dated entries``, refusing paths that name nothing (the variant may be one
+    of the file's own, ``local``)."""
     out = {}
     lines = getattr(raw, "lines", {})
     for key, entries in raw.items():
@@ -327,7 +370,7 @@ def parse_overrides(raw: Mapping[str, Any], *, file: str, path: str) -> dict[str
         mechanism, variant, param = parts
         if mechanism not in MECHANISMS:
             raise InputError(f"unknown mechanism {mechanism!r}", **where)
-        variants = variants_of(mechanism)
+        variants = {**variants_of(mechanism), **(local or {}).get(mechanism, {})}
         if variant not in variants:
             raise InputError(f"unknown variant {variant!r} of {mechanism}", **where)
         if param not in variants[variant].params:

@@ -85,7 +85,7 @@ def test_shipped_specs_validate(capsys: pytest.CaptureFixture) -> None:
     assert {"compare_regimes", "quota_sweep", "district_bonus_sweep", "sensitivity_behaviour"} <= names
     for path in sorted(SPECS.glob("*.yaml")):
         assert main(["validate", str(path)]) == 0, capsys.readouterr().err
-    assert "21 runs" in capsys.readouterr().out.replace("\n", "")
+    assert "24 runs" in capsys.readouterr().out.replace("\n", "")
 
 
 def test_regime_and_counterfactual_files_validate_on_their_own(tmp_path: Path,

@@ -178,8 +178,8 @@ def test_bad_regime_files_name_file_line_and_field(tmp_path: Path, text: str, li
 
 
 def test_regime_names_are_listed() -> None:
-    """The catalogue lists the three cities, the baseline and the five counterfactuals."""
+    """The catalogue lists the three cities, the baseline and the six counterfactuals."""
     assert {"historical", "shenzhen", "guangzhou", "chengdu", "national_baseline", "open_registration",
             "strict_control", "talent_only", "points_without_district_bonus",
-            "guangzhou_chengdu_bonus"} <= set(available())
+            "guangzhou_chengdu_bonus", "guangzhou_renewal_like_shenzhen"} <= set(available())
     assert catalogue.REGIME_DIR.is_dir()

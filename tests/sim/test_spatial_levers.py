@@ -229,3 +229,23 @@ def test_a_lever_naming_a_district_outside_its_city_is_refused_when_the_regime_l
     with pytest.raises(InputError, match=r"districts outside shenzhen: \[440115\]") as err:
         load_config(config)
     assert "spatial_levers.shenzhen_2005.qianhai" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_counterfactual_borrowing_shenzhen_levers_moves_guangzhou_only_where_it_says() -> None:
+    """policies/regimes/counterfactuals/guangzhou_renewal_like_shenzhen.yaml (a variant of its own extending
+    spatial_levers.shenzhen_2016, aimed at Guangzhou's districts) in a run: from 2017 Guangzhou's core loses housing
+    at Shenzhen's old-SEZ rates (1.5% renewal, 0.5% plans, 0.3% rental standards a year) instead of its own 0.75%,
+    while Shenzhen's and Chengdu's housing, whose levers are those of history, stays within 0.1% of the historical
+    run (its supply answers demand, which moves a little as migrants choose between cities)."""
+    example = Path(__file__).parents[2] / "policies" / "regimes" / "counterfactuals" / \
+        "guangzhou_renewal_like_shenzhen.yaml"
+    runs = {name: HukouModel(RunConfig(scale=8000, end=2017, seed=5, regimes=regimes)).run().district_year()
+            for name, regimes in (("historical", ("historical",)), ("borrowed", (str(example),)))}
+    year = {name: frame[(frame.year == 2017) & ~frame.census_day].set_index("district") for name, frame in runs.items()}
+    history, borrowed = year["historical"], year["borrowed"]
+    core = list(GZ_CORE)
+    ratio = borrowed.loc[core, "housing_stock"] / history.loc[core, "housing_stock"]
+    # one year of -2.3% instead of -0.75%: about 1.6% less housing in each core district
+    np.testing.assert_allclose(ratio, (1 - 0.015 - 0.005 - 0.003) / (1 - 0.0075), rtol=5e-3)
+    others = history.index[history.city != "guangzhou"]
+    np.testing.assert_allclose(borrowed.loc[others, "housing_stock"], history.loc[others, "housing_stock"], rtol=1e-3)
