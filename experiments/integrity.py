@@ -23,7 +23,8 @@ __all__ = ["Damage", "Digest", "SUMMARY", "SWEEP_SUMMARIES", "check_sweep", "dig
            "identity_files", "recorded_files"]
 
 SUMMARY = "summary"  # the owner recorded for the sweep's summary files (run ids start with "s")
-SWEEP_SUMMARIES = ("summary_city_year.parquet", "summary_district_year.parquet", "runs.parquet")
+SWEEP_SUMMARIES = ("summary_city_year.parquet", "summary_district_year.parquet", "summary_difference_city_year.parquet",
+                   "summary_difference_district_year.parquet", "runs.parquet")
 IDENTITY = "identity.json"
 # A file's record: its SHA-256 (hex) and its size in bytes.
 Digest = tuple[str, int]

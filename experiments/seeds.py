@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["scenario_key", "run_seed", "run_id"]
+__all__ = ["scenario_key", "run_seed", "common_seed", "run_id"]
 
 _KEY_BITS = 60  # fits SQLite's and Parquet's signed 64-bit integers
 
@@ -27,6 +27,17 @@ def scenario_key(values: dict[str, Any]) -> int:
 def run_seed(root_seed: int, scenario: int, replicate: int) -> int:
     """The model seed of one run: 63 bits drawn from ``SeedSequence(root, spawn_key=(scenario, replicate))``."""
     state = np.random.SeedSequence(root_seed, spawn_key=(scenario, replicate)).generate_state(2, np.uint32)
+    return (int(state[0]) << 31) | (int(state[1]) >> 1)
+
+
+# The first spawn-key word of common seeds: not a scenario key (those are below 2**60), so the two never meet.
+_COMMON = 1 << 62
+
+
+def common_seed(root_seed: int, draw: int, replicate: int) -> int:
+    """The model seed of seed replicate ``replicate`` of parameter draw ``draw``, the same in every scenario (so a
+    reform and its baseline run on common draws and seeds and their difference is paired)."""
+    state = np.random.SeedSequence(root_seed, spawn_key=(_COMMON, draw, replicate)).generate_state(2, np.uint32)
     return (int(state[0]) << 31) | (int(state[1]) >> 1)
 
 

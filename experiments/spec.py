@@ -32,7 +32,7 @@ from policies.yamlio import line_of, load_yaml, validation_error
 from sim.config import FIRST_YEAR, LAST_YEAR, MAX_SCALE
 from sim.metrics import CITY_METRICS
 
-__all__ = ["ExperimentSpec", "Range", "Categorical", "Levers", "Constants", "Sampler", "load_spec",
+__all__ = ["ExperimentSpec", "ParameterDraws", "Range", "Categorical", "Levers", "Constants", "Sampler", "load_spec",
            "spec_from_dict", "behaviour_path_value"]
 
 
@@ -169,6 +169,20 @@ class Sampler(_Strict):
         return self
 
 
+class ParameterDraws(_Strict):
+    """The uncertainty sampler ``posterior``: parameter sets drawn from a posterior file (experiments/posterior.py).
+
+    Every scenario of the design runs the same ``draws`` parameter sets, each with ``replications`` seeds, and the
+    seeds depend only on (draw, seed replicate), never on the scenario: reform and baseline share draws and seeds,
+    so their difference is paired run by run. Relative file paths are read from the spec's folder.
+    """
+
+    sampler: Literal["posterior"] = "posterior"
+    file: str = Field(min_length=1, description="posterior file (posterior.json), relative to the spec's folder")
+    draws: int = Field(ge=1, le=10000, description="parameter sets drawn (weighted resampling, with replacement)")
+    seed: int | None = Field(None, ge=0, description="seed of the resampling (default: root_seed)")
+
+
 class ExperimentSpec(_Strict):
     """One experiment: what varies, what is fixed, what is measured, how it is sampled and repeated."""
 
@@ -182,6 +196,8 @@ class ExperimentSpec(_Strict):
     sensitivity_year: int | None = Field(None, description="year whose outcomes sensitivity indices explain "
                                                            "(default: end)")
     sampler: Sampler = Field(default_factory=Sampler)
+    parameter_draws: ParameterDraws | None = Field(None, description="draw behavioural parameter sets from a "
+                                                    "posterior; each draw runs `replications` seeds")
     replications: int = Field(1, ge=1, le=1000)
     scale: float = Field(100.0, ge=1, le=MAX_SCALE, description="persons per agent")
     start: int = FIRST_YEAR
@@ -338,7 +354,34 @@ def spec_from_dict(doc: Any, file: str | None = None) -> ExperimentSpec:
         raise validation_error(exc, file=file, doc=doc, branches=_UNION_BRANCHES) from None
     _check_behaviour(spec, doc, file)
     _check_policies(spec, doc, file)
+    if spec.parameter_draws is not None:
+        spec = _check_draws(spec, doc, file)
     return spec
+
+
+def _check_draws(spec: ExperimentSpec, doc: Any, file: str | None) -> ExperimentSpec:
+    """The posterior file resolves (relative to the spec's folder) and validates, and none of its parameters is
+    also an uncertainty or a behavioural constant (which would silently win over the draw). The spec returned
+    names the file by its absolute path, so the copy a sweep folder keeps reads the same file."""
+    from experiments.posterior import load_posterior
+
+    draws = spec.parameter_draws
+    assert draws is not None
+    path = Path(draws.file).expanduser()
+    if not path.is_absolute():
+        path = (Path(file).parent if file else Path.cwd()) / path
+    path = path.resolve()
+    if not path.is_file():
+        raise _error(f"no such posterior file {str(path)!r}", file, doc, "parameter_draws.file")
+    posterior = load_posterior(path)
+    for name in posterior.parameters:
+        if name in spec.uncertainties:
+            raise _error(f"{name} is drawn from the posterior; remove it from uncertainties", file, doc,
+                         f"uncertainties.{name}")
+        if name in spec.constants.behaviour:
+            raise _error(f"{name} is drawn from the posterior; remove it from constants.behaviour", file, doc,
+                         f"constants.behaviour.{name}")
+    return spec.model_copy(update={"parameter_draws": draws.model_copy(update={"file": str(path)})})
 
 
 def load_spec(path: str | Path) -> ExperimentSpec:

@@ -13,6 +13,7 @@ plus the ledger (``runs``), the scenarios and the summary tables. Analysts query
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import sqlite3
 from pathlib import Path
@@ -24,9 +25,12 @@ import pandas as pd
 from experiments.integrity import SUMMARY, Damage, Digest, check_sweep, digest_file
 from sim.metrics import CITY_KEYS, CITY_METRICS, DISTRICT_KEYS, DISTRICT_METRICS
 
-__all__ = ["connect", "query", "write_summaries", "canonical_hash", "VIEWS"]
+__all__ = ["connect", "query", "write_summaries", "canonical_hash", "band_of", "VIEWS"]
 
-VIEWS = ("runs", "scenarios", "city_year", "district_year", "summary_city_year", "summary_district_year")
+VIEWS = ("runs", "scenarios", "draws", "city_year", "district_year", "summary_city_year", "summary_district_year",
+         "summary_difference_city_year", "summary_difference_district_year")
+SUMMARY_TABLES = ("summary_city_year", "summary_district_year", "summary_difference_city_year",
+                  "summary_difference_district_year")
 log = logging.getLogger(__name__)
 _KEYS = {"city_year": ("run_id", *CITY_KEYS), "district_year": ("run_id", *DISTRICT_KEYS)}
 
@@ -79,6 +83,8 @@ def connect(folder: str | Path, *, damaged: list[Damage] | None = None, summarie
     left_out = {d.owner for d in found}
     if (folder / "scenarios.parquet").is_file() and _own_files(folder, [folder / "scenarios.parquet"]):
         con.sql(f"CREATE VIEW scenarios AS SELECT * FROM read_parquet({_quote(folder / 'scenarios.parquet')})")
+    if (folder / "draws.parquet").is_file() and _own_files(folder, [folder / "draws.parquet"]):
+        con.sql(f"CREATE VIEW draws AS SELECT * FROM read_parquet({_quote(folder / 'draws.parquet')})")
     for table in ("city_year", "district_year"):
         files = _own_files(folder, sorted(f for f in (folder / "runs").glob(f"*/{table}.parquet")
                                           if f.parent.name not in left_out))
@@ -90,7 +96,7 @@ def connect(folder: str | Path, *, damaged: list[Damage] | None = None, summarie
             FROM (SELECT regexp_extract(filename, '([^/\\\\]+)[/\\\\][^/\\\\]+$', 1) AS run_id, *
                   FROM read_parquet({listing}, filename = true, union_by_name = true)) t
             JOIN runs r USING (run_id)""")
-    for table in ("summary_city_year", "summary_district_year"):
+    for table in SUMMARY_TABLES:
         if summaries and SUMMARY not in left_out and (folder / f"{table}.parquet").is_file() \
                 and _own_files(folder, [folder / f"{table}.parquet"]):
             con.sql(f"CREATE VIEW {table} AS SELECT * FROM read_parquet({_quote(folder / f'{table}.parquet')})")
@@ -107,7 +113,7 @@ def query(folder: str | Path, sql: str, damaged: list[Damage] | None = None) -> 
 
 
 def _summary(con: duckdb.DuckDBPyConnection, table: str, metrics: tuple[str, ...], keys: tuple[str, ...],
-             present: set[str], t_of_n: dict[int, float]) -> pd.DataFrame:
+             present: set[str], t_of_n: dict[int, float], band: str = "seed noise only") -> pd.DataFrame:
     """Per scenario, key and metric: ``n``, ``mean``, ``sd`` and the Student-t interval, summed in a fixed order.
 
     Floating-point sums depend on the order of their terms, and DuckDB aggregates on several threads in whatever
@@ -115,13 +121,14 @@ def _summary(con: duckdb.DuckDBPyConnection, table: str, metrics: tuple[str, ...
     scenario, keys and replicate: a total order, every row is one run's) and the sums are taken here, group by group
     in that order (``numpy.add.reduceat``): the same inputs give the same bits, whatever the threads, the order of
     the files or of the rows inside them. ``sd`` is the two-pass sample standard deviation (sum of squared
-    deviations from the group's mean). NaN and missing values are left out, as ``count``/``avg`` did.
+    deviations from the group's mean). NaN and missing values are left out, as ``count``/``avg`` did. ``band``
+    says what the interval includes (``band_of``), one value for the whole table.
     """
     metrics = tuple(m for m in metrics if m in present)
     cols = ", ".join(f"CAST({m} AS DOUBLE) AS {m}" for m in metrics)
     order = ", ".join(("scenario", *keys, "replicate"))
     frame = con.sql(f"SELECT scenario, {', '.join(keys)}, {cols} FROM {table} ORDER BY {order}").df()
-    columns = ["scenario", *keys, "metric", "n", "mean", "sd", "ci_low", "ci_high"]
+    columns = ["scenario", *keys, "metric", "n", "mean", "sd", "ci_low", "ci_high", "band"]
     if frame.empty or not metrics:
         return pd.DataFrame(columns=columns)
     new_group = np.zeros(len(frame), dtype=bool)
@@ -142,17 +149,90 @@ def _summary(con: duckdb.DuckDBPyConnection, table: str, metrics: tuple[str, ...
             deviation = np.where(valid, values - mean[group_of_row], 0.0)
             sd = np.where(n > 1, np.sqrt(np.add.reduceat(deviation * deviation, starts) / (n - 1)), np.nan)
             half = np.array([t_of_n.get(int(k), np.nan) for k in n]) * sd / np.sqrt(n)
-        part = heads.assign(metric=metric, n=n, mean=mean, sd=sd, ci_low=mean - half, ci_high=mean + half)
+        part = heads.assign(metric=metric, n=n, mean=mean, sd=sd, ci_low=mean - half, ci_high=mean + half,
+                            band=band)
         parts.append(part[n > 0])
     out = pd.concat(parts, ignore_index=True)
     return out.sort_values(["scenario", *keys, "metric"], kind="mergesort", ignore_index=True)[columns]
 
 
+def band_of(folder: Path) -> tuple[str, bool]:
+    """What the bands of a sweep include, from its manifest: ("parameters and seeds" | "seed noise only", whether
+    its scenarios share parameter draws and seeds run by run, so differences are paired on the replicate)."""
+    manifest = folder / "manifest.json"
+    doc = json.loads(manifest.read_text("utf-8")) if manifest.is_file() else {}
+    return str(doc.get("band") or "seed noise only"), doc.get("parameter_draws") is not None
+
+
+def _moments(rows: pd.DataFrame, by: list[str], metric: str) -> pd.DataFrame:
+    """Count, mean and sample variance of one metric per group (NaN left out)."""
+    return rows.dropna(subset=[metric]).groupby(by, sort=True)[metric].agg(
+        n="count", mean="mean", var="var").reset_index()
+
+
+def _difference(con: duckdb.DuckDBPyConnection, table: str, metrics: tuple[str, ...], keys: tuple[str, ...],
+                present: set[str], baseline: int, band: str, paired: bool, level: float) -> pd.DataFrame:
+    """Per scenario other than the baseline, key and metric: the scenario minus the baseline, with its interval.
+
+    Paired (common parameter draws and seeds): the difference is taken run by run on the same replicate, which is
+    the same (draw, seed) in both, and the interval is a Student-t over those differences, so what the two runs
+    share (the parameter set, the seed's draws of persons) cancels and the band is that of the effect, not the
+    difference of two wide bands. Unpaired (independent seeds): the difference of the means with a Welch interval.
+    Sums are taken over rows sorted by scenario, keys and replicate, so rebuilt tables are bit-identical.
+    """
+    from scipy import stats
+
+    metrics = tuple(m for m in metrics if m in present)
+    columns = ["scenario", "baseline", *keys, "metric", "n", "mean", "sd", "ci_low", "ci_high", "band", "paired"]
+    if not metrics:
+        return pd.DataFrame(columns=columns)
+    cols = ", ".join(f"CAST({m} AS DOUBLE) AS {m}" for m in metrics)
+    frame = con.sql(f"SELECT scenario, {', '.join(keys)}, replicate, {cols} FROM {table} "
+                    f"ORDER BY {', '.join(('scenario', *keys, 'replicate'))}").df()
+    base = frame[frame["scenario"] == baseline]
+    others = frame[frame["scenario"] != baseline]
+    if base.empty or others.empty:
+        return pd.DataFrame(columns=columns)
+    label = band + (", paired on (draw, seed)" if paired else ", independent runs")
+    parts = []
+    for metric in metrics:
+        if paired:
+            joined = others[["scenario", *keys, "replicate", metric]].merge(
+                base[[*keys, "replicate", metric]], on=[*keys, "replicate"], suffixes=("", "_base"))
+            joined["d"] = joined[metric] - joined[f"{metric}_base"]
+            joined = joined.dropna(subset=["d"])
+            grouped = joined.groupby(["scenario", *keys], sort=True)["d"]
+            out = grouped.agg(n="count", mean="mean", sd="std").reset_index()
+            t = stats.t.ppf(0.5 + level / 2, np.maximum(out["n"] - 1, 1))
+            half = np.where(out["n"] > 1, t * out["sd"] / np.sqrt(out["n"]), np.nan)
+        else:
+            a = _moments(others, ["scenario", *keys], metric)
+            b = _moments(base, list(keys), metric)
+            out = a.merge(b, on=list(keys), suffixes=("", "_base"))
+            va, vb = out["var"] / out["n"], out["var_base"] / out["n_base"]
+            se = np.sqrt(va + vb)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                df = (va + vb) ** 2 / (va ** 2 / (out["n"] - 1) + vb ** 2 / (out["n_base"] - 1))
+            half = stats.t.ppf(0.5 + level / 2, df) * se
+            out["mean"] = out["mean"] - out["mean_base"]
+            out["n"] = np.minimum(out["n"], out["n_base"])
+            out["sd"] = se
+        out = out.assign(baseline=baseline, metric=metric, ci_low=out["mean"] - half, ci_high=out["mean"] + half,
+                         band=label, paired=paired)
+        parts.append(out[columns])
+    result = pd.concat(parts, ignore_index=True)
+    return result.sort_values(["scenario", *keys, "metric"], kind="mergesort", ignore_index=True)
+
+
 def write_summaries(folder: str | Path, level: float = 0.95, *, checked: bool = False) -> dict[str, Digest]:
     """Write ``summary_city_year.parquet`` and ``summary_district_year.parquet``: per scenario, year, city
     (district) and metric, the number of replicates, mean, standard deviation and a Student-t confidence interval
-    (empty for a single replicate). Also ``runs.parquet``, the ledger as a table. Returns the content hashes of
-    the files written, for the ledger. ``checked``: the runs were just checked (see ``connect``)."""
+    (empty for a single replicate), and a ``band`` column saying what it includes ("seed noise only", or
+    "parameters and seeds" when the runs carry posterior draws). With more than one scenario, also
+    ``summary_difference_<table>.parquet``: each scenario minus the first of the design (the baseline), paired on
+    (draw, seed) when the sweep has parameter draws (``_difference``). Also ``runs.parquet``, the ledger as a
+    table. Returns the content hashes of the files written, for the ledger. ``checked``: the runs were just
+    checked (see ``connect``)."""
     from scipy import stats
 
     folder = Path(folder)
@@ -164,6 +244,11 @@ def write_summaries(folder: str | Path, level: float = 0.95, *, checked: bool = 
         n_max = max(2, int(runs.groupby("scenario").size().max()) if len(runs) else 2)
         t_of_n = {n: float(stats.t.ppf(0.5 + level / 2, n - 1)) for n in range(2, n_max + 1)}
         views = {r[0] for r in con.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+        band, paired = band_of(folder)
+        baseline = None
+        if "scenarios" in views:  # read in file order: the design's order, whose first scenario is the baseline
+            keys_in_order = [int(k) for k in pd.read_parquet(folder / "scenarios.parquet")["scenario"]]
+            baseline = keys_in_order[0] if len(keys_in_order) > 1 else None
         specs = {"city_year": (CITY_METRICS, CITY_KEYS), "district_year": (DISTRICT_METRICS, DISTRICT_KEYS)}
         for table, (metrics, keys) in specs.items():
             target = folder / f"summary_{table}.parquet"
@@ -171,7 +256,15 @@ def write_summaries(folder: str | Path, level: float = 0.95, *, checked: bool = 
                 continue
             present = {r[0] for r in con.sql(f"DESCRIBE {table}").fetchall()}
             tmp = folder / f".summary_{table}.parquet.tmp"
-            _summary(con, table, metrics, keys, present, t_of_n).to_parquet(tmp, index=False)
+            _summary(con, table, metrics, keys, present, t_of_n, band).to_parquet(tmp, index=False)
+            tmp.replace(target)
+            written.append(target.name)
+            if baseline is None:
+                continue
+            target = folder / f"summary_difference_{table}.parquet"
+            tmp = folder / f".summary_difference_{table}.parquet.tmp"
+            _difference(con, table, metrics, keys, present, baseline, band, paired, level).to_parquet(
+                tmp, index=False)
             tmp.replace(target)
             written.append(target.name)
     finally:

@@ -8,6 +8,9 @@ A sweep folder::
       scenarios.parquet    one row per scenario          runs.parquet    the ledger at the end of the sweep
       runs/<run_id>/       one run folder per run (district_year, city_year, manifest, config, identity)
       summary_city_year.parquet, summary_district_year.parquet   mean and 95% CI across replications
+      summary_difference_city_year.parquet, summary_difference_district_year.parquet   each scenario minus the
+                           first (the baseline): paired run by run on common (draw, seed) with parameter draws
+      draws.parquet, posterior.json   with parameter draws: the draw and seed of each replicate, the posterior
 
 Re-running or resuming the same spec with the same code finishes what is missing and never repeats a run; a
 changed spec or code version is refused with the differing keys, because mixing runs of two models in one table
@@ -37,7 +40,7 @@ import pandas as pd
 from experiments.execute_local import MemoryLimit
 from experiments.integrity import SUMMARY, check_sweep, identity_files, recorded_files
 from experiments.ledger import Ledger, SweepLock, SweepLocked
-from experiments.plan import RunTask, plan_runs
+from experiments.plan import DrawPlan, RunTask, draw_plan, plan_runs
 from experiments.runner import STAGING, Dispatcher, RunModel, RunResult, is_write_fault, simulate
 from experiments.sampling import Design, build_design
 from experiments.spec import ExperimentSpec, load_spec, spec_from_dict
@@ -89,10 +92,44 @@ def _configs_hash(tasks: list[RunTask]) -> str:
     return digest.hexdigest()[:16]
 
 
-def _manifest(spec: ExperimentSpec, tasks: list[RunTask], design: Design) -> dict[str, Any]:
+def _draws_manifest(spec: ExperimentSpec, draws: DrawPlan | None) -> dict[str, Any] | None:
+    """What the manifest says of the parameter draws: the posterior file and its hash, its method, and what the
+    bands of this sweep include."""
+    if spec.parameter_draws is None or draws is None:
+        return None
+    from experiments.integrity import digest_file
+    from experiments.posterior import load_posterior
+
+    path = Path(spec.parameter_draws.file)
+    posterior = load_posterior(path)
+    return {"file": str(path), "sha256": digest_file(path)[0], "method": posterior.provenance.get("method"),
+            "draws": len(draws.samples), "distinct": len(set(draws.samples)), "point": draws.point,
+            "band": band_label(spec, draws)}
+
+
+def band_label(spec: ExperimentSpec, draws: DrawPlan | None) -> str:
+    """What a sweep's bands include: "parameters and seeds" when its runs carry more than one parameter set drawn
+    from a posterior, else "seed noise only" (a one-point posterior included: it has no parameter uncertainty)."""
+    if draws is not None and len(set(draws.samples)) > 1:
+        return "parameters and seeds"
+    return "seed noise only"
+
+
+def _draws_frame(draws: DrawPlan) -> pd.DataFrame:
+    """One row per replicate number: its draw, seed replicate, posterior sample, weight and parameter values."""
+    rows = []
+    for d, (sample, values, weight) in enumerate(zip(draws.samples, draws.values, draws.weights, strict=True)):
+        for r in range(draws.replications):
+            rows.append({"replicate": d * draws.replications + r, "draw": d, "seed_replicate": r,
+                         "sample": sample, "weight": weight, **{k: float(v) for k, v in values.items()}})
+    return pd.DataFrame(rows)
+
+
+def _manifest(spec: ExperimentSpec, tasks: list[RunTask], design: Design,
+              draws: DrawPlan | None = None) -> dict[str, Any]:
     from sim.run import code_version
 
-    return {
+    return {"parameter_draws": _draws_manifest(spec, draws), "band": band_label(spec, draws),
         "name": spec.name, "spec": spec.canonical(), "spec_hash": spec.spec_hash(),
         "configs_hash": _configs_hash(tasks), "root_seed": spec.root_seed, "code_version": code_version(),
         "scenarios": len(design.scenarios), "runs": len(tasks), "sampler": spec.sampler.method,
@@ -255,15 +292,18 @@ def run_sweep(spec: ExperimentSpec | str | Path, out: Path, *, workers: int | No
         if scheduler == "slurm":
             require_extra("slurm", what="--scheduler slurm")
     design = build_design(spec)
-    tasks = plan_runs(spec, design)
-    manifest = _manifest(spec, tasks, design)
+    draws = draw_plan(spec)
+    tasks = plan_runs(spec, design, draws)
+    manifest = _manifest(spec, tasks, design, draws)
+    if spec.parameter_draws is not None:
+        text = None  # the folder keeps the canonical spec: it names the posterior by its absolute path
     if (out / MANIFEST).is_file():
         _check_same(out, manifest)
     elif out.exists() and any(out.iterdir()):
         _refuse_if_being_created(out)
         raise InputError("exists and is not a sweep folder; choose another --out", file=out)
     try:
-        return _coordinate(out, spec, text, design, tasks, manifest, workers=workers, scheduler=scheduler,
+        return _coordinate(out, spec, text, design, tasks, manifest, draws=draws, workers=workers, scheduler=scheduler,
                            client=client, model=model, max_deaths=max_deaths, progress=progress,
                            summarise=summarise, retry_failed=retry_failed, worker_memory=worker_memory)
     except (OSError, sqlite3.Error) as exc:
@@ -273,9 +313,9 @@ def run_sweep(spec: ExperimentSpec | str | Path, out: Path, *, workers: int | No
 
 
 def _coordinate(out: Path, spec: ExperimentSpec, text: str | None, design: Design, tasks: list[RunTask],
-                manifest: dict[str, Any], *, workers: int | None, scheduler: str | None, client: Any,
-                model: RunModel, max_deaths: int, progress: Progress | None, summarise: bool,
-                retry_failed: bool, worker_memory: MemoryLimit = "auto") -> SweepSummary:
+                manifest: dict[str, Any], *, draws: DrawPlan | None = None, workers: int | None,
+                scheduler: str | None, client: Any, model: RunModel, max_deaths: int, progress: Progress | None,
+                summarise: bool, retry_failed: bool, worker_memory: MemoryLimit = "auto") -> SweepSummary:
     """Create or reopen the sweep folder under its lock, run what is planned, summarise (``run_sweep``)."""
     out.mkdir(parents=True, exist_ok=True)
     lock = SweepLock(out / "coordinator.lock")
@@ -285,6 +325,9 @@ def _coordinate(out: Path, spec: ExperimentSpec, text: str | None, design: Desig
             (out / "runs").mkdir(exist_ok=True)
             (out / "spec.yaml").write_text(text or dump_yaml(spec.canonical()), "utf-8")
             _scenarios_frame(design).to_parquet(out / "scenarios.parquet", index=False)
+            if draws is not None and spec.parameter_draws is not None:
+                _draws_frame(draws).to_parquet(out / "draws.parquet", index=False)
+                shutil.copyfile(spec.parameter_draws.file, out / "posterior.json")  # the sweep's own record
             tmp = out / f".{MANIFEST}.tmp"
             tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8")
             ledger = Ledger(out / "ledger.sqlite")

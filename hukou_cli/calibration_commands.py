@@ -62,12 +62,26 @@ def calibrate(
     install: Annotated[bool, typer.Option("--install/--no-install", help="Make the estimate the model's default "
                                           "(write sim/data/calibrated.yaml).")] = True,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    installed_posterior: Annotated[Path | None, typer.Option(help="Run nothing: write the installed calibration "
+                                                             "(sim/data/calibrated.yaml) as a posterior file here "
+                                                             "(one point, weight 1, method \"point estimate\").")]
+    = None,
 ) -> int:
     """Estimate behavioural parameters by simulated method of moments against the calibration targets, write the
-    calibrated parameter set with its provenance and a fit report, and install it as the default.
+    calibrated parameter set with its provenance, a fit report and a posterior file (posterior.json; today one
+    point with weight 1, method "point estimate"), and install it as the default.
 
     Example: hukou calibrate --workers 2
     """
+    if installed_posterior is not None:
+        from experiments.calibration.smm import CALIBRATED_FILE
+        from experiments.posterior import posterior_from_calibrated, write_posterior
+
+        written = write_posterior(installed_posterior, *posterior_from_calibrated(CALIBRATED_FILE))
+        out_console.print(f"posterior {installed_posterior}: {len(written.samples)} parameter set(s) of "
+                          f"{len(written.parameters)} parameters, method {written.provenance['method']!r}",
+                          highlight=False)
+        return 0
     from experiments.calibration.smm import CalibrationFailed, install_calibration
     from experiments.calibration.smm import calibrate as run_calibration
     from experiments.calibration.spec import load_calibration_spec
@@ -91,7 +105,8 @@ def calibrate(
     for name, value in result.values.items():
         sd = result.sd[name]
         out_console.print(f"  {name} = {value:g}" + ("" if sd is None else f" (sd {sd:.3g})"), highlight=False)
-    out_console.print(f"fit report: {out / 'report.md'}; parameters: {out / 'calibrated.yaml'}", highlight=False)
+    out_console.print(f"fit report: {out / 'report.md'}; parameters: {out / 'calibrated.yaml'}; posterior (one "
+                      f"point): {out / 'posterior.json'}", highlight=False)
     if install:
         target = install_calibration(out)
         out_console.print(f"installed as the model's default: {target}", highlight=False)

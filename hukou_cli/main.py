@@ -7,11 +7,12 @@ file, line and field, and exits with code 2 — never a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich import box
@@ -67,9 +68,19 @@ def run(
                                                   "on a temporary file.", show_default=_default("history"))] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
     threads: Threads = None,
-) -> None:
+    posterior: Annotated[Path | None, typer.Option(help="Posterior file (posterior.json, `hukou calibrate`): run "
+                                                        "--draws parameter sets drawn from it, each with its own "
+                                                        "seed, as a small sweep in the --out folder.")] = None,
+    draws: Annotated[int | None, typer.Option(min=1, max=10000, help="Parameter draws from --posterior "
+                                              "(default 10).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", "-w", min=1, help="With --posterior: worker "
+                                                "processes (default: all CPUs).")] = None,
+) -> int:
     """Run the model from the 2010 census day and write a run folder (district_year.parquet, city_year.parquet,
-    manifest.json, config.yaml). Example: hukou run --regimes historical --end 2035 --scale 100."""
+    manifest.json, config.yaml). Example: hukou run --regimes historical --end 2035 --scale 100.
+
+    With --posterior FILE --draws N the folder is a sweep of N runs (hukou query/status/verify read it), one per
+    parameter set drawn from the posterior, whose summaries carry bands of parameters and seeds."""
     from sim.config import load_config
     from sim.run import run_simulation, summary
 
@@ -78,9 +89,13 @@ def run(
     import policies
 
     policies.resolve(cfg.regimes)  # unknown names fail here, before any work
+    if draws is not None and posterior is None:
+        raise InputError("--draws needs --posterior FILE (a posterior.json written by hukou calibrate)")
     if out is None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         out = Path("runs") / f"{stamp}-{cfg.config_hash()[:8]}"
+    if posterior is not None:
+        return _run_posterior(cfg, posterior, draws or 10, out, workers, quiet)
     with Progress(TextColumn("[bold]simulating[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("steps"),
                   TimeRemainingColumn(), console=console, disable=quiet, transient=True) as bar:
         task = bar.add_task("run", total=None)
@@ -99,6 +114,26 @@ def run(
                       "settled: hukou obtained in the run (persons); talent: bachelor's or more among settlers "
                       "(— when no one settled)", highlight=False)
     out_console.print(f"run folder: {out}")
+    return 0
+
+
+def _run_posterior(cfg: Any, posterior: Path, draws: int, out: Path, workers: int | None, quiet: bool) -> int:
+    """``hukou run --posterior``: a sweep of one scenario × ``draws`` parameter draws (experiments.posterior)."""
+    from experiments.posterior import run_spec
+    from experiments.sweep import run_sweep
+
+    spec = run_spec(cfg, posterior, draws)
+    if out.exists() and not (out / "manifest.json").is_file():
+        raise InputError("exists; choose another --out", file=out)
+    result = run_sweep(spec, out, workers=workers)
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    out_console.print(f"{result.counts.get('done', 0)} of {sum(result.counts.values())} runs done "
+                      f"({draws} parameter draws, {manifest['parameter_draws']['distinct']} distinct; bands: "
+                      f"{manifest['band']}); posterior method: {manifest['parameter_draws']['method']}",
+                      highlight=False, soft_wrap=True)
+    out_console.print(f"run folder (a sweep): {out}; e.g. hukou query {out} \"SELECT * FROM summary_city_year\"",
+                      highlight=False, soft_wrap=True)
+    return 0 if result.ok else 3
 
 
 @app.command()

@@ -96,7 +96,9 @@ def _headline_table(exp: str, keys: list[str], year: float, city: str, lang: str
                      t("metric", lang): metric_label(r.metric, lang), t("unit", lang): metric_unit(r.metric, lang),
                      t("mean", lang): metric_number(r.metric, r.mean),
                      t("ci_low", lang): metric_number(r.metric, r.ci_low),
-                     t("ci_high", lang): metric_number(r.metric, r.ci_high), "n": int(r.n)})
+                     t("ci_high", lang): metric_number(r.metric, r.ci_high), "n": int(r.n),
+                     # what the interval includes (experiments/store.py); summaries from before it: seeds only
+                     t("band_includes", lang): t(str(getattr(r, "band", None) or "seed noise only"), lang)})
     return pd.DataFrame(rows)
 
 

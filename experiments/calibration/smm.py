@@ -306,6 +306,10 @@ def _write_outputs(result: CalibrationResult, spec: CalibrationSpec) -> None:
     result.evaluations.to_csv(out / "evaluations.csv", index=False)
     (out / "calibrated.yaml").write_text(calibrated_yaml(result, spec), "utf-8")
     (out / "report.md").write_text(fit_report(result, spec), "utf-8")
+    from experiments.posterior import posterior_from_calibrated, write_posterior
+
+    # the estimate as a posterior file (experiments/posterior.py): one point, weight 1, method "point estimate"
+    write_posterior(out / "posterior.json", *posterior_from_calibrated(out / "calibrated.yaml"))
 
 
 def calibrated_yaml(result: CalibrationResult, spec: CalibrationSpec) -> str:

@@ -69,6 +69,13 @@ def test_synthetic_truth_is_recovered(tmp_path: Path) -> None:
     assert "inflow_persons_per_year.sichuan_chongqing" in text and "objective" in text and "seeds" in text
     assert set(result.fit["target_kind"]) == {"initial", "calibration"}
     assert (tmp_path / "calibration" / "report.md").is_file()
+    # the estimate as a posterior file: one point, weight 1, and it says so
+    from experiments.posterior import load_posterior
+
+    posterior = load_posterior(tmp_path / "calibration" / "posterior.json")
+    assert posterior.is_point and posterior.provenance["method"] == "point estimate"
+    assert posterior.samples[0] == pytest.approx(result.values)
+    assert posterior.provenance["runs"] == result.provenance["runs"] > 0
 
 
 def test_objective_zero_at_the_observations_and_one_sided_bounds() -> None:

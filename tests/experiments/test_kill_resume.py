@@ -74,7 +74,8 @@ def test_sigkill_then_resume_finishes_exactly_once(tmp_path: Path) -> None:
     visible = [p.name for p in out.iterdir() if not p.name.startswith(".")]
     assert sorted(visible) == sorted(["spec.yaml", "manifest.json", "ledger.sqlite", "runs", "scenarios.parquet",
                                       "runs.parquet", "summary_city_year.parquet",
-                                      "summary_district_year.parquet"])
+                                      "summary_district_year.parquet", "summary_difference_city_year.parquet",
+                                      "summary_difference_district_year.parquet"])
     assert not [p for p in (out / "runs").iterdir() if p.name.startswith(".")]
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
