@@ -145,6 +145,7 @@ class Regime:
     overrides: Mapping[str, tuple[DatedValue, ...]] = field(default_factory=dict)
     base: str | None = None
     description: str = ""
+    title_zh: str = ""  # the title in Chinese: the one line that describes the regime in the dashboard's zh mode
 
     def version_at(self, date: dt.date) -> RegimeVersion:
         """The version in force on ``date`` (the last one before it when the timeline has a gap)."""
@@ -256,7 +257,8 @@ class Regime:
 
     def derive(self, name: str, *, title: str, start: dt.date = FAR_PAST,
                swap: Mapping[str, str | None] | None = None,
-               overrides: Mapping[str, tuple[DatedValue, ...]] | None = None, description: str = "") -> Regime:
+               overrides: Mapping[str, tuple[DatedValue, ...]] | None = None, description: str = "",
+               title_zh: str = "") -> Regime:
         """A counterfactual: from ``start`` on, mechanisms in ``swap`` use another variant (None removes one),
         and ``overrides`` replace dated parameter values. ``self`` is unchanged."""
         swap = dict(swap or {})
@@ -279,7 +281,7 @@ class Regime:
         for key, entries in (overrides or {}).items():
             merged[key] = merged.get(key, ()) + tuple(entries)
         return Regime(name, self.city, title, tuple(versions), self.documents, merged, base=self.name,
-                      description=description)
+                      description=description, title_zh=title_zh)
 
 
 def with_overrides(regimes: Mapping[str, Regime], overrides: Mapping[str, tuple[DatedValue, ...]], *,
@@ -293,7 +295,8 @@ def with_overrides(regimes: Mapping[str, Regime], overrides: Mapping[str, tuple[
         out[city] = regime
         if mine:
             out[city] = regime.derive(f"{regime.name}+overrides", title=f"{regime.title} (with overrides)",
-                                      overrides=mine)
+                                      overrides=mine,
+                                      title_zh=f"{regime.title_zh}（含参数覆盖）" if regime.title_zh else "")
             out[city].check(file)
     return out
 
