@@ -151,6 +151,23 @@ LABELS: dict[str, dict[str, str]] = {
         "regime_historical": "Historical: each city's rules as its documents set them, year by year (the Shenzhen, "
                              "Guangzhou and Chengdu timelines).",
         "regimes_in_view": "What the regimes are", "regime_historical_name": "the historical rules",
+        "briefing_title": "Briefing: {name}",
+        "briefing_subtitle": "Each reform against {base}, in {year} and over time; {runs} simulation runs; made from "
+                             "the results of {created}.",
+        "briefing_seeds_note": "Bold: the band excludes zero. Grey: the effect cannot be told from seed noise.",
+        "briefing_versus": "{reform} against {base}", "briefing_one_scenario": "This sweep has one scenario: there is "
+                                                                               "no reform to compare.",
+        "briefing_figures": "Headline outcomes over time",
+        "briefing_figures_note": "Mean across seeds per regime and city at each year's end; the shaded band is the 95% "
+                                 "confidence interval across seeds.",
+        "briefing_tables": "Numbers", "briefing_effects_table": "Effects against the baseline",
+        "briefing_levels_table": "Levels in {year}", "briefing_metrics": "What the metrics mean",
+        "briefing_caveats": "Caveats",
+        "briefing_noise_only": "The bands are seed noise only: every run holds the behavioural parameters at their "
+                               "calibrated values, so the uncertainty of those parameters is not in any band (issue "
+                               "13). An effect distinguishable from seed noise may still lie within it.",
+        "briefing_spec": "Experiment specification", "download_briefing": "Download briefing",
+        "root_seed": "Root seed",
         "distinguishable": "Distinguishable from seed noise", "key_findings": "Key findings",
         "findings_note": "Reform minus baseline in {year}, per city; the band is seed noise only (the behavioural "
                          "parameters are held at their calibrated values: their uncertainty is not in it).",
@@ -261,6 +278,19 @@ LABELS: dict[str, dict[str, str]] = {
         "saved_in": "已保存在 {folder}。",
         "regime_historical": "历史政策：各市按其政策文件逐年实际施行的规定（深圳、广州、成都的政策时间线）。",
         "regimes_in_view": "各政策体系的含义", "regime_historical_name": "历史政策",
+        "briefing_title": "简报：{name}",
+        "briefing_subtitle": "各改革方案相对于“{base}”的对比（{year}年及历年）；共{runs}次模拟运行；"
+                             "结果生成于{created}。",
+        "briefing_seeds_note": "粗体：区间不含零。灰色：该效应无法与种子噪声区分。",
+        "briefing_versus": "“{reform}”相对于“{base}”",
+        "briefing_one_scenario": "本实验只有一个情景，没有可对比的改革方案。",
+        "briefing_figures": "主要结果随时间的变化",
+        "briefing_figures_note": "各政策体系、各城市每年年末的种子均值；阴影为种子间的95%置信区间。",
+        "briefing_tables": "数据表", "briefing_effects_table": "相对基准的效应",
+        "briefing_levels_table": "{year}年的水平值", "briefing_metrics": "指标的含义", "briefing_caveats": "注意事项",
+        "briefing_noise_only": "区间只反映种子噪声：每次运行的行为参数都固定在校准值，这些参数的不确定性不在任何区间内"
+                               "（议题13）。可与种子噪声区分的效应仍可能落在参数不确定性之内。",
+        "briefing_spec": "实验规格", "download_briefing": "下载简报", "root_seed": "根种子",
         "distinguishable": "可与种子噪声区分", "key_findings": "主要发现",
         "findings_note": "{year}年各城市改革方案减去基准的差值；区间只反映种子噪声"
                          "（行为参数固定在校准值，其不确定性不在区间内）。",

@@ -81,6 +81,8 @@ def layout(exp: str | None = None, lang: str | None = None, baseline: str | None
         html.Div(id="cmp-briefing"),
         dcc.Loading(graph("cmp-graph", filename="hukou-compare")),
         html.Ul(id="cmp-caveats", className="small text-muted"),
+        dbc.Button(t("download_briefing", lang), id="cmp-briefing-button", color="secondary", size="sm",
+                   className="mb-2"), dcc.Download(id="cmp-briefing-download"),
         table("cmp-table", pd.DataFrame(), lang),
         manifest_panel(experiment, lang, "compare", "SELECT * FROM city_year"),
     ])
@@ -170,6 +172,18 @@ def update(exp: Any, baseline: Any, reform: Any, city: Any, view: Any, lang: Any
         notes = caveats(COMPARE_METRICS, lang, zone=view == "zones")
         return compare_figure(diff, lang, title), data, columns, csv_params(name), message, notes
     return experiment.views.get(("compare", base, ref, city, view, lang, substituted), compute)
+
+
+@callback(Output("cmp-briefing-download", "data"), Input("cmp-briefing-button", "n_clicks"), State("cmp-exp", "value"),
+          State("cmp-lang", "data"), prevent_initial_call=True)
+def on_download_briefing(clicks: Any, exp: Any, lang: Any) -> dict[str, Any]:
+    """The experiment's briefing report, the file ``hukou report`` writes (every reform against the baseline)."""
+    from dashboard.report import build_report
+
+    lang = lang_of(lang)
+    experiment = pick_experiment(exp)
+    text = experiment.views.get(("briefing-report", lang), lambda: build_report(experiment, lang))
+    return dcc.send_string(text, f"hukou-briefing-{experiment.id}-{lang}.html", type="text/html")
 
 
 csv_export("cmp-table")
