@@ -134,7 +134,8 @@ def levels_figure(summary: pd.DataFrame, metric: str, names: dict[str, str], lan
     cities = [c for c in CITIES if c in set(summary["city"])]
     fig = make_subplots(rows=1, cols=max(len(cities), 1), shared_yaxes=False,
                         subplot_titles=[city_label(c, lang) for c in cities])
-    layout = {**fig.to_plotly_json()["layout"], **_base_layout(lang, metric_label(metric, lang)), "height": 380}
+    layout = {**fig.to_plotly_json()["layout"], **_base_layout(lang, metric_label(metric, lang)), "height": 400}
+    layout["margin"] = {**layout["margin"], "t": 80}  # the figure's title above the cities' titles
     rows = summary[(summary["metric"] == metric) & (summary["year"] % 1 == 0)]
     scale = 100 if metric in SHARE_METRICS else 1
     data: list[dict[str, Any]] = []
@@ -147,11 +148,12 @@ def levels_figure(summary: pd.DataFrame, metric: str, names: dict[str, str], lan
             axis = "" if c == 0 else str(c + 1)
             x = d["year"].astype(int).tolist()
             lo, hi = (d["ci_low"] * scale).tolist(), (d["ci_high"] * scale).tolist()
-            data.append({"type": "scatter", "x": x + x[::-1], "y": hi + lo[::-1], "fill": "toself",
+            data.append({"type": "scatter", "x": x + x[::-1], "y": hi + lo[::-1], "fill": "toself", "mode": "lines",
                          "fillcolor": _rgba(colour, 0.18), "line": {"width": 0}, "hoverinfo": "skip",
                          "showlegend": False, "legendgroup": key, "xaxis": f"x{axis}", "yaxis": f"y{axis}"})
             data.append({"type": "scatter", "x": x, "y": (d["mean"] * scale).tolist(), "mode": "lines+markers",
-                         "name": name, "line": {"color": colour}, "legendgroup": key, "showlegend": c == 0,
+                         "name": name[:1].upper() + name[1:], "line": {"color": colour}, "legendgroup": key,
+                         "showlegend": c == 0,
                          "xaxis": f"x{axis}", "yaxis": f"y{axis}"})
     unit = metric_unit(metric, lang)
     for c in range(len(cities)):
