@@ -158,8 +158,12 @@ def scenario_names(experiment: Experiment, lang: str) -> dict[str, str]:
     from dashboard.glossary import scenario_name
 
     frame = experiment.scenarios()
-    return {str(k): scenario_name(r, str(lab).removeprefix("regimes="), lang)
-            for k, r, lab in zip(frame["key"], frame["regimes"], frame["label"], strict=True)}
+    labels = [str(lab).removeprefix("regimes=") for lab in frame["label"]]
+    names = [scenario_name(r, lab, lang) for r, lab in zip(frame["regimes"], labels, strict=True)]
+    # scenarios that share their regimes (a sweep of overrides or uncertainties) are told apart by their labels
+    shared = {n for n in names if names.count(n) > 1}
+    return {str(k): (f"{n} ({lab})" if n in shared and n != lab else n)
+            for k, n, lab in zip(frame["key"], names, labels, strict=True)}
 
 
 def census_errors(table: pd.DataFrame, year: int = 2020) -> dict[str, float]:

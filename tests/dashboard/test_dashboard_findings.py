@@ -139,3 +139,17 @@ def test_compare_page_opens_on_the_regimes_and_findings(pages: dict[str, Any]) -
     assert "在“仅限人才”下，广州2013年的常住人口户籍比例" in zh and "主要发现" in zh
     options = pages["compare"].layout(exp="dash_fixture", lang="zh")
     assert "仅限人才——2016年起" in str(options)
+
+
+def test_scenarios_sharing_their_regimes_keep_their_labels() -> None:
+    from dashboard.findings import scenario_names
+
+    class Sweep:
+        def scenarios(self) -> pd.DataFrame:
+            return pd.DataFrame({"key": ["a", "b", "c"], "regimes": ["historical", "historical", "talent_only"],
+                                 "label": ["regimes=historical, quota=2500", "regimes=historical, quota=5000",
+                                           "regimes=talent_only"]})
+
+    names = scenario_names(Sweep(), "en")  # type: ignore[arg-type]
+    assert names == {"a": "the historical rules (historical, quota=2500)",
+                     "b": "the historical rules (historical, quota=5000)", "c": "Talent only"}
