@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench lint clean
+.PHONY: run briefing test bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "hukou-sim needs Python 3.11 or newer"'
@@ -17,12 +17,21 @@ $(STAMP): pyproject.toml
 ## scale 100, 2010-2035), then the dashboard over it at http://127.0.0.1:8050/. The sweep folder is named after
 ## the spec and code hashes: a finished sweep of the same spec and code is reused, never recomputed.
 COMPARE_SPEC := experiments/specs/compare_regimes.yaml
+COMPARE_OUT = sweeps/$$($(BIN)/python -c 'from experiments.spec import load_spec; \
+	from sim.run import code_version; spec = load_spec("$(COMPARE_SPEC)"); \
+	print(spec.name + "-" + spec.spec_hash()[:8] + "-" + code_version().rsplit(".", 1)[-1])')
 run: $(STAMP)
-	@out=sweeps/compare_regimes-$$($(BIN)/python -c 'from experiments.spec import load_spec; \
-	from sim.run import code_version; print(load_spec("$(COMPARE_SPEC)").spec_hash()[:8] + "-" + \
-	code_version().rsplit(".", 1)[-1])') && \
+	@out=$(COMPARE_OUT) && \
 	$(BIN)/hukou sweep $(COMPARE_SPEC) --out $$out && \
 	$(BIN)/hukou dashboard --results $$out
+
+## briefing: the same comparison (reused when `make run` made it), then its briefing report in both languages,
+## reports/briefing_en.html and reports/briefing_zh.html (self-contained HTML: open them in any browser, offline).
+briefing: $(STAMP)
+	@out=$(COMPARE_OUT) && \
+	$(BIN)/hukou sweep $(COMPARE_SPEC) --out $$out && \
+	$(BIN)/hukou report $$out --lang en --out reports/briefing_en.html && \
+	$(BIN)/hukou report $$out --lang zh --out reports/briefing_zh.html
 
 ## test: the whole test suite on both cores. The dashboard's browser tests need Debian's chromium and
 ## chromium-driver: when missing they are installed here, without recommended packages (two packages and their

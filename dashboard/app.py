@@ -180,9 +180,9 @@ def create_app(results: str | Path, *, scenarios: str | Path | None = None, cach
 def warm_views(reg: data.Registry, max_views: int = MAX_WARM_VIEWS) -> int:
     """Draw the views whose inputs are few, once, before the workers fork (each page keeps its views,
     ``dashboard.data.ViewMemo``): every validation view of every report (city × kind × language) and every compare
-    view (baseline × reform × city × zone view × language) of each experiment that has at most ``max_views`` of
-    them. They are the slowest requests (0.1–0.4 s of CPU each) and without this each worker would draw each one
-    once. Returns the number of views drawn; one that fails is logged and skipped."""
+    view (baseline × reform × city × zone view × language, with its key findings) of each experiment that has at
+    most ``max_views`` of them. They are the slowest requests (0.1–0.4 s of CPU each) and without this each worker
+    would draw each one once. Returns the number of views drawn; one that fails is logged and skipped."""
     import sys
 
     from dashboard.controls import CITIES
@@ -190,6 +190,9 @@ def warm_views(reg: data.Registry, max_views: int = MAX_WARM_VIEWS) -> int:
     from dashboard.i18n import LANGS
 
     pages = {entry["module"].split(".")[-1]: sys.modules.get(entry["module"]) for entry in dash.page_registry.values()}
+    from dashboard.glossary import regime_summary
+
+    regime_summary("talent_only", "en")  # reads the regime catalogue once, before the fork (about 1 s)
     validation, compare = pages.get("validation"), pages.get("compare")
     calls: list[tuple[Any, tuple[Any, ...]]] = []
     if validation is not None:
@@ -205,6 +208,8 @@ def warm_views(reg: data.Registry, max_views: int = MAX_WARM_VIEWS) -> int:
                      for city in CITIES for view in compare.VIEWS for lang in LANGS]
             if len(views) <= max_views:
                 calls += [(compare.update, v) for v in views]
+                # the key findings above the chart: one per pair, city and language (no zone view)
+                calls += [(compare.briefing, (i, b, r, c, lang)) for i, b, r, c, v, lang in views if v == "city"]
     drawn = 0
     for function, args in calls:
         try:

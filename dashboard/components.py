@@ -272,3 +272,27 @@ def summary_unavailable(experiment: Experiment, lang: str) -> dbc.Alert | None:
 def error_alert(message: str, lang: str) -> dbc.Alert:
     """A visible, inert error message (text only)."""
     return dbc.Alert([html.B(t("error", lang) + ": "), message], color="warning", className="my-2")
+
+
+def described_scenarios(experiment: Experiment, lang: str) -> list[dict[str, str]]:
+    """The experiment's scenarios for a dropdown, each with its regimes' one-line description as the option's
+    hover text (``dashboard.glossary``)."""
+    from dashboard.controls import scenario_options
+    from dashboard.glossary import scenario_summary
+
+    regimes = dict(zip(experiment.scenarios()["key"], experiment.scenarios()["regimes"], strict=True))
+    out = []
+    for option in scenario_options(experiment):
+        summary = scenario_summary(regimes.get(option["value"], ""), lang)
+        out.append({**option, "title": summary} if summary else option)
+    return out
+
+
+def regime_notes(options: list[dict[str, str]], keys: list[str] | None, lang: str) -> html.Details:
+    """What the regimes of ``keys`` (all options when None) are: a line each, "label: description", folded under a
+    summary line so the controls stay close to the chart."""
+    chosen = [o for o in options if (keys is None or o["value"] in keys) and o.get("title")]
+    return html.Details([html.Summary(t("regimes_in_view", lang)),
+                         html.Ul([html.Li([html.B(o["label"] + ": "), o["title"]]) for o in chosen],
+                                 className="mb-1")],
+                        open=True, className="small text-muted mb-2")

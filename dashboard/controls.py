@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from dashboard.data import Experiment, registry
-from dashboard.i18n import city_label, lang_of, metric_label
+from dashboard.i18n import city_label, lang_of, metric_definition, metric_label
 from policies.cities import CITIES
 from sim.metrics import CITY_METRICS
 
@@ -80,8 +80,10 @@ def pick_keys(experiment: Experiment, value: Any, default_all: bool = True) -> l
 
 
 def metric_options(lang: str, metrics: tuple[str, ...] = CITY_METRICS) -> list[dict[str, str]]:
-    """The metrics for a dropdown, named in the language."""
-    return [{"label": metric_label(m, lang), "value": m} for m in metrics]
+    """The metrics for a dropdown, named in the language, each with its one-sentence definition as hover text
+    (``metric_definition``: the glossary)."""
+    return [{"label": metric_label(m, lang), "value": m, **({"title": d} if (d := metric_definition(m, lang)) else {})}
+            for m in metrics]
 
 
 def pick_metric(value: Any, allowed: tuple[str, ...] = CITY_METRICS, default: str = "hukou_share") -> str:

@@ -388,6 +388,19 @@ class Experiment:
                                              "WHERE state = 'done' ORDER BY run_id")["seed"]]
         return self._cached("seeds", load)
 
+    def run_seeds(self) -> pd.DataFrame:
+        """The seed of each finished run by scenario key and replicate (key, replicate, seed), from the ledger
+        table: what tells a paired comparison (same seeds in both arms) from one of independent seeds."""
+        def load() -> pd.DataFrame:
+            if not (self.folder / "runs.parquet").is_file():
+                return pd.DataFrame({"key": pd.Series(dtype=object), "replicate": pd.Series(dtype="int64"),
+                                     "seed": pd.Series(dtype="int64")})
+            frame = self.sql("SELECT scenario, replicate, seed FROM read_parquet('{folder}/runs.parquet') "
+                             "WHERE state = 'done'")
+            frame["key"] = frame["scenario"].astype("int64").map(lambda k: f"{int(k):x}")
+            return _plain(frame[["key", "replicate", "seed"]].astype({"replicate": "int64", "seed": "int64"}))
+        return self._cached("run_seeds", load)
+
     def row_count(self) -> int:
         """District-year rows across every run (what the load test counts)."""
         runs = self.published_runs()

@@ -14,7 +14,8 @@ from policies.cities import CITY_NAMES
 from sim.metrics import FLOW_METRICS, INDEX_METRICS, POINTS_METRICS, SHARE_METRICS, YEAR_METRICS
 
 __all__ = ["LANGS", "t", "lang_of", "fmt_number", "fmt_share", "fmt_value", "metric_label", "city_label",
-           "zone_label", "LABELS", "metric_unit", "metric_number", "with_unit", "metric_caveat"]
+           "zone_label", "LABELS", "metric_unit", "metric_number", "with_unit", "metric_caveat",
+           "metric_definition"]
 
 LANGS = ("en", "zh")
 
@@ -149,6 +150,29 @@ LABELS: dict[str, dict[str, str]] = {
         "saved_scenarios_where": "Kept in {folder} (each with its regime file in _regimes); they stay until that "
                                  "folder is removed.",
         "saved_in": "Saved in {folder}.",
+        "regime_historical": "Historical: each city's rules as its documents set them, year by year (the Shenzhen, "
+                             "Guangzhou and Chengdu timelines).",
+        "regimes_in_view": "What the regimes are", "regime_historical_name": "the historical rules",
+        "briefing_title": "Briefing: {name}",
+        "briefing_subtitle": "Each reform against {base}, in {year} and over time; {runs} simulation runs; made from "
+                             "the results of {created}.",
+        "briefing_seeds_note": "Bold: the band excludes zero. Grey: the effect cannot be told from seed noise.",
+        "briefing_versus": "{reform} against {base}", "briefing_one_scenario": "This sweep has one scenario: there is "
+                                                                               "no reform to compare.",
+        "briefing_figures": "Headline outcomes over time",
+        "briefing_figures_note": "Mean across seeds per regime and city at each year's end; the shaded band is the 95% "
+                                 "confidence interval across seeds.",
+        "briefing_tables": "Numbers", "briefing_effects_table": "Effects against the baseline",
+        "briefing_levels_table": "Levels in {year}", "briefing_metrics": "What the metrics mean",
+        "briefing_caveats": "Caveats",
+        "briefing_noise_only": "The bands are seed noise only: every run holds the behavioural parameters at their "
+                               "calibrated values, so the uncertainty of those parameters is not in any band (issue "
+                               "13). An effect distinguishable from seed noise may still lie within it.",
+        "briefing_spec": "Experiment specification", "download_briefing": "Download briefing",
+        "root_seed": "Root seed",
+        "distinguishable": "Distinguishable from seed noise", "key_findings": "Key findings",
+        "findings_note": "Reform minus baseline in {year}, per city; the band is seed noise only (the behavioural "
+                         "parameters are held at their calibrated values: their uncertainty is not in it).",
     },
     "zh": {
         "app_title": "户口模拟：深圳、广州、成都的落户",
@@ -255,6 +279,24 @@ LABELS: dict[str, dict[str, str]] = {
         "allowed_range": "应为{low:g}至{high:g}之间的数", "saved_scenarios": "已保存的情景",
         "saved_scenarios_where": "保存在 {folder}（各自的政策文件在 _regimes 中）；删除该文件夹前一直保留。",
         "saved_in": "已保存在 {folder}。",
+        "regime_historical": "历史政策：各市按其政策文件逐年实际施行的规定（深圳、广州、成都的政策时间线）。",
+        "regimes_in_view": "各政策体系的含义", "regime_historical_name": "历史政策",
+        "briefing_title": "简报：{name}",
+        "briefing_subtitle": "各改革方案相对于“{base}”的对比（{year}年及历年）；共{runs}次模拟运行；"
+                             "结果生成于{created}。",
+        "briefing_seeds_note": "粗体：区间不含零。灰色：该效应无法与种子噪声区分。",
+        "briefing_versus": "“{reform}”相对于“{base}”",
+        "briefing_one_scenario": "本实验只有一个情景，没有可对比的改革方案。",
+        "briefing_figures": "主要结果随时间的变化",
+        "briefing_figures_note": "各政策体系、各城市每年年末的种子均值；阴影为种子间的95%置信区间。",
+        "briefing_tables": "数据表", "briefing_effects_table": "相对基准的效应",
+        "briefing_levels_table": "{year}年的水平值", "briefing_metrics": "指标的含义", "briefing_caveats": "注意事项",
+        "briefing_noise_only": "区间只反映种子噪声：每次运行的行为参数都固定在校准值，这些参数的不确定性不在任何区间内"
+                               "（议题13）。可与种子噪声区分的效应仍可能落在参数不确定性之内。",
+        "briefing_spec": "实验规格", "download_briefing": "下载简报", "root_seed": "根种子",
+        "distinguishable": "可与种子噪声区分", "key_findings": "主要发现",
+        "findings_note": "{year}年各城市改革方案减去基准的差值；区间只反映种子噪声"
+                         "（行为参数固定在校准值，其不确定性不在区间内）。",
     },
 }
 
@@ -323,6 +365,34 @@ _ZONE_CAVEATS = {
         "100%).",
         "按圈层查看时，郊区分布比例改为各圈层占全市外来人口的比例（各圈层之和为100%）。"),
 }
+# One-sentence definitions of the headline metrics (the glossary a hover and the briefing report show;
+# docs/metrics.md gives the formulas). A metric whose caveat already defines it (suburban dispersion, points
+# cut-off) is not restated here: ``metric_definition`` falls back to the caveat, so each fact has one source.
+_DEFINITIONS = {
+    "hukou_share": ("Hukou share of residents: the share of the city's residents who hold its hukou (natives and "
+                    "migrants who settled).",
+                    "常住人口户籍比例：持有本市户籍者（本地户籍人口和已落户的外来人口）占全市常住人口的比例。"),
+    "talent_share_settlers": ("Talent share of new settlers: the share of the year's settlers with a bachelor's "
+                              "degree or more.",
+                              "新落户人员中人才比例：当年落户者中本科及以上学历者所占比例。"),
+    "settlements_talent": ("Settlements through the talent channel (degree, title, skill or talent score), persons "
+                           "per year.", "通过人才引进渠道（学历、职称、技能或人才评分）落户的人数，每年。"),
+    "settlements_points": ("Settlements through the points channels (points rounds and the residence-plus-insurance "
+                           "rounds), persons per year.",
+                           "通过积分入户渠道（积分批次及居住社保迁户批次）落户的人数，每年。"),
+    "settlements_other": ("Settlements through the other channels (tax, family, open registration), persons per "
+                          "year.", "通过其他渠道（纳税、投靠、放开落户）落户的人数，每年。"),
+    "settlements_total": ("Settlements through every channel, persons per year.", "通过全部渠道落户的人数，每年。"),
+    "time_to_hukou_years": ("Time to hukou: the mean time the year's settlers had lived in the city when they "
+                            "settled, in years.", "落户所需时间：当年落户者落户时在本市已居住的平均年数。"),
+    "school_access": ("Migrant children's public-school access: the share of the school-age children of unsettled "
+                      "migrants who have a public school place.",
+                      "随迁子女公办学校就读比例：尚未落户的外来人口的学龄子女中获得公办学位者所占比例。"),
+    "return_rate": ("Return rate: the year's returns home as a share of the migrants and settlers present plus "
+                    "those who returned.", "返乡率：当年返乡人数占在本市的外来人口、已落户者与返乡者之和的比例。"),
+    "permit_coverage": ("Residence-permit coverage: the share of unsettled migrants who hold a residence permit.",
+                        "居住证覆盖率：尚未落户的外来人口中持有居住证者所占比例。"),
+}
 _PER_YEAR = (" (per year)", "（每年）")
 
 _ZONES = {"core": ("Core", "核心区"), "inner_suburb": ("Inner suburb", "近郊"),
@@ -355,6 +425,14 @@ def metric_caveat(metric: str, lang: str, zone: bool = False) -> str:
     """What the metric counts where its name alone would mislead (empty when nothing needs saying)."""
     i = LANGS.index(lang_of(lang))
     pair = (_ZONE_CAVEATS.get(metric) if zone else None) or _CAVEATS.get(metric)
+    return pair[i] if pair else ""
+
+
+def metric_definition(metric: str, lang: str, zone: bool = False) -> str:
+    """A metric in one sentence, for the glossary (a hover on its name, the briefing report): its definition, or
+    its caveat where the caveat is the definition; empty for a metric without either."""
+    i = LANGS.index(lang_of(lang))
+    pair = (_ZONE_CAVEATS.get(metric) if zone else None) or _DEFINITIONS.get(metric) or _CAVEATS.get(metric)
     return pair[i] if pair else ""
 
 

@@ -50,6 +50,8 @@ class TimelineFile(_File):
     city: str | None = None
     cities: list[str] | None = None
     title: str | None = None
+    title_zh: str | None = Field(None, description="the title in Chinese (the one-line description the dashboard "
+                                                    "and `hukou report --lang zh` show)")
     description: str | None = None
     documents: list[str] | None = None
     versions: list[TimelineVersion] = Field(min_length=1)
@@ -61,6 +63,8 @@ class CounterfactualFile(_File):
 
     name: str | None = None
     title: str | None = None
+    title_zh: str | None = Field(None, description="the title in Chinese (the one-line description the dashboard "
+                                                    "and `hukou report --lang zh` show)")
     description: str | None = None
     derive_from: str = Field(description="the baseline: a regime name (`hukou regimes`) such as historical")
     cities: list[str] | None = Field(None, description="the cities it covers (default: the cities the baseline "

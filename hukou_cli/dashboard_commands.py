@@ -16,7 +16,7 @@ import typer
 from policies.errors import InputError
 from policies.extras import require_extra
 
-__all__ = ["dashboard"]
+__all__ = ["dashboard", "report"]
 
 
 def dashboard(
@@ -60,3 +60,21 @@ def dashboard(
     typer.echo(f"hukou dashboard: serving {results} at http://{shown}:{port}/ with {workers} worker "
                f"process{'es' if workers > 1 else ''} (Ctrl+C to stop)")
     serve(app, host=host, port=port, workers=workers, warm=False)
+
+
+def report(
+    sweep: Annotated[Path, typer.Argument(help="A finished sweep folder (the --out of hukou sweep, or the folder "
+                                               "make run writes).")],
+    lang: Annotated[str, typer.Option(help="Language of the briefing: en or zh.")] = "en",
+    out: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("briefing.html"),
+) -> None:
+    """Write a self-contained HTML briefing of a sweep: key findings of each reform against the baseline, figures,
+    tables with units, regime descriptions, caveats and the manifest (plotly.js inside: opens offline). Example:
+    hukou report sweeps/compare_regimes --lang zh --out briefing_zh.html"""
+    require_extra("dashboard", what="hukou report")
+    from dashboard.report import write_report
+
+    started = time.perf_counter()
+    written = write_report(sweep, lang, out)
+    typer.echo(f"hukou report: wrote {written} ({written.stat().st_size / 1e6:.1f} MB) in "
+               f"{time.perf_counter() - started:.1f} s")

@@ -22,9 +22,10 @@ from policies.yamlio import key_lines, load_yaml
 __all__ = ["REGIME_DIR", "available", "resolve", "load_regime_file"]
 
 REGIME_DIR = Path(__file__).parent / "regimes"
-_HISTORICAL_KEYS = {"name", "city", "cities", "title", "description", "documents", "versions"}
+_HISTORICAL_KEYS = {"name", "city", "cities", "title", "title_zh", "description", "documents", "versions"}
 _VERSION_KEYS = {"label", "start", "end", "ref", "mechanisms"}
-_COUNTERFACTUAL_KEYS = {"name", "title", "description", "derive_from", "cities", "from", "variants", "swap",
+_COUNTERFACTUAL_KEYS = {"name", "title", "title_zh", "description", "derive_from", "cities", "from", "variants",
+                        "swap",
                         "overrides"}
 
 
@@ -58,7 +59,8 @@ def _parse_timeline(doc: Mapping[str, Any], file: str) -> dict[str, Regime]:
         raise InputError("a regime needs at least one version", file=file, line=1, field="versions")
     name = str(doc.get("name") or Path(file).stem)
     return {city: Regime(name, city, str(doc.get("title", name)), tuple(versions),
-                         tuple(doc.get("documents") or ()), description=str(doc.get("description", "")))
+                         tuple(doc.get("documents") or ()), description=str(doc.get("description", "")),
+                         title_zh=str(doc.get("title_zh", "")))
             for city in cities}
 
 
@@ -123,7 +125,7 @@ def _parse_counterfactual(doc: Mapping[str, Any], file: str) -> dict[str, Regime
     name = str(doc.get("name") or Path(file).stem)
     return {city: bases[city].derive(name, title=str(doc.get("title", name)), start=start, swap=swap,
                                      overrides=overrides, description=str(doc.get("description", "")),
-                                     variants=local)
+                                     variants=local, title_zh=str(doc.get("title_zh", "")))
             for city in cities}
 
 

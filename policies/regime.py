@@ -149,6 +149,7 @@ class Regime:
     base: str | None = None
     description: str = ""
     variants: Mapping[str, Mapping[str, Variant]] = field(default_factory=dict)
+    title_zh: str = ""  # the title in Chinese: the one line that describes the regime in the dashboard's zh mode
 
     def version_at(self, date: dt.date) -> RegimeVersion:
         """The version in force on ``date`` (the last one before it when the timeline has a gap)."""
@@ -289,10 +290,10 @@ class Regime:
     def derive(self, name: str, *, title: str, start: dt.date = FAR_PAST,
                swap: Mapping[str, str | None] | None = None,
                overrides: Mapping[str, tuple[DatedValue, ...]] | None = None, description: str = "",
-               variants: Mapping[str, Mapping[str, Variant]] | None = None) -> Regime:
+               variants: Mapping[str, Mapping[str, Variant]] | None = None, title_zh: str = "") -> Regime:
         """A counterfactual: ``variants`` (mechanism → name → variant) join the regime's own, from ``start`` on
         mechanisms in ``swap`` use another variant (None removes one), and ``overrides`` replace dated parameter
-        values. ``self`` is unchanged."""
+        values; ``title_zh`` is its title in Chinese. ``self`` is unchanged."""
         swap = dict(swap or {})
         versions: list[RegimeVersion] = []
         for v in self.versions:
@@ -316,7 +317,7 @@ class Regime:
         for mechanism, new in (variants or {}).items():
             own.setdefault(mechanism, {}).update(new)
         return Regime(name, self.city, title, tuple(versions), self.documents, merged, base=self.name,
-                      description=description, variants=own)
+                      description=description, variants=own, title_zh=title_zh)
 
 
 def with_overrides(regimes: Mapping[str, Regime], overrides: Mapping[str, tuple[DatedValue, ...]], *,
@@ -331,7 +332,8 @@ def with_overrides(regimes: Mapping[str, Regime], overrides: Mapping[str, tuple[
         out[city] = regime
         if mine:
             out[city] = regime.derive(f"{regime.name}+overrides", title=f"{regime.title} (with overrides)",
-                                      overrides=mine)
+                                      overrides=mine,
+                                      title_zh=f"{regime.title_zh}（含参数覆盖）" if regime.title_zh else "")
             out[city].check(file)
     return out
 

@@ -16,9 +16,11 @@ from dashboard.components import (
     csv_export,
     csv_name,
     csv_params,
+    described_scenarios,
     error_alert,
     graph,
     manifest_panel,
+    regime_notes,
     shell,
     summary_unavailable,
     sync_url,
@@ -59,7 +61,7 @@ def layout(exp: str | None = None, lang: str | None = None, baseline: str | None
     if (unavailable := summary_unavailable(experiment, lang)) is not None:
         return shell("compare", lang, experiment.id, [html.H2(t("compare_title", lang)), unavailable])
     base, reform = _pick_pair(experiment, baseline, regimes)
-    options = [{"label": v, "value": k} for k, v in labels_of(experiment, experiment.scenario_keys()).items()]
+    options = described_scenarios(experiment, lang)
     controls = dbc.Row([
         dbc.Col([dbc.Label(t("experiment", lang)), dcc.Dropdown(experiment_options(), experiment.id, id="cmp-exp",
                                                                  clearable=False)], md=3),
@@ -76,8 +78,11 @@ def layout(exp: str | None = None, lang: str | None = None, baseline: str | None
         dcc.Store(id="cmp-lang", data=lang),
         html.H2(t("compare_title", lang)), html.P(t("compare_intro", lang), className="text-muted"),
         controls, html.Div(id="cmp-message"),
+        html.Div(id="cmp-briefing"),
         dcc.Loading(graph("cmp-graph", filename="hukou-compare")),
         html.Ul(id="cmp-caveats", className="small text-muted"),
+        dbc.Button(t("download_briefing", lang), id="cmp-briefing-button", color="secondary", size="sm",
+                   className="mb-2"), dcc.Download(id="cmp-briefing-download"),
         table("cmp-table", pd.DataFrame(), lang),
         manifest_panel(experiment, lang, "compare", "SELECT * FROM city_year"),
     ])
@@ -85,13 +90,51 @@ def layout(exp: str | None = None, lang: str | None = None, baseline: str | None
 
 @callback(Output("cmp-baseline", "options"), Output("cmp-baseline", "value"), Output("cmp-reform", "options"),
           Output("cmp-reform", "value"), Input("cmp-exp", "value"), State("cmp-baseline", "value"),
-          State("cmp-reform", "value"), prevent_initial_call=True)
-def on_experiment(exp: Any, baseline: Any, reform: Any) -> tuple[Any, ...]:
-    """Another experiment: its scenarios, keeping the pair when it exists there."""
+          State("cmp-reform", "value"), State("cmp-lang", "data"), prevent_initial_call=True)
+def on_experiment(exp: Any, baseline: Any, reform: Any, lang: Any) -> tuple[Any, ...]:
+    """Another experiment: its scenarios (with what their regimes are), keeping the pair when it exists there."""
     experiment = pick_experiment(exp)
-    options = [{"label": v, "value": k} for k, v in labels_of(experiment, experiment.scenario_keys()).items()]
+    options = described_scenarios(experiment, lang_of(lang))
     base, ref = _pick_pair(experiment, baseline, reform)
     return options, base, options, ref
+
+
+def briefing(exp: Any, baseline: Any, reform: Any, city: Any, lang: Any) -> list[Any]:
+    """The top of the page: what the two regimes are, and the key findings of the reform against the baseline in
+    the city at the last year's end (``dashboard.findings``), each saying whether it stands out from seed noise,
+    with the city's validation caveat once below them."""
+    lang = lang_of(lang)
+    experiment = pick_experiment(exp)
+    base, ref = _pick_pair(experiment, baseline, reform)
+    city = pick_city(city, include_all=False)
+
+    def compute() -> list[Any]:
+        from dashboard.findings import experiment_findings, finding_sentence, scenario_names, validation_caveat
+
+        labels = labels_of(experiment, [ref, base])
+        names = scenario_names(experiment, lang)
+        ends = [y for y in experiment.years() if y % 1 == 0]
+        found = experiment_findings(experiment, ref, base, ends[-1], [city]) if ends and ref != base else []
+        items = [html.Li(finding_sentence(f, names.get(ref, labels.get(ref, ref)),
+                                          names.get(base, labels.get(base, base)), lang, caveat=False),
+                         className="text-body" if f.distinguishable else "text-muted") for f in found]
+        block: list[Any] = [regime_notes(described_scenarios(experiment, lang), [ref, base], lang)]
+        if found:
+            block.append(html.Div([
+                html.H5(t("key_findings", lang)),
+                html.P(t("findings_note", lang).format(year=int(ends[-1])), className="small text-muted mb-1"),
+                html.Ul(items, className="mb-1"),
+                html.P(validation_caveat(city, found[0].census_error, lang), className="small text-muted")],
+                className="border rounded p-2 mb-3", id="cmp-findings"))
+        return block
+    return experiment.views.get(("briefing", base, ref, city, lang), compute)
+
+
+@callback(Output("cmp-briefing", "children"), Input("cmp-exp", "value"), Input("cmp-baseline", "value"),
+          Input("cmp-reform", "value"), Input("cmp-city", "value"), State("cmp-lang", "data"))
+def on_briefing(exp: Any, baseline: Any, reform: Any, city: Any, lang: Any) -> list[Any]:
+    """The regime lines and key findings for the chosen pair and city."""
+    return briefing(exp, baseline, reform, city, lang)
 
 
 def differences(exp: Any, baseline: Any, reform: Any, city: Any, view: Any) -> pd.DataFrame:
@@ -129,6 +172,18 @@ def update(exp: Any, baseline: Any, reform: Any, city: Any, view: Any, lang: Any
         notes = caveats(COMPARE_METRICS, lang, zone=view == "zones")
         return compare_figure(diff, lang, title), data, columns, csv_params(name), message, notes
     return experiment.views.get(("compare", base, ref, city, view, lang, substituted), compute)
+
+
+@callback(Output("cmp-briefing-download", "data"), Input("cmp-briefing-button", "n_clicks"), State("cmp-exp", "value"),
+          State("cmp-lang", "data"), prevent_initial_call=True)
+def on_download_briefing(clicks: Any, exp: Any, lang: Any) -> dict[str, Any]:
+    """The experiment's briefing report, the file ``hukou report`` writes (every reform against the baseline)."""
+    from dashboard.report import build_report
+
+    lang = lang_of(lang)
+    experiment = pick_experiment(exp)
+    text = experiment.views.get(("briefing-report", lang), lambda: build_report(experiment, lang))
+    return dcc.send_string(text, f"hukou-briefing-{experiment.id}-{lang}.html", type="text/html")
 
 
 csv_export("cmp-table")

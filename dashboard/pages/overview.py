@@ -14,9 +14,11 @@ from dashboard.components import (
     csv_export,
     csv_name,
     csv_params,
+    described_scenarios,
     error_alert,
     graph,
     manifest_panel,
+    regime_notes,
     shell,
     summary_unavailable,
     sync_url,
@@ -58,12 +60,11 @@ def layout(exp: str | None = None, lang: str | None = None, regimes: str | None 
     if (unavailable := summary_unavailable(experiment, lang)) is not None:
         return shell("overview", lang, experiment.id, [html.H2(t("overview_title", lang)), unavailable])
     keys = pick_keys(experiment, regimes)
+    described = described_scenarios(experiment, lang)
     controls = dbc.Row([
         dbc.Col([dbc.Label(t("experiment", lang)), dcc.Dropdown(experiment_options(), experiment.id,
                                                                  id="ov-exp", clearable=False)], md=3),
-        dbc.Col([dbc.Label(t("regimes", lang)), dcc.Dropdown(
-            [{"label": o, "value": k} for k, o in labels_of(experiment, experiment.scenario_keys()).items()],
-            keys, id="ov-regimes", multi=True)], md=4),
+        dbc.Col([dbc.Label(t("regimes", lang)), dcc.Dropdown(described, keys, id="ov-regimes", multi=True)], md=4),
         dbc.Col([dbc.Label(t("metric", lang)), dcc.Dropdown(metric_options(lang), pick_metric(metric),
                                                              id="ov-metric", clearable=False)], md=2),
         dbc.Col([dbc.Label(t("year", lang)), dcc.Dropdown(year_options(experiment), pick_year(experiment, year),
@@ -74,7 +75,7 @@ def layout(exp: str | None = None, lang: str | None = None, regimes: str | None 
     return shell("overview", lang, experiment.id, requested=exp, body=[
         dcc.Store(id="ov-lang", data=lang),
         html.H2(t("overview_title", lang)), html.P(t("overview_intro", lang), className="text-muted"),
-        controls,
+        controls, html.Div(regime_notes(described, None, lang), id="ov-regime-notes"),
         dcc.Loading(graph("ov-graph", filename="hukou-overview")),
         html.Ul(id="ov-caveats", className="small text-muted"),
         html.H5(t("overview_title", lang), className="mt-3"),
@@ -103,15 +104,18 @@ def _headline_table(exp: str, keys: list[str], year: float, city: str, lang: str
 
 
 @callback(Output("ov-regimes", "options"), Output("ov-regimes", "value"), Output("ov-year", "options"),
-          Output("ov-year", "value"), Input("ov-exp", "value"), State("ov-regimes", "value"),
-          State("ov-year", "value"), prevent_initial_call=True)
-def on_experiment(exp: Any, regimes: Any, year: Any) -> tuple[Any, ...]:
-    """Another experiment: its scenarios and years, keeping the choices that exist in it."""
+          Output("ov-year", "value"), Output("ov-regime-notes", "children"), Input("ov-exp", "value"),
+          State("ov-regimes", "value"), State("ov-year", "value"), State("ov-lang", "data"),
+          prevent_initial_call=True)
+def on_experiment(exp: Any, regimes: Any, year: Any, lang: Any) -> tuple[Any, ...]:
+    """Another experiment: its scenarios (with what their regimes are) and years, keeping the choices that exist
+    in it."""
+    lang = lang_of(lang)
     experiment = pick_experiment(exp)
-    labels = labels_of(experiment, experiment.scenario_keys())
-    return ([{"label": v, "value": k} for k, v in labels.items()], pick_keys(experiment, regimes),
+    described = described_scenarios(experiment, lang)
+    return (described, pick_keys(experiment, regimes),
             [{"label": o["label"], "value": o["value"]} for o in year_options(experiment)],
-            pick_year(experiment, year))
+            pick_year(experiment, year), regime_notes(described, None, lang))
 
 
 @callback(Output("ov-graph", "figure"), Output("ov-table", "rowData"), Output("ov-table", "columnDefs"),

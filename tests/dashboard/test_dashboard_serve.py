@@ -182,13 +182,18 @@ def test_warm_views_draws_every_compare_and_validation_view_once(app: Any, pages
     drawn = warm_views(reg)
     reports = len(reg.report_ids())
     pairs = sum(len(k) * (len(k) - 1) for k in (reg.get(i).scenario_keys() for i in reg.ids()))
-    assert drawn == reports * 4 * 2 * (1 + 4) + pairs * 3 * 2 * 2  # validation + compare (other tests add scenarios)
+    # validation + compare (pair × city × zone view × language) + the compare page's key findings (pair × city ×
+    # language); other tests add scenarios
+    assert drawn == reports * 4 * 2 * (1 + 4) + pairs * 3 * 2 * 2 + pairs * 3 * 2
     experiment = reg.get("dash_fixture")
     keys = experiment.scenario_keys()
     before = experiment.views.hits
     first = pages["compare"].update("dash_fixture", keys[0], keys[1], "chengdu", "zones", "zh")
     assert experiment.views.hits == before + 1
     assert pages["compare"].update("dash_fixture", keys[0], keys[1], "chengdu", "zones", "zh") is first
+    findings = experiment.views.hits
+    pages["compare"].briefing("dash_fixture", keys[1], keys[0], "guangzhou", "en")
+    assert experiment.views.hits == findings + 1
     assert warm_views(reg, max_views=0) == reports * 4 * 2 * (1 + 4)  # compare views of large experiments: on use
 
 
