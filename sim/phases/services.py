@@ -45,13 +45,19 @@ def enrol(model: HukouModel) -> None:
         allocate_school_places(model)
 
 
-def resident_children(model: HukouModel) -> np.ndarray:
-    """School-age children living in each district: the natives' and the migrants' (persons, not agents)."""
-    pop, geo, state = model.population, model.geography, model.district_state
+def _migrant_children(model: HukouModel) -> np.ndarray:
+    """Migrants' school-age children in each district, in agents (multiply by the scale for persons)."""
+    pop, geo = model.population, model.geography
     district = pop["district"]
     here = district >= 0
-    migrant_kids = np.bincount(district[here], weights=pop["children"][here].astype(np.float64), minlength=geo.n)
-    return state.natives * model.behaviour.native_school_age_share + migrant_kids * model.scale
+    return np.bincount(district[here], weights=pop["children"][here].astype(np.float64), minlength=geo.n)
+
+
+def resident_children(model: HukouModel, migrant_kids: np.ndarray | None = None) -> np.ndarray:
+    """School-age children living in each district: the natives' and the migrants' (persons, not agents);
+    ``migrant_kids`` when already counted (``_migrant_children``)."""
+    kids = _migrant_children(model) if migrant_kids is None else migrant_kids
+    return model.district_state.natives * model.behaviour.native_school_age_share + kids * model.scale
 
 
 def planned_districts(model: HukouModel) -> np.ndarray:
@@ -178,13 +184,11 @@ def _access_by_group(model: HukouModel, access_by_tier: np.ndarray, district: np
 def initial_school_places(model: HukouModel) -> np.ndarray:
     """School places on the census day: all hukou children plus a share of migrant children (behaviour.yaml).
     Records the census-day coverage (places per resident child) and count that planning starts from."""
-    pop, geo, b, state = model.population, model.geography, model.behaviour, model.district_state
-    district = pop["district"]
-    here = district >= 0
-    migrant_kids = np.bincount(district[here], weights=pop["children"][here].astype(np.float64), minlength=geo.n)
+    geo, b, state = model.geography, model.behaviour, model.district_state
+    migrant_kids = _migrant_children(model)
     places = state.natives * b.native_school_age_share + (
         migrant_kids * model.scale * b.school_places_for_migrants_2010)
-    children = resident_children(model)
+    children = resident_children(model, migrant_kids)
     state.school_coverage = np.divide(places, children, out=np.ones(geo.n), where=children > 0)
     state.children_by_year = {model.date.year: children}
     return places
