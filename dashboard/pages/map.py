@@ -9,7 +9,16 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
-from dashboard.components import error_alert, graph, manifest_panel, shell, summary_unavailable, sync_url
+from dashboard.components import (
+    error_alert,
+    graph,
+    manifest_panel,
+    reproduce_box,
+    resolve_experiment,
+    shell,
+    summary_unavailable,
+    sync_url,
+)
 from dashboard.controls import (
     city_options,
     experiment_options,
@@ -23,7 +32,6 @@ from dashboard.controls import (
     year_label,
     year_options,
 )
-from dashboard.data import registry
 from dashboard.figures import map_figure, map_frame
 from dashboard.geo import DAPENG_ADCODE, DAPENG_MARKER, district_geojson
 from dashboard.i18n import city_label, lang_of, metric_label, t
@@ -38,10 +46,11 @@ DAPENG_CITY = city_of_adcode(DAPENG_ADCODE)
 
 def layout(exp: str | None = None, lang: str | None = None, regimes: str | None = None, baseline: str | None = None,
            metric: str | None = None, year: str | None = None, city: str | None = None, mode: str | None = None,
-           **_: Any) -> html.Div:
-    """The page for a query string."""
+           manifest: str | None = None, **_: Any) -> html.Div:
+    """The page for a query string; the experiment is found by its manifest hash first (``manifest``), then by
+    name (``exp``)."""
     lang = lang_of(lang)
-    experiment = registry().resolve(exp)
+    experiment = resolve_experiment(exp, manifest)
     if experiment is None:
         return shell("map", lang, None, [html.H2(t("map_title", lang)), error_alert(t("no_results", lang), lang)])
     if (unavailable := summary_unavailable(experiment, lang)) is not None:
@@ -68,10 +77,11 @@ def layout(exp: str | None = None, lang: str | None = None, regimes: str | None 
                                                            pick_city(city, include_all=False), id="map-city",
                                                            clearable=False)], md=1),
     ], className="g-2 mb-3")
-    return shell("map", lang, experiment.id, requested=exp, body=[
+    return shell("map", lang, experiment.id, requested=exp, manifest=manifest, body=[
         dcc.Store(id="map-lang", data=lang),
         html.H2(t("map_title", lang)), html.P(t("map_intro", lang), className="text-muted"), controls,
         dcc.Loading(graph("map-graph", filename="hukou-map")),
+        reproduce_box("map", lang),
         manifest_panel(experiment, lang, "map",
                        f"SELECT * FROM summary_district_year WHERE year = {year_label(pick_year(experiment, year))}"),
     ])
@@ -122,6 +132,26 @@ def update(exp: Any, regime: Any, mode: Any, baseline: Any, metric: Any, year: A
            lang: Any) -> Any:
     """The map of the chosen view."""
     return map_view(exp, regime, mode, baseline, metric, year, city, lang_of(lang))
+
+
+@callback(Output("map-python", "children"), Output("map-sql", "children"), Input("map-exp", "value"),
+          Input("map-regime", "value"), Input("map-mode", "value"), Input("map-baseline", "value"),
+          Input("map-metric", "value"), Input("map-year", "value"), Input("map-city", "value"))
+def reproduce(exp: Any, regime: Any, mode: Any, baseline: Any, metric: Any, year: Any, city: Any) -> tuple[str, str]:
+    """The Python that runs the mapped regime (and baseline), and the query of the districts' values."""
+    experiment = pick_experiment(exp)
+    key = pick_keys(experiment, regime, default_all=False)[0]
+    base = pick_keys(experiment, baseline, default_all=False)[0]
+    keys = list(dict.fromkeys([key, base] if mode == "change" else [key]))
+    metric = pick_metric(metric, DISTRICT_METRICS, "migrants")
+    year, city = pick_year(experiment, year), pick_city(city, include_all=False)
+
+    def compute() -> tuple[str, str]:
+        from dashboard.reproduce import map_query, model_snippet
+
+        return (model_snippet(experiment, keys, labels_of(experiment, keys)),
+                map_query(experiment, keys, metric, year, city))
+    return experiment.views.get(("map-reproduce", tuple(keys), metric, year, city), compute)
 
 
 sync_url("map", {"exp": ("map-exp", "value"), "regimes": ("map-regime", "value"), "mode": ("map-mode", "value"),
