@@ -143,6 +143,11 @@ def create_app(results: str | Path, *, scenarios: str | Path | None = None, cach
         background_callback_manager=manager, on_error=_on_error, serve_locally=True,
         update_title=None,  # type: ignore[arg-type]  # dash documents None (no "Updating..." title); annotated str
     )
+    # the Chinese web font (dashboard/fonts.py) fetched with the page, not when the first Chinese text is laid
+    # out: Chromium left text laid out before the font arrived drawn as boxes (the title, the headings)
+    font = app.get_asset_url("fonts/hukou-cjk.woff")
+    app.index_string = app.index_string.replace(
+        "{%css%}", f'<link rel="preload" href="{font}" as="font" type="font/woff" crossorigin>{{%css%}}', 1)
     app.layout = html.Div([
         dbc.Alert(id="global-error", is_open=False, dismissable=True, color="danger", className="m-2"),
         dash.page_container,

@@ -76,6 +76,7 @@ def shell(page: str, lang: str, exp: str | None, body: list[Any], requested: Any
                                                  id="nav-collapse", navbar=True, is_open=False)], fluid=True),
                      color="dark", dark=True, expand="lg", className="mb-3")
     notes = _damage_alert(exp, lang) + _link_notes(exp, hashes, requested, manifest, lang)
+    localise_dropdowns(body, lang)
     return html.Div([bar, dcc.Store(id="manifest-hashes", data=hashes),
                      dbc.Container([*notes, *body], fluid=True, id=f"{page}-page", className="pb-5")],
                     lang="zh-CN" if lang == "zh" else "en")
@@ -263,9 +264,44 @@ def table(table_id: str, frame: pd.DataFrame, lang: str, filename: str = "hukou-
         dbc.Button(t("download_csv", lang), id=f"{table_id}-csv", color="secondary", outline=True, size="sm",
                    className="mb-1", n_clicks=0),
         dag.AgGrid(id=table_id, rowData=row_data, columnDefs=column_defs, defaultColDef=_DEFAULT_COLUMN,
-                   dashGridOptions=_GRID_OPTIONS, csvExportParams=csv_params(filename),
+                   dashGridOptions={**_GRID_OPTIONS, "localeText": grid_text(lang)},
+                   csvExportParams=csv_params(filename),
                    columnSize="responsiveSizeToFit", style={"height": None}),
     ])
+
+
+_GRID_TEXT = {"page": "grid_page", "of": "grid_of", "to": "grid_to", "pageSizeSelectorLabel": "grid_page_size",
+              "noRowsToShow": "grid_no_rows", "firstPage": "grid_first", "previousPage": "grid_previous",
+              "nextPage": "grid_next", "lastPage": "grid_last"}
+_DROPDOWN_TEXT = ("select_all", "deselect_all", "selected_count", "search", "clear_search", "clear_selection",
+                  "no_options_found")
+
+
+def grid_text(lang: str) -> dict[str, str]:
+    """A grid's own words (pagination, empty table) in the language (AG Grid's ``localeText``)."""
+    return {key: t(label, lang) for key, label in _GRID_TEXT.items()}
+
+
+def dropdown_text(lang: str) -> dict[str, str]:
+    """A dropdown's own words ("3 selected", "Search", …) in the language (``dcc.Dropdown.labels``)."""
+    return {key: t(f"dd_{key}", lang) for key in _DROPDOWN_TEXT}
+
+
+def localise_dropdowns(node: Any, lang: str) -> None:
+    """Give every ``dcc.Dropdown`` under ``node`` its words in the language (``shell`` does it for each page, so
+    no page can forget one)."""
+    from dash.development.base_component import Component
+
+    labels = dropdown_text(lang)
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, Component):
+            if isinstance(item, dcc.Dropdown) and getattr(item, "labels", None) is None:
+                item.labels = labels
+            stack.append(getattr(item, "children", None))
 
 
 def table_data(frame: pd.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -350,7 +386,7 @@ def described_scenarios(experiment: Experiment, lang: str) -> list[dict[str, str
 
     regimes = dict(zip(experiment.scenarios()["key"], experiment.scenarios()["regimes"], strict=True))
     out = []
-    for option in scenario_options(experiment):
+    for option in scenario_options(experiment, lang):
         summary = scenario_summary(regimes.get(option["value"], ""), lang)
         out.append({**option, "title": summary} if summary else option)
     return out

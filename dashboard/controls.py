@@ -60,15 +60,23 @@ def pick_experiment(value: Any) -> Experiment:
     return registry().get(value)
 
 
-def scenario_options(experiment: Experiment) -> list[dict[str, str]]:
-    """The scenarios of an experiment as (label, key) options."""
+def scenario_options(experiment: Experiment, lang: str = "en") -> list[dict[str, str]]:
+    """The scenarios of an experiment as (label, key) options: in English the short label (the regime's name as
+    the sweep wrote it), in Chinese the regime's Chinese name (``dashboard.findings.scenario_names``), so the
+    Chinese pages show no identifiers."""
+    if lang_of(lang) == "zh":
+        from dashboard.findings import scenario_names
+
+        names = scenario_names(experiment, "zh")
+        return [{"label": names.get(str(r.key), str(r.label).removeprefix("regimes=")), "value": r.key}
+                for r in experiment.scenarios().itertuples(index=False)]
     return [{"label": str(r.label).removeprefix("regimes="), "value": r.key}
             for r in experiment.scenarios().itertuples(index=False)]
 
 
-def labels_of(experiment: Experiment, keys: list[str]) -> dict[str, str]:
-    """Scenario key → short label, in the order given."""
-    known = {o["value"]: o["label"] for o in scenario_options(experiment)}
+def labels_of(experiment: Experiment, keys: list[str], lang: str = "en") -> dict[str, str]:
+    """Scenario key → short label (in the language: ``scenario_options``), in the order given."""
+    known = {o["value"]: o["label"] for o in scenario_options(experiment, lang)}
     return {k: known[k] for k in keys if k in known}
 
 

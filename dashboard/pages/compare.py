@@ -81,7 +81,7 @@ def layout(exp: str | None = None, lang: str | None = None, baseline: str | None
         html.H2(t("compare_title", lang)), html.P(t("compare_intro", lang), className="text-muted"),
         controls, html.Div(id="cmp-message"),
         html.Div(id="cmp-briefing"),
-        dcc.Loading(graph("cmp-graph", filename="hukou-compare")),
+        html.Div(dcc.Loading(graph("cmp-graph", filename="hukou-compare")), className="graph-scroll"),
         html.Ul(id="cmp-caveats", className="small text-muted"),
         dbc.Button(t("download_briefing", lang), id="cmp-briefing-button", color="secondary", size="sm",
                    className="mb-2"), dcc.Download(id="cmp-briefing-download"),
@@ -114,7 +114,7 @@ def briefing(exp: Any, baseline: Any, reform: Any, city: Any, lang: Any) -> list
     def compute() -> list[Any]:
         from dashboard.findings import experiment_findings, finding_sentence, scenario_names, validation_caveat
 
-        labels = labels_of(experiment, [ref, base])
+        labels = labels_of(experiment, [ref, base], lang)
         names = scenario_names(experiment, lang)
         ends = [y for y in experiment.years() if y % 1 == 0]
         found = experiment_findings(experiment, ref, base, ends[-1], [city]) if ends and ref != base else []
@@ -166,7 +166,7 @@ def update(exp: Any, baseline: Any, reform: Any, city: Any, view: Any, lang: Any
 
     def compute() -> tuple[Any, ...]:
         diff = differences(experiment.id, base, ref, city, view)
-        labels = labels_of(experiment, [ref, base])
+        labels = labels_of(experiment, [ref, base], lang)
         message = None if not substituted else error_alert(
             t("pair_substituted", lang).format(baseline=labels.get(base, base), reform=labels.get(ref, ref)), lang)
         title = f"{labels.get(ref, ref)} − {labels.get(base, base)} · {city_label(city, lang)}"

@@ -55,7 +55,8 @@ def layout(exp: str | None = None, lang: str | None = None, regimes: str | None 
         return shell("map", lang, None, [html.H2(t("map_title", lang)), error_alert(t("no_results", lang), lang)])
     if (unavailable := summary_unavailable(experiment, lang)) is not None:
         return shell("map", lang, experiment.id, [html.H2(t("map_title", lang)), unavailable])
-    options = [{"label": v, "value": k} for k, v in labels_of(experiment, experiment.scenario_keys()).items()]
+    options = [{"label": v, "value": k}
+               for k, v in labels_of(experiment, experiment.scenario_keys(), lang).items()]
     key = pick_keys(experiment, regimes, default_all=False)[0]
     base = pick_keys(experiment, baseline, default_all=False)[0]
     controls = dbc.Row([
@@ -103,7 +104,7 @@ def map_view(exp: Any, regime: Any, mode: Any, baseline: Any, metric: Any, year:
         summary = experiment.summary_district_at(city, year)
         frame = map_frame(summary, districts, metric, year, key, base if change else None)
         geojson = district_geojson(tuple(int(d) for d in districts["district"]))
-        labels = labels_of(experiment, [key, base])
+        labels = labels_of(experiment, [key, base], lang)
         title = f"{city_label(city, lang)} · {metric_label(metric, lang)} · {year_label(year)} · {labels.get(key, key)}"
         if change:
             title += f" − {labels.get(base, base)}"
@@ -116,11 +117,12 @@ def map_view(exp: Any, regime: Any, mode: Any, baseline: Any, metric: Any, year:
 @callback(Output("map-regime", "options"), Output("map-regime", "value"), Output("map-baseline", "options"),
           Output("map-baseline", "value"), Output("map-year", "options"), Output("map-year", "value"),
           Input("map-exp", "value"), State("map-regime", "value"), State("map-baseline", "value"),
-          State("map-year", "value"), prevent_initial_call=True)
-def on_experiment(exp: Any, regime: Any, baseline: Any, year: Any) -> tuple[Any, ...]:
-    """Another experiment: its scenarios and years."""
+          State("map-year", "value"), State("map-lang", "data"), prevent_initial_call=True)
+def on_experiment(exp: Any, regime: Any, baseline: Any, year: Any, lang: Any = "en") -> tuple[Any, ...]:
+    """Another experiment: its scenarios (named in the language) and years."""
     experiment = pick_experiment(exp)
-    options = [{"label": v, "value": k} for k, v in labels_of(experiment, experiment.scenario_keys()).items()]
+    options = [{"label": v, "value": k}
+               for k, v in labels_of(experiment, experiment.scenario_keys(), lang_of(lang)).items()]
     return (options, pick_keys(experiment, regime, False)[0], options, pick_keys(experiment, baseline, False)[0],
             year_options(experiment), pick_year(experiment, year))
 

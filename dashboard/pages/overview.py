@@ -92,7 +92,7 @@ def layout(exp: str | None = None, lang: str | None = None, regimes: str | None 
 def _headline_table(exp: str, keys: list[str], year: float, city: str, lang: str) -> pd.DataFrame:
     """Every headline metric of the chosen regimes at the year: mean and CI per city."""
     experiment = pick_experiment(exp)
-    labels = labels_of(experiment, keys)
+    labels = labels_of(experiment, keys, lang)
     s = experiment.summary_city_at(year)
     s = filter_city(s[s["key"].isin(keys) & s["metric"].isin(HEADLINE)], city)
     rows = []
@@ -134,7 +134,7 @@ def update(exp: Any, regimes: Any, metric: Any, year: Any, city: Any, lang: Any)
     metric, year, city = pick_metric(metric), pick_year(experiment, year), pick_city(city)
 
     def compute() -> tuple[Any, ...]:
-        labels = labels_of(experiment, keys)
+        labels = labels_of(experiment, keys, lang)
         summary = filter_city(experiment.summary_city_at(year), city)
         runs = filter_city(experiment.run_values(year, [metric]), city)
         figure = overview_figure(summary, runs, labels, metric, year, lang)

