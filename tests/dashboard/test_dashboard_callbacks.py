@@ -22,7 +22,7 @@ def test_overview_follows_the_chosen_regimes(pages: dict[str, Any]) -> None:
     both = pages["overview"].update("dash_fixture", list(keys.values()), "hukou_share", 2013.0, "all", "en")
     one = pages["overview"].update("dash_fixture", [keys["talent_only"]], "hukou_share", 2013.0, "shenzhen", "zh")
     assert [t["name"] for t in both[0]["data"] if t["type"] == "bar"] == ["historical", "talent_only"]
-    assert [t["name"] for t in one[0]["data"] if t["type"] == "bar"] == ["talent_only"]
+    assert [t["name"] for t in one[0]["data"] if t["type"] == "bar"] == ["仅限人才"]  # in Chinese, its Chinese name
     assert list(one[0]["data"][0]["x"]) == ["深圳"]
     assert len(one[1]) == 7 and "常住人口户籍比例" in {row["指标"] for row in one[1]}
 
