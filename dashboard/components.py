@@ -300,7 +300,7 @@ def localise_dropdowns(node: Any, lang: str) -> None:
             stack.extend(item)
         elif isinstance(item, Component):
             if isinstance(item, dcc.Dropdown) and getattr(item, "labels", None) is None:
-                item.labels = labels
+                setattr(item, "labels", labels)  # noqa: B010 - dash declares the prop, its stub does not
             stack.append(getattr(item, "children", None))
 
 

@@ -28,7 +28,7 @@ import yaml
 
 from dashboard.data import Experiment
 
-__all__ = ["model_snippet", "query_snippet", "run_configs", "overview_query", "compare_query", "map_query",
+__all__ = ["model_snippet", "run_block", "query_snippet", "run_configs", "overview_query", "compare_query", "map_query",
            "points_snippet", "validation_snippet", "validation_run_snippet", "scenario_key",
            "scenario_snippet"]
 
@@ -133,7 +133,6 @@ def _seeds_text(seeds: Sequence[int], indent: str) -> str:
 def model_snippet(experiment: Experiment, keys: Iterable[str], labels: dict[str, str]) -> str:
     """Python that runs the model for every run of the scenarios ``keys`` (one ``HukouModel(RunConfig(...))`` per
     seed) and keeps each run's city and district tables, keyed by scenario label and seed."""
-    _, behaviour_default = _defaults()
     info = experiment.info()
     lines = [f"# The runs behind this view: experiment {experiment.id} (manifest {experiment.manifest_hash}), "
              f"code version {info['code_version']}.",
@@ -145,22 +144,31 @@ def model_snippet(experiment: Experiment, keys: Iterable[str], labels: dict[str,
     for key in keys:
         label = labels.get(key, key)
         for config, seeds in run_configs(experiment, key):
-            changes = _changes(config.get("behaviour", {}), behaviour_default)
-            block = [f"# {label}: {len(seeds)} run(s)"]
-            name = None
-            if changes:
-                uses_behaviour, name = True, "behaviour"
-                block.append("behaviour = default_behaviour().model_dump(mode=\"json\")")
-                block += [f"behaviour{''.join(f'[{p!r}]' for p in path)} = {value!r}" for path, value in changes]
-            block.append(f"for seed in {_seeds_text(seeds, '')}:")
-            block.append(f"    model = HukouModel({_config_call(config, name)}).run()")
-            block.append(f"    city_year[{label!r}, seed] = model.city_year()")
-            block.append(f"    district_year[{label!r}, seed] = model.district_year()")
-            blocks.append("\n".join(block))
+            block, changed = run_block(label, config, seeds)
+            blocks.append(block)
+            uses_behaviour = uses_behaviour or changed
     if uses_behaviour:
         lines.append("from sim.params import default_behaviour")
     lines += ["", "city_year, district_year = {}, {}"]
     return "\n".join(lines) + "\n" + "\n\n".join(blocks) + "\n"
+
+
+def run_block(label: str, config: dict[str, Any], seeds: Sequence[int]) -> tuple[str, bool]:
+    """The loop that runs one config (a run's ``config.yaml`` without its seed) for each seed, keeping each run's
+    tables under (label, seed); and whether it needs ``default_behaviour`` (behavioural parameters changed)."""
+    _, behaviour_default = _defaults()
+    changes = _changes(config.get("behaviour", {}), behaviour_default)
+    block = [f"# {label}: {len(seeds)} run(s)"]
+    name = None
+    if changes:
+        name = "behaviour"
+        block.append("behaviour = default_behaviour().model_dump(mode=\"json\")")
+        block += [f"behaviour{''.join(f'[{p!r}]' for p in path)} = {value!r}" for path, value in changes]
+    block.append(f"for seed in {_seeds_text(seeds, '')}:")
+    block.append(f"    model = HukouModel({_config_call(config, name)}).run()")
+    block.append(f"    city_year[{label!r}, seed] = model.city_year()")
+    block.append(f"    district_year[{label!r}, seed] = model.district_year()")
+    return "\n".join(block), bool(changes)
 
 
 def _sql_list(values: Iterable[Any]) -> str:

@@ -298,3 +298,38 @@ def test_a_link_names_its_experiment_by_manifest_hash_and_says_when_it_is_gone(b
     browser.get(f"{server}/compare?exp=an_old_name&manifest={digest}&lang=en")
     note = wait_for(lambda: browser.find_elements("id", "experiment-renamed"), what="the renamed note")
     assert "now named dash_fixture" in note[0].text and not browser.find_elements("id", "experiment-substituted")
+
+
+def test_the_map_s_change_colours_match_its_colour_bar(browser: Any, server: str) -> None:
+    """First-use review: in "change against the baseline" the fills used a scale plotly.js did not know, so the
+    colour bar (drawn by plotly.js) contradicted them. Here the bar's gradient, as the browser drew it, is the scale
+    of the figure, and every district's fill is that scale at the district's value."""
+    k = keys()
+    browser.get(f"{server}/map?exp=dash_fixture&city=chengdu&mode=change&metric=migrants"
+                f"&regimes={k['talent_only']}&baseline={k['historical']}")
+    wait_for(lambda: len(browser.find_elements("css selector", "#map-graph path.js-fill")) == 20, what="districts")
+    result = browser.execute_script("""
+        const el = document.querySelector('#map-graph .js-plotly-plot');
+        const dots = el._fullData[el._fullData.length - 1];
+        const rgb = c => (c.match(/[0-9.]+/g) || []).slice(0, 3).map(Number);
+        const scale = dots.marker.colorscale.map(([at, c]) => [at, rgb(c)]);
+        const at = v => {
+          const x = (v - dots.marker.cmin) / (dots.marker.cmax - dots.marker.cmin);
+          for (let i = 1; i < scale.length; i++) {
+            if (x <= scale[i][0] + 1e-12) {
+              const [a, ca] = scale[i - 1], [b, cb] = scale[i], f = b > a ? (x - a) / (b - a) : 0;
+              return ca.map((c, j) => c + f * (cb[j] - c));
+            }
+          }
+          return scale[scale.length - 1][1];
+        };
+        const fills = el._fullData.filter(t => t.fill === 'toself').map(t => rgb(t.fillcolor));
+        const gaps = fills.map((f, i) => dots.marker.color[i] == null ? 0
+                                          : Math.max(...f.map((c, j) => Math.abs(c - at(dots.marker.color[i])[j]))));
+        const stops = [...el.querySelectorAll('.colorbar linearGradient stop, defs linearGradient stop')]
+          .map(s => rgb(s.getAttribute('stop-color')));
+        const bar = new Set(stops.map(s => s.map(Math.round).join(',')));
+        const ends = [scale[0][1], scale[scale.length - 1][1]].map(c => c.map(Math.round).join(','));
+        return {n: fills.length, worst: Math.max(...gaps), bar: bar.size, ends: ends.every(e => bar.has(e))};""")
+    assert result["n"] == 20 and result["worst"] <= 2, result  # fills within 2/255 of the bar's colour
+    assert result["bar"] >= 3 and result["ends"], result  # the bar is drawn with the figure's own scale

@@ -147,3 +147,44 @@ def test_the_overview_states_its_key_findings_with_noise_and_validation(pages: d
     assert zh.count("种子噪声") >= 2 and "验证：" in zh and "成都" in zh and "Under" not in zh
     alone = str(pages["overview"].findings("dash_fixture", [keys["historical"]], "hukou_share", 2013.0, "all", "en"))
     assert "ov-findings-none" in alone
+
+
+def test_a_run_block_restates_changed_behaviour_overrides_and_settings() -> None:
+    """What the fixture's configs do not exercise: behavioural parameters and policy overrides that differ from
+    the defaults, and settings beside them. The block, executed, builds configs with the original's hash."""
+    import yaml
+
+    from dashboard.reproduce import run_block
+    from experiments.spec import set_behaviour_path
+    from sim.config import RunConfig
+    from sim.params import default_behaviour
+
+    behaviour = set_behaviour_path(default_behaviour().model_dump(mode="json"), "rural_share", 0.6)
+    behaviour = set_behaviour_path(behaviour, "education_shares.rural.0", 0.05)
+    original = RunConfig(end=2014, scale=5000.0, seed=9, regimes=("guangzhou",), step_months=1, history=False,
+                         behaviour=behaviour, overrides={"points_channel.guangzhou_2018.quota": 5000})
+    doc = yaml.safe_load(yaml.safe_dump(original.model_dump(mode="json"), allow_unicode=True))  # as config.yaml
+    doc.pop("seed")
+    block, changed = run_block("guangzhou quota", doc, [9, 10])
+    assert changed and "behaviour['rural_share'] = 0.6" in block
+
+    made: list[Any] = []
+
+    class Recorder:  # stands in for HukouModel: the configs are what is checked here
+        def __init__(self, config: Any) -> None:
+            made.append(config)
+
+        def run(self) -> Recorder:
+            return self
+
+        def city_year(self) -> None:
+            return None
+
+        district_year = city_year
+
+    namespace = {"RunConfig": RunConfig, "HukouModel": Recorder, "default_behaviour": default_behaviour,
+                 "city_year": {}, "district_year": {}}
+    exec(compile(block, "<run block>", "exec"), namespace)
+    assert [c.seed for c in made] == [9, 10]
+    assert made[0].config_hash() == original.config_hash()
+    assert set(namespace["city_year"]) == {("guangzhou quota", 9), ("guangzhou quota", 10)}
