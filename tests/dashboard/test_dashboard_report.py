@@ -40,6 +40,9 @@ def test_report_of_the_fixture(results_root: Path, tmp_path: Path, lang: str, ca
     assert not re.search(r"<script[^>]*\bsrc\s*=", text)  # plotly.js is inside, nothing is fetched
     assert text.count("Plotly.newPlot(") == 3
     assert "hukou sweep " in text and f"hukou report {results_root / 'dash_fixture'} --lang {lang}" in text
+    # the Python that runs the sweep's runs, and the Chinese font inside the file (no CJK font needed to read it)
+    assert "HukouModel(RunConfig(seed=seed, end=2013, scale=20000.0" in text
+    assert "@font-face{font-family:hukou-cjk;src:url(data:font/woff;base64," in text
     headings = _headings(text)
     assert len(headings) >= 12
     if lang == "en":
