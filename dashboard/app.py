@@ -198,6 +198,9 @@ def warm_views(reg: data.Registry, max_views: int = MAX_WARM_VIEWS) -> int:
     from dashboard.glossary import regime_summary
 
     regime_summary("talent_only", "en")  # reads the regime catalogue once, before the fork (about 1 s)
+    from dashboard.reproduce import installed_code
+
+    installed_code()  # the model's code version, which the Python boxes compare with each experiment's (20 ms)
     validation, compare = pages.get("validation"), pages.get("compare")
     calls: list[tuple[Any, tuple[Any, ...]]] = []
     if validation is not None:

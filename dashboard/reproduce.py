@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,9 @@ import yaml
 
 from dashboard.data import Experiment
 
-__all__ = ["model_snippet", "run_block", "query_snippet", "run_configs", "overview_query", "compare_query", "map_query",
-           "points_snippet", "validation_snippet", "validation_run_snippet", "scenario_key",
-           "scenario_snippet"]
+__all__ = ["model_snippet", "run_block", "installed_code", "query_snippet", "run_configs", "overview_query",
+           "compare_query", "map_query", "points_snippet", "validation_snippet", "validation_run_snippet",
+           "scenario_key", "scenario_snippet"]
 
 _WIDTH = 112
 _DEFAULTS_CACHE: dict[str, Any] = {}
@@ -147,10 +148,21 @@ def model_snippet(experiment: Experiment, keys: Iterable[str], labels: dict[str,
             block, changed = run_block(label, config, seeds)
             blocks.append(block)
             uses_behaviour = uses_behaviour or changed
+    if info["code_version"] != installed_code():
+        lines.insert(3, f"# This dashboard runs code version {installed_code()}: with other code the runs may differ "
+                        "(check out the experiment's version first).")
     if uses_behaviour:
         lines.append("from sim.params import default_behaviour")
     lines += ["", "city_year, district_year = {}, {}"]
     return "\n".join(lines) + "\n" + "\n\n".join(blocks) + "\n"
+
+
+@cache
+def installed_code() -> str:
+    """The code version of this process's model (``sim.run.code_version``: a hash of the sources, read once)."""
+    from sim.run import code_version
+
+    return code_version()
 
 
 def run_block(label: str, config: dict[str, Any], seeds: Sequence[int]) -> tuple[str, bool]:
