@@ -105,12 +105,12 @@ def map_view(exp: Any, regime: Any, mode: Any, baseline: Any, metric: Any, year:
         frame = map_frame(summary, districts, metric, year, key, base if change else None)
         geojson = district_geojson(tuple(int(d) for d in districts["district"]))
         labels = labels_of(experiment, [key, base], lang)
-        title = f"{city_label(city, lang)} · {metric_label(metric, lang)} · {year_label(year)} · {labels.get(key, key)}"
-        if change:
-            title += f" − {labels.get(base, base)}"
+        title = metric_label(metric, lang)  # the rest on a second line: on one, it ran off a phone's screen
+        regimes = (f"{city_label(city, lang)} · {year_label(year)} · {labels.get(key, key)}"
+                   + (f" − {labels.get(base, base)}" if change else ""))
         dapeng = city == DAPENG_CITY
         return map_figure(frame, geojson, metric, lang, change=change, marker=DAPENG_MARKER if dapeng else None,
-                          marker_adcode=DAPENG_ADCODE if dapeng else None, title=title)
+                          marker_adcode=DAPENG_ADCODE if dapeng else None, title=title, subtitle=regimes)
     return experiment.views.get(("map", key, base if change else None, metric, year, city, lang), compute)
 
 

@@ -266,6 +266,8 @@ def test_a_phone_gets_a_short_title_a_folded_menu_a_wide_map_and_untangled_panel
             "const r = [...document.querySelectorAll('#map-graph path.js-fill')].map(p => p.getBoundingClientRect());"
             "return Math.max(...r.map(b => b.right)) - Math.min(...r.map(b => b.left));")
         assert shapes >= 0.8 * width, (shapes, width)
+        title = browser.execute_script("return document.querySelector('#map-graph .gtitle').getBoundingClientRect()")
+        assert title["left"] >= 0 and title["right"] <= width, title  # two lines: the regimes on the second
 
         browser.get(f"{server}/compare?exp=dash_fixture&city=shenzhen&lang=en")
         wait_for(lambda: plot_traces(browser, "cmp-graph"), what="comparison drawn")
