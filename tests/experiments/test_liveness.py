@@ -16,12 +16,13 @@ from policies.errors import InputError
 from policies.liveness import STATUSES, Outcome, load_registry
 
 # Rows fast enough for every test run (short horizons that share baselines: 2015, 2020, 2021) and covering the kinds
-# of mechanism: permit take-up, a talent route, a quota, family entry, a permit condition, school tiers, school
-# supply that follows population. The spatial levers are checked by the full command only: since school places
+# of mechanism: permit take-up, a talent route, tax entry, a quota, family entry, a permit condition, school tiers,
+# school supply that follows population. Row 22 (Shenzhen's bachelor route of 2017) moves by about 4 standard errors
+# at 2,000 persons an agent but by under 2 at this scale, where it stands on a few agents; the full command checks it. The spatial levers are checked by the full command only: since school places
 # follow population (issue 11) the services levers' effects are within seed noise at this scale, and the metro's
 # sign is not stable at 5,000 persons an agent (docs/liveness/liveness.md has the full table). The budget is CPU
 # time of this process (the runs are single-threaded), so other jobs on the machine do not fail it.
-CI_ROWS = (3, 6, 78, 22, 23, 28, 32, 74, 15)
+CI_ROWS = (3, 6, 78, 24, 23, 28, 32, 74, 15)
 CI_SCALE, CI_SEEDS, CI_BUDGET_CPU_S = 5000.0, 2, 60.0
 
 
