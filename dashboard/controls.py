@@ -61,17 +61,18 @@ def pick_experiment(value: Any) -> Experiment:
 
 
 def scenario_options(experiment: Experiment, lang: str = "en") -> list[dict[str, str]]:
-    """The scenarios of an experiment as (label, key) options: in English the short label (the regime's name as
-    the sweep wrote it), in Chinese the regime's Chinese name (``dashboard.findings.scenario_names``), so the
-    Chinese pages show no identifiers."""
-    if lang_of(lang) == "zh":
-        from dashboard.findings import scenario_names
+    """The scenarios of an experiment as (name, key) options: the regime's short name in the reader's language
+    ("Talent only", "仅限人才"; ``dashboard.findings.scenario_names``), so that no page shows identifiers such as
+    ``talent_only``; a scenario builder's file or a sweep of overrides keeps its label. The key (in links and
+    downloads) stays the sweep's."""
+    from dashboard.findings import scenario_names
 
-        names = scenario_names(experiment, "zh")
-        return [{"label": names.get(str(r.key), str(r.label).removeprefix("regimes=")), "value": r.key}
-                for r in experiment.scenarios().itertuples(index=False)]
-    return [{"label": str(r.label).removeprefix("regimes="), "value": r.key}
-            for r in experiment.scenarios().itertuples(index=False)]
+    names = scenario_names(experiment, lang)
+    options = []
+    for r in experiment.scenarios().itertuples(index=False):
+        name = names.get(str(r.key), str(r.label).removeprefix("regimes="))
+        options.append({"label": name[:1].upper() + name[1:] if lang_of(lang) == "en" else name, "value": r.key})
+    return options
 
 
 def labels_of(experiment: Experiment, keys: list[str], lang: str = "en") -> dict[str, str]:

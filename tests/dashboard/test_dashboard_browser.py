@@ -77,22 +77,22 @@ def test_choosing_another_regime_changes_the_chart_and_the_url_reopens_it(browse
     k = keys()
     browser.get(f"{server}/?exp=dash_fixture&metric=hukou_share&city=all")
     before = wait_for(lambda: plot_traces(browser, "ov-graph"), what="overview drawn")
-    assert [t["name"] for t in before if t["type"] == "bar"] == ["historical", "talent_only"]
+    assert [t["name"] for t in before if t["type"] == "bar"] == ["The historical rules", "Talent only"]
     browser.execute_script("window.dash_clientside.set_props('ov-regimes', {value: [arguments[0]]});",
                            k["talent_only"])
     def redrawn() -> list[str] | None:
         traces = plot_traces(browser, "ov-graph") or []  # one snapshot: the chart may redraw between two reads
         return [t["name"] for t in traces if t["type"] == "bar"] if len(traces) < len(before) else None
 
-    assert wait_for(redrawn, what="redrawn chart") == ["talent_only"]
+    assert wait_for(redrawn, what="redrawn chart") == ["Talent only"]
     shared = wait_for(lambda: k["talent_only"] in browser.current_url and browser.current_url, what="url updated")
     assert "regimes=" + k["talent_only"] in shared and "historical" not in shared
     browser.get(shared)  # the link reopens the same view
     def bars() -> list[str]:
         return [t["name"] for t in plot_traces(browser, "ov-graph") or [] if t["type"] == "bar"]
 
-    reopened = wait_for(lambda: (drawn := bars()) == ["talent_only"] and drawn, what="the reopened chart")
-    assert reopened == ["talent_only"]
+    reopened = wait_for(lambda: (drawn := bars()) == ["Talent only"] and drawn, what="the reopened chart")
+    assert reopened == ["Talent only"]
     # first-use review: the chart toolbar offered to upload the chart to plotly's cloud
     buttons = [b.get_attribute("data-title") or "" for b in browser.find_elements("css selector",
                                                                                   "#ov-graph .modebar-btn")]

@@ -40,7 +40,7 @@ def test_the_model_snippet_of_a_view_runs_as_shown_and_gives_the_view_s_runs(pag
     assert {seed for _, seed in namespace["city_year"]} == set(seeds)
     for (label, seed), frame in namespace["city_year"].items():
         folder = _folder(key, seeds[seed])
-        assert label == "talent_only"
+        assert label == "Talent only"   # the name the page shows
         stored = pd.read_parquet(folder / "city_year.parquet")
         pd.testing.assert_frame_equal(frame.reset_index(drop=True), stored, check_dtype=False)
     last = namespace["model"].config
@@ -56,7 +56,7 @@ def test_the_query_snippets_give_the_rows_the_pages_show(pages: dict[str, Any]) 
     _, table, *_ = pages["overview"].update("dash_fixture", both, "hukou_share", 2013.0, "guangzhou", "en")
     assert len(rows) == len(table) == 14 and set(rows["city"]) == {"guangzhou"}
     share = rows[(rows["label"] == "regimes=historical") & (rows["metric"] == "hukou_share")]["mean"].item()
-    shown = next(r for r in table if r["Regime"] == "historical" and r["Metric"] == "Hukou share of residents")
+    shown = next(r for r in table if r["Regime"] == "The historical rules" and r["Metric"] == "Hukou share of residents")
     assert shown["Mean"] == pytest.approx(share * 100, abs=0.01)
 
     for view in ("city", "zones"):
