@@ -56,7 +56,8 @@ def test_the_query_snippets_give_the_rows_the_pages_show(pages: dict[str, Any]) 
     _, table, *_ = pages["overview"].update("dash_fixture", both, "hukou_share", 2013.0, "guangzhou", "en")
     assert len(rows) == len(table) == 14 and set(rows["city"]) == {"guangzhou"}
     share = rows[(rows["label"] == "regimes=historical") & (rows["metric"] == "hukou_share")]["mean"].item()
-    shown = next(r for r in table if r["Regime"] == "The historical rules" and r["Metric"] == "Hukou share of residents")
+    shown = next(r for r in table
+                 if r["Regime"] == "The historical rules" and r["Metric"] == "Hukou share of residents")
     assert shown["Mean"] == pytest.approx(share * 100, abs=0.01)
 
     for view in ("city", "zones"):
