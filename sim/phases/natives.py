@@ -1,7 +1,7 @@
 """Natives choose their district again: hukou natives follow new housing and leave districts whose rents rise.
 
-Why: natives are counts per district, not agents, and until they moved they stayed where the 2010 census found
-them, so a city's new towns could fill only with migrants, and a core crowded by migrants kept every native it had.
+Why: natives are counts per district, not agents. Without this phase they stay where the 2010 census found them,
+so a city's new towns can fill only with migrants, and a core crowded by migrants keeps every native it had.
 Moves within cities are large: the 2020 census counts 117 m people living in their city's districts away from the
 street of their hukou, three times the 2010 count (`native_relocation_per_year` in ``sim/data/behaviour.yaml``).
 
