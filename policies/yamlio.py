@@ -64,9 +64,10 @@ _StrictLoader.yaml_implicit_resolvers = {}
 for _tag, _pattern, _first in _CORE_SCHEMA:
     _StrictLoader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first) + ([""] if _first == "~nN" else []))
 
-# Integers longer than this are refused: no count, quota or seed needs them, and Python will not even read an
-# integer of more than 4,300 digits.
-_MAX_INT_DIGITS = 18
+# Integers longer than this are refused: no count or quota needs them, and Python will not even read an integer of
+# more than 4,300 digits. A sweep's run seeds are 63-bit (experiments/seeds.py), up to 19 digits, and a run's
+# config.yaml must load again for `hukou run --config` to reproduce it.
+_MAX_INT_DIGITS = 19
 
 
 def _construct_int(loader: _StrictLoader, node: yaml.ScalarNode) -> int:

@@ -85,3 +85,19 @@ def test_an_alias_bomb_is_refused_at_once_and_ordinary_aliases_still_work(tmp_pa
     with pytest.raises(InputError, match=r"bomb\.yaml: more than 1,000,000 values once its aliases"):
         load_yaml(bomb)  # refused from the composed nodes, before anything is expanded
     assert load_yaml_text("x: &x {p: 1}\ny: *x\n") == {"x": {"p": 1}, "y": {"p": 1}}
+
+
+def test_a_sweep_run_s_config_loads_again_with_its_63_bit_seed(tmp_path: Path) -> None:
+    """A sweep's run seeds are 63-bit (19 digits, experiments/seeds.py); its config.yaml must load again so that
+    `hukou run --config` reproduces the run. One digit more is refused."""
+    from experiments.seeds import run_seed
+    from sim.config import load_config
+
+    seed = max(run_seed(7, scenario, 0) for scenario in range(50))
+    assert len(str(seed)) == 19
+    path = tmp_path / "config.yaml"
+    path.write_text(f"seed: {seed}\nend: 2011\nscale: 20000\n", "utf-8")
+    assert load_config(path).seed == seed
+    assert load_yaml_text(f"a: {seed}\n")["a"] == seed
+    with pytest.raises(InputError, match="integer too long"):
+        load_yaml_text(f"a: {seed}0\n")
