@@ -330,8 +330,6 @@ def extract_run(folder: str | Path, run_id: str, out: str | Path) -> list[str]:
     is copied from its folder. Returns the names written; raises ``KeyError`` for a run with no rows."""
     import shutil
 
-    import pyarrow.parquet as pq
-
     from experiments.dataset import RUN_FILES, _part_rows
 
     folder, out = Path(folder), Path(out)
