@@ -274,7 +274,7 @@ def run_sweep(spec: ExperimentSpec | str | Path, out: Path, *, workers: int | No
               scheduler: str | None = None, client: Any = None, model: RunModel = simulate, max_deaths: int = 3,
               progress: Progress | None = None, summarise: bool = True, retry_failed: bool = False,
               worker_memory: MemoryLimit = "auto", batch_runs: int = BATCH_RUNS,
-              runs_per_file: int = RUNS_PER_FILE) -> SweepSummary:
+              runs_per_file: int | None = None) -> SweepSummary:
     """Run (or finish) the sweep of ``spec`` in folder ``out``; returns the counts of the ledger at the end.
 
     Args:
@@ -290,7 +290,8 @@ def run_sweep(spec: ExperimentSpec | str | Path, out: Path, *, workers: int | No
         retry_failed: plan the runs recorded failed again (``hukou resume --retry-failed``).
         worker_memory: the memory cap of each local or LocalCluster worker (``execute_local.MemoryLimit``).
         batch_runs: published runs gathered into one part of the dataset while the sweep runs.
-        runs_per_file: runs per file of the dataset's canonical layout, written at the end of the session.
+        runs_per_file: runs per file of the dataset's canonical layout, written at the end of the session
+            (default: the sweep's own, recorded in its manifest, else ``dataset.RUNS_PER_FILE``).
     """
     text = None
     if not isinstance(spec, ExperimentSpec):
@@ -327,7 +328,7 @@ def _coordinate(out: Path, spec: ExperimentSpec, text: str | None, design: Desig
                 manifest: dict[str, Any], *, draws: DrawPlan | None = None, workers: int | None,
                 scheduler: str | None, client: Any, model: RunModel, max_deaths: int, progress: Progress | None,
                 summarise: bool, retry_failed: bool, worker_memory: MemoryLimit = "auto",
-                batch_runs: int = BATCH_RUNS, runs_per_file: int = RUNS_PER_FILE) -> SweepSummary:
+                batch_runs: int = BATCH_RUNS, runs_per_file: int | None = None) -> SweepSummary:
     """Create or reopen the sweep folder under its lock, run what is planned, summarise (``run_sweep``)."""
     out.mkdir(parents=True, exist_ok=True)
     lock = SweepLock(out / "coordinator.lock")
@@ -348,6 +349,7 @@ def _coordinate(out: Path, spec: ExperimentSpec, text: str | None, design: Desig
         else:
             ledger = Ledger(out / "ledger.sqlite")
             ledger.add((t.run_id, t.scenario, t.replicate, t.config.seed) for t in tasks)
+        runs_per_file = _layout_choice(out, runs_per_file)
         _clean_leftovers(out)
         tidy(out, ledger)  # a crash mid-batch: unrecorded part files go, gathered runs' folders too
         published = {p.name for p in (out / "runs").iterdir() if (p / "identity.json").is_file()}
@@ -487,7 +489,23 @@ def verify_sweep(folder: Path) -> dict[str, Any]:
                                                                  for d in damaged]}
 
 
-def compact_sweep(folder: Path, *, runs_per_file: int = RUNS_PER_FILE) -> dict[str, int]:
+def _layout_choice(folder: Path, requested: int | None) -> int:
+    """The dataset's runs per file: the one requested (then recorded in the manifest, so that a resume keeps the
+    layout), else the one the manifest records, else the default."""
+    path = folder / MANIFEST
+    manifest = json.loads(path.read_text("utf-8"))
+    recorded = (manifest.get("dataset") or {}).get("runs_per_file")
+    if requested is None:
+        return int(recorded or RUNS_PER_FILE)
+    if recorded != requested:
+        manifest["dataset"] = {"runs_per_file": requested}
+        tmp = folder / f".{MANIFEST}.tmp"
+        tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8")
+        os.replace(tmp, path)
+    return requested
+
+
+def compact_sweep(folder: Path, *, runs_per_file: int | None = None) -> dict[str, int]:
     """Gather a sweep's loose run folders into its dataset in the canonical layout, under the sweep lock: how a
     sweep made before the dataset existed (one folder per run) is migrated, and how the layout is rewritten with
     another ``runs_per_file``. Nothing is run and no result changes; returns the runs and files per table."""
@@ -501,7 +519,8 @@ def compact_sweep(folder: Path, *, runs_per_file: int = RUNS_PER_FILE) -> dict[s
         try:
             _clean_leftovers(folder)
             tidy(folder, ledger)
-            DatasetWriter(folder, ledger, fence=lock.ensure_held, runs_per_file=runs_per_file).finalise()
+            DatasetWriter(folder, ledger, fence=lock.ensure_held,
+                          runs_per_file=_layout_choice(folder, runs_per_file)).finalise()
             parts = ledger.parts()
         finally:
             ledger.close()

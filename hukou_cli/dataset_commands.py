@@ -23,7 +23,8 @@ EXIT_LOCKED = 4
 
 def compact(
     folder: Annotated[Path, typer.Argument(help="Sweep folder.")],
-    runs_per_file: Annotated[int, typer.Option(min=1, help="Runs per file of the dataset.")] = 256,
+    runs_per_file: Annotated[int | None, typer.Option(min=1, help="Runs per file of the dataset (default: the "
+                                                                  "sweep's own, else 256).")] = None,
 ) -> int:
     """Gather a sweep's run folders into its dataset (one dataset per table, a few files each); how a sweep made
     before the dataset is migrated. Runs nothing and changes no result. Example: hukou compact sweeps/compare"""
