@@ -396,10 +396,14 @@ class Experiment:
     def _listed_runs(self) -> list[str]:
         """Done runs that have rows: in a part of the dataset, or in a published run folder not yet gathered
         (renamed into place), by run id; names are checked, not trusted."""
+        from experiments.dataset import part_path
+
         current = self.layout()
         runs = self.folder / "runs"
         loose = [r for r in current.loose if inside(runs, runs / r)]
-        listed = [r for p in current.parts for r in p.runs] + loose
+        parts = [p for p in current.parts if all(inside(self.folder, part_path(self.folder, t, p.name))
+                                                 for t in p.tables)]  # a file symlinked elsewhere is not served
+        listed = [r for p in parts for r in p.runs] + loose
         return sorted(r for r in listed if re.fullmatch(r"s[0-9a-f]{1,16}-r[0-9]{4}", r))
 
     def seeds(self) -> list[int]:

@@ -46,7 +46,7 @@ __all__ = ["DATA", "RUN_FILES", "BATCH_RUNS", "FANOUT", "RUNS_PER_FILE", "CANONI
 log = logging.getLogger(__name__)
 RUN_FILES = "run_files"  # the table of each run's files other than tables (manifest, config, identity)
 BATCH_RUNS = 32  # published runs gathered into one level-0 part (a crash leaves at most this many loose)
-FANOUT = 8  # parts of one level merged into one part of the next, while they hold at most RUNS_PER_FILE runs
+FANOUT = 8  # parts of one level merged into one part of the next, while they hold fewer than RUNS_PER_FILE runs
 RUNS_PER_FILE = 256  # runs per file of the canonical layout (a damaged file costs at most this many runs)
 CANONICAL_LEVEL = 1000  # the level of canonical parts: never merged by the batch levels
 # Rows per Parquet row group: large in the canonical layout, for scans; small in the parts of a running sweep, so
@@ -259,9 +259,10 @@ class DatasetWriter:
             _remove_run_folder(self.folder, run_id)
 
     def flush(self) -> None:
-        """Gather the loose runs into a level-0 part, then merge ``fanout`` parts of a level into one of the next,
-        as long as the merged part holds at most ``runs_per_file`` runs (bigger merges would cost memory and time
-        for nothing: the canonical layout rewrites them at the end anyway)."""
+        """Gather the loose runs into a level-0 part, then merge ``fanout`` parts of a level into one of the next
+        while the parts hold fewer than ``runs_per_file`` runs each (bigger merges would cost memory and time for
+        nothing: the canonical layout rewrites them at the end). So a running sweep has at most ``fanout - 1``
+        parts a level below that size, and one part per ``fanout`` of the level that reaches it."""
         if self.loose:
             runs = sorted(set(self.loose))
             parts = self._parts()
@@ -278,7 +279,7 @@ class DatasetWriter:
                 break
             level = levels[0]
             same = [p for p in parts if p.level == level][: self.fanout]
-            if len(same) == self.fanout and sum(len(p.runs) for p in same) <= self.runs_per_file:
+            if len(same) == self.fanout and all(len(p.runs) < self.runs_per_file for p in same):
                 self._merge(same, level + 1, parts)
             else:
                 level += 1
