@@ -29,7 +29,7 @@ import hashlib
 import logging
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,7 +182,7 @@ def _part_rows(path: Path, runs: list[str]) -> pa.Table:
     return table.filter(pc.is_in(table["run_id"], value_set=pa.array(runs, pa.string())))
 
 
-def _write(folder: Path, name: str, level: int, runs: list[str], sources: dict[str, str | None],
+def _write(folder: Path, name: str, level: int, runs: list[str], sources: Mapping[str, str | None],
            ids: dict[str, tuple[int, int]], tables_of: dict[str, tuple[str, ...]]) -> tuple[PartRecord,
                                                                                           dict[str, Digest]]:
     """Write part ``name`` holding ``runs`` (sorted) from their sources (a part name, or None: the run's folder):

@@ -16,7 +16,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,7 +107,7 @@ class Ledger:
         sql = f"SELECT run_id, {'part' if has_part else 'NULL'} FROM runs WHERE state='done' ORDER BY run_id"
         return dict(self._db.execute(sql).fetchall())
 
-    def commit_parts(self, new: list[tuple[PartRecord, Mapping[str, Digest]]], dropped: Iterable[str]) -> None:
+    def commit_parts(self, new: Sequence[tuple[PartRecord, Mapping[str, Digest]]], dropped: Iterable[str]) -> None:
         """In one transaction: record the ``new`` parts with the content hashes of their files and move their runs
         into them (forgetting the runs' own file records: their folders go next), and forget the ``dropped``
         parts (their runs are all in new ones). A crash before the commit leaves the old record whole."""
