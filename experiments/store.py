@@ -28,7 +28,7 @@ from experiments.dataset import Layout, layout, part_path
 from experiments.integrity import SUMMARY, Damage, Digest, check_sweep, digest_file
 from sim.metrics import CITY_KEYS, CITY_METRICS, DISTRICT_KEYS, DISTRICT_METRICS
 
-__all__ = ["connect", "query", "write_summaries", "canonical_hash", "band_of", "VIEWS", "table_sql"]
+__all__ = ["connect", "query", "write_summaries", "canonical_hash", "band_of", "VIEWS", "table_sql", "extract_run"]
 
 VIEWS = ("runs", "scenarios", "draws", "city_year", "district_year", "summary_city_year", "summary_district_year",
          "summary_difference_city_year", "summary_difference_district_year", "run_files")
