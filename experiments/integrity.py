@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,9 +119,24 @@ def _compare(folder: Path, recorded: dict[str, Digest]) -> str | None:
         actual_size = path.stat().st_size
         if actual_size != size:
             return f"{name} has {actual_size} bytes, {size} were written"
-        if digest_file(path)[0] != sha:
+        if _content_hash(path) != sha:
             return f"{name} changed after it was written (content hash differs)"
     return None
+
+
+# Files hashed by this process, by identity and state: (path, device, inode, size, mtime, ctime) -> SHA-256. A
+# process that opens the same sweep again (a calibration querying after every generation, the dashboard) does not
+# hash 2 GB again for each query: any write to a file changes its mtime and ctime, so only a file that is unchanged
+# since it was hashed is taken from here. `hukou verify` and `hukou resume` run in their own process and hash all.
+_HASHED: dict[tuple[str, int, int, int, int, int], str] = {}
+
+
+def _content_hash(path: Path) -> str:
+    info = path.stat()
+    key = (str(path.resolve()), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+    if key not in _HASHED:
+        _HASHED[key] = digest_file(path)[0]
+    return _HASHED[key]
 
 
 def _unrecorded(folder: Path, names: tuple[str, ...]) -> str | None:
@@ -153,10 +170,16 @@ def check_sweep(folder: Path, done: list[str], *, tables: tuple[str, ...] = ("ci
     where, part_tables = _parts_of(folder / "ledger.sqlite")
     found: list[Damage] = []
     parts = sorted({where[r] for r in done if r in where})
-    for part in parts:
+
+    def check_part(part: str) -> str | None:
         files = recorded.get(part)
         names = tuple(f"{t}/{part}.parquet" for t in part_tables.get(part, ()))
-        problem = _compare(folder / DATA, files) if files else _unrecorded(folder / DATA, names)
+        return _compare(folder / DATA, files) if files else _unrecorded(folder / DATA, names)
+
+    # hashlib releases the GIL on large blocks: the parts are hashed on every CPU
+    with ThreadPoolExecutor(max_workers=max(1, min(len(parts), os.cpu_count() or 1))) as pool:
+        problems = list(pool.map(check_part, parts))
+    for part, problem in zip(parts, problems, strict=True):
         if problem:
             runs = sum(1 for p in where.values() if p == part)
             found.append(Damage(part, f"{problem}; its {runs} runs are left out"))

@@ -136,8 +136,40 @@ def query(folder: str | Path, sql: str, damaged: list[Damage] | None = None) -> 
         con.close()
 
 
+# Runs whose rows are summarised at once: the rows of every run at once took 6 GB for 10,000 runs.
+SUMMARY_BATCH_RUNS = 256
+
+
+def scenario_batches(runs: pd.DataFrame, batch_runs: int = SUMMARY_BATCH_RUNS) -> list[str]:
+    """SQL conditions that split the scenarios, in key order, into ranges of about ``batch_runs`` done runs (at
+    least one scenario each), so that summaries hold a bounded number of rows in memory. The dataset is sorted by
+    run id, which starts with the scenario key, so each range reads few row groups."""
+    done = runs.loc[runs["state"] == "done"].groupby("scenario").size().sort_index()
+    batches, start, size = [], None, 0
+    for scenario, n in done.items():
+        start = scenario if start is None else start
+        size += int(n)
+        if size >= batch_runs:
+            batches.append(f"scenario BETWEEN {int(start)} AND {int(scenario)}")
+            start, size = None, 0
+    if start is not None:
+        batches.append(f"scenario >= {int(start)}")
+    return batches or ["TRUE"]
+
+
 def _summary(con: duckdb.DuckDBPyConnection, table: str, metrics: tuple[str, ...], keys: tuple[str, ...],
-             present: set[str], t_of_n: dict[int, float], band: str = "seed noise only") -> pd.DataFrame:
+             present: set[str], t_of_n: dict[int, float], band: str = "seed noise only",
+             batches: list[str] | None = None) -> pd.DataFrame:
+    """``_summary_of`` for each batch of scenarios (``scenario_batches``; every group is one scenario's, so the
+    numbers are those of one pass over every row, bit for bit), concatenated in scenario order."""
+    parts = [_summary_of(con, table, metrics, keys, present, t_of_n, band, where) for where in batches or ["TRUE"]]
+    filled = [p for p in parts if not p.empty]
+    return pd.concat(filled, ignore_index=True) if filled else parts[0]
+
+
+def _summary_of(con: duckdb.DuckDBPyConnection, table: str, metrics: tuple[str, ...], keys: tuple[str, ...],
+                present: set[str], t_of_n: dict[int, float], band: str = "seed noise only",
+                where: str = "TRUE") -> pd.DataFrame:
     """Per scenario, key and metric: ``n``, ``mean``, ``sd`` and the Student-t interval, summed in a fixed order.
 
     Floating-point sums depend on the order of their terms, and DuckDB aggregates on several threads in whatever
@@ -151,7 +183,7 @@ def _summary(con: duckdb.DuckDBPyConnection, table: str, metrics: tuple[str, ...
     metrics = tuple(m for m in metrics if m in present)
     cols = ", ".join(f"CAST({m} AS DOUBLE) AS {m}" for m in metrics)
     order = ", ".join(("scenario", *keys, "replicate"))
-    frame = con.sql(f"SELECT scenario, {', '.join(keys)}, {cols} FROM {table} ORDER BY {order}").df()
+    frame = con.sql(f"SELECT scenario, {', '.join(keys)}, {cols} FROM {table} WHERE {where} ORDER BY {order}").df()
     columns = ["scenario", *keys, "metric", "n", "mean", "sd", "ci_low", "ci_high", "band"]
     if frame.empty or not metrics:
         return pd.DataFrame(columns=columns)
@@ -195,7 +227,8 @@ def _moments(rows: pd.DataFrame, by: list[str], metric: str) -> pd.DataFrame:
 
 
 def _difference(con: duckdb.DuckDBPyConnection, table: str, metrics: tuple[str, ...], keys: tuple[str, ...],
-                present: set[str], baseline: int, band: str, paired: bool, level: float) -> pd.DataFrame:
+                present: set[str], baseline: int, band: str, paired: bool, level: float,
+                batches: list[str] | None = None) -> pd.DataFrame:
     """Per scenario other than the baseline, key and metric: the scenario minus the baseline, with its interval.
 
     Paired (common parameter draws and seeds): the difference is taken run by run on the same replicate, which is
@@ -204,20 +237,35 @@ def _difference(con: duckdb.DuckDBPyConnection, table: str, metrics: tuple[str, 
     difference of two wide bands. Unpaired (independent seeds): the difference of the means with a Welch interval.
     Sums are taken over rows sorted by scenario, keys and replicate, so rebuilt tables are bit-identical.
     """
-    from scipy import stats
 
     metrics = tuple(m for m in metrics if m in present)
     columns = ["scenario", "baseline", *keys, "metric", "n", "mean", "sd", "ci_low", "ci_high", "band", "paired"]
     if not metrics:
         return pd.DataFrame(columns=columns)
     cols = ", ".join(f"CAST({m} AS DOUBLE) AS {m}" for m in metrics)
-    frame = con.sql(f"SELECT scenario, {', '.join(keys)}, replicate, {cols} FROM {table} "
-                    f"ORDER BY {', '.join(('scenario', *keys, 'replicate'))}").df()
-    base = frame[frame["scenario"] == baseline]
-    others = frame[frame["scenario"] != baseline]
-    if base.empty or others.empty:
-        return pd.DataFrame(columns=columns)
+
+    def rows(where: str) -> pd.DataFrame:
+        return con.sql(f"SELECT scenario, {', '.join(keys)}, replicate, {cols} FROM {table} WHERE {where} "
+                       f"ORDER BY {', '.join(('scenario', *keys, 'replicate'))}").df()
+
+    base = rows(f"scenario = {int(baseline)}")
     label = band + (", paired on (draw, seed)" if paired else ", independent runs")
+    parts = []
+    for where in batches or ["TRUE"]:  # a batch of scenarios at a time (``scenario_batches``): bounded memory
+        others = rows(f"({where}) AND scenario <> {int(baseline)}")
+        if not base.empty and not others.empty:
+            parts.extend(_difference_of(others, base, metrics, keys, baseline, label, paired, level, columns))
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    result = pd.concat(parts, ignore_index=True)
+    return result.sort_values(["scenario", *keys, "metric"], kind="mergesort", ignore_index=True)
+
+
+def _difference_of(others: pd.DataFrame, base: pd.DataFrame, metrics: tuple[str, ...], keys: tuple[str, ...],
+                   baseline: int, label: str, paired: bool, level: float, columns: list[str]) -> list[pd.DataFrame]:
+    """``_difference`` of some scenarios' rows against the baseline's, one frame per metric."""
+    from scipy import stats
+
     parts = []
     for metric in metrics:
         if paired:
@@ -244,8 +292,7 @@ def _difference(con: duckdb.DuckDBPyConnection, table: str, metrics: tuple[str, 
         out = out.assign(baseline=baseline, metric=metric, ci_low=out["mean"] - half, ci_high=out["mean"] + half,
                          band=label, paired=paired)
         parts.append(out[columns])
-    result = pd.concat(parts, ignore_index=True)
-    return result.sort_values(["scenario", *keys, "metric"], kind="mergesort", ignore_index=True)
+    return parts
 
 
 def write_summaries(folder: str | Path, level: float = 0.95, *, checked: bool = False) -> dict[str, Digest]:
@@ -280,14 +327,15 @@ def write_summaries(folder: str | Path, level: float = 0.95, *, checked: bool = 
                 continue
             present = {r[0] for r in con.sql(f"DESCRIBE {table}").fetchall()}
             tmp = folder / f".summary_{table}.parquet.tmp"
-            _summary(con, table, metrics, keys, present, t_of_n, band).to_parquet(tmp, index=False)
+            batches = scenario_batches(runs)
+            _summary(con, table, metrics, keys, present, t_of_n, band, batches).to_parquet(tmp, index=False)
             tmp.replace(target)
             written.append(target.name)
             if baseline is None:
                 continue
             target = folder / f"summary_difference_{table}.parquet"
             tmp = folder / f".summary_difference_{table}.parquet.tmp"
-            _difference(con, table, metrics, keys, present, baseline, band, paired, level).to_parquet(
+            _difference(con, table, metrics, keys, present, baseline, band, paired, level, batches).to_parquet(
                 tmp, index=False)
             tmp.replace(target)
             written.append(target.name)
