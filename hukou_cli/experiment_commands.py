@@ -195,7 +195,7 @@ def status(
 def query(
     folder: Annotated[Path, typer.Argument(help="Sweep folder.")],
     sql: Annotated[str, typer.Argument(help="SQL over the views runs, scenarios, city_year, district_year, "
-                                            "summary_city_year, summary_district_year.")],
+                                            "run_files, summary_city_year, summary_district_year.")],
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
     limit: Annotated[int, typer.Option(help="Rows shown in the table (CSV prints all).")] = 50,
 ) -> None:
