@@ -255,7 +255,7 @@ def _check_same(folder: Path, manifest: dict[str, Any]) -> None:
 def _clean_leftovers(folder: Path) -> None:
     """Remove what a killed coordinator or worker left half-written (all hidden names)."""
     shutil.rmtree(folder / "runs" / STAGING, ignore_errors=True)
-    for pattern in (".*.partial-*", ".coordinator.lock.*", ".damaged-*"):
+    for pattern in (".*.partial-*", ".coordinator.lock.*", ".damaged-*", ".gathered-*"):
         for path in list((folder / "runs").glob(pattern)) + list(folder.glob(pattern)):
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
 
