@@ -143,6 +143,11 @@ def create_app(results: str | Path, *, scenarios: str | Path | None = None, cach
         background_callback_manager=manager, on_error=_on_error, serve_locally=True,
         update_title=None,  # type: ignore[arg-type]  # dash documents None (no "Updating..." title); annotated str
     )
+    # the Chinese web font (dashboard/fonts.py) fetched with the page, not when the first Chinese text is laid
+    # out: Chromium left text laid out before the font arrived drawn as boxes (the title, the headings)
+    font = app.get_asset_url("fonts/hukou-cjk.woff")
+    app.index_string = app.index_string.replace(
+        "{%css%}", f'<link rel="preload" href="{font}" as="font" type="font/woff" crossorigin>{{%css%}}', 1)
     app.layout = html.Div([
         dbc.Alert(id="global-error", is_open=False, dismissable=True, color="danger", className="m-2"),
         dash.page_container,
@@ -193,6 +198,9 @@ def warm_views(reg: data.Registry, max_views: int = MAX_WARM_VIEWS) -> int:
     from dashboard.glossary import regime_summary
 
     regime_summary("talent_only", "en")  # reads the regime catalogue once, before the fork (about 1 s)
+    from dashboard.reproduce import installed_code
+
+    installed_code()  # the model's code version, which the Python boxes compare with each experiment's (20 ms)
     validation, compare = pages.get("validation"), pages.get("compare")
     calls: list[tuple[Any, tuple[Any, ...]]] = []
     if validation is not None:

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, clientside_callback, dcc, html
+from dash import Input, Output, State, clientside_callback, dcc, html
 
 from dashboard.data import Experiment, ValidationReport
 from dashboard.figures import GRAPH_CONFIG
@@ -25,7 +25,7 @@ from dashboard.i18n import t
 
 __all__ = ["PAGES", "shell", "manifest_panel", "report_manifest_body", "report_manifest_panel", "table", "graph",
            "sync_url", "first", "error_alert", "href", "summary_unavailable", "table_data", "csv_export", "csv_name",
-           "csv_params", "caveats"]
+           "csv_params", "caveats", "resolve_experiment", "reproduce_box"]
 
 PAGES = (("overview", "/"), ("compare", "/compare"), ("map", "/map"), ("calculator", "/calculator"),
          ("scenarios", "/scenarios"), ("validation", "/validation"))
@@ -44,23 +44,72 @@ def href(path: str, **query: Any) -> str:
     return path + ("?" + urlencode(clean) if clean else "")
 
 
-def shell(page: str, lang: str, exp: str | None, body: list[Any], requested: Any = None) -> html.Div:
+def resolve_experiment(exp: Any, manifest: Any) -> Experiment | None:
+    """The experiment a link opens: the one whose manifest hash it names (``manifest=``, so a renamed folder is
+    still found), else the one it names (``exp=``: links made before the hash), else the default one, whose page
+    then says that it is not the one asked for (``shell``). None when there are no results."""
+    from dashboard.data import registry
+
+    return registry().by_hash(first(manifest)) or registry().resolve(first(exp))
+
+
+def shell(page: str, lang: str, exp: str | None, body: list[Any], requested: Any = None,
+          manifest: Any = None) -> html.Div:
     """The page frame: title, navigation (keeping experiment and language), language switch, body. ``requested``
-    is the experiment a link named: when it is not the one shown, the page says so instead of substituting."""
-    links = [dbc.NavItem(dbc.NavLink(t(f"nav_{name}", lang), href=href(path, exp=exp, lang=lang),
+    and ``manifest`` are the experiment name and manifest hash a link named: when the experiment shown is not
+    theirs, the page says so instead of substituting in silence (and says a renamed experiment's new name).
+
+    On a narrow screen the navigation folds behind a toggler and the title shortens (``assets/hukou.css``)."""
+    from dashboard.data import registry
+
+    hashes = registry().hashes()
+    digest = hashes.get(exp) if exp else None
+    links = [dbc.NavItem(dbc.NavLink(t(f"nav_{name}", lang), href=href(path, exp=exp, manifest=digest, lang=lang),
                                      active=name == page, id=f"nav-{name}")) for name, path in PAGES]
-    switch = dbc.Button(t("language", lang), id="lang-switch", color="light", size="sm", className="ms-3",
+    switch = dbc.Button(t("language", lang), id="lang-switch", color="light", size="sm", className="ms-lg-3 my-2",
                         n_clicks=0)
-    bar = dbc.Navbar(dbc.Container([dbc.NavbarBrand(t("app_title", lang), className="me-4"),
-                                    dbc.Nav(links, navbar=True), switch], fluid=True),
-                     color="dark", dark=True, className="mb-3")
-    notes = _damage_alert(exp, lang)
-    if requested and exp and str(requested) != exp:
-        notes.insert(0, dbc.Alert(t("experiment_substituted", lang).format(requested=str(requested)[:120], shown=exp),
-                                  color="warning", className="my-2", id="experiment-substituted"))
-    return html.Div([bar, dbc.Container([*notes, *body], fluid=True, id=f"{page}-page",
-                                        className="pb-5")],
+    brand = dbc.NavbarBrand([html.Span(t("app_title", lang), className="d-none d-md-inline"),
+                             html.Span(t("app_title_short", lang), className="d-md-none")],
+                            className="me-4 text-wrap", id="brand")
+    bar = dbc.Navbar(dbc.Container([brand, dbc.NavbarToggler(id="nav-toggler", n_clicks=0),
+                                    dbc.Collapse([dbc.Nav(links, navbar=True, className="me-auto"), switch],
+                                                 id="nav-collapse", navbar=True, is_open=False)], fluid=True),
+                     color="dark", dark=True, expand="lg", className="mb-3")
+    notes = _damage_alert(exp, lang) + _link_notes(exp, hashes, requested, manifest, lang)
+    localise_dropdowns(body, lang)
+    return html.Div([bar, dcc.Store(id="manifest-hashes", data=hashes),
+                     dbc.Container([*notes, *body], fluid=True, id=f"{page}-page", className="pb-5")],
                     lang="zh-CN" if lang == "zh" else "en")
+
+
+def _link_notes(exp: str | None, hashes: dict[str, str], requested: Any, manifest: Any, lang: str) -> list[Any]:
+    """What a link asked for that the page does not show as asked: an experiment (by hash or name) that is not
+    here (a warning naming it and what is shown), or a renamed one (a note with its new name)."""
+    requested, manifest = first(requested), first(manifest)
+    asked = str(requested)[:120] if requested else None
+    digest = str(manifest)[:40] if manifest else None
+    if not exp or (digest is None and asked is None):
+        return []
+    if digest is not None and hashes.get(exp) != digest:
+        if asked == exp:  # the name is here, but its results are not those the link was made from
+            text = t("experiment_changed", lang).format(requested=asked, digest=digest, now=hashes.get(exp, "?"))
+        else:
+            text = t("experiment_hash_unknown", lang).format(digest=digest, requested=asked or "?", shown=exp)
+        return [dbc.Alert(text, color="warning", className="my-2", id="experiment-substituted")]
+    if asked is not None and asked != exp:
+        if digest is not None:  # found by its hash under another folder name
+            return [dbc.Alert(t("experiment_renamed", lang).format(requested=asked, shown=exp, digest=digest),
+                              color="info", className="my-2", id="experiment-renamed")]
+        return [dbc.Alert(t("experiment_substituted", lang).format(requested=asked, shown=exp),
+                          color="warning", className="my-2", id="experiment-substituted")]
+    return []
+
+
+# The navigation's toggler on a narrow screen (client-side: no request).
+clientside_callback(
+    """function(n, open) { return n ? !open : open; }""",
+    Output("nav-collapse", "is_open"), Input("nav-toggler", "n_clicks"), State("nav-collapse", "is_open"),
+    prevent_initial_call=True)
 
 
 def _damage_alert(exp: str | None, lang: str) -> list[dbc.Alert]:
@@ -92,7 +141,8 @@ clientside_callback(
 
 
 def sync_url(page: str, params: dict[str, tuple[str, str]]) -> None:
-    """Register a client-side callback that writes the controls' values into the query string.
+    """Register a client-side callback that writes the controls' values into the query string, and beside an
+    ``exp`` the experiment's manifest hash (``manifest``), by which the link finds it after a rename.
 
     Args:
         page: the page name (ids ``<page>-link`` for the shown link).
@@ -100,8 +150,10 @@ def sync_url(page: str, params: dict[str, tuple[str, str]]) -> None:
     """
     names = json.dumps(list(params))
     clientside_callback(
-        f"""function(...values) {{
+        f"""function(...args) {{
             const names = {names};
+            const values = args.slice(0, names.length);
+            const hashes = args[names.length] || {{}};
             const params = new URLSearchParams(window.location.search);
             names.forEach((name, i) => {{
                 const v = values[i];
@@ -111,11 +163,15 @@ def sync_url(page: str, params: dict[str, tuple[str, str]]) -> None:
                     params.set(name, Array.isArray(v) ? v.join(',') : String(v));
                 }}
             }});
+            const exp = params.get('exp');
+            if (exp !== null && hashes[exp]) {{ params.set('manifest', hashes[exp]); }}
+            else if (names.includes('exp')) {{ params.delete('manifest'); }}
             const url = window.location.pathname + '?' + params.toString();
             window.history.replaceState(window.history.state, '', url);
             return window.location.origin + url;
         }}""",
-        Output(f"{page}-link", "children"), *[Input(cid, prop) for cid, prop in params.values()])
+        Output(f"{page}-link", "children"), *[Input(cid, prop) for cid, prop in params.values()],
+        State("manifest-hashes", "data"))
 
 
 def manifest_panel(experiment: Experiment | None, lang: str, page: str, query: str = "") -> html.Details:
@@ -143,6 +199,19 @@ def manifest_panel(experiment: Experiment | None, lang: str, page: str, query: s
         html.Div([html.Span(t("share_link", lang) + ": ", className="small fw-bold"),
                   html.Code(id=f"{page}-link", className="small")]),
     ], className="mt-4 border-top pt-2", open=False)
+
+
+def reproduce_box(page: str, lang: str, rows: bool = True, what: str = "reproduce_model") -> html.Details:
+    """The folded "Reproduce in Python" box: the code behind the view (``<page>-python``: the model runs, or what
+    ``what`` names) and, with ``rows``, the query of the rows shown (``<page>-sql``), both filled by the page's
+    callbacks (``dashboard.reproduce``)."""
+    parts: list[Any] = [html.Summary(t("reproduce_python", lang)),
+                        html.Div(t(what, lang), className="small fw-bold mt-2"),
+                        html.Pre(id=f"{page}-python", className="small bg-light p-2 reproduce-code")]
+    if rows:
+        parts += [html.Div(t("reproduce_rows", lang), className="small fw-bold"),
+                  html.Pre(id=f"{page}-sql", className="small bg-light p-2 reproduce-code")]
+    return html.Details(parts, id=f"{page}-reproduce", className="mt-3 border-top pt-2", open=False)
 
 
 def report_manifest_body(report: ValidationReport | None, lang: str, page: str,
@@ -195,9 +264,44 @@ def table(table_id: str, frame: pd.DataFrame, lang: str, filename: str = "hukou-
         dbc.Button(t("download_csv", lang), id=f"{table_id}-csv", color="secondary", outline=True, size="sm",
                    className="mb-1", n_clicks=0),
         dag.AgGrid(id=table_id, rowData=row_data, columnDefs=column_defs, defaultColDef=_DEFAULT_COLUMN,
-                   dashGridOptions=_GRID_OPTIONS, csvExportParams=csv_params(filename),
+                   dashGridOptions={**_GRID_OPTIONS, "localeText": grid_text(lang)},
+                   csvExportParams=csv_params(filename),
                    columnSize="responsiveSizeToFit", style={"height": None}),
     ])
+
+
+_GRID_TEXT = {"page": "grid_page", "of": "grid_of", "to": "grid_to", "pageSizeSelectorLabel": "grid_page_size",
+              "noRowsToShow": "grid_no_rows", "firstPage": "grid_first", "previousPage": "grid_previous",
+              "nextPage": "grid_next", "lastPage": "grid_last"}
+_DROPDOWN_TEXT = ("select_all", "deselect_all", "selected_count", "search", "clear_search", "clear_selection",
+                  "no_options_found")
+
+
+def grid_text(lang: str) -> dict[str, str]:
+    """A grid's own words (pagination, empty table) in the language (AG Grid's ``localeText``)."""
+    return {key: t(label, lang) for key, label in _GRID_TEXT.items()}
+
+
+def dropdown_text(lang: str) -> dict[str, str]:
+    """A dropdown's own words ("3 selected", "Search", …) in the language (``dcc.Dropdown.labels``)."""
+    return {key: t(f"dd_{key}", lang) for key in _DROPDOWN_TEXT}
+
+
+def localise_dropdowns(node: Any, lang: str) -> None:
+    """Give every ``dcc.Dropdown`` under ``node`` its words in the language (``shell`` does it for each page, so
+    no page can forget one)."""
+    from dash.development.base_component import Component
+
+    labels = dropdown_text(lang)
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, Component):
+            if isinstance(item, dcc.Dropdown) and getattr(item, "labels", None) is None:
+                setattr(item, "labels", labels)  # noqa: B010 - dash declares the prop, its stub does not
+            stack.append(getattr(item, "children", None))
 
 
 def table_data(frame: pd.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -282,7 +386,7 @@ def described_scenarios(experiment: Experiment, lang: str) -> list[dict[str, str
 
     regimes = dict(zip(experiment.scenarios()["key"], experiment.scenarios()["regimes"], strict=True))
     out = []
-    for option in scenario_options(experiment):
+    for option in scenario_options(experiment, lang):
         summary = scenario_summary(regimes.get(option["value"], ""), lang)
         out.append({**option, "title": summary} if summary else option)
     return out

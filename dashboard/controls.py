@@ -60,15 +60,24 @@ def pick_experiment(value: Any) -> Experiment:
     return registry().get(value)
 
 
-def scenario_options(experiment: Experiment) -> list[dict[str, str]]:
-    """The scenarios of an experiment as (label, key) options."""
-    return [{"label": str(r.label).removeprefix("regimes="), "value": r.key}
-            for r in experiment.scenarios().itertuples(index=False)]
+def scenario_options(experiment: Experiment, lang: str = "en") -> list[dict[str, str]]:
+    """The scenarios of an experiment as (name, key) options: the regime's short name in the reader's language
+    ("Talent only", "仅限人才"; ``dashboard.findings.scenario_names``), so that no page shows identifiers such as
+    ``talent_only``; a scenario builder's file or a sweep of overrides keeps its label. The key (in links and
+    downloads) stays the sweep's."""
+    from dashboard.findings import scenario_names
+
+    names = scenario_names(experiment, lang)
+    options = []
+    for r in experiment.scenarios().itertuples(index=False):
+        name = names.get(str(r.key), str(r.label).removeprefix("regimes="))
+        options.append({"label": name[:1].upper() + name[1:] if lang_of(lang) == "en" else name, "value": r.key})
+    return options
 
 
-def labels_of(experiment: Experiment, keys: list[str]) -> dict[str, str]:
-    """Scenario key → short label, in the order given."""
-    known = {o["value"]: o["label"] for o in scenario_options(experiment)}
+def labels_of(experiment: Experiment, keys: list[str], lang: str = "en") -> dict[str, str]:
+    """Scenario key → short label (in the language: ``scenario_options``), in the order given."""
+    known = {o["value"]: o["label"] for o in scenario_options(experiment, lang)}
     return {k: known[k] for k in keys if k in known}
 
 

@@ -41,11 +41,15 @@ if TYPE_CHECKING:
 __all__ = ["DamagedResults", "Experiment", "Registry", "UnknownExperiment", "UnknownReport", "ValidationReport",
            "use_results", "registry", "ID_PATTERN", "reproduce_command", "city_runs", "zone_runs", "REPORT_COLUMNS",
            "SHIPPED_REPORT", "SHIPPED_REPORT_ID", "SHARE_COLUMNS", "SHARE_ERROR_COLUMNS", "inside", "ReadOnlyQuery",
-           "run_stats", "warm", "STATS_VIEWS", "ViewMemo", "VIEW_MEMO_SIZE"]
+           "run_stats", "warm", "STATS_VIEWS", "ViewMemo", "VIEW_MEMO_SIZE", "HASH_LENGTH", "HASH_PATTERN"]
 
 log = logging.getLogger(__name__)
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,119}$")
+# Digits of an experiment's manifest hash in links (``Experiment.manifest_hash``): 48 bits, no collision among the
+# few hundred sweeps a results folder holds.
+HASH_LENGTH = 12
+HASH_PATTERN = re.compile(r"^[0-9a-f]{12}$")
 # The columns of ``hukou validate``'s validation_table.parquet that the Validation page reads.
 REPORT_COLUMNS = ("city", "year", "measure", "target_kind", "observed", "simulated_mean", "simulated_lo",
                   "simulated_hi", "error", "relative_error", "target_id", "sigma_rel", "z", "inside_band", "runs",
@@ -198,6 +202,19 @@ class Experiment:
         if not inside(self.folder, path):
             raise ValueError(f"experiment {self.id}: manifest.json points outside its folder")
         return json.loads(path.read_text("utf-8"))
+
+    @cached_property
+    def manifest_hash(self) -> str:
+        """The first 12 hex digits of the SHA-256 of ``manifest.json``: what links name the experiment by, so they
+        survive a renamed folder. The manifest is written once, when the sweep is created (``hukou resume`` keeps
+        it), and holds the spec, its hash, the configs' hash, the code version and the time of creation, so two
+        sweeps share it only when one folder is a copy of the other."""
+        import hashlib
+
+        path = self.folder / "manifest.json"
+        if not inside(self.folder, path):
+            raise ValueError(f"experiment {self.id}: manifest.json points outside its folder")
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:HASH_LENGTH]
 
     @property
     def name(self) -> str:
@@ -667,6 +684,29 @@ class Registry:
         if experiment is None:
             raise UnknownExperiment(f"no experiment named {ident}")
         return experiment
+
+    def hashes(self) -> dict[str, str]:
+        """Identifier → manifest hash of every experiment (what the pages write into links beside the name)."""
+        out = {}
+        for ident, experiment in list(self._experiments.items()):
+            try:
+                out[ident] = experiment.manifest_hash
+            except (OSError, ValueError):  # an unreadable manifest: linked by name only
+                continue
+        return out
+
+    def by_hash(self, digest: Any) -> Experiment | None:
+        """The experiment whose manifest hash a link names (None when none has it, or the value is not a hash);
+        the folders are looked up again once, so a sweep renamed or added under a running dashboard is found."""
+        if not isinstance(digest, str) or not HASH_PATTERN.match(digest):
+            return None
+        for attempt in range(2):
+            for ident, value in self.hashes().items():
+                if value == digest:
+                    return self._experiments.get(ident)
+            if attempt == 0:
+                self.refresh()
+        return None
 
     def resolve(self, ident: Any) -> Experiment | None:
         """``get`` for layouts: the named experiment, else the default one, else None (no results at all)."""

@@ -16,6 +16,7 @@ import pandas as pd
 from plotly.subplots import make_subplots
 
 from dashboard.data import run_stats
+from dashboard.fonts import FONT_STACK
 from dashboard.geo import LONGGANG_ADCODE
 from dashboard.i18n import (
     city_label,
@@ -180,7 +181,7 @@ def _base_layout(lang: str, title: str = "") -> dict[str, Any]:
     return {**({"title": {"text": plain(title)}} if title else {}), "template": _template_dict(),
             "margin": {"l": 50, "r": 20, "t": 50, "b": 40}, "separators": ".,",
             "legend": {"orientation": "h", "y": -0.15},
-            "font": {"family": "Noto Sans CJK SC, Microsoft YaHei, Arial, sans-serif"}}
+            "font": {"family": FONT_STACK}}  # the page's stack: system CJK fonts, then the shipped subset
 
 
 @cache
@@ -320,9 +321,10 @@ def _centre(geometry: dict[str, Any]) -> tuple[float, float]:
 
 def map_figure(frame: pd.DataFrame, geojson: dict[str, Any], metric: str, lang: str, *, change: bool,
                marker: tuple[float, float] | None = None, marker_adcode: int | None = None,
-               title: str = "") -> dict[str, Any]:
+               title: str = "", subtitle: str = "") -> dict[str, Any]:
     """The districts as filled polygons on longitude/latitude axes, coloured by value, with a dot per district
-    carrying the hover details and the colour bar, and a diamond for a district that has no boundary.
+    carrying the hover details and the colour bar, and a diamond for a district that has no boundary. ``subtitle``
+    (the regimes) goes on a second, smaller title line: on one line the title ran off a phone's screen.
 
     Plain axes rather than a geo map: plotly's geo layer fetches a world outline from a CDN, and the dashboard
     works offline. A figure dict, not ``graph_objects``: validating thousands of boundary points per request
@@ -392,12 +394,18 @@ def map_figure(frame: pd.DataFrame, geojson: dict[str, Any], metric: str, lang: 
                  "hoverinfo": "text", "showlegend": False, "name": "districts",
                  "marker": {"color": dots["value"], "colorscale": scale, "cmin": vmin, "cmax": vmax,
                             "symbol": dots["symbol"], "size": dots["size"], "line": {"color": "black", "width": 1},
-                            "showscale": True, "colorbar": {"title": {"text": metric_label(metric, lang)},
+                            # below the map, across it: a bar at the side took a third of a phone's width
+                            "showscale": True, "colorbar": {"title": {"text": metric_label(metric, lang),
+                                                                      "side": "top"},
+                                                            "orientation": "h", "y": -0.02, "yanchor": "top",
+                                                            "len": 0.9, "thickness": 14,
                                                             "tickformat": ".1%" if metric in SHARE_METRICS else ""}}})
     lat = float(np.mean(dots["y"])) if dots["y"] else 25.0
     layout = {**_base_layout(lang, title), "height": 620, "hovermode": "closest", "plot_bgcolor": "white",
-              "xaxis": {"visible": False},
+              "margin": {"l": 10, "r": 10, "t": 70 if subtitle else 50, "b": 90}, "xaxis": {"visible": False},
               "yaxis": {"visible": False, "scaleanchor": "x", "scaleratio": 1 / math.cos(math.radians(lat))}}
+    if subtitle:  # both parts escaped (plain), the line break and the smaller size are the figure's own markup
+        layout["title"] = {"text": f"{plain(title)}<br><sup>{plain(subtitle)}</sup>"}
     return {"data": data, "layout": layout}
 
 

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Finding", "FINDING_METRICS", "effect", "key_findings", "finding_sentence", "census_errors",
            "validation_caveat", "findings_frame", "experiment_findings", "shipped_census_errors",
-           "scenario_names"]
+           "scenario_names", "baseline_key", "overview_findings"]
 
 # The outcomes a briefing states first: who holds hukou, where migrants live, how many settle, who settles.
 FINDING_METRICS = ("hukou_share", "suburban_dispersion_migrants", "settlements_total", "talent_share_settlers")
@@ -141,6 +141,39 @@ def experiment_findings(experiment: Experiment, reform: str, baseline: str, year
     if len(seeds):
         runs = runs.merge(seeds, on=["key", "replicate"], how="left")
     return key_findings(runs, reform, baseline, year, cities=cities, metrics=metrics, census=shipped_census_errors())
+
+
+def baseline_key(experiment: Experiment) -> str | None:
+    """The scenario the overview's findings are measured against: the historical rules when the experiment ran
+    them, else the design's first scenario (the baseline of the sweep's own difference tables)."""
+    frame = experiment.scenarios()
+    keys = [str(k) for k in frame["key"]]
+    historical = [str(k) for k, r in zip(frame["key"], frame["regimes"], strict=True) if str(r) == "historical"]
+    chosen = historical or keys
+    return chosen[0] if chosen else None
+
+
+def overview_findings(experiment: Experiment, keys: Iterable[str], baseline: str, metric: str, year: float,
+                      cities: Iterable[str]) -> list[tuple[Finding, int, int]]:
+    """Per city, the largest effect on ``metric`` among the regimes ``keys`` against ``baseline`` (the largest
+    distinguishable from seed noise when any is), with how many of the regimes' effects are distinguishable and
+    how many were compared: (finding, distinguishable, compared). Cities without values are left out."""
+    cities = tuple(cities)
+    found: dict[str, list[Finding]] = {c: [] for c in cities}
+    for key in keys:
+        if key == baseline:
+            continue
+        for finding in experiment_findings(experiment, key, baseline, year, cities, (metric,)):
+            found[finding.city].append(finding)
+    out = []
+    for city in cities:
+        effects = found[city]
+        if not effects:
+            continue
+        clear = [f for f in effects if f.distinguishable]
+        top = max(clear or effects, key=lambda f: abs(f.diff))
+        out.append((top, len(clear), len(effects)))
+    return out
 
 
 @cache

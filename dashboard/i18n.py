@@ -95,6 +95,26 @@ LABELS: dict[str, dict[str, str]] = {
         "pair_substituted": "the reform chosen is the baseline itself (or not in this experiment): showing {reform} "
                             "against {baseline} instead",
         "experiment_substituted": "no experiment {requested!r} here: showing {shown}",
+        "experiment_hash_unknown": "The link names an experiment that is not here (manifest {digest}, named "
+                                   "{requested!r} when the link was made): it was deleted or its results replaced. "
+                                   "Showing {shown} instead.",
+        "experiment_changed": "The results named {requested!r} are not those this link was made from (manifest "
+                              "{digest}, now {now}): the sweep was made again. Showing them as they are now.",
+        "experiment_renamed": "The experiment of this link, {requested!r}, is now named {shown} (same manifest "
+                              "{digest}).",
+        "app_title_short": "hukou-sim",
+        "dd_select_all": "Select All", "dd_deselect_all": "Deselect All",
+        "dd_selected_count": "{num_selected} selected",
+        "dd_search": "Search", "dd_clear_search": "Clear search", "dd_clear_selection": "Clear selection",
+        "dd_no_options_found": "No options found",
+        "grid_page": "Page", "grid_of": "of", "grid_to": "to", "grid_page_size": "Page size:",
+        "grid_no_rows": "No rows to show", "grid_first": "First page", "grid_previous": "Previous page",
+        "grid_next": "Next page", "grid_last": "Last page",
+        "reproduce_python": "Reproduce in Python",
+        "reproduce_model": "The model runs behind this view (HukouModel, RunConfig):",
+        "reproduce_rows": "The rows shown, with DuckDB:",
+        "reproduce_points": "The same calculation in Python:",
+        "reproduce_scenario": "This form's scenario, written and run from Python:",
         "mean": "Mean", "ci": "95% CI", "difference": "Difference", "seed": "seed", "simulated": "Simulated",
         "observed": "Observed", "residents": "Residents", "hukou_residents": "Registered (hukou) population",
         "download_csv": "Download CSV", "date": "Date", "age": "Age", "sex": "Sex", "education": "Education",
@@ -171,6 +191,11 @@ LABELS: dict[str, dict[str, str]] = {
         "briefing_spec": "Experiment specification", "download_briefing": "Download briefing",
         "root_seed": "Root seed",
         "distinguishable": "Distinguishable from seed noise", "key_findings": "Key findings",
+        "overview_findings_note": "{metric}, {year}: per city, the largest effect among the regimes shown, "
+                                  "each against {baseline}; the band is seed noise only.",
+        "overview_findings_count": "{clear} of {compared} regimes shown differ from {baseline} in {city} by more "
+                                   "than seed noise.",
+        "overview_findings_none": "Choose at least one regime other than {baseline} to see what it changes.",
         "findings_note": "Reform minus baseline in {year}, per city; the band is seed noise only (the behavioural "
                          "parameters are held at their calibrated values: their uncertainty is not in it).",
     },
@@ -235,6 +260,23 @@ LABELS: dict[str, dict[str, str]] = {
         "error": "错误", "bad_input": "输入无效", "unknown_experiment": "未知实验",
         "pair_substituted": "所选改革方案与基准相同（或不在本实验中）：改为显示 {reform} 相对于 {baseline}",
         "experiment_substituted": "此处没有实验 {requested!r}：改为显示 {shown}",
+        "experiment_hash_unknown": "链接指向的实验不在此处（清单哈希 {digest}，生成链接时名为 {requested!r}）："
+                                   "它已被删除或其结果已被替换。改为显示 {shown}。",
+        "experiment_changed": "名为 {requested!r} 的结果已不是生成此链接时的结果（清单哈希 {digest}，现为 "
+                              "{now}）：该批运行已重新生成。以下显示其现有结果。",
+        "experiment_renamed": "此链接的实验 {requested!r} 现名为 {shown}（清单哈希相同：{digest}）。",
+        "app_title_short": "户口模拟",
+        "dd_select_all": "全选", "dd_deselect_all": "全部取消", "dd_selected_count": "已选 {num_selected} 项",
+        "dd_search": "搜索", "dd_clear_search": "清除搜索", "dd_clear_selection": "清除所选",
+        "dd_no_options_found": "没有匹配的选项",
+        "grid_page": "页", "grid_of": "/", "grid_to": "至", "grid_page_size": "每页行数：",
+        "grid_no_rows": "没有可显示的行", "grid_first": "第一页", "grid_previous": "上一页",
+        "grid_next": "下一页", "grid_last": "最后一页",
+        "reproduce_python": "用 Python 复现",
+        "reproduce_model": "本视图背后的模型运行（HukouModel、RunConfig）：",
+        "reproduce_rows": "所示数据行（DuckDB 查询）：",
+        "reproduce_points": "用 Python 进行同样的计算：",
+        "reproduce_scenario": "用 Python 写出并运行本表单的情景：",
         "mean": "均值", "ci": "95%置信区间", "difference": "差值", "seed": "种子", "simulated": "模拟值",
         "observed": "观测值", "residents": "常住人口", "hukou_residents": "户籍人口",
         "download_csv": "下载 CSV", "date": "日期", "age": "年龄", "sex": "性别", "education": "学历",
@@ -295,6 +337,10 @@ LABELS: dict[str, dict[str, str]] = {
                                "（议题13）。可与种子噪声区分的效应仍可能落在参数不确定性之内。",
         "briefing_spec": "实验规格", "download_briefing": "下载简报", "root_seed": "根种子",
         "distinguishable": "可与种子噪声区分", "key_findings": "主要发现",
+        "overview_findings_note": "{metric}，{year}年：每个城市列出所示方案中效应最大的一个，均相对于“{baseline}”；"
+                                  "区间只反映种子噪声。",
+        "overview_findings_count": "在{city}，所示{compared}个方案中有{clear}个与“{baseline}”的差异超出种子噪声。",
+        "overview_findings_none": "请至少选择一个“{baseline}”以外的方案，以查看其带来的变化。",
         "findings_note": "{year}年各城市改革方案减去基准的差值；区间只反映种子噪声"
                          "（行为参数固定在校准值，其不确定性不在区间内）。",
     },

@@ -142,6 +142,11 @@ def _actions(results: Path) -> list[tuple[str, str, dict[str, Any] | None]]:
                                                   "map-metric": rng.choice(["migrants", "residents", "settled_points"]),
                                                   "map-year": rng.choice(years), "map-city": rng.choice(cities),
                                                   "map-lang": "zh"}))
+        # what the same changes also fire (issue 14): the overview's key findings and each page's Python box
+        last = actions[-3:]
+        actions.append(("callback", "ov-findings", last[0][2]))
+        actions += [("callback", f"{page}-python", values) for page, (_, _, values) in
+                    zip(("overview", "compare", "map"), last, strict=True)]
         profile = {f"calc-{k}": v for k, v in CALCULATOR_DEFAULTS.items()}
         profile.update({"calc-go": 1, "calc-age": rng.randint(20, 50), "calc-lang": "en",
                         "calc-home_district": rng.choice([440306, 440106, 510107]),

@@ -32,6 +32,7 @@ from dashboard.findings import (
     shipped_census_errors,
     validation_caveat,
 )
+from dashboard.fonts import FONT_FAMILY, FONT_FILE, FONT_STACK
 from dashboard.glossary import scenario_summary
 from dashboard.i18n import (
     city_label,
@@ -53,7 +54,7 @@ __all__ = ["open_sweep", "baseline_key", "build_report", "write_report", "REPORT
 REPORT_FIGURES = ("hukou_share", "suburban_dispersion_migrants", "settlements_total")
 
 _STYLE = """
-body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC",Arial,sans-serif;max-width:1100px;margin:2em auto;
+body{font-family:""" + FONT_STACK + """;max-width:1100px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.45}
 h1{font-size:1.7em;margin-bottom:.2em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
 table{border-collapse:collapse;font-size:.85em;margin:.5em 0 1em}th,td{border:1px solid #ddd;padding:.25em .5em}
@@ -61,6 +62,16 @@ th{background:#f4f4f4;text-align:left}td.n{text-align:right;font-variant-numeric
 li{margin:.25em 0}.muted{color:#666}.yes{font-weight:600}pre{background:#f6f6f6;padding:.6em;overflow-x:auto}
 .note{font-size:.9em;color:#555}
 """
+
+
+def _font_face() -> str:
+    """The dashboard's Chinese font (``dashboard.fonts``) inside the report as a data URI, so the file shows Chinese
+    on a machine without a CJK font, offline (about 0.5 MB of the report's 5)."""
+    import base64
+
+    data = base64.b64encode(FONT_FILE.read_bytes()).decode("ascii")
+    return (f"@font-face{{font-family:{FONT_FAMILY};src:url(data:font/woff;base64,{data}) format('woff');"
+            "unicode-range:U+3000-303F,U+3400-4DBF,U+4E00-9FFF,U+FF00-FFEF}")
 
 
 def open_sweep(folder: Path) -> Experiment:
@@ -280,12 +291,17 @@ def build_report(experiment: Experiment, lang: str, command: str | None = None) 
     commands = [reproduce_command(experiment),
                 command or f"hukou report {experiment.folder} --lang {lang} --out briefing_{lang}.html"]
     parts.append(f"<p><b>{_e(t('reproduce', lang))}</b></p><pre>{_e(chr(10).join(commands))}</pre>")
+    from dashboard.reproduce import model_snippet
+
+    python = model_snippet(experiment, list(frame["key"]), {str(k): str(v) for k, v in
+                                                            zip(frame["key"], frame["label"], strict=True)})
+    parts.append(f"<details><summary>{_e(t('reproduce_python', lang))}</summary><pre>{_e(python)}</pre></details>")
     spec = json.dumps(experiment.manifest.get("spec", {}), ensure_ascii=False, indent=1)
     parts.append(f"<details><summary>{_e(t('briefing_spec', lang))}</summary><pre>{_e(spec)}</pre></details>")
 
     head = (f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{_e(title)}</title>'
-            f"<style>{_STYLE}</style></head><body>")
+            f"<style>{_font_face()}{_STYLE}</style></head><body>")
     return head + "\n".join(parts) + "</body></html>"
 
 

@@ -111,9 +111,11 @@ def check_rows(registry: Registry, rows: Iterable[int] | None = None) -> list[Me
 
 
 def arm_configs(row: Mechanism, seed: int, scale: float) -> tuple[RunConfig, RunConfig]:
-    """The baseline and perturbed configs of one row and seed: same seed, horizon and context overrides."""
+    """The baseline and perturbed configs of one row and seed: same seed, horizon and context overrides, at the
+    command's scale or the row's own where finer (``perturb.scale``)."""
     assert row.perturb is not None
     p = row.perturb
+    scale = min(scale, p.scale) if p.scale else scale
     base = RunConfig(end=p.outcome.years[1], scale=scale, seed=seed, history=False, overrides=dict(p.context))
     return base, base.model_copy(update={"overrides": {**p.context, **p.set}})
 

@@ -79,11 +79,15 @@ class Perturbation(_Strict):
     context: dict[str, Any] = Field(default_factory=dict)
     outcome: Outcome
     expect: Literal["+", "-"]
+    # Persons per agent for this row's runs where finer than the command's: a channel of a few thousand persons a
+    # year is two or three agents at 2,000 persons an agent, too few for any effect on it to rise above seed noise.
+    scale: float | None = Field(default=None, gt=0)
 
     def describe(self) -> str:
-        """The overrides as ``key = value`` text (``off`` for null)."""
-        return "; ".join(f"{k} = {'off' if v is None else json.dumps(v, ensure_ascii=False)}"
+        """The overrides as ``key = value`` text (``off`` for null), and the row's own scale where it has one."""
+        text = "; ".join(f"{k} = {'off' if v is None else json.dumps(v, ensure_ascii=False)}"
                          for k, v in self.set.items())
+        return text + (f" (at {self.scale:g} persons an agent)" if self.scale else "")
 
 
 class Mechanism(_Strict):

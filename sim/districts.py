@@ -21,6 +21,7 @@ class DistrictState:
     rent: np.ndarray
     rent_2010: np.ndarray
     housing_stock: np.ndarray      # persons the housing holds at normal occupancy
+    housing_2010: np.ndarray       # the same on the census day (natives' district constants, sim/phases/natives.py)
     jobs: np.ndarray               # jobs open to migrants by skill tier
     wage: np.ndarray               # wage index relative to the origin region by tier
     wage_2010: np.ndarray
@@ -41,6 +42,7 @@ class DistrictState:
         return cls(
             rent=rent.copy(), rent_2010=rent,
             housing_stock=geo.residents_2010 * (1 + b.vacancy_rate),
+            housing_2010=geo.residents_2010 * (1 + b.vacancy_rate),
             jobs=np.zeros((geo.n, 3)), wage=wage.copy(), wage_2010=wage,
             commute=np.asarray(b.zone_commute, dtype=np.float64)[zone],
             school_places=np.zeros(geo.n), natives=geo.natives_2010.astype(np.float64),

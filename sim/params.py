@@ -118,6 +118,7 @@ class Behaviour(_Frozen):
     school_places_growth_per_year: float
     native_school_age_share: float = Prob
     native_growth_per_year: float
+    native_relocation_per_year: float = Field(ge=0.0, le=1.0)
     retirement_age: dict[str, int]
     retirement_return_probability: float = Prob
     native_bachelor_share: dict[str, float]

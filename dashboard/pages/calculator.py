@@ -238,13 +238,17 @@ def headline(head: Any, lang: str) -> list[Any]:
 
 
 def command_of(values: dict[str, Any], city: str) -> str:
-    """The ``hukou points`` command (and profile file) that gives the historical regime's result."""
+    """The ``hukou points`` command (and profile file) that gives the historical regime's result, and the same
+    calculation in Python (``dashboard.reproduce.points_snippet``: "Reproduce in Python")."""
+    from dashboard.reproduce import points_snippet
     from policies.yamlio import dump_yaml
 
     profile, day = profile_of(values)
-    doc = dump_yaml(profile.model_dump(mode="json", exclude_defaults=True))
+    fields = profile.model_dump(mode="json", exclude_defaults=True)
+    doc = dump_yaml(fields)
     return (f"cat > profile.yaml <<'EOF'\n{doc}EOF\n"
-            f"hukou points --regime {city} --date {day} --profile profile.yaml --json")
+            f"hukou points --regime {city} --date {day} --profile profile.yaml --json\n\n"
+            f"# the same in Python\n{points_snippet(fields, city, city, day.isoformat())}")
 
 
 @callback(Output("calc-graph", "figure"), Output("calc-headline", "children"), Output("calc-breakdown", "rowData"),

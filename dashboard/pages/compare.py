@@ -21,6 +21,8 @@ from dashboard.components import (
     graph,
     manifest_panel,
     regime_notes,
+    reproduce_box,
+    resolve_experiment,
     shell,
     summary_unavailable,
     sync_url,
@@ -28,7 +30,6 @@ from dashboard.components import (
     table_data,
 )
 from dashboard.controls import city_options, experiment_options, labels_of, pick_city, pick_experiment, pick_keys
-from dashboard.data import registry
 from dashboard.figures import compare_figure, compare_table, difference_from_stats
 from dashboard.i18n import city_label, lang_of, t
 from sim.metrics import COMPARE_METRICS
@@ -51,10 +52,11 @@ def _view_options(lang: str) -> list[dict[str, str]]:
 
 
 def layout(exp: str | None = None, lang: str | None = None, baseline: str | None = None, regimes: str | None = None,
-           city: str | None = None, view: str | None = None, **_: Any) -> html.Div:
-    """The page for a query string; ``regimes`` names the reform (the comparison's other regime)."""
+           city: str | None = None, view: str | None = None, manifest: str | None = None, **_: Any) -> html.Div:
+    """The page for a query string; ``regimes`` names the reform (the comparison's other regime); the experiment
+    is found by its manifest hash first (``manifest``), then by name (``exp``)."""
     lang = lang_of(lang)
-    experiment = registry().resolve(exp)
+    experiment = resolve_experiment(exp, manifest)
     if experiment is None:
         return shell("compare", lang, None, [html.H2(t("compare_title", lang)), error_alert(t("no_results", lang),
                                                                                              lang)])
@@ -74,16 +76,17 @@ def layout(exp: str | None = None, lang: str | None = None, baseline: str | None
         dbc.Col([dbc.Label(t("zone", lang)), dcc.Dropdown(_view_options(lang), view if view in VIEWS else "city",
                                                            id="cmp-view", clearable=False)], md=2),
     ], className="g-2 mb-3")
-    return shell("compare", lang, experiment.id, requested=exp, body=[
+    return shell("compare", lang, experiment.id, requested=exp, manifest=manifest, body=[
         dcc.Store(id="cmp-lang", data=lang),
         html.H2(t("compare_title", lang)), html.P(t("compare_intro", lang), className="text-muted"),
         controls, html.Div(id="cmp-message"),
         html.Div(id="cmp-briefing"),
-        dcc.Loading(graph("cmp-graph", filename="hukou-compare")),
+        html.Div(dcc.Loading(graph("cmp-graph", filename="hukou-compare")), className="graph-scroll"),
         html.Ul(id="cmp-caveats", className="small text-muted"),
         dbc.Button(t("download_briefing", lang), id="cmp-briefing-button", color="secondary", size="sm",
                    className="mb-2"), dcc.Download(id="cmp-briefing-download"),
         table("cmp-table", pd.DataFrame(), lang),
+        reproduce_box("compare", lang),
         manifest_panel(experiment, lang, "compare", "SELECT * FROM city_year"),
     ])
 
@@ -111,7 +114,7 @@ def briefing(exp: Any, baseline: Any, reform: Any, city: Any, lang: Any) -> list
     def compute() -> list[Any]:
         from dashboard.findings import experiment_findings, finding_sentence, scenario_names, validation_caveat
 
-        labels = labels_of(experiment, [ref, base])
+        labels = labels_of(experiment, [ref, base], lang)
         names = scenario_names(experiment, lang)
         ends = [y for y in experiment.years() if y % 1 == 0]
         found = experiment_findings(experiment, ref, base, ends[-1], [city]) if ends and ref != base else []
@@ -163,7 +166,7 @@ def update(exp: Any, baseline: Any, reform: Any, city: Any, view: Any, lang: Any
 
     def compute() -> tuple[Any, ...]:
         diff = differences(experiment.id, base, ref, city, view)
-        labels = labels_of(experiment, [ref, base])
+        labels = labels_of(experiment, [ref, base], lang)
         message = None if not substituted else error_alert(
             t("pair_substituted", lang).format(baseline=labels.get(base, base), reform=labels.get(ref, ref)), lang)
         title = f"{labels.get(ref, ref)} − {labels.get(base, base)} · {city_label(city, lang)}"
@@ -184,6 +187,24 @@ def on_download_briefing(clicks: Any, exp: Any, lang: Any) -> dict[str, Any]:
     experiment = pick_experiment(exp)
     text = experiment.views.get(("briefing-report", lang), lambda: build_report(experiment, lang))
     return dcc.send_string(text, f"hukou-briefing-{experiment.id}-{lang}.html", type="text/html")
+
+
+@callback(Output("compare-python", "children"), Output("compare-sql", "children"), Input("cmp-exp", "value"),
+          Input("cmp-baseline", "value"), Input("cmp-reform", "value"), Input("cmp-city", "value"),
+          Input("cmp-view", "value"))
+def reproduce(exp: Any, baseline: Any, reform: Any, city: Any, view: Any) -> tuple[str, str]:
+    """The Python that runs the pair, and the query and Welch interval of the rows shown (``dashboard.reproduce``)."""
+    experiment = pick_experiment(exp)
+    base, ref = _pick_pair(experiment, baseline, reform)
+    city, zones = pick_city(city, include_all=False), view == "zones"
+
+    def compute() -> tuple[str, str]:
+        from dashboard.reproduce import compare_query, model_snippet
+        from sim.metrics import ZONE_SQL
+
+        return (model_snippet(experiment, [ref, base], labels_of(experiment, [ref, base])),
+                compare_query(experiment, ref, base, city, zones, COMPARE_METRICS, ZONE_SQL))
+    return experiment.views.get(("compare-reproduce", base, ref, city, zones), compute)
 
 
 csv_export("cmp-table")

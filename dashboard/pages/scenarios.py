@@ -12,7 +12,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
-from dashboard.components import error_alert, href, shell, sync_url
+from dashboard.components import error_alert, href, reproduce_box, shell, sync_url
 from dashboard.data import registry
 from dashboard.i18n import city_label, lang_of, t
 from dashboard.levers import LIMITS, Levers, cities_of, indicator_choices, read_levers, write_scenario
@@ -102,6 +102,7 @@ def layout(lang: str | None = None, exp: str | None = None, base: str | None = N
         html.P(t("saved_scenarios_where", lang).format(folder=registry().scenarios_dir or "–"),
                className="small text-muted"),
         saved_list(lang),
+        reproduce_box("scenarios", lang, rows=False, what="reproduce_scenario"),
         html.Details([html.Summary(t("share_link", lang)), html.Code(id="scenarios-link", className="small")],
                      className="mt-4"),
     ])
@@ -134,8 +135,8 @@ def _compare_link(experiment: Any, lang: str) -> str | None:
         return None
     folder = registry().scenarios_dir
     city = read_levers(folder, experiment.id).get("city") if folder else None
-    return href("/compare", exp=experiment.id, baseline=kept["key"].iloc[0], regimes=changed["key"].iloc[0],
-                city=city, lang=lang)
+    return href("/compare", exp=experiment.id, manifest=experiment.manifest_hash, baseline=kept["key"].iloc[0],
+                regimes=changed["key"].iloc[0], city=city, lang=lang)
 
 
 @callback(Output("sb-city", "options"), Output("sb-city", "value"), Output("sb-indicator", "options"),
@@ -224,7 +225,8 @@ def run_scenario(set_progress: Any, values: dict[str, Any], lang: str) -> Any:
     keys = experiment.scenarios()
     base_key = keys[keys["regimes"] == levers.base]["key"].iloc[0]
     reform_key = keys[keys["regimes"] != levers.base]["key"].iloc[0]
-    link = href("/compare", exp=ident, baseline=base_key, regimes=reform_key, city=levers.city, lang=lang)
+    link = href("/compare", exp=ident, manifest=experiment.manifest_hash, baseline=base_key, regimes=reform_key,
+                city=levers.city, lang=lang)
     return dbc.Alert([html.Div([html.B(levers.name)], id="sb-name-shown"),
                       dcc.Link(t("run_done", lang).format(city=city_label(str(levers.city), lang)), href=link,
                                id="sb-compare-link"),
@@ -242,6 +244,20 @@ def run(set_progress: Any, n_clicks: Any, *args: Any) -> Any:
     """Run the scenario in the background (the page stays usable; Cancel stops it)."""
     values = dict(zip(FIELDS, args[:-1], strict=True))
     return run_scenario(set_progress, values, lang_of(args[-1]))
+
+
+@callback(Output("scenarios-python", "children"), *[Input(f"sb-{name}", "value") for name in FIELDS],
+          State("sb-lang", "data"))
+def reproduce(*args: Any) -> str:
+    """The Python that writes and runs the form's scenario (or why the form cannot run yet)."""
+    from dashboard.reproduce import scenario_snippet
+
+    values = dict(zip(FIELDS, args[:-1], strict=True))
+    try:
+        levers = levers_of(values, lang_of(args[-1]))
+    except ValueError as exc:
+        return f"# {exc}"
+    return scenario_snippet(levers, registry().scenarios_dir)
 
 
 sync_url("scenarios", {name: (f"sb-{name}", "value") for name in FIELDS})

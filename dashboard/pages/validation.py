@@ -28,6 +28,7 @@ from dashboard.components import (
     graph,
     report_manifest_body,
     report_manifest_panel,
+    reproduce_box,
     shell,
     sync_url,
     table,
@@ -111,6 +112,7 @@ def layout(report: str | None = None, city: str | None = None, kind: str | None 
         table("val-share-errors", pd.DataFrame(), lang),
         html.H5(t("shares_table", lang), className="mt-3"),
         table("val-share-table", pd.DataFrame(), lang),
+        reproduce_box("validation", lang),
         report_manifest_panel(chosen, lang, "validation", reg.results),
     ]
     return shell("validation", lang, exp_id, body)
@@ -178,6 +180,17 @@ def update(report: Any, city: Any, kind: Any, lang: Any) -> tuple[Any, ...]:
         manifest = report_manifest_body(chosen, lang, "validation", registry().results)
         return figure, data, columns, csv_params(name), headline, manifest
     return chosen.views.get(("validation", pick_city(city), pick_kind(kind), lang), compute)
+
+
+@callback(Output("validation-python", "children"), Output("validation-sql", "children"),
+          Input("val-report", "value"), Input("val-city", "value"), Input("val-kind", "value"))
+def reproduce(report: Any, city: Any, kind: Any) -> tuple[str, str]:
+    """The Python that makes such a report, and the query of the table's rows (``dashboard.reproduce``)."""
+    from dashboard.reproduce import validation_run_snippet, validation_snippet
+
+    chosen = pick_report(report)
+    return validation_run_snippet(chosen.manifest), validation_snippet(chosen.folder, pick_city(city),
+                                                                      pick_kind(kind))
 
 
 csv_export("val-table", "val-share-errors", "val-share-table")

@@ -13,6 +13,7 @@ from policies.decision import Lever
 from sim.counting import presence_counts
 from sim.drivers import job_series
 from sim.params import Behaviour
+from sim.phases.natives import relocate_natives
 from sim.phases.services import planned_districts
 
 if TYPE_CHECKING:
@@ -156,6 +157,7 @@ def update_markets(model: HukouModel, presence: np.ndarray | None = None) -> Non
     state.school_places *= _per_step(np.where(fixed, b.school_places_growth_per_year, 0.0), months)
     state.natives *= _per_step(b.native_growth_per_year, months)
     apply_levers(model)
+    relocate_natives(state, geo, b, months)
 
     if presence is None:
         presence = presence_counts(model, model.threads)

@@ -21,8 +21,9 @@ def test_overview_follows_the_chosen_regimes(pages: dict[str, Any]) -> None:
     keys = _keys()
     both = pages["overview"].update("dash_fixture", list(keys.values()), "hukou_share", 2013.0, "all", "en")
     one = pages["overview"].update("dash_fixture", [keys["talent_only"]], "hukou_share", 2013.0, "shenzhen", "zh")
-    assert [t["name"] for t in both[0]["data"] if t["type"] == "bar"] == ["historical", "talent_only"]
-    assert [t["name"] for t in one[0]["data"] if t["type"] == "bar"] == ["talent_only"]
+    # each regime by its name in the reader's language, not its identifier (historical, talent_only)
+    assert [t["name"] for t in both[0]["data"] if t["type"] == "bar"] == ["The historical rules", "Talent only"]
+    assert [t["name"] for t in one[0]["data"] if t["type"] == "bar"] == ["仅限人才"]
     assert list(one[0]["data"][0]["x"]) == ["深圳"]
     assert len(one[1]) == 7 and "常住人口户籍比例" in {row["指标"] for row in one[1]}
 
@@ -33,8 +34,8 @@ def test_tables_hold_numbers_with_units_and_download_under_the_view_s_name(pages
     fig, rows, columns, export, _ = pages["overview"].update("dash_fixture", list(keys.values()), "hukou_share", 2013.0,
                                                           "shenzhen", "en")
     assert export == {"fileName": "hukou-overview-dash_fixture-headline_metrics-2013-shenzhen-en.csv"}
-    share = next(r for r in rows if r["Metric"] == "Hukou share of residents" and r["Regime"] == "historical")
-    bar = next(tr for tr in fig["data"] if tr["type"] == "bar" and tr["name"] == "historical")
+    share = next(r for r in rows if r["Metric"] == "Hukou share of residents" and r["Regime"] == "The historical rules")
+    bar = next(tr for tr in fig["data"] if tr["type"] == "bar" and tr["name"] == "The historical rules")
     assert share["Unit"] == "%" and share["Mean"] == pytest.approx(round(bar["y"][0] * 100, 2), abs=0.01)
     assert isinstance(share["95% CI low"], float) and isinstance(share["n"], int)
     numeric = {c["field"] for c in columns if c.get("type") == "numericColumn"}
@@ -74,7 +75,7 @@ def test_a_substituted_pair_or_experiment_is_said_not_drawn_silently(pages: dict
     keys = _keys()
     *_, message, _ = pages["compare"].update("dash_fixture", keys["historical"], keys["historical"], "guangzhou",
                                              "city", "en")
-    assert message is not None and "showing talent_only against historical" in str(message).replace("regimes=", "")
+    assert message is not None and "showing Talent only against The historical rules" in str(message)
     page = str(pages["overview"].layout(exp="no_such_sweep", lang="en"))
     assert "experiment-substituted" in page and "no experiment 'no_such_sweep' here: showing dash_fixture" in page
     assert "experiment-substituted" not in str(pages["overview"].layout(exp="dash_fixture", lang="en"))
@@ -158,7 +159,7 @@ def test_forged_experiment_identifiers_raise_the_shown_error(pages: dict[str, An
 
 def test_unknown_values_fall_back_to_what_the_page_offers(pages: dict[str, Any]) -> None:
     fig, data, *_ = pages["overview"].update("dash_fixture", ["nope", 7], "DROP TABLE", "2099", "<city>", "en")
-    assert [t["name"] for t in fig["data"] if t["type"] == "bar"] == ["historical", "talent_only"]
+    assert [t["name"] for t in fig["data"] if t["type"] == "bar"] == ["The historical rules", "Talent only"]
     assert data  # the last year, all cities, hukou share
 
 
@@ -221,8 +222,8 @@ def test_scenario_builder_runs_a_short_sweep_and_links_the_comparison(pages: dic
     assert experiment.custom and experiment.folder.parent == registry().scenarios_dir
     assert experiment.title == values["name"]
     assert f"{values['name']} ({ident})" in {o["label"] for o in pages["compare"].experiment_options()}
-    assert set(pages["compare"].labels_of(experiment, experiment.scenario_keys()).values()) == {"historical",
-                                                                                               values["name"]}
+    assert set(pages["compare"].labels_of(experiment, experiment.scenario_keys()).values()) == {
+        "The historical rules", values["name"]}
     page = str(pages["scenarios"].layout(lang="en"))
     assert "sb-saved" in page and ident in page and "city=chengdu" in page  # listed, with its comparison
     for quota in ("lots", None, 20):  # a browser sends no value for a number outside the input's range

@@ -57,7 +57,8 @@ def test_compare_and_map_titles_and_district_names_are_escaped() -> None:
                             for k in ("a", "b")])
     frame = figures.map_frame(summary, districts, "migrants", 2012.0, "a", None)
     fig = figures.map_figure(frame, geo.district_geojson((440303,)), "migrants", "en", change=False,
-                             title=f"Shenzhen · {EVIL}")
+                             title=f"Shenzhen · {EVIL}", subtitle=EVIL)
+    assert fig["layout"]["title"]["text"] == f"Shenzhen · {SHOWN}<br><sup>{SHOWN}</sup>"
     polygon = next(tr for tr in fig["data"] if tr.get("fill") == "toself")
     assert polygon["name"] == SHOWN and fig["data"][-1]["hovertext"][0].startswith(f"<b>{SHOWN}</b>")
     _no_markup_from_users(fig)

@@ -40,17 +40,20 @@ def test_report_of_the_fixture(results_root: Path, tmp_path: Path, lang: str, ca
     assert not re.search(r"<script[^>]*\bsrc\s*=", text)  # plotly.js is inside, nothing is fetched
     assert text.count("Plotly.newPlot(") == 3
     assert "hukou sweep " in text and f"hukou report {results_root / 'dash_fixture'} --lang {lang}" in text
+    # the Python that runs the sweep's runs, and the Chinese font inside the file (no CJK font needed to read it)
+    assert "HukouModel(RunConfig(seed=seed, end=2013, scale=20000.0" in text
+    assert "@font-face{font-family:hukou-cjk;src:url(data:font/woff;base64," in text
     headings = _headings(text)
     assert len(headings) >= 12
     if lang == "en":
         assert "Under Talent only, Shenzhen's hukou share of residents in 2013 is" in text
         assert "Talent only against the historical rules" in headings
         assert "The bands are seed noise only" in text and "(issue 13)" in text
-        assert "Validation: the model puts Chengdu's residents at the 2020 census 3.2% above" in text
+        assert "Validation: the model puts Chengdu's residents at the 2020 census 3.7% above" in text
         assert "Hukou share of residents" in headings
     else:
         assert "在“仅限人才”下，深圳2013年的常住人口户籍比例比“历史政策”" in text
-        assert "区间只反映种子噪声" in text and "验证：模型对成都2020年普查常住人口的模拟值高于普查 3.2%" in text
+        assert "区间只反映种子噪声" in text and "验证：模型对成都2020年普查常住人口的模拟值高于普查 3.7%" in text
         english = {pair[0] for pair in _METRICS.values()} | {metric_label(m, "en") for m in _METRICS}
         left = [h for h in headings if any(name in h for name in english)]
         assert not left, left
