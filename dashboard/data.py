@@ -403,6 +403,19 @@ class Experiment:
                             [runs[0]])
         return self._cached("districts", load)
 
+    def run_file(self, run: str, name: str) -> bytes:
+        """One of a done run's own files (``config.yaml``, ``manifest.json``, ``identity.json``): from the
+        dataset's ``run_files`` table, or from the run's folder while it is not yet gathered."""
+        if run in self.layout().loose:
+            path = self.folder / "runs" / run / name
+            if not inside(self.folder, path):
+                raise LookupError(f"experiment {self.id}: {run}/{name} points outside its folder")
+            return path.read_bytes()
+        frame = self.sql(f"SELECT content FROM {self.source('run_files')} WHERE run_id = ? AND name = ?", [run, name])
+        if frame.empty:
+            raise LookupError(f"experiment {self.id}: run {run} has no {name}")
+        return bytes(frame["content"].iloc[0])
+
     def published_runs(self) -> list[str]:
         """Done runs whose rows are readable (in an undamaged part of the dataset, or in an undamaged published
         folder not yet gathered), by run id."""
