@@ -35,6 +35,7 @@ import pandas as pd
 from sim.metrics import CITY_METRICS, COMPARE_METRICS, ZONE_SQL
 
 if TYPE_CHECKING:
+    from experiments.dataset import Layout
     from experiments.integrity import Damage
 
 __all__ = ["DamagedResults", "Experiment", "Registry", "UnknownExperiment", "UnknownReport", "ValidationReport",
@@ -250,14 +251,36 @@ class Experiment:
         return list(self.scenarios()["key"])
 
     def damage(self) -> list[Damage]:
-        """Runs and summaries whose files are missing or changed since they were written (experiments/integrity.py),
-        checked once per process: results do not change under a running dashboard. Damaged runs are left out of
-        every view; the pages name them."""
+        """Dataset parts, runs and summaries whose files are missing or changed since they were written
+        (experiments/integrity.py), checked once per process: results do not change under a running dashboard.
+        Damaged parts and runs are left out of every view; the pages name them."""
         def load() -> list[Damage]:
             from experiments.integrity import check_sweep
 
             return check_sweep(self.folder, self._listed_runs())
         return self._cached("damage", load)
+
+    def layout(self) -> Layout:
+        """Where the done runs' rows are: the dataset's parts and the run folders not yet gathered (read once)."""
+        def load() -> Layout:
+            from experiments.dataset import Layout, layout
+
+            ledger = self.folder / "ledger.sqlite"
+            if not ledger.is_file() or not inside(self.folder, ledger):
+                return Layout((), (), {})
+            return layout(self.folder)
+        return self._cached("layout", load)
+
+    def source(self, table: str) -> str:
+        """A SELECT of one table over every published, undamaged run (scenario, replicate, run_id, columns), for
+        use as a subquery on this experiment's locked connection; it reads only files inside the folder."""
+        from experiments.store import table_sql
+
+        left_out = {d.owner for d in self.damage()}
+        sql = table_sql(self.folder.resolve(), table, self.layout(), left_out)
+        if sql is None:
+            raise LookupError(f"experiment {self.id}: no run has a {table} table")
+        return f"({sql})"
 
     def _check_summaries(self) -> None:
         from experiments.integrity import SUMMARY
@@ -325,11 +348,10 @@ class Experiment:
         runs = self.published_runs()
         if not runs:
             return pd.DataFrame(columns=["key", "replicate", "city", "year", "metric", "value"])
-        files = _run_files(self, "city_year")
-        present = set(self.sql(f"DESCRIBE SELECT * FROM read_parquet({files}, union_by_name = true)")["column_name"])
+        source = self.source("city_year")
+        present = set(self.sql(f"DESCRIBE SELECT * FROM {source}")["column_name"])
         cols = ", ".join(f"CAST({m} AS DOUBLE) AS {m}" for m in CITY_METRICS if m in present)
-        frame = self.sql(f"SELECT {_key_columns()}, city, year, {cols} "
-                         f"FROM read_parquet({files}, filename = true, union_by_name = true)")
+        frame = self.sql(f"SELECT {_key_columns()}, city, year, {cols} FROM {source}")
         frame = _hex_keys(frame)
         return frame.melt(id_vars=["key", "replicate", "city", "year"], var_name="metric", value_name="value")
 
@@ -376,24 +398,43 @@ class Experiment:
             runs = self.published_runs()
             if not runs:
                 return pd.DataFrame(columns=["district", "district_name", "district_name_cn", "zone", "city"])
-            path = _quote(self.folder.resolve() / "runs" / runs[0] / "district_year.parquet")
             return self.sql(f"SELECT DISTINCT district, district_name, district_name_cn, zone, city "
-                            f"FROM read_parquet({path}) ORDER BY city, district")
+                            f"FROM {self.source('district_year')} WHERE run_id = ? ORDER BY city, district",
+                            [runs[0]])
         return self._cached("districts", load)
 
+    def run_file(self, run: str, name: str) -> bytes:
+        """One of a done run's own files (``config.yaml``, ``manifest.json``, ``identity.json``): from the
+        dataset's ``run_files`` table, or from the run's folder while it is not yet gathered."""
+        if run in self.layout().loose:
+            path = self.folder / "runs" / run / name
+            if not inside(self.folder, path):
+                raise LookupError(f"experiment {self.id}: {run}/{name} points outside its folder")
+            return path.read_bytes()
+        frame = self.sql(f"SELECT content FROM {self.source('run_files')} WHERE run_id = ? AND name = ?", [run, name])
+        if frame.empty:
+            raise LookupError(f"experiment {self.id}: run {run} has no {name}")
+        return bytes(frame["content"].iloc[0])
+
     def published_runs(self) -> list[str]:
-        """Run folders that were published (renamed into place) and are not damaged, by name."""
+        """Done runs whose rows are readable (in an undamaged part of the dataset, or in an undamaged published
+        folder not yet gathered), by run id."""
         damaged = {d.owner for d in self.damage()}
-        return [r for r in self._listed_runs() if r not in damaged]
+        part_of = {r: p.name for p in self.layout().parts for r in p.runs}
+        return [r for r in self._listed_runs() if r not in damaged and part_of.get(r) not in damaged]
 
     def _listed_runs(self) -> list[str]:
-        """Run folders that were published (renamed into place), by name; names are checked, not trusted."""
+        """Done runs that have rows: in a part of the dataset, or in a published run folder not yet gathered
+        (renamed into place), by run id; names are checked, not trusted."""
+        from experiments.dataset import part_path
+
+        current = self.layout()
         runs = self.folder / "runs"
-        if not runs.is_dir() or not inside(self.folder, runs):
-            return []
-        return sorted(p.name for p in runs.iterdir()
-                      if re.fullmatch(r"s[0-9a-f]{1,16}-r[0-9]{4}", p.name) and (p / "identity.json").is_file()
-                      and inside(runs, p))
+        loose = [r for r in current.loose if inside(runs, runs / r)]
+        parts = [p for p in current.parts if all(inside(self.folder, part_path(self.folder, t, p.name))
+                                                 for t in p.tables)]  # a file symlinked elsewhere is not served
+        listed = [r for p in parts for r in p.runs] + loose
+        return sorted(r for r in listed if re.fullmatch(r"s[0-9a-f]{1,16}-r[0-9]{4}", r))
 
     def seeds(self) -> list[int]:
         """The seeds of the published runs (from the ledger table written at the end of the sweep)."""
@@ -423,8 +464,7 @@ class Experiment:
         runs = self.published_runs()
         if not runs:
             return 0
-        files = _run_files(self, "district_year")
-        return int(self.sql(f"SELECT count(*) AS n FROM read_parquet({files})")["n"].iloc[0])
+        return int(self.sql(f"SELECT count(*) AS n FROM {self.source('district_year')}")["n"].iloc[0])
 
     def info(self) -> dict[str, Any]:
         """What each page shows as provenance: code version, spec hash, seeds, scale, years, command."""
@@ -738,14 +778,8 @@ def registry() -> Registry:
     return _REGISTRY
 
 
-def _run_files(experiment: Experiment, table: str) -> str:
-    runs = experiment.published_runs()
-    return "[" + ", ".join(_quote(experiment.folder.resolve() / "runs" / r / f"{table}.parquet") for r in runs) + "]"
-
-
 def _key_columns() -> str:
-    return ("regexp_extract(filename, '(s[0-9a-f]+)-r([0-9]+)', 1) AS skey, "
-            "CAST(regexp_extract(filename, '-r([0-9]+)', 1) AS INTEGER) AS replicate")
+    return "regexp_extract(run_id, '(s[0-9a-f]+)-r([0-9]+)', 1) AS skey, CAST(replicate AS INTEGER) AS replicate"
 
 
 def _hex_keys(frame: pd.DataFrame) -> pd.DataFrame:
@@ -759,8 +793,7 @@ def city_runs(experiment: Experiment) -> pd.DataFrame:
         if not experiment.published_runs():
             return pd.DataFrame(columns=["key", "replicate", "year", "city", "zone", "metric", "value"])
         cols = ", ".join(f"CAST({m} AS DOUBLE) AS {m}" for m in COMPARE_METRICS)
-        frame = experiment.sql(f"SELECT {_key_columns()}, year, city, {cols} FROM read_parquet("
-                               f"{_run_files(experiment, 'city_year')}, filename = true, union_by_name = true)")
+        frame = experiment.sql(f"SELECT {_key_columns()}, year, city, {cols} FROM {experiment.source('city_year')}")
         frame = _hex_keys(frame)
         frame["zone"] = ""
         return frame.melt(id_vars=["key", "replicate", "year", "city", "zone"], var_name="metric",
@@ -776,8 +809,8 @@ def zone_runs(experiment: Experiment) -> pd.DataFrame:
         cols = ", ".join(f"CAST({expr} AS DOUBLE) AS {m}" for m, expr in ZONE_SQL.items())
         frame = experiment.sql(
             f"SELECT skey, replicate, year, city, zone, {cols} FROM ("
-            f"SELECT {_key_columns()}, filename AS run, * EXCLUDE (filename) FROM read_parquet("
-            f"{_run_files(experiment, 'district_year')}, filename = true, union_by_name = true)) "
+            f"SELECT {_key_columns()}, run_id AS run, * EXCLUDE (run_id, scenario, replicate) "
+            f"FROM {experiment.source('district_year')}) "
             f"GROUP BY skey, replicate, run, year, city, zone")
         frame = _hex_keys(frame)
         return frame.melt(id_vars=["key", "replicate", "year", "city", "zone"], var_name="metric",

@@ -9,10 +9,10 @@ with the experiment's):
 - **the rows**: the DuckDB query, through ``experiments.store.connect``, of the rows the page shows (and, on
   Compare, the Welch interval the page computes from them).
 
-Why from the run folders and not from the spec: a spec names levers and uncertainties, the runs hold what they
-resolved to, and the reader wants the call that made *these* numbers. Without parameter draws every replicate of a
-scenario has the same config but its seed (``experiments.plan``), so one ``config.yaml`` per scenario is read;
-with draws, runs are grouped by their config.
+Why from the runs (their ``config.yaml`` in the sweep's dataset) and not from the spec: a spec names levers and
+uncertainties, the runs hold what they resolved to, and the reader wants the call that made *these* numbers. Without
+parameter draws every replicate of a scenario has the same config but its seed (``experiments.plan``), so one
+``config.yaml`` per scenario is read; with draws, runs are grouped by their config.
 
 Paths in the snippets are the experiment's folder on this machine, read from the registry, never from a request.
 """
@@ -58,9 +58,8 @@ def _defaults() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _load_config(experiment: Experiment, run: str) -> dict[str, Any]:
-    path = experiment.folder / "runs" / run / "config.yaml"
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return dict(yaml.load(path.read_text("utf-8"), Loader=loader) or {})
+    return dict(yaml.load(experiment.run_file(run, "config.yaml").decode("utf-8"), Loader=loader) or {})
 
 
 def run_configs(experiment: Experiment, key: str) -> list[tuple[dict[str, Any], list[int]]]:

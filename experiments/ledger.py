@@ -16,13 +16,13 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from experiments.integrity import Digest
 
-__all__ = ["Ledger", "LedgerRow", "SweepLock", "SweepLocked", "SweepLockLost", "STATES"]
+__all__ = ["Ledger", "LedgerRow", "PartRecord", "SweepLock", "SweepLocked", "SweepLockLost", "STATES"]
 
 STATES = ("planned", "running", "done", "failed")
 _SCHEMA = """
@@ -35,6 +35,9 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS files (
     owner TEXT NOT NULL, name TEXT NOT NULL, sha256 TEXT NOT NULL, bytes INTEGER NOT NULL,
     PRIMARY KEY (owner, name)
+);
+CREATE TABLE IF NOT EXISTS parts (
+    part TEXT PRIMARY KEY, level INTEGER NOT NULL, tables TEXT NOT NULL
 );
 """
 
@@ -55,8 +58,24 @@ class LedgerRow:
     seconds: float | None
 
 
+@dataclass(frozen=True)
+class PartRecord:
+    """One part of the sweep's dataset (experiments/dataset.py): its name, merge level, tables and runs."""
+
+    name: str
+    level: int
+    tables: tuple[str, ...]
+    runs: tuple[str, ...]
+
+
 class Ledger:
-    """The runs of a sweep and their states, in ``ledger.sqlite``; written by the coordinator only."""
+    """The runs of a sweep and their states, in ``ledger.sqlite``; written by the coordinator only.
+
+    Column ``runs.part`` names the dataset part that holds a done run's rows (NULL while its rows are still in its
+    own published folder, and for every run of a sweep made before the dataset existed); table ``parts`` lists
+    the parts. A part and the runs it holds are recorded in one transaction, so the ledger always says exactly
+    where each run's rows are: resume neither loses nor duplicates them.
+    """
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
@@ -65,6 +84,58 @@ class Ledger:
         if not readonly:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            if "part" not in self._columns("runs"):  # a ledger made before the dataset: its runs are all loose
+                self._db.execute("ALTER TABLE runs ADD COLUMN part TEXT")
+
+    def _columns(self, table: str) -> set[str]:
+        return {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}
+
+    def parts(self) -> list[PartRecord]:
+        """The dataset's parts with their runs, by name (none for a ledger made before the dataset)."""
+        if "part" not in self._columns("runs") or not self._columns("parts"):
+            return []
+        runs: dict[str, list[str]] = {}
+        for run_id, part in self._db.execute("SELECT run_id, part FROM runs WHERE part IS NOT NULL "
+                                             "ORDER BY run_id"):
+            runs.setdefault(part, []).append(run_id)
+        return [PartRecord(name, level, tuple(t for t in tables.split(",") if t), tuple(runs.get(name, ())))
+                for name, level, tables in self._db.execute("SELECT part, level, tables FROM parts ORDER BY part")]
+
+    def run_parts(self) -> dict[str, str | None]:
+        """The part of every done run (None while it is loose: rows in its own folder)."""
+        has_part = "part" in self._columns("runs")
+        sql = f"SELECT run_id, {'part' if has_part else 'NULL'} FROM runs WHERE state='done' ORDER BY run_id"
+        return dict(self._db.execute(sql).fetchall())
+
+    def commit_parts(self, new: Sequence[tuple[PartRecord, Mapping[str, Digest]]], dropped: Iterable[str]) -> None:
+        """In one transaction: record the ``new`` parts with the content hashes of their files and move their runs
+        into them (forgetting the runs' own file records: their folders go next), and forget the ``dropped``
+        parts (their runs are all in new ones). A crash before the commit leaves the old record whole."""
+        with self._db:
+            self._db.execute("BEGIN")
+            for part, files in new:
+                self._db.execute("INSERT OR REPLACE INTO parts (part, level, tables) VALUES (?,?,?)",
+                                 (part.name, part.level, ",".join(part.tables)))
+                self._db.executemany("UPDATE runs SET part=? WHERE run_id=?", [(part.name, r) for r in part.runs])
+                self._db.executemany("DELETE FROM files WHERE owner=?", [(r,) for r in part.runs])
+                self._replace_files(part.name, files)
+            for name in dropped:
+                self._db.execute("DELETE FROM parts WHERE part=?", (name,))
+                self._db.execute("DELETE FROM files WHERE owner=?", (name,))
+
+    def redo_parts(self, problems: Mapping[str, str]) -> list[str]:
+        """Damaged parts forgotten and their runs planned again with the reason kept; returns the runs."""
+        redone: list[str] = []
+        with self._db:
+            self._db.execute("BEGIN")
+            for name, problem in problems.items():
+                runs = [r for (r,) in self._db.execute("SELECT run_id FROM runs WHERE part=?", (name,))]
+                self._db.execute("UPDATE runs SET state='planned', part=NULL, error=? WHERE part=?",
+                                 (f"damaged dataset part {name}, run again: {problem}", name))
+                self._db.execute("DELETE FROM parts WHERE part=?", (name,))
+                self._db.execute("DELETE FROM files WHERE owner=?", (name,))
+                redone.extend(runs)
+        return sorted(redone)
 
     def close(self) -> None:
         """Close the database."""

@@ -1,8 +1,10 @@
-"""The results store of a sweep: DuckDB views over every run's Parquet files, summaries, and canonical hashes.
+"""The results store of a sweep: DuckDB views over its dataset, summaries, and canonical hashes.
 
-Nothing is copied: ``connect(SWEEP)`` opens an in-memory DuckDB whose views read ``runs/*/city_year.parquet`` and
-``runs/*/district_year.parquet`` directly, each row tagged with its ``run_id``, ``scenario`` and ``replicate``,
-plus the ledger (``runs``), the scenarios and the summary tables. Analysts query it with SQL::
+Nothing is copied: ``connect(SWEEP)`` opens an in-memory DuckDB whose views read the sweep's dataset
+(``data/<table>/<part>.parquet``, experiments/dataset.py) and the run folders not yet gathered into it
+(``runs/<run_id>/<table>.parquet``: the runs published since the last batch, and every run of a sweep made before
+the dataset), each row tagged with its ``run_id``, ``scenario`` and ``replicate``, plus the ledger (``runs``), the
+scenarios, the runs' other files (``run_files``) and the summary tables. Analysts query it with SQL::
 
     from experiments import connect
     con = connect("sweeps/compare_regimes")
@@ -22,13 +24,14 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from experiments.dataset import Layout, layout, part_path
 from experiments.integrity import SUMMARY, Damage, Digest, check_sweep, digest_file
 from sim.metrics import CITY_KEYS, CITY_METRICS, DISTRICT_KEYS, DISTRICT_METRICS
 
-__all__ = ["connect", "query", "write_summaries", "canonical_hash", "band_of", "VIEWS"]
+__all__ = ["connect", "query", "write_summaries", "canonical_hash", "band_of", "VIEWS", "table_sql", "extract_run"]
 
 VIEWS = ("runs", "scenarios", "draws", "city_year", "district_year", "summary_city_year", "summary_district_year",
-         "summary_difference_city_year", "summary_difference_district_year")
+         "summary_difference_city_year", "summary_difference_district_year", "run_files")
 SUMMARY_TABLES = ("summary_city_year", "summary_district_year", "summary_difference_city_year",
                   "summary_difference_district_year")
 log = logging.getLogger(__name__)
@@ -85,22 +88,43 @@ def connect(folder: str | Path, *, damaged: list[Damage] | None = None, summarie
         con.sql(f"CREATE VIEW scenarios AS SELECT * FROM read_parquet({_quote(folder / 'scenarios.parquet')})")
     if (folder / "draws.parquet").is_file() and _own_files(folder, [folder / "draws.parquet"]):
         con.sql(f"CREATE VIEW draws AS SELECT * FROM read_parquet({_quote(folder / 'draws.parquet')})")
-    for table in ("city_year", "district_year"):
-        files = _own_files(folder, sorted(f for f in (folder / "runs").glob(f"*/{table}.parquet")
-                                          if f.parent.name not in left_out))
-        if not files:
-            continue
-        listing = "[" + ", ".join(_quote(f) for f in files) + "]"
-        con.sql(f"""CREATE VIEW {table} AS
-            SELECT r.scenario, r.replicate, t.* EXCLUDE (filename)
-            FROM (SELECT regexp_extract(filename, '([^/\\\\]+)[/\\\\][^/\\\\]+$', 1) AS run_id, *
-                  FROM read_parquet({listing}, filename = true, union_by_name = true)) t
-            JOIN runs r USING (run_id)""")
+    current = layout(folder)
+    for table in dict.fromkeys(("city_year", "district_year", *current.tables())):
+        source = table_sql(folder, table, current, left_out)
+        if source is not None:
+            con.sql(f"CREATE VIEW {table} AS {source}")
     for table in SUMMARY_TABLES:
         if summaries and SUMMARY not in left_out and (folder / f"{table}.parquet").is_file() \
                 and _own_files(folder, [folder / f"{table}.parquet"]):
             con.sql(f"CREATE VIEW {table} AS SELECT * FROM read_parquet({_quote(folder / f'{table}.parquet')})")
     return con
+
+
+def table_sql(folder: Path, table: str, current: Layout, left_out: set[str] | frozenset[str] = frozenset()
+              ) -> str | None:
+    """A SELECT of one table's rows over every done run (columns ``scenario``, ``replicate``, ``run_id``, then the
+    table's), from the dataset's parts and the loose run folders, leaving out ``left_out`` (damaged parts and
+    runs); None when no run has the table. Paths are absolute: the dashboard runs it on its locked connection."""
+    folder = Path(folder)
+    parts = _own_files(folder, [part_path(folder, table, p.name) for p in current.parts
+                                if table in p.tables and p.name not in left_out])
+    loose = [r for r in current.loose if r not in left_out]
+    files = _own_files(folder, [f for f in (folder / "runs" / r / f"{table}.parquet" for r in loose) if f.is_file()])
+    selects = []
+    if parts:
+        selects.append(f"SELECT * FROM read_parquet([{', '.join(_quote(f) for f in parts)}], union_by_name = true)")
+    if files:
+        values = ", ".join(f"('{f.parent.name}', CAST({current.ids[f.parent.name][0]} AS BIGINT), "
+                           f"CAST({current.ids[f.parent.name][1]} AS BIGINT))" for f in files)
+        selects.append(f"""SELECT m.run_id, m.scenario, m.replicate, t.* EXCLUDE (filename, run_id)
+            FROM (SELECT regexp_extract(filename, '([^/\\\\]+)[/\\\\][^/\\\\]+$', 1) AS run_id, *
+                  FROM read_parquet([{', '.join(_quote(f) for f in files)}], filename = true,
+                                    union_by_name = true)) t
+            JOIN (VALUES {values}) m(run_id, scenario, replicate) ON t.run_id = m.run_id""")
+    if not selects:
+        return None
+    return (f"SELECT scenario, replicate, * EXCLUDE (scenario, replicate) FROM ("
+            f"{' UNION ALL BY NAME '.join(selects)})")
 
 
 def query(folder: str | Path, sql: str, damaged: list[Damage] | None = None) -> pd.DataFrame:
@@ -112,8 +136,40 @@ def query(folder: str | Path, sql: str, damaged: list[Damage] | None = None) -> 
         con.close()
 
 
+# Runs whose rows are summarised at once: the rows of every run at once took 6 GB for 10,000 runs.
+SUMMARY_BATCH_RUNS = 256
+
+
+def scenario_batches(runs: pd.DataFrame, batch_runs: int = SUMMARY_BATCH_RUNS) -> list[str]:
+    """SQL conditions that split the scenarios, in key order, into ranges of about ``batch_runs`` done runs (at
+    least one scenario each), so that summaries hold a bounded number of rows in memory. The dataset is sorted by
+    run id, which starts with the scenario key, so each range reads few row groups."""
+    done = runs.loc[runs["state"] == "done"].groupby("scenario").size().sort_index()
+    batches, start, size = [], None, 0
+    for scenario, n in done.items():
+        start = scenario if start is None else start
+        size += int(n)
+        if size >= batch_runs:
+            batches.append(f"scenario BETWEEN {int(start)} AND {int(scenario)}")
+            start, size = None, 0
+    if start is not None:
+        batches.append(f"scenario >= {int(start)}")
+    return batches or ["TRUE"]
+
+
 def _summary(con: duckdb.DuckDBPyConnection, table: str, metrics: tuple[str, ...], keys: tuple[str, ...],
-             present: set[str], t_of_n: dict[int, float], band: str = "seed noise only") -> pd.DataFrame:
+             present: set[str], t_of_n: dict[int, float], band: str = "seed noise only",
+             batches: list[str] | None = None) -> pd.DataFrame:
+    """``_summary_of`` for each batch of scenarios (``scenario_batches``; every group is one scenario's, so the
+    numbers are those of one pass over every row, bit for bit), concatenated in scenario order."""
+    parts = [_summary_of(con, table, metrics, keys, present, t_of_n, band, where) for where in batches or ["TRUE"]]
+    filled = [p for p in parts if not p.empty]
+    return pd.concat(filled, ignore_index=True) if filled else parts[0]
+
+
+def _summary_of(con: duckdb.DuckDBPyConnection, table: str, metrics: tuple[str, ...], keys: tuple[str, ...],
+                present: set[str], t_of_n: dict[int, float], band: str = "seed noise only",
+                where: str = "TRUE") -> pd.DataFrame:
     """Per scenario, key and metric: ``n``, ``mean``, ``sd`` and the Student-t interval, summed in a fixed order.
 
     Floating-point sums depend on the order of their terms, and DuckDB aggregates on several threads in whatever
@@ -127,7 +183,7 @@ def _summary(con: duckdb.DuckDBPyConnection, table: str, metrics: tuple[str, ...
     metrics = tuple(m for m in metrics if m in present)
     cols = ", ".join(f"CAST({m} AS DOUBLE) AS {m}" for m in metrics)
     order = ", ".join(("scenario", *keys, "replicate"))
-    frame = con.sql(f"SELECT scenario, {', '.join(keys)}, {cols} FROM {table} ORDER BY {order}").df()
+    frame = con.sql(f"SELECT scenario, {', '.join(keys)}, {cols} FROM {table} WHERE {where} ORDER BY {order}").df()
     columns = ["scenario", *keys, "metric", "n", "mean", "sd", "ci_low", "ci_high", "band"]
     if frame.empty or not metrics:
         return pd.DataFrame(columns=columns)
@@ -171,7 +227,8 @@ def _moments(rows: pd.DataFrame, by: list[str], metric: str) -> pd.DataFrame:
 
 
 def _difference(con: duckdb.DuckDBPyConnection, table: str, metrics: tuple[str, ...], keys: tuple[str, ...],
-                present: set[str], baseline: int, band: str, paired: bool, level: float) -> pd.DataFrame:
+                present: set[str], baseline: int, band: str, paired: bool, level: float,
+                batches: list[str] | None = None) -> pd.DataFrame:
     """Per scenario other than the baseline, key and metric: the scenario minus the baseline, with its interval.
 
     Paired (common parameter draws and seeds): the difference is taken run by run on the same replicate, which is
@@ -180,20 +237,35 @@ def _difference(con: duckdb.DuckDBPyConnection, table: str, metrics: tuple[str, 
     difference of two wide bands. Unpaired (independent seeds): the difference of the means with a Welch interval.
     Sums are taken over rows sorted by scenario, keys and replicate, so rebuilt tables are bit-identical.
     """
-    from scipy import stats
 
     metrics = tuple(m for m in metrics if m in present)
     columns = ["scenario", "baseline", *keys, "metric", "n", "mean", "sd", "ci_low", "ci_high", "band", "paired"]
     if not metrics:
         return pd.DataFrame(columns=columns)
     cols = ", ".join(f"CAST({m} AS DOUBLE) AS {m}" for m in metrics)
-    frame = con.sql(f"SELECT scenario, {', '.join(keys)}, replicate, {cols} FROM {table} "
-                    f"ORDER BY {', '.join(('scenario', *keys, 'replicate'))}").df()
-    base = frame[frame["scenario"] == baseline]
-    others = frame[frame["scenario"] != baseline]
-    if base.empty or others.empty:
-        return pd.DataFrame(columns=columns)
+
+    def rows(where: str) -> pd.DataFrame:
+        return con.sql(f"SELECT scenario, {', '.join(keys)}, replicate, {cols} FROM {table} WHERE {where} "
+                       f"ORDER BY {', '.join(('scenario', *keys, 'replicate'))}").df()
+
+    base = rows(f"scenario = {int(baseline)}")
     label = band + (", paired on (draw, seed)" if paired else ", independent runs")
+    parts = []
+    for where in batches or ["TRUE"]:  # a batch of scenarios at a time (``scenario_batches``): bounded memory
+        others = rows(f"({where}) AND scenario <> {int(baseline)}")
+        if not base.empty and not others.empty:
+            parts.extend(_difference_of(others, base, metrics, keys, baseline, label, paired, level, columns))
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    result = pd.concat(parts, ignore_index=True)
+    return result.sort_values(["scenario", *keys, "metric"], kind="mergesort", ignore_index=True)
+
+
+def _difference_of(others: pd.DataFrame, base: pd.DataFrame, metrics: tuple[str, ...], keys: tuple[str, ...],
+                   baseline: int, label: str, paired: bool, level: float, columns: list[str]) -> list[pd.DataFrame]:
+    """``_difference`` of some scenarios' rows against the baseline's, one frame per metric."""
+    from scipy import stats
+
     parts = []
     for metric in metrics:
         if paired:
@@ -220,8 +292,7 @@ def _difference(con: duckdb.DuckDBPyConnection, table: str, metrics: tuple[str, 
         out = out.assign(baseline=baseline, metric=metric, ci_low=out["mean"] - half, ci_high=out["mean"] + half,
                          band=label, paired=paired)
         parts.append(out[columns])
-    result = pd.concat(parts, ignore_index=True)
-    return result.sort_values(["scenario", *keys, "metric"], kind="mergesort", ignore_index=True)
+    return parts
 
 
 def write_summaries(folder: str | Path, level: float = 0.95, *, checked: bool = False) -> dict[str, Digest]:
@@ -256,14 +327,15 @@ def write_summaries(folder: str | Path, level: float = 0.95, *, checked: bool = 
                 continue
             present = {r[0] for r in con.sql(f"DESCRIBE {table}").fetchall()}
             tmp = folder / f".summary_{table}.parquet.tmp"
-            _summary(con, table, metrics, keys, present, t_of_n, band).to_parquet(tmp, index=False)
+            batches = scenario_batches(runs)
+            _summary(con, table, metrics, keys, present, t_of_n, band, batches).to_parquet(tmp, index=False)
             tmp.replace(target)
             written.append(target.name)
             if baseline is None:
                 continue
             target = folder / f"summary_difference_{table}.parquet"
             tmp = folder / f".summary_difference_{table}.parquet.tmp"
-            _difference(con, table, metrics, keys, present, baseline, band, paired, level).to_parquet(
+            _difference(con, table, metrics, keys, present, baseline, band, paired, level, batches).to_parquet(
                 tmp, index=False)
             tmp.replace(target)
             written.append(target.name)
@@ -297,3 +369,35 @@ def run_table(folder: str | Path, table: str, run_id: str) -> pd.DataFrame:
                        f"ORDER BY {', '.join(_KEYS[table])}", params=[run_id]).df()
     finally:
         con.close()
+
+
+def extract_run(folder: str | Path, run_id: str, out: str | Path) -> list[str]:
+    """Write one run's folder back from the sweep's dataset: its tables (``<table>.parquet``, without the
+    ``run_id``, ``scenario`` and ``replicate`` tags) and its other files (``config.yaml``, ``manifest.json``,
+    ``identity.json``), so that ``hukou run --config OUT/config.yaml`` reproduces it alone. A run not yet gathered
+    is copied from its folder. Returns the names written; raises ``KeyError`` for a run with no rows."""
+    import shutil
+
+    from experiments.dataset import RUN_FILES, _part_rows
+
+    folder, out = Path(folder), Path(out)
+    current = layout(folder)
+    if run_id in current.loose:
+        shutil.copytree(folder / "runs" / run_id, out)
+        return sorted(p.name for p in out.iterdir())
+    part = next((p for p in current.parts if run_id in p.runs), None)
+    if part is None:
+        raise KeyError(run_id)
+    out.mkdir(parents=True)
+    written = []
+    for table in part.tables:
+        rows = _part_rows(part_path(folder, table, part.name), [run_id])
+        rows = rows.drop_columns(["run_id", "scenario", "replicate"])
+        if table == RUN_FILES:
+            for name, content in zip(rows["name"].to_pylist(), rows["content"].to_pylist(), strict=True):
+                (out / name).write_bytes(content)
+                written.append(name)
+        else:
+            rows.to_pandas().to_parquet(out / f"{table}.parquet", index=False)
+            written.append(f"{table}.parquet")
+    return sorted(written)

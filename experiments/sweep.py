@@ -6,7 +6,9 @@ A sweep folder::
       spec.yaml            the spec as written          manifest.json   spec, hashes, seeds, code, machine
       ledger.sqlite        run states                   coordinator.lock  while a coordinator runs
       scenarios.parquet    one row per scenario          runs.parquet    the ledger at the end of the sweep
-      runs/<run_id>/       one run folder per run (district_year, city_year, manifest, config, identity)
+      data/<table>/<part>.parquet   the dataset: every done run's rows, one dataset per table (city_year,
+                           district_year, run_files), a few files each (experiments/dataset.py)
+      runs/<run_id>/       runs published since the last batch, each in its own folder until gathered
       summary_city_year.parquet, summary_district_year.parquet   mean and 95% CI across replications
       summary_difference_city_year.parquet, summary_difference_district_year.parquet   each scenario minus the
                            first (the baseline): paired run by run on common (draw, seed) with parameter draws
@@ -37,8 +39,9 @@ from typing import Any
 
 import pandas as pd
 
+from experiments.dataset import BATCH_RUNS, RUNS_PER_FILE, DatasetWriter, is_part, tidy
 from experiments.execute_local import MemoryLimit
-from experiments.integrity import SUMMARY, check_sweep, identity_files, recorded_files
+from experiments.integrity import DATA, SUMMARY, check_sweep, identity_files, recorded_files
 from experiments.ledger import Ledger, SweepLock, SweepLocked
 from experiments.plan import DrawPlan, RunTask, draw_plan, plan_runs
 from experiments.runner import STAGING, Dispatcher, RunModel, RunResult, is_write_fault, simulate
@@ -49,7 +52,7 @@ from policies.extras import require_extra
 from policies.yamlio import dump_yaml, load_yaml_text
 
 __all__ = ["SweepSummary", "SweepWriteError", "run_sweep", "resume_sweep", "load_sweep_spec", "sweep_status",
-           "verify_sweep", "MANIFEST", "diff_keys"]
+           "verify_sweep", "compact_sweep", "MANIFEST", "diff_keys"]
 
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
@@ -181,8 +184,9 @@ class _Coordinator(Dispatcher):
     """Hands out planned runs and records every state change in the ledger (and to the progress callback)."""
 
     def __init__(self, ledger: Ledger, tasks: dict[str, RunTask], max_deaths: int, progress: Progress | None,
-                 fence: Callable[[], None] = lambda: None) -> None:
+                 fence: Callable[[], None] = lambda: None, dataset: DatasetWriter | None = None) -> None:
         self.ledger = ledger
+        self.dataset = dataset  # gathers done runs into the dataset as batches fill
         self.fence = fence  # raises when this coordinator no longer holds the sweep lock
         self.tasks = tasks
         self.max_deaths = max_deaths
@@ -208,6 +212,9 @@ class _Coordinator(Dispatcher):
         self.fence()
         if result.ok:
             self.ledger.done(result.run_id, result.seconds, result.worker, result.files)
+            if self.dataset is not None:
+                task = self.tasks[result.run_id]
+                self.dataset.added(task.run_id, task.scenario, task.replicate)
         elif result.write_fault:
             self.write_fault = self.write_fault or _last_line(result.error or "")
             self.ledger.replan(result.run_id, result.error or "write error")
@@ -248,7 +255,7 @@ def _check_same(folder: Path, manifest: dict[str, Any]) -> None:
 def _clean_leftovers(folder: Path) -> None:
     """Remove what a killed coordinator or worker left half-written (all hidden names)."""
     shutil.rmtree(folder / "runs" / STAGING, ignore_errors=True)
-    for pattern in (".*.partial-*", ".coordinator.lock.*", ".damaged-*"):
+    for pattern in (".*.partial-*", ".coordinator.lock.*", ".damaged-*", ".gathered-*"):
         for path in list((folder / "runs").glob(pattern)) + list(folder.glob(pattern)):
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
 
@@ -266,7 +273,8 @@ def _refuse_if_being_created(out: Path) -> None:
 def run_sweep(spec: ExperimentSpec | str | Path, out: Path, *, workers: int | None = None,
               scheduler: str | None = None, client: Any = None, model: RunModel = simulate, max_deaths: int = 3,
               progress: Progress | None = None, summarise: bool = True, retry_failed: bool = False,
-              worker_memory: MemoryLimit = "auto") -> SweepSummary:
+              worker_memory: MemoryLimit = "auto", batch_runs: int = BATCH_RUNS,
+              runs_per_file: int | None = None) -> SweepSummary:
     """Run (or finish) the sweep of ``spec`` in folder ``out``; returns the counts of the ledger at the end.
 
     Args:
@@ -281,6 +289,9 @@ def run_sweep(spec: ExperimentSpec | str | Path, out: Path, *, workers: int | No
         summarise: build the summary tables across replications at the end.
         retry_failed: plan the runs recorded failed again (``hukou resume --retry-failed``).
         worker_memory: the memory cap of each local or LocalCluster worker (``execute_local.MemoryLimit``).
+        batch_runs: published runs gathered into one part of the dataset while the sweep runs.
+        runs_per_file: runs per file of the dataset's canonical layout, written at the end of the session
+            (default: the sweep's own, recorded in its manifest, else ``dataset.RUNS_PER_FILE``).
     """
     text = None
     if not isinstance(spec, ExperimentSpec):
@@ -305,7 +316,8 @@ def run_sweep(spec: ExperimentSpec | str | Path, out: Path, *, workers: int | No
     try:
         return _coordinate(out, spec, text, design, tasks, manifest, draws=draws, workers=workers, scheduler=scheduler,
                            client=client, model=model, max_deaths=max_deaths, progress=progress,
-                           summarise=summarise, retry_failed=retry_failed, worker_memory=worker_memory)
+                           summarise=summarise, retry_failed=retry_failed, worker_memory=worker_memory,
+                           batch_runs=batch_runs, runs_per_file=runs_per_file)
     except (OSError, sqlite3.Error) as exc:
         if is_write_fault(exc):
             raise SweepWriteError(out, _last_line(str(exc))) from None
@@ -315,7 +327,8 @@ def run_sweep(spec: ExperimentSpec | str | Path, out: Path, *, workers: int | No
 def _coordinate(out: Path, spec: ExperimentSpec, text: str | None, design: Design, tasks: list[RunTask],
                 manifest: dict[str, Any], *, draws: DrawPlan | None = None, workers: int | None,
                 scheduler: str | None, client: Any, model: RunModel, max_deaths: int, progress: Progress | None,
-                summarise: bool, retry_failed: bool, worker_memory: MemoryLimit = "auto") -> SweepSummary:
+                summarise: bool, retry_failed: bool, worker_memory: MemoryLimit = "auto",
+                batch_runs: int = BATCH_RUNS, runs_per_file: int | None = None) -> SweepSummary:
     """Create or reopen the sweep folder under its lock, run what is planned, summarise (``run_sweep``)."""
     out.mkdir(parents=True, exist_ok=True)
     lock = SweepLock(out / "coordinator.lock")
@@ -336,7 +349,9 @@ def _coordinate(out: Path, spec: ExperimentSpec, text: str | None, design: Desig
         else:
             ledger = Ledger(out / "ledger.sqlite")
             ledger.add((t.run_id, t.scenario, t.replicate, t.config.seed) for t in tasks)
+        runs_per_file = _layout_choice(out, runs_per_file)
         _clean_leftovers(out)
+        tidy(out, ledger)  # a crash mid-batch: unrecorded part files go, gathered runs' folders too
         published = {p.name for p in (out / "runs").iterdir() if (p / "identity.json").is_file()}
         done_after_crash, again = ledger.recover(published)
         if done_after_crash or again:
@@ -345,14 +360,17 @@ def _coordinate(out: Path, spec: ExperimentSpec, text: str | None, design: Desig
             log.info("planned %d failed runs again", ledger.retry_failed())
         try:
             _redo_damaged(out, ledger)
+            dataset = DatasetWriter(out, ledger, fence=lock.ensure_held, batch_runs=batch_runs,
+                                    runs_per_file=runs_per_file)
             coordinator = _Coordinator(ledger, {t.run_id: t for t in tasks}, max_deaths, progress,
-                                       fence=lock.ensure_held)
+                                       fence=lock.ensure_held, dataset=dataset)
             t0 = time.perf_counter()
             _execute(coordinator, out, workers=workers, scheduler=scheduler, client=client, model=model,
                      max_deaths=max_deaths, worker_memory=worker_memory)
-            seconds = time.perf_counter() - t0
             if coordinator.write_fault:
                 raise SweepWriteError(out, coordinator.write_fault)
+            dataset.finalise()  # the canonical layout: the same files whatever the workers or interruptions
+            seconds = time.perf_counter() - t0
             summary = SweepSummary(out, ledger.counts(), seconds,
                                    [(r.run_id, r.error or "") for r in ledger.rows() if r.state == "failed"])
             if summarise:
@@ -375,11 +393,18 @@ def _redo_damaged(out: Path, ledger: Ledger) -> None:
     an undamaged one. Runs published before a coordinator crash get their recorded hashes from identity.json.
     A damaged summary needs nothing here: the summaries are rebuilt from the runs at the end."""
     recorded = recorded_files(out / "ledger.sqlite")
-    for run_id in ledger.ids("done"):
-        files = None if run_id in recorded else identity_files(out / "runs" / run_id)
+    for run_id, part in ledger.run_parts().items():
+        files = None if run_id in recorded or part is not None else identity_files(out / "runs" / run_id)
         if files:
             ledger.record_files(run_id, files)
-    damaged = {d.owner: d.problem for d in check_sweep(out, ledger.ids("done")) if d.owner != SUMMARY}
+    found = check_sweep(out, ledger.ids("done"))
+    parts = {d.owner: d.problem for d in found if is_part(d.owner)}
+    for run_id in ledger.redo_parts(parts):
+        log.warning("run %s is in a damaged part of the dataset: running it again", run_id)
+    for name in parts:  # forgotten by the ledger first, so a crash here leaves only unrecorded files
+        for path in (out / DATA).glob(f"*/{name}.parquet"):
+            path.unlink(missing_ok=True)
+    damaged = {d.owner: d.problem for d in found if d.owner != SUMMARY and not is_part(d.owner)}
     for run_id, problem in sorted(damaged.items()):
         log.warning("run %s is damaged (%s): running it again", run_id, problem)
         folder = out / "runs" / run_id
@@ -451,8 +476,55 @@ def verify_sweep(folder: Path) -> dict[str, Any]:
     finally:
         ledger.close()
     recorded = recorded_files(folder / "ledger.sqlite")
-    hashed = sum(1 for r in done if r in recorded or identity_files(folder / "runs" / r))
+    ledger = Ledger(folder / "ledger.sqlite", readonly=True)
+    try:
+        where = ledger.run_parts()
+    finally:
+        ledger.close()
+    hashed = sum(1 for r in done if r in recorded or where.get(r) in recorded
+                 or identity_files(folder / "runs" / r))
     damaged = check_sweep(folder, done)
     return {"folder": str(folder), "runs_checked": len(done), "runs_with_hashes": hashed,
             "summaries_hashed": SUMMARY in recorded, "damaged": [{"owner": d.owner, "problem": d.problem}
                                                                  for d in damaged]}
+
+
+def _layout_choice(folder: Path, requested: int | None) -> int:
+    """The dataset's runs per file: the one requested (then recorded in the manifest, so that a resume keeps the
+    layout), else the one the manifest records, else the default."""
+    path = folder / MANIFEST
+    manifest = json.loads(path.read_text("utf-8"))
+    recorded = (manifest.get("dataset") or {}).get("runs_per_file")
+    if requested is None:
+        return int(recorded or RUNS_PER_FILE)
+    if recorded != requested:
+        manifest["dataset"] = {"runs_per_file": requested}
+        tmp = folder / f".{MANIFEST}.tmp"
+        tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8")
+        os.replace(tmp, path)
+    return requested
+
+
+def compact_sweep(folder: Path, *, runs_per_file: int | None = None) -> dict[str, int]:
+    """Gather a sweep's loose run folders into its dataset in the canonical layout, under the sweep lock: how a
+    sweep made before the dataset existed (one folder per run) is migrated, and how the layout is rewritten with
+    another ``runs_per_file``. Nothing is run and no result changes; returns the runs and files per table."""
+    folder = Path(folder)
+    if not (folder / MANIFEST).is_file():
+        raise InputError("not a sweep folder (no manifest.json)", file=folder)
+    lock = SweepLock(folder / "coordinator.lock")
+    lock.acquire()
+    try:
+        ledger = Ledger(folder / "ledger.sqlite")
+        try:
+            _clean_leftovers(folder)
+            tidy(folder, ledger)
+            DatasetWriter(folder, ledger, fence=lock.ensure_held,
+                          runs_per_file=_layout_choice(folder, runs_per_file)).finalise()
+            parts = ledger.parts()
+        finally:
+            ledger.close()
+    finally:
+        lock.release()
+    files = sum(len(p.tables) for p in parts)
+    return {"runs": sum(len(p.runs) for p in parts), "parts": len(parts), "files": files}

@@ -195,7 +195,7 @@ def status(
 def query(
     folder: Annotated[Path, typer.Argument(help="Sweep folder.")],
     sql: Annotated[str, typer.Argument(help="SQL over the views runs, scenarios, city_year, district_year, "
-                                            "summary_city_year, summary_district_year.")],
+                                            "run_files, summary_city_year, summary_district_year.")],
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
     limit: Annotated[int, typer.Option(help="Rows shown in the table (CSV prints all).")] = 50,
 ) -> None:
@@ -238,7 +238,7 @@ def verify(
     """Check every finished run's files and the summaries against the content hashes recorded when they were
     written. Exit 0 when all match, 3 when a file is missing or changed (hukou resume DIR runs those runs again
     and rebuilds the summaries)."""
-    from experiments.integrity import SUMMARY
+    from experiments.integrity import describe
     from experiments.sweep import verify_sweep
 
     report = verify_sweep(folder)
@@ -251,7 +251,7 @@ def verify(
                               f" ({unhashed} made before hashes were recorded: checked for presence and "
                               "readability only)" if unhashed else ""), highlight=False)
         for damage in report["damaged"]:
-            what = "summary" if damage["owner"] == SUMMARY else f"run {damage['owner']}"
+            what = describe(damage["owner"])
             out_console.print(f"  damaged {what}: {escape(damage['problem'])}", highlight=False)
         if report["damaged"]:
             out_console.print(f"  hukou resume {folder} runs the damaged runs again and rebuilds the summaries",

@@ -162,6 +162,7 @@ def _register_commands() -> None:
     from hukou_cli import (
         calibration_commands,
         dashboard_commands,
+        dataset_commands,
         experiment_commands,
         liveness_commands,
         policy_commands,
@@ -173,8 +174,9 @@ def _register_commands() -> None:
                     experiment_commands.validate,
                     experiment_commands.schema, liveness_commands.liveness,
                     calibration_commands.calibrate, dashboard_commands.dashboard,
-                    dashboard_commands.report):
+                    dashboard_commands.report, dataset_commands.compact, dataset_commands.extract):
         app.command()(command)
+    app.command("bench-store")(dataset_commands.bench_store)
 
 
 _register_commands()

@@ -139,21 +139,25 @@ def test_a_damaged_run_is_left_out_and_named_and_a_damaged_summary_is_explained(
     import dashboard.data
     from dashboard.components import shell
     from dashboard.data import DamagedResults
+    from experiments.dataset import layout, part_path
+    from experiments.sweep import compact_sweep
 
     root = tmp_path / "results"
     shutil.copytree(results_root / "dash_fixture", root / "dash_fixture")
     folder = root / "dash_fixture"
-    runs = sorted(p.name for p in (folder / "runs").iterdir() if not p.name.startswith("."))
-    data = bytearray((folder / "runs" / runs[0] / "city_year.parquet").read_bytes())
+    compact_sweep(folder, runs_per_file=1)  # one run a part, so that one damaged file costs one run
+    parts = layout(folder).parts
+    victim = part_path(folder, "city_year", parts[0].name)
+    data = bytearray(victim.read_bytes())
     data[len(data) // 2] ^= 0x01
-    (folder / "runs" / runs[0] / "city_year.parquet").write_bytes(bytes(data))
+    victim.write_bytes(bytes(data))
     experiment = Registry(root).get("dash_fixture")
-    assert [d.owner for d in experiment.damage()] == [runs[0]]
-    assert runs[0] not in experiment.published_runs() and len(experiment.published_runs()) == 3
+    assert [d.owner for d in experiment.damage()] == [parts[0].name]
+    assert parts[0].runs[0] not in experiment.published_runs() and len(experiment.published_runs()) == 3
     assert len(experiment.run_values(2013.0, ["hukou_share"])) == 3 * 3  # three good runs × cities
     monkeypatch.setattr(dashboard.data, "_REGISTRY", Registry(root))  # the app's registry comes back afterwards
     page = str(shell("overview", "en", "dash_fixture", []))
-    assert "damaged-results" in page and runs[0] in page and "changed after it was written" in page
+    assert "damaged-results" in page and parts[0].name in page and "changed after it was written" in page
     summary = folder / "summary_city_year.parquet"
     summary.write_bytes(summary.read_bytes()[:64])
     with pytest.raises(DamagedResults, match="summary_city_year.parquet.*hukou resume"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,18 @@ def _run(snippet: str) -> dict[str, Any]:
     return namespace
 
 
+_EXTRACTED: dict[str, Path] = {}
+
+
 def _folder(key: str, replicate: int) -> Path:
-    return registry().get("dash_fixture").folder / "runs" / f"s{int(key, 16):015x}-r{replicate:04d}"
+    """The run's folder as it wrote it, extracted from the sweep's dataset (``hukou extract``)."""
+    from experiments import extract_run
+
+    run = f"s{int(key, 16):015x}-r{replicate:04d}"
+    if run not in _EXTRACTED:
+        _EXTRACTED[run] = Path(tempfile.mkdtemp(prefix="hukou-reproduce-")) / run
+        extract_run(registry().get("dash_fixture").folder, run, _EXTRACTED[run])
+    return _EXTRACTED[run]
 
 
 def test_the_model_snippet_of_a_view_runs_as_shown_and_gives_the_view_s_runs(pages: dict[str, Any]) -> None:

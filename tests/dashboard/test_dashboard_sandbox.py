@@ -45,17 +45,23 @@ def test_a_symlinked_validation_report_pointing_outside_is_not_served(results_ro
     assert "evil_report" not in ids and "validation.evil" not in ids
 
 
-def test_a_run_folder_symlinked_outside_its_sweep_is_not_read(results_root: Path, tmp_path: Path) -> None:
+def test_a_dataset_file_symlinked_outside_its_sweep_is_not_read(results_root: Path, tmp_path: Path) -> None:
+    from experiments.dataset import layout, part_path
+    from experiments.sweep import compact_sweep
+
     sweep = _copy_sweep(results_root, tmp_path / "results" / "sweep")
-    runs = sorted(p for p in (sweep / "runs").iterdir() if p.name.startswith("s"))
-    victim = runs[0]
-    outside = Path(shutil.copytree(victim, tmp_path / "elsewhere" / victim.name))
-    shutil.rmtree(victim)
-    victim.symlink_to(outside, target_is_directory=True)
+    compact_sweep(sweep, runs_per_file=1)
+    parts = layout(sweep).parts
+    (tmp_path / "elsewhere").mkdir()
+    for table in parts[0].tables:
+        victim = part_path(sweep, table, parts[0].name)
+        outside = Path(shutil.copyfile(victim, tmp_path / "elsewhere" / f"{table}.parquet"))
+        victim.unlink()
+        victim.symlink_to(outside)
     experiment = Experiment("sweep", sweep)
-    assert victim.name not in experiment.published_runs()
-    assert len(experiment.published_runs()) == len(runs) - 1
-    assert experiment.row_count() > 0  # the rest is still served (DuckDB would refuse the escaping folder)
+    assert parts[0].runs[0] not in experiment.published_runs()
+    assert len(experiment.published_runs()) == len(parts) - 1
+    assert experiment.row_count() > 0  # the rest is still served (DuckDB would refuse the escaping file)
 
 
 def test_a_manifest_symlinked_outside_is_refused(results_root: Path, tmp_path: Path) -> None:

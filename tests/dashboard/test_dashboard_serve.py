@@ -204,7 +204,7 @@ def test_run_values_are_split_by_year_and_metric(results_root: Path) -> None:
     experiment = Registry(results_root).get("dash_fixture")
     values = experiment.run_values(2013.0, ["hukou_share", "return_rate"])
     assert set(values["metric"]) == {"hukou_share", "return_rate"} and len(values) == 2 * 2 * 2 * 3
-    direct = experiment.sql("SELECT city, hukou_share FROM read_parquet('{folder}/runs/*/city_year.parquet') "
+    direct = experiment.sql("SELECT city, hukou_share FROM read_parquet('{folder}/data/city_year/*.parquet') "
                             "WHERE year = 2013 ORDER BY city, hukou_share")
     mine = values[values["metric"] == "hukou_share"].sort_values(["city", "value"])
     assert mine["value"].to_numpy() == pytest.approx(direct["hukou_share"].to_numpy())

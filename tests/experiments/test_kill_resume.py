@@ -72,13 +72,18 @@ def test_sigkill_then_resume_finishes_exactly_once(tmp_path: Path) -> None:
     per_run = query(out, "SELECT run_id, count(*) AS rows FROM city_year GROUP BY run_id")
     assert len(per_run) == 200 and per_run["rows"].nunique() == 1  # every run once, none duplicated
     visible = [p.name for p in out.iterdir() if not p.name.startswith(".")]
-    assert sorted(visible) == sorted(["spec.yaml", "manifest.json", "ledger.sqlite", "runs", "scenarios.parquet",
+    assert sorted(visible) == sorted(["spec.yaml", "manifest.json", "ledger.sqlite", "runs", "data",
+                                      "scenarios.parquet",
                                       "runs.parquet", "summary_city_year.parquet",
                                       "summary_district_year.parquet", "summary_difference_city_year.parquet",
                                       "summary_difference_district_year.parquet"])
-    assert not [p for p in (out / "runs").iterdir() if p.name.startswith(".")]
+    assert not list((out / "runs").iterdir())  # every run gathered into the dataset, nothing half-written
+    assert not [p for p in (out / "data").glob("*/*") if p.name.startswith(".")]
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
     uninterrupted = run_sweep(spec, tmp_path / "whole", workers=2)
     assert uninterrupted.ok
     assert canonical_hash(out) == canonical_hash(tmp_path / "whole")
+    for table in ("city_year", "district_year"):  # the same files, byte for byte
+        assert [p.read_bytes() for p in sorted((out / "data" / table).iterdir())] == \
+            [p.read_bytes() for p in sorted((tmp_path / "whole" / "data" / table).iterdir())]

@@ -5,15 +5,34 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from experiments.dataset import layout, part_path
 from experiments.store import connect
 from experiments.sweep import run_sweep
 
 
+def test_a_dataset_file_symlinked_outside_the_sweep_is_left_out(tiny_spec: Path, tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    assert run_sweep(tiny_spec, sweep, workers=1, summarise=False, runs_per_file=2).ok
+    parts = layout(sweep).parts
+    assert len(parts) == 2
+    victim = part_path(sweep, "city_year", parts[0].name)
+    outside = Path(shutil.copyfile(victim, tmp_path / "elsewhere.parquet"))
+    victim.unlink()
+    victim.symlink_to(outside)
+    con = connect(sweep)
+    try:
+        ids = {r[0] for r in con.sql("SELECT DISTINCT run_id FROM city_year").fetchall()}
+    finally:
+        con.close()
+    assert ids == set(parts[1].runs)
+
+
 def test_a_run_folder_symlinked_outside_the_sweep_is_left_out(tiny_spec: Path, tmp_path: Path) -> None:
+    """The same for a run not yet gathered into the dataset (a sweep made before it, or interrupted)."""
     sweep = tmp_path / "sweep"
     assert run_sweep(tiny_spec, sweep, workers=1, summarise=False).ok
-    runs = sorted(p for p in (sweep / "runs").iterdir() if p.name.startswith("s"))
-    victim = runs[0]
+    runs = _ungather(sweep)
+    victim = sweep / "runs" / runs[0]
     outside = Path(shutil.copytree(victim, tmp_path / "elsewhere" / victim.name))
     shutil.rmtree(victim)
     victim.symlink_to(outside, target_is_directory=True)
@@ -22,8 +41,26 @@ def test_a_run_folder_symlinked_outside_the_sweep_is_left_out(tiny_spec: Path, t
         ids = {r[0] for r in con.sql("SELECT DISTINCT run_id FROM city_year").fetchall()}
     finally:
         con.close()
-    assert victim.name not in ids
-    assert ids == {p.name for p in runs[1:]}
+    assert ids == set(runs[1:])
+
+
+def _ungather(sweep: Path) -> list[str]:
+    """Turn a sweep back into the layout made before the dataset: one folder per run, no parts in the ledger."""
+    import sqlite3
+
+    from experiments.store import extract_run
+
+    runs = sorted(layout(sweep).ids)
+    for run in runs:
+        extract_run(sweep, run, sweep / "runs" / run)
+    shutil.rmtree(sweep / "data")
+    db = sqlite3.connect(sweep / "ledger.sqlite")
+    db.execute("UPDATE runs SET part = NULL")
+    db.execute("DROP TABLE parts")
+    db.execute("DELETE FROM files WHERE owner LIKE 'part-%'")
+    db.commit()
+    db.close()
+    return runs
 
 
 def _fake_sweep(folder: Path, *, reverse: bool, replicates: int = 40) -> Path:
