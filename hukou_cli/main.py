@@ -172,7 +172,8 @@ def _register_commands() -> None:
                     experiment_commands.query, experiment_commands.verify, experiment_commands.sensitivity,
                     experiment_commands.validate,
                     experiment_commands.schema, liveness_commands.liveness,
-                    calibration_commands.calibrate, dashboard_commands.dashboard,
+                    calibration_commands.calibrate, calibration_commands.calibrate_coverage,
+                    dashboard_commands.dashboard,
                     dashboard_commands.report):
         app.command()(command)
 
