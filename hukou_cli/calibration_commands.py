@@ -201,7 +201,12 @@ def calibrate_coverage(
                       f"calibration runs, scale {scale:g}, 2010–{end}", highlight=False)
     for r in summary.itertuples():
         out_console.print(f"  {r.parameter}: inside 50% {r.inside_50:.0%}, inside 90% {r.inside_90:.0%} "
-                          f"({r.cases} cases)", highlight=False)
+                          f"({r.cases} cases; posterior sd / prior sd {r.sd_over_prior_sd:.2f})", highlight=False)
+    from experiments.calibration.coverage import finite_sample_coverage
+
+    out_console.print(f"  an exact posterior sampled by {population} equally weighted particles: inside 50% "
+                      f"{finite_sample_coverage(population, 0.25, 0.75):.0%}, inside 90% "
+                      f"{finite_sample_coverage(population, 0.05, 0.95):.0%}", highlight=False)
     out_console.print(f"table: {out / 'coverage.csv'}", highlight=False)
     return 0
 
