@@ -180,7 +180,8 @@ def calibrate_coverage(
     the model at each (with the assumed observation error), calibrate on them, and report how often the
     posterior's central 50% and 90% intervals contain the truth (about 50% and 90% if the posterior is honest).
 
-    Example: hukou calibrate-coverage --truths 10 --scale 20000 --end 2013 --workers 2
+    Example: hukou calibrate-coverage --truths 8 --scale 20000 --end 2012 --population 12 --generations 2
+    --discrepancy 0.1 --parameter reconsider_rate --parameter inflow_persons_per_year.central --workers 2
     """
     from experiments.calibration.coverage import coverage_spec, coverage_summary, run_coverage
     from experiments.calibration.smm import CalibrationFailed

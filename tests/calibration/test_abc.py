@@ -1,6 +1,6 @@
 """ABC-SMC calibration end to end on a tiny case (issue 13): the model at 20,000 persons per agent over 2010–2011,
 one parameter (the Sichuan–Chongqing pool, which Chengdu's residents identify), synthetic targets made by the model
-at a known value, with a 20% error: wide against the seed noise of so coarse a model, so that few runs are
+at a known value, with a 30% error: wide against the seed noise of so coarse a model, so that few runs are
 rejected. Checks the machinery, not the statistics (docs/validation.md has the coverage check): every model run
 goes through sweep batches, the posterior file is written and loads, the installed estimate is its mean, and a
 calibration interrupted after its batches were run resumes to the same posterior, bit for bit, running only what
@@ -33,7 +33,7 @@ def _targets(folder: Path) -> Path:
     rows += [{"target_id": f"{c}_{m}_{END}", "city": c, "year": float(END), "measure": m,
               "target_kind": "calibration"} for c in ("shenzhen", "guangzhou", "chengdu")
              for m in ("residents", "registered")]
-    targets = pd.DataFrame(rows).assign(observed=1.0, sigma_rel=0.2, comparison="equal", districts="",
+    targets = pd.DataFrame(rows).assign(observed=1.0, sigma_rel=0.3, comparison="equal", districts="",
                                         note="synthetic", source="the model at 1.4 m", confidence="high")
     doc = {"name": "truth", "constants": {"behaviour": {PARAM: 1_400_000}}, "outcomes": ["residents"],
            "scale": SCALE, "start": 2010, "end": END, "root_seed": 7}
@@ -50,7 +50,7 @@ def _spec(folder: Path, targets: Path) -> Path:
     path.write_text(dump_yaml({
         "name": "tiny-abc", "parameters": {PARAM: {"low": 600_000, "high": 2_600_000, "integer": True}},
         "targets_file": str(targets), "model_discrepancy": 0.02, "scale": SCALE, "end": END, "root_seed": 11,
-        "abc": {"population": 6, "generations": 2, "max_batch": 12}}), "utf-8")
+        "abc": {"population": 4, "generations": 2, "max_batch": 8}}), "utf-8")
     return path
 
 
@@ -67,7 +67,7 @@ def test_abc_calibration_writes_a_posterior_and_resumes_identically(tmp_path: Pa
     out = tmp_path / "cal"
     _calibrate(spec, out, workers=2)
     posterior = load_posterior(out / "posterior.json")
-    assert posterior.parameters == (PARAM,) and len(posterior.samples) == 6 and not posterior.is_point
+    assert posterior.parameters == (PARAM,) and len(posterior.samples) == 4 and not posterior.is_point
     p = posterior.provenance
     assert p["method"].startswith("ABC-SMC") and p["targets"] and p["waves"] and p["code_version"]
     assert p["runs"] == sum(len(load_posterior(f).samples) for f in (out / "batches").glob("*.json"))
