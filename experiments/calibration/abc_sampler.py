@@ -78,10 +78,9 @@ class SweepBatchSampler(Sampler):
         return int(np.random.SeedSequence(self.root_seed, spawn_key=(t + 1, b, i)).generate_state(1)[0])
 
     def _size(self, missing: int, rate: float, room: float) -> int:
-        """Particles to propose for ``missing`` acceptances at acceptance ``rate``, with a margin, so that most
-        generations take one batch (each batch is a sweep, whose workers cost their start-up once); never more
-        than ``max_batch`` or the evaluations left."""
-        size = max(missing, math.ceil(missing / max(rate, 0.01) * 1.5) + 1)
+        """Particles to propose for ``missing`` acceptances at acceptance ``rate``, with a margin of 20%; never
+        more than ``max_batch`` or the evaluations left."""
+        size = max(missing, math.ceil(missing / max(rate, 0.01) * 1.2) + 1)
         return int(max(1, min(size, self.max_batch, room)))
 
     def sample_until_n_accepted(self, n: int, simulate_one: Callable[[], Any], t: int, *,
@@ -94,10 +93,10 @@ class SweepBatchSampler(Sampler):
         accepted = evaluated = b = 0
         try:
             while accepted < n and evaluated < max_eval:
-                # the rate: 1 for the prior sample, then the last generation's (falling with the temperature,
-                # hence 0.7 of it), then this generation's own so far (smoothed, never 0)
-                rate = 1.0 if all_accepted else (0.7 * self.rate if not evaluated
-                                                 else (accepted + 1) / (evaluated + 2))
+                # the rate: 1 for the prior sample, then the last generation's, then this generation's own so far
+                # (smoothed, never 0). A run past the last acceptance costs seconds of a worker; a batch too
+                # small costs one more sweep's start-up, about as much: so a small margin (×1.2)
+                rate = 1.0 if all_accepted else (self.rate if not evaluated else (accepted + 1) / (evaluated + 2))
                 size = self._size(n - accepted, rate, max_eval - evaluated)
                 seeds = [self._seed(t, b, i) for i in range(size)]
                 self.model.collecting, self.model.proposals = True, []

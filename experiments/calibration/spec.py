@@ -45,7 +45,8 @@ class Abc(_Strict):
     generations: int = Field(6, ge=1, le=50, description="generations; the last at temperature 1 (exact)")
     replications: int = Field(1, ge=1, le=20, description="seeds per particle (their log moments averaged)")
     max_batch: int = Field(400, ge=4, le=20000, description="most particles proposed in one sweep batch")
-    max_runs: int = Field(20000, ge=10, description="stop when this many runs have been made")
+    max_runs: int = Field(20000, ge=10, description="stop once the particles evaluated times replications reach "
+                          "this (pyabc's budget; a batch's runs past its last acceptance come on top)")
 
 
 class CalibrationSpec(_Strict):
