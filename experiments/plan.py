@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from experiments.sampling import Design, Scenario
 from experiments.seeds import common_seed, run_id, run_seed
 from experiments.spec import ExperimentSpec, set_behaviour_path
@@ -69,7 +71,10 @@ def draw_plan(spec: ExperimentSpec) -> DrawPlan | None:
 
     posterior = load_posterior(spec.parameter_draws.file)
     seed = spec.root_seed if spec.parameter_draws.seed is None else spec.parameter_draws.seed
-    picked = posterior.draw(spec.parameter_draws.draws, seed)
+    if spec.parameter_draws.resample:
+        picked = posterior.draw(spec.parameter_draws.draws, seed)
+    else:  # every sample once, in file order (a batch of ABC-SMC particles, experiments/calibration/abc.py)
+        picked = np.arange(len(posterior.samples))
     return DrawPlan(tuple(int(i) for i in picked), tuple(dict(posterior.samples[i]) for i in picked),
                     tuple(float(posterior.weights[i]) for i in picked), spec.replications, posterior.is_point)
 

@@ -174,13 +174,17 @@ class ParameterDraws(_Strict):
 
     Every scenario of the design runs the same ``draws`` parameter sets, each with ``replications`` seeds, and the
     seeds depend only on (draw, seed replicate), never on the scenario: reform and baseline share draws and seeds,
-    so their difference is paired run by run. Relative file paths are read from the spec's folder.
+    so their difference is paired run by run. Relative file paths are read from the spec's folder. With
+    ``resample: false`` every sample of the file runs once, in file order, whatever its weight: that is how a batch
+    of ABC-SMC particles (an explicit list of parameter sets) becomes one sweep.
     """
 
     sampler: Literal["posterior"] = "posterior"
     file: str = Field(min_length=1, description="posterior file (posterior.json), relative to the spec's folder")
     draws: int = Field(ge=1, le=10000, description="parameter sets drawn (weighted resampling, with replacement)")
     seed: int | None = Field(None, ge=0, description="seed of the resampling (default: root_seed)")
+    resample: StrictBool = Field(True, description="false: run every sample of the file once, in file order "
+                                 "(draws = the number of samples; ABC-SMC's batches of particles)")
 
 
 class ExperimentSpec(_Strict):
@@ -374,6 +378,9 @@ def _check_draws(spec: ExperimentSpec, doc: Any, file: str | None) -> Experiment
     if not path.is_file():
         raise _error(f"no such posterior file {str(path)!r}", file, doc, "parameter_draws.file")
     posterior = load_posterior(path)
+    if not draws.resample and draws.draws != len(posterior.samples):
+        raise _error(f"with resample: false, draws must be the file's {len(posterior.samples)} samples "
+                     f"(got {draws.draws})", file, doc, "parameter_draws.draws")
     for name in posterior.parameters:
         if name in spec.uncertainties:
             raise _error(f"{name} is drawn from the posterior; remove it from uncertainties", file, doc,

@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,7 +20,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from hukou_cli.clickcompat import click_errors
 
-__all__ = ["calibrate", "run_validation_command"]
+__all__ = ["calibrate", "calibrate_coverage", "run_validation_command"]
 
 console = Console(stderr=True)
 out_console = Console(soft_wrap=True)
@@ -66,13 +66,29 @@ def calibrate(
                                                              "(sim/data/calibrated.yaml) as a posterior file here "
                                                              "(one point, weight 1, method \"point estimate\").")]
     = None,
+    method: Annotated[str, typer.Option(help="smm: simulated method of moments, a point estimate (the default, "
+                                             "a few hundred runs); abc: ABC-SMC with pyabc, a weighted posterior "
+                                             "sample (the spec's abc block; thousands of runs).")] = "smm",
+    scheduler: Annotated[str | None, typer.Option(help="With --method abc: run the batches on Dask (local, slurm "
+                                                       "or a scheduler address), as hukou sweep.")] = None,
 ) -> int:
-    """Estimate behavioural parameters by simulated method of moments against the calibration targets, write the
-    calibrated parameter set with its provenance, a fit report and a posterior file (posterior.json; today one
-    point with weight 1, method "point estimate"), and install it as the default.
+    """Estimate behavioural parameters against the calibration targets, write the calibrated parameter set with
+    its provenance, a fit report and a posterior file (posterior.json), and install it as the default.
+
+    --method smm (default): a point estimate; posterior.json is one point with weight 1, method "point estimate".
+    --method abc: ABC-SMC; posterior.json is the final population with its weights, calibrated.yaml the posterior
+    mean. Run again on the same --out to resume: finished runs are read back from the batches' ledgers.
 
     Example: hukou calibrate --workers 2
     """
+    if method not in ("smm", "abc"):
+        from policies.errors import InputError
+
+        raise InputError(f"unknown method {method!r} (smm or abc)", field="--method")
+    if scheduler is not None and method != "abc":
+        from policies.errors import InputError
+
+        raise InputError("--scheduler works with --method abc (the SMM stages run locally)", field="--scheduler")
     if installed_posterior is not None:
         from experiments.calibration.smm import CALIBRATED_FILE
         from experiments.posterior import posterior_from_calibrated, write_posterior
@@ -90,8 +106,10 @@ def calibrate(
     parsed = load_calibration_spec(spec)
     if out is None:
         digest = hashlib.sha256(json.dumps(parsed.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
-        out = Path("sweeps") / "calibration" / f"{parsed.name}-{digest[:8]}"
+        out = Path("sweeps") / "calibration" / f"{parsed.name}-{digest[:8]}{'-abc' if method == 'abc' else ''}"
     bar, progress = _progress_bar(quiet)
+    if method == "abc":
+        return _calibrate_abc(parsed, out, workers, scheduler, install, bar, progress)
     try:
         with bar:
             result = run_calibration(parsed, out, workers=workers, progress=progress)
@@ -110,6 +128,87 @@ def calibrate(
     if install:
         target = install_calibration(out)
         out_console.print(f"installed as the model's default: {target}", highlight=False)
+    return 0
+
+
+def _calibrate_abc(parsed: Any, out: Path, workers: int | None, scheduler: str | None, install: bool, bar: Progress,
+                   progress: Callable[[str, dict[str, int], float], None]) -> int:
+    from experiments.calibration.abc import calibrate_abc
+    from experiments.calibration.smm import CalibrationFailed, install_calibration
+    from experiments.ledger import SweepLocked
+
+    try:
+        with bar:
+            result = calibrate_abc(parsed, out, workers=workers, scheduler=scheduler, progress=progress)
+    except CalibrationFailed as exc:
+        raise _Failed(str(exc)) from None
+    except SweepLocked as exc:
+        raise _Locked(str(exc)) from None
+    p = result.provenance
+    out_console.print(f"calibration {out}: ABC-SMC, {len(p['waves'])} generations, final temperature "
+                      f"{p['final_temperature']:g}, {p['runs']} runs", highlight=False)
+    for r in result.summary.itertuples():
+        out_console.print(f"  {r.parameter} = {result.estimate[r.parameter]:g} (posterior mean; sd {r.sd:.3g}, "
+                          f"90% {r.q05:.4g} – {r.q95:.4g})", highlight=False)
+    out_console.print(f"report: {out / 'report.md'}; parameters: {out / 'calibrated.yaml'}; posterior "
+                      f"({len(result.weights)} weighted sets): {out / 'posterior.json'}", highlight=False)
+    if install:
+        target = install_calibration(out)
+        out_console.print(f"installed as the model's default (posterior mean): {target}", highlight=False)
+    return 0
+
+
+def calibrate_coverage(
+    truths: Annotated[int, typer.Option(min=1, help="Synthetic truths drawn from the prior.")] = 10,
+    scale: Annotated[float, typer.Option(min=1, help="Persons per agent of every run.")] = 20000,
+    end: Annotated[int, typer.Option(help="Last simulated year (targets dated later are left out).")] = 2013,
+    population: Annotated[int, typer.Option(min=4, help="ABC particles per generation.")] = 24,
+    generations: Annotated[int, typer.Option(min=1, help="ABC generations (the last at temperature 1).")] = 4,
+    parameter: Annotated[list[str] | None, typer.Option(help="Calibrate only this parameter of the spec "
+                                                            "(repeatable; the others stay at their priors' "
+                                                            "values). Default: all.")] = None,
+    discrepancy: Annotated[float | None, typer.Option(min=0, max=1, help="Model discrepancy of the check (default: "
+                                                      "the spec's); the synthetic data carry the same error.")]
+    = None,
+    spec: Annotated[Path | None, typer.Option(help="Calibration spec YAML (default: the shipped one).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder (default: sweeps/coverage/<name>-t<N>-s<S>).")] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the truths, their noise and the calibrations.")] = 0,
+    workers: Annotated[int | None, typer.Option("--workers", "-w", min=1, help="Local worker processes.")] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+) -> int:
+    """Check the ABC-SMC posterior on synthetic truths: draw parameter sets from the prior, make targets by running
+    the model at each (with the assumed observation error), calibrate on them, and report how often the
+    posterior's central 50% and 90% intervals contain the truth (about 50% and 90% if the posterior is honest).
+
+    Example: hukou calibrate-coverage --truths 8 --scale 20000 --end 2012 --population 12 --generations 2
+    --discrepancy 0.1 --parameter reconsider_rate --parameter inflow_persons_per_year.central --workers 2
+    """
+    from experiments.calibration.coverage import coverage_spec, coverage_summary, run_coverage
+    from experiments.calibration.smm import CalibrationFailed
+    from experiments.calibration.spec import load_calibration_spec
+
+    base = load_calibration_spec(spec)
+    cspec = coverage_spec(base, scale=scale, end=end, population=population, generations=generations,
+                          parameters=parameter, root_seed=seed, discrepancy=discrepancy)
+    out = out or Path("sweeps") / "coverage" / f"{base.name}-t{truths}-s{scale:g}-e{end}-seed{seed}"
+    bar, progress = _progress_bar(quiet)
+    try:
+        with bar:
+            table = run_coverage(cspec, out, truths=truths, seed=seed, workers=workers, progress=progress)
+    except CalibrationFailed as exc:
+        raise _Failed(str(exc)) from None
+    summary = coverage_summary(table)
+    out_console.print(f"coverage {out}: {truths} truths, {int(table.groupby('truth')['runs'].first().sum())} "
+                      f"calibration runs, scale {scale:g}, 2010–{end}", highlight=False)
+    for r in summary.itertuples():
+        out_console.print(f"  {r.parameter}: inside 50% {r.inside_50:.0%}, inside 90% {r.inside_90:.0%} "
+                          f"({r.cases} cases; posterior sd / prior sd {r.sd_over_prior_sd:.2f})", highlight=False)
+    from experiments.calibration.coverage import finite_sample_coverage
+
+    out_console.print(f"  an exact posterior sampled by {population} equally weighted particles: inside 50% "
+                      f"{finite_sample_coverage(population, 0.25, 0.75):.0%}, inside 90% "
+                      f"{finite_sample_coverage(population, 0.05, 0.95):.0%}", highlight=False)
+    out_console.print(f"table: {out / 'coverage.csv'}", highlight=False)
     return 0
 
 

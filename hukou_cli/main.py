@@ -173,8 +173,9 @@ def _register_commands() -> None:
                     experiment_commands.query, experiment_commands.verify, experiment_commands.sensitivity,
                     experiment_commands.validate,
                     experiment_commands.schema, liveness_commands.liveness,
-                    calibration_commands.calibrate, dashboard_commands.dashboard,
-                    dashboard_commands.report, dataset_commands.compact, dataset_commands.extract):
+                    calibration_commands.calibrate, calibration_commands.calibrate_coverage,
+                    dashboard_commands.dashboard, dashboard_commands.report, dataset_commands.compact,
+                    dataset_commands.extract):
         app.command()(command)
     app.command("bench-store")(dataset_commands.bench_store)
 

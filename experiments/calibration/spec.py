@@ -18,7 +18,8 @@ from policies.errors import InputError
 from policies.yamlio import line_of, load_yaml, validation_error
 from sim.config import FIRST_YEAR, LAST_YEAR
 
-__all__ = ["CalibrationSpec", "Stage", "load_calibration_spec", "calibration_spec_from_dict", "default_spec_path"]
+__all__ = ["CalibrationSpec", "Stage", "Abc", "load_calibration_spec", "calibration_spec_from_dict",
+           "default_spec_path"]
 
 
 class _Strict(BaseModel):
@@ -30,6 +31,22 @@ class Stage(_Strict):
 
     n: int = Field(ge=2, le=5000)
     shrink: float = Field(0.3, gt=0, le=1, description="refinement box width as a share of the prior range")
+
+
+class Abc(_Strict):
+    """ABC-SMC settings (``hukou calibrate --method abc``, experiments/calibration/abc.py).
+
+    Each generation accepts ``population`` particles; the temperature of the stochastic acceptor falls over
+    ``generations`` and the last generation is sampled at temperature 1, where the accepted particles are a
+    sample of the posterior under the Gaussian error model (measurement and model discrepancy) itself.
+    """
+
+    population: int = Field(100, ge=4, le=10000, description="accepted particles per generation")
+    generations: int = Field(6, ge=1, le=50, description="generations; the last at temperature 1 (exact)")
+    replications: int = Field(1, ge=1, le=20, description="seeds per particle (their log moments averaged)")
+    max_batch: int = Field(400, ge=4, le=20000, description="most particles proposed in one sweep batch")
+    max_runs: int = Field(20000, ge=10, description="stop once the particles evaluated times replications reach "
+                          "this (pyabc's budget; a batch's runs past its last acceptance come on top)")
 
 
 class CalibrationSpec(_Strict):
@@ -46,6 +63,7 @@ class CalibrationSpec(_Strict):
                                      "target beyond measurement error (added in quadrature)")
     explore: Stage = Field(default_factory=lambda: Stage(n=48))
     refine: Stage = Field(default_factory=lambda: Stage(n=24, shrink=0.3))
+    abc: Abc = Field(default_factory=Abc)
     replications: int = Field(2, ge=1, le=100)
     confirm_replications: int = Field(4, ge=1, le=100)
     scale: float = Field(1000.0, gt=0)

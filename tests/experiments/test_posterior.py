@@ -136,6 +136,20 @@ def test_plan_shares_draws_and_seeds_between_scenarios(tmp_path: Path) -> None:
     assert len({tasks[i].config.seed for i in range(4)}) == 4  # every (draw, seed) its own stream
 
 
+def test_resample_false_runs_every_sample_once_in_file_order(tmp_path: Path) -> None:
+    """The explicit list of parameter sets ABC-SMC's batches run (experiments/calibration/abc.py)."""
+    write_posterior_file(tmp_path / "posterior.json")
+    draws = {"file": "posterior.json", "draws": 2, "resample": False}
+    with pytest.raises(InputError, match="draws must be the file's 3 samples") as caught:
+        load_spec(write_draw_spec(tmp_path / "a.yaml", "posterior.json", parameter_draws=draws))
+    assert "parameter_draws.draws" in caught.value.one_line()
+    spec = load_spec(write_draw_spec(tmp_path / "b.yaml", "posterior.json",
+                                     parameter_draws={**draws, "draws": 3}))
+    plan = draw_plan(spec)
+    assert plan is not None and plan.samples == (0, 1, 2)
+    assert [v["beta_wage"] for v in plan.values] == [1.0, 1.5, 2.5]
+
+
 def test_a_posterior_sweep_runs_reproducibly_with_paired_labelled_bands(tmp_path: Path) -> None:
     write_posterior_file(tmp_path / "posterior.json")
     spec = write_draw_spec(tmp_path / "spec.yaml", "posterior.json")
