@@ -14,8 +14,9 @@ from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.components import error_alert, href, reproduce_box, shell, sync_url
 from dashboard.data import registry
-from dashboard.i18n import city_label, lang_of, t
-from dashboard.levers import LIMITS, Levers, cities_of, indicator_choices, read_levers, write_scenario
+from dashboard.i18n import city_label, lang_of, metric_label, t
+from dashboard.levers import LIMITS, ROOT_SEED, Levers, cities_of, indicator_choices, read_levers, write_scenario
+from dashboard.power import POWER_METRICS, advice, main_sweep
 
 dash.register_page(__name__, path="/scenarios", name="Scenario builder", title="hukou-sim · scenarios", order=4)
 
@@ -87,6 +88,14 @@ def layout(lang: str | None = None, exp: str | None = None, base: str | None = N
                                                                    _float(query.get("indicator_factor"), 1.0),
                                                                    "indicator_factor", 0.1)], md=3)],
                 className="g-2 mt-1"),
+        html.H6(t("power_title", lang), className="mt-3"),
+        dbc.Row([col([dbc.Label(t("power_effect", lang)), dbc.Input(
+                     id="sb-effect", type="number", value=_float(query.get("effect"), 0.5), min=0, size="sm")], md=3),
+                 col([dbc.Label(t("power_metric", lang)), dcc.Dropdown(
+                     [{"label": metric_label(m, lang), "value": m} for m in POWER_METRICS],
+                     query.get("effect_metric") if query.get("effect_metric") in POWER_METRICS else POWER_METRICS[0],
+                     id="sb-effect_metric", clearable=False)], md=3),
+                 col(html.Div(id="sb-power", className="small"), md=6)], className="g-2"),
         html.Div([dbc.Button(t("run", lang), id="sb-run", color="primary", className="me-2", n_clicks=0),
                   dbc.Button(t("cancel", lang), id="sb-cancel", color="secondary", disabled=True, n_clicks=0)],
                  className="mt-3"),
@@ -153,6 +162,21 @@ def on_base(base: Any, city: Any, indicator: Any, lang: Any) -> tuple[Any, ...]:
     return (_city_options(base, lang_of(lang)), city, choices, indicator if indicator in choices else None)
 
 
+@callback(Output("sb-power", "children"), Input("sb-base", "value"), Input("sb-city", "value"),
+          Input("sb-scale", "value"), Input("sb-end", "value"), Input("sb-replications", "value"),
+          Input("sb-effect", "value"), Input("sb-effect_metric", "value"), State("sb-lang", "data"))
+def on_power(base: Any, city: Any, scale: Any, end: Any, seeds: Any, delta: Any, metric: Any,
+             lang: Any) -> list[Any]:
+    """The seeds the stated effect needs at the chosen scale, their finish time, and whether the main sweep's
+    baseline runs are the ones this scenario would run (``dashboard.power.advice``)."""
+    lang = lang_of(lang)
+    try:
+        lines = advice(registry(), base, city, scale, end, seeds, delta, metric, lang)
+    except ValueError as exc:
+        return [html.Div(str(exc), className="text-danger")]
+    return [html.Div(line, className=cls) for line, cls in lines]
+
+
 def _label(name: str, lang: str) -> str:
     return t(_LABELS.get(name, name), lang)
 
@@ -190,6 +214,17 @@ def levers_of(values: dict[str, Any], lang: str = "en") -> Levers:
         raise ValueError(f"{_label(field, lang)}: {why}" if field in FIELDS else str(exc)) from None
 
 
+def _root_seed(levers: Levers) -> int:
+    """The main sweep's root seed when its baseline runs match the scenario's settings (so both run the same
+    seeds), else the builder's own."""
+    from dashboard.power import baseline_match
+
+    sweep = main_sweep([registry().get(i) for i in registry().ids()], levers.base)
+    if sweep is None or baseline_match(sweep.manifest, levers.base, levers.scale, levers.end, levers.replications):
+        return ROOT_SEED
+    return int(sweep.manifest.get("root_seed", ROOT_SEED))
+
+
 def run_scenario(set_progress: Any, values: dict[str, Any], lang: str) -> Any:
     """Validate, write the counterfactual, run the short sweep through ``experiments``, link to the comparison."""
     from experiments.spec import spec_from_dict
@@ -201,7 +236,7 @@ def run_scenario(set_progress: Any, values: dict[str, Any], lang: str) -> Any:
         folder = registry().scenarios_dir
         if folder is None:
             raise ValueError("this dashboard has no scenario folder")
-        ident, out, doc = write_scenario(levers, folder)
+        ident, out, doc = write_scenario(levers, folder, _root_seed(levers))
         spec = spec_from_dict(doc)
     except (ValueError, InputError) as exc:
         return error_alert(f"{t('bad_input', lang)}: {getattr(exc, 'message', None) or exc}", lang)
@@ -257,7 +292,8 @@ def reproduce(*args: Any) -> str:
         levers = levers_of(values, lang_of(args[-1]))
     except ValueError as exc:
         return f"# {exc}"
-    return scenario_snippet(levers, registry().scenarios_dir)
+    seed = _root_seed(levers)
+    return scenario_snippet(levers, registry().scenarios_dir, seed if seed != ROOT_SEED else None)
 
 
-sync_url("scenarios", {name: (f"sb-{name}", "value") for name in FIELDS})
+sync_url("scenarios", {name: (f"sb-{name}", "value") for name in (*FIELDS, "effect", "effect_metric")})
