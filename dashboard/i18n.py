@@ -170,6 +170,9 @@ LABELS: dict[str, dict[str, str]] = {
         "saved_scenarios_where": "Kept in {folder} (each with its regime file in _regimes); they stay until that "
                                  "folder is removed.",
         "saved_in": "Saved in {folder}.",
+        "reused_runs": "The baseline runs were copied from the main sweep {exp} (same configuration, seeds and code),"
+                       " not run again.",
+        "baseline_run": "The baseline was run too, on the scenario's seeds.",
         "regime_historical": "Historical: each city's rules as its documents set them, year by year (the Shenzhen, "
                              "Guangzhou and Chengdu timelines).",
         "regimes_in_view": "What the regimes are", "regime_historical_name": "the historical rules",
@@ -344,6 +347,8 @@ LABELS: dict[str, dict[str, str]] = {
         "allowed_range": "应为{low:g}至{high:g}之间的数", "saved_scenarios": "已保存的情景",
         "saved_scenarios_where": "保存在 {folder}（各自的政策文件在 _regimes 中）；删除该文件夹前一直保留。",
         "saved_in": "已保存在 {folder}。",
+        "reused_runs": "基准运行复制自主实验{exp}（配置、种子和代码均相同），未重新运行。",
+        "baseline_run": "基准也已运行，使用本情景的种子。",
         "regime_historical": "历史政策：各市按其政策文件逐年实际施行的规定（深圳、广州、成都的政策时间线）。",
         "regimes_in_view": "各政策体系的含义", "regime_historical_name": "历史政策",
         "briefing_title": "简报：{name}",

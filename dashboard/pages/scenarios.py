@@ -17,6 +17,7 @@ from dashboard.data import registry
 from dashboard.i18n import city_label, lang_of, metric_label, t
 from dashboard.levers import LIMITS, ROOT_SEED, Levers, cities_of, indicator_choices, read_levers, write_scenario
 from dashboard.power import POWER_METRICS, advice, main_sweep
+from dashboard.reuse import reusing_model
 
 dash.register_page(__name__, path="/scenarios", name="Scenario builder", title="hukou-sim · scenarios", order=4)
 
@@ -214,15 +215,29 @@ def levers_of(values: dict[str, Any], lang: str = "en") -> Levers:
         raise ValueError(f"{_label(field, lang)}: {why}" if field in FIELDS else str(exc)) from None
 
 
-def _root_seed(levers: Levers) -> int:
-    """The main sweep's root seed when its baseline runs match the scenario's settings (so both run the same
-    seeds), else the builder's own."""
+def _matching_sweep(levers: Levers) -> Any | None:
+    """The main sweep whose baseline runs match the scenario's settings (``dashboard.power.baseline_match``)."""
     from dashboard.power import baseline_match
 
     sweep = main_sweep([registry().get(i) for i in registry().ids()], levers.base)
     if sweep is None or baseline_match(sweep.manifest, levers.base, levers.scale, levers.end, levers.replications):
-        return ROOT_SEED
-    return int(sweep.manifest.get("root_seed", ROOT_SEED))
+        return None
+    return sweep
+
+
+def _root_seed(levers: Levers) -> int:
+    """The main sweep's root seed when its baseline runs match (so both run the same seeds), else the builder's."""
+    sweep = _matching_sweep(levers)
+    return ROOT_SEED if sweep is None else int(sweep.manifest.get("root_seed", ROOT_SEED))
+
+
+def _reusable(levers: Levers) -> Any | None:
+    """The matching main sweep when it was also made by this code, so its baseline runs are the ones this code
+    would make and are copied instead of run (``dashboard.reuse``)."""
+    from sim.run import code_version
+
+    sweep = _matching_sweep(levers)
+    return sweep if sweep is not None and sweep.manifest.get("code_version") == code_version() else None
 
 
 def run_scenario(set_progress: Any, values: dict[str, Any], lang: str) -> Any:
@@ -247,7 +262,9 @@ def run_scenario(set_progress: Any, values: dict[str, Any], lang: str) -> Any:
         set_progress((int(100 * done / total), f"{done}/{total}"))
 
     try:
-        summary = run_sweep(spec, out, workers=1, progress=progress)
+        source = _reusable(levers)
+        summary = run_sweep(spec, out, workers=1, progress=progress,
+                            **({"model": reusing_model(source.folder)} if source is not None else {}))
     except InputError as exc:
         return error_alert(f"{t('run_failed', lang)}: {exc.one_line()}", lang)
     except Exception as exc:  # a crashed model: say why instead of failing the callback
@@ -265,7 +282,9 @@ def run_scenario(set_progress: Any, values: dict[str, Any], lang: str) -> Any:
     return dbc.Alert([html.Div([html.B(levers.name)], id="sb-name-shown"),
                       dcc.Link(t("run_done", lang).format(city=city_label(str(levers.city), lang)), href=link,
                                id="sb-compare-link"),
-                      html.Div(t("saved_in", lang).format(folder=out), className="small text-muted")],
+                      html.Div(t("saved_in", lang).format(folder=out), className="small text-muted"),
+                      html.Div(t("reused_runs", lang).format(exp=source.id) if source is not None
+                               else t("baseline_run", lang), className="small text-muted", id="sb-reuse")],
                      color="success")
 
 

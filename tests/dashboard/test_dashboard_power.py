@@ -119,6 +119,13 @@ def test_a_matching_scenario_runs_the_main_sweep_baseline_seeds_and_badges_its_e
     a = a[a["key"] == base_key].sort_values(cols)["value"].to_numpy()
     b = b[b["key"] == base_key].sort_values(cols)["value"].to_numpy()
     assert len(a) and np.array_equal(a, b)
+    # and they were copied, not run again: each baseline run's files are the main sweep's, manifest included
+    assert "copied from the main sweep dash_fixture" in str(result)
+    for run in sorted((mine.folder / "runs").glob(f"s{int(base_key, 16):015x}-r*")):
+        for name in ("manifest.json", "city_year.parquet"):
+            assert (run / name).read_bytes() == (main.folder / "runs" / run.name / name).read_bytes()
+    others = [r for r in (mine.folder / "runs").glob("s*-r*") if not (main.folder / "runs" / r.name).exists()]
+    assert len(others) == 2  # the scenario's own two runs were simulated
     badges = {"en": ("distinguishable from noise", "within noise"), "zh": ("可与噪声区分", "在噪声范围内")}
     for lang, words in badges.items():
         reform = mine.scenarios().set_index("regimes")["key"].drop("historical").iloc[0]
