@@ -126,6 +126,12 @@ def test_a_matching_scenario_runs_the_main_sweep_baseline_seeds_and_badges_its_e
             assert (run / name).read_bytes() == (main.folder / "runs" / run.name / name).read_bytes()
     others = [r for r in (mine.folder / "runs").glob("s*-r*") if not (main.folder / "runs" / r.name).exists()]
     assert len(others) == 2  # the scenario's own two runs were simulated
+    # on common seeds a city the levers do not touch runs the same draws in both arms: no effect there, not noise
+    from dashboard.findings import experiment_findings
+
+    reform = mine.scenarios().set_index("regimes")["key"].drop("historical").iloc[0]
+    found = experiment_findings(mine, reform, base_key, 2013, ["guangzhou", "shenzhen"])
+    assert found and all(f.paired and f.diff == 0 and not f.distinguishable for f in found)
     badges = {"en": ("distinguishable from noise", "within noise"), "zh": ("可与噪声区分", "在噪声范围内")}
     for lang, words in badges.items():
         reform = mine.scenarios().set_index("regimes")["key"].drop("historical").iloc[0]
