@@ -170,6 +170,9 @@ LABELS: dict[str, dict[str, str]] = {
         "saved_scenarios_where": "Kept in {folder} (each with its regime file in _regimes); they stay until that "
                                  "folder is removed.",
         "saved_in": "Saved in {folder}.",
+        "reused_runs": "The baseline runs were copied from the main sweep {exp} (same configuration, seeds and code),"
+                       " not run again.",
+        "baseline_run": "The baseline was run too, on the scenario's seeds.",
         "regime_historical": "Historical: each city's rules as its documents set them, year by year (the Shenzhen, "
                              "Guangzhou and Chengdu timelines).",
         "regimes_in_view": "What the regimes are", "regime_historical_name": "the historical rules",
@@ -198,6 +201,29 @@ LABELS: dict[str, dict[str, str]] = {
         "overview_findings_none": "Choose at least one regime other than {baseline} to see what it changes.",
         "findings_note": "Reform minus baseline in {year}, per city; the band is seed noise only (the behavioural "
                          "parameters are held at their calibrated values: their uncertainty is not in it).",
+        "badge_distinguishable": "distinguishable from noise", "badge_within_noise": "within noise",
+        "badge_no_band": "too few seeds to tell",
+        "power_title": "Run settings sized to the effect", "power_effect": "Smallest effect that matters",
+        "power_metric": "Measured by", "power_positive": "must be a number above 0",
+        "power_unit_points": "percentage points", "power_unit_persons": "persons per year",
+        "power_rule": "Seeds per arm n = 2·((1.96 + 0.84)·σ/δ)² (two-sample rule, 5% two-sided, power 80%; the "
+                      "builder pairs seeds, which can only lower the noise, so this is a safe bound).",
+        "power_proposal": "To detect {delta} in {city}, run {seeds} seeds per arm (σ = {sigma} per seed, {source})"
+                          "; about {time} for both arms at {scale} persons per agent to {end}.",
+        "power_enough": "The {chosen} seeds chosen are enough.",
+        "power_short": "The {chosen} seeds chosen are too few: effects this small would read as noise.",
+        "power_too_many": "More seeds than the builder runs ({high}): state a larger effect or use `hukou sweep`.",
+        "power_source_measured": "measured at this scale", "power_source_interpolated": "interpolated between "
+                                 "measured scales", "power_source_nearest": "measured at {scale} persons per agent, "
+                                 "the nearest scale measured", "power_source_sweep": "from the main sweep's "
+                                 "summaries",
+        "reuse_match": "Baseline: same scale, last year and seeds as the main sweep {exp}; its baseline runs use "
+                       "the same seeds and give the same results.",
+        "reuse_mismatch": "Baseline: the main sweep {exp} does not match ({why}); the baseline is run too, on the "
+                          "scenario's seeds.",
+        "reuse_none": "Baseline: no main sweep with {base}; the baseline is run too, on the scenario's seeds.",
+        "why_scale": "scale {a} against {b}", "why_end": "last year {a} against {b}",
+        "why_seeds": "{a} seeds against {b}", "why_settings": "other settings differ",
     },
     "zh": {
         "app_title": "户口模拟：深圳、广州、成都的落户",
@@ -321,6 +347,8 @@ LABELS: dict[str, dict[str, str]] = {
         "allowed_range": "应为{low:g}至{high:g}之间的数", "saved_scenarios": "已保存的情景",
         "saved_scenarios_where": "保存在 {folder}（各自的政策文件在 _regimes 中）；删除该文件夹前一直保留。",
         "saved_in": "已保存在 {folder}。",
+        "reused_runs": "基准运行复制自主实验{exp}（配置、种子和代码均相同），未重新运行。",
+        "baseline_run": "基准也已运行，使用本情景的种子。",
         "regime_historical": "历史政策：各市按其政策文件逐年实际施行的规定（深圳、广州、成都的政策时间线）。",
         "regimes_in_view": "各政策体系的含义", "regime_historical_name": "历史政策",
         "briefing_title": "简报：{name}",
@@ -343,6 +371,26 @@ LABELS: dict[str, dict[str, str]] = {
         "overview_findings_none": "请至少选择一个“{baseline}”以外的方案，以查看其带来的变化。",
         "findings_note": "{year}年各城市改革方案减去基准的差值；区间只反映种子噪声"
                          "（行为参数固定在校准值，其不确定性不在区间内）。",
+        "badge_distinguishable": "可与噪声区分", "badge_within_noise": "在噪声范围内",
+        "badge_no_band": "种子太少，无法判断",
+        "power_title": "按效应大小确定运行设置", "power_effect": "需要检测的最小效应",
+        "power_metric": "衡量指标", "power_positive": "应为大于0的数",
+        "power_unit_points": "个百分点", "power_unit_persons": "人/年",
+        "power_rule": "每组种子数 n = 2·((1.96 + 0.84)·σ/δ)²（两样本规则，双侧5%，检验功效80%；构建器对种子配对，"
+                      "只会降低噪声，因此这是稳妥的上界）。",
+        "power_proposal": "要在{city}检测到{delta}，每组需运行{seeds}个种子（每个种子σ = {sigma}，{source}）；"
+                          "在每个主体代表{scale}人、运行到{end}年时，两组共约需{time}。",
+        "power_enough": "所选的{chosen}个种子足够。",
+        "power_short": "所选的{chosen}个种子太少：这么小的效应会被视为噪声。",
+        "power_too_many": "所需种子数超过构建器上限（{high}）：请设定更大的效应，或使用 `hukou sweep`。",
+        "power_source_measured": "在此比例下实测", "power_source_interpolated": "在实测比例之间插值",
+        "power_source_nearest": "在最接近的实测比例（每个主体代表{scale}人）下实测",
+        "power_source_sweep": "取自主实验的汇总",
+        "reuse_match": "基准：与主实验{exp}的比例、最后年份和种子相同；其基准运行使用相同种子，结果相同。",
+        "reuse_mismatch": "基准：与主实验{exp}不一致（{why}）；基准也需运行，使用本情景的种子。",
+        "reuse_none": "基准：没有包含{base}的主实验；基准也需运行，使用本情景的种子。",
+        "why_scale": "比例{a}对{b}", "why_end": "最后年份{a}对{b}",
+        "why_seeds": "种子数{a}对{b}", "why_settings": "其他设置不同",
     },
 }
 

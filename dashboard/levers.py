@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from policies.regime import Regime
 
 __all__ = ["Levers", "covered", "variants_used", "indicator_choices", "build_overrides", "write_scenario",
-           "POINT_KEYS", "LIMITS", "cities_of", "scenario_id", "read_levers"]
+           "POINT_KEYS", "LIMITS", "ROOT_SEED", "cities_of", "scenario_id", "read_levers"]
 
 # Keys whose numbers are points (scaled by an indicator weight); thresholds, months and ages are not.
 POINT_KEYS = {"points", "per_unit", "per_year", "pension_per_year", "other_per_type_per_year", "cap", "cap_total",
@@ -37,7 +37,9 @@ _NOT_WEIGHTS = {"threshold", "district_bonus", "social_service_window_years"}
 AGE_KEYS = ("age_below", "age_at_most")
 LIMITS = {"quota_factor": (0.0, 10.0), "min_score_shift": (-200.0, 200.0), "indicator_factor": (0.0, 5.0),
           "district_bonus_factor": (0.0, 5.0), "talent_age_shift": (-15.0, 15.0), "end": (2011, 2035),
-          "replications": (1, 3), "scale": (2000.0, 200000.0)}
+          "replications": (1, 30), "scale": (100.0, 200000.0)}  # seeds and scale as dashboard.power proposes
+# The root seed of a scenario with no main sweep to share seeds with (write_scenario takes the sweep's otherwise).
+ROOT_SEED = 2010
 
 
 @dataclass(frozen=True)
@@ -216,15 +218,20 @@ def build_overrides(levers: Levers) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def scenario_id(levers: Levers) -> str:
-    """A stable identifier: a slug of the name and a hash of every lever (same levers → same sweep, reused)."""
+def scenario_id(levers: Levers, root_seed: int = ROOT_SEED) -> str:
+    """A stable identifier: a slug of the name and a hash of every lever and of the seeding (same levers and seeds
+    → same sweep, reused; the seeding is in it because a sweep folder refuses a changed spec)."""
     slug = re.sub(r"[^a-z0-9]+", "-", levers.name.lower()).strip("-")[:30]
-    digest = hashlib.sha256(json.dumps(asdict(levers), sort_keys=True).encode()).hexdigest()[:10]
+    seeding = {"root_seed": int(root_seed), "paired_seeds": True}
+    digest = hashlib.sha256(json.dumps({**asdict(levers), **seeding}, sort_keys=True).encode()).hexdigest()[:10]
     return f"scenario-{slug}-{digest}" if slug else f"scenario-{digest}"  # a name in Chinese: the page shows it
 
 
-def write_scenario(levers: Levers, folder: Path) -> tuple[str, Path, dict[str, Any]]:
+def write_scenario(levers: Levers, folder: Path, root_seed: int = ROOT_SEED) -> tuple[str, Path, dict[str, Any]]:
     """Write the counterfactual regime file and return (sweep id, its folder, the spec document).
+
+    The scenario runs on its baseline's seeds (``paired_seeds``), so each effect is paired seed by seed; with the
+    main sweep's ``root_seed`` those are the main sweep's baseline seeds (``dashboard.power.baseline_match``).
 
     The regime file goes to ``folder/_regimes`` (a name the registry never lists); the sweep folder is
     ``folder/<id>`` and is created by ``experiments.run_sweep``.
@@ -240,7 +247,7 @@ def write_scenario(levers: Levers, folder: Path) -> tuple[str, Path, dict[str, A
     if shared:
         raise ValueError(f"city: these rules of {levers.base} are also {', '.join(shared)}'s: the levers would "
                          f"change them there too")
-    ident = scenario_id(levers)
+    ident = scenario_id(levers, root_seed)
     regimes_dir = folder / "_regimes"
     regimes_dir.mkdir(parents=True, exist_ok=True)
     regime_file = regimes_dir / f"{ident.replace('-', '_')}.yaml"
@@ -253,7 +260,8 @@ def write_scenario(levers: Levers, folder: Path) -> tuple[str, Path, dict[str, A
             "levers": {"regimes": [levers.base, str(regime_file)]},
             "outcomes": ["hukou_share", "suburban_dispersion_migrants", "talent_share_settlers", "settlements_total"],
             "replications": int(levers.replications), "scale": float(levers.scale), "start": 2010,
-            "end": int(levers.end), "root_seed": 2010}
+            "end": int(levers.end), "root_seed": int(root_seed),
+            "paired_seeds": True}
     return ident, folder / ident, spec
 
 

@@ -286,7 +286,7 @@ def validation_snippet(folder: Path, city: str, kind: str) -> str:
     return f"import duckdb\n\nrows = duckdb.sql(\"\"\"\n    {sql}\n\"\"\").df()\n"
 
 
-def scenario_snippet(levers: Any, folder: Path | None) -> str:
+def scenario_snippet(levers: Any, folder: Path | None, root_seed: int | None = None) -> str:
     """Python that writes and runs the builder's scenario as the page does (``dashboard.levers.write_scenario``,
     then ``experiments.sweep.run_sweep``): its levers as set on the form (those left at their defaults omitted)."""
     from dataclasses import fields
@@ -294,9 +294,12 @@ def scenario_snippet(levers: Any, folder: Path | None) -> str:
     args = ", ".join(f"{f.name}={getattr(levers, f.name)!r}" for f in fields(levers)
                      if getattr(levers, f.name) != f.default)
     where = str(folder) if folder is not None else "scenarios"
+    # the main sweep's root seed when its baseline runs match (dashboard.pages.scenarios._root_seed)
+    seed = f", root_seed={int(root_seed)}" if root_seed is not None else ""
     return ("from pathlib import Path\n\nfrom dashboard.levers import Levers, write_scenario\n"
             "from experiments.spec import spec_from_dict\nfrom experiments.sweep import run_sweep\n\n"
             f"levers = Levers({args}).check()\n"
-            f"ident, out, spec = write_scenario(levers, Path({where!r}))  # the changed regime and the sweep's spec\n"
+            f"ident, out, spec = write_scenario(levers, Path({where!r}){seed})  # the changed regime and the "
+            "sweep's spec\n"
             "summary = run_sweep(spec_from_dict(spec), out, workers=1)  # both arms, the same seeds\n"
             "print(ident, summary.ok)\n")

@@ -95,9 +95,12 @@ def plan_runs(spec: ExperimentSpec, design: Design, draws: DrawPlan | None = Non
                     tasks.append(RunTask(run_id(scenario.key, replicate), scenario.key, replicate,
                                          scenario_config(spec, scenario, seed, values)))
         return tasks
+    # paired_seeds: every scenario takes the baseline's (first scenario's) seeds, which are also that scenario's
+    # seeds in any other sweep with the same root seed, so its runs can be compared with, or reused from, those
+    seeding = design.scenarios[0].key if spec.paired_seeds and design.scenarios else None
     for scenario in design.scenarios:
         for replicate in range(spec.replications):
-            seed = run_seed(spec.root_seed, scenario.key, replicate)
+            seed = run_seed(spec.root_seed, scenario.key if seeding is None else seeding, replicate)
             tasks.append(RunTask(run_id(scenario.key, replicate), scenario.key, replicate,
                                  scenario_config(spec, scenario, seed)))
     return tasks

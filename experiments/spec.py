@@ -207,6 +207,8 @@ class ExperimentSpec(_Strict):
     start: int = FIRST_YEAR
     end: int = 2035
     root_seed: int = Field(0, ge=0)
+    paired_seeds: StrictBool = Field(False, description="every scenario runs the seeds of the design's first "
+                                     "scenario (the baseline), so differences are paired seed by seed")
 
     @field_validator("outcomes")
     @classmethod
@@ -240,8 +242,12 @@ class ExperimentSpec(_Strict):
         return out
 
     def canonical(self) -> dict[str, Any]:
-        """The spec as plain JSON-able data with every default filled in (what the sweep manifest stores)."""
-        return self.model_dump(mode="json")
+        """The spec as plain JSON-able data with every default filled in (what the sweep manifest stores).
+        ``paired_seeds`` appears only when set, so the manifests and hashes of existing sweeps do not change."""
+        doc = self.model_dump(mode="json")
+        if not doc["paired_seeds"]:
+            del doc["paired_seeds"]
+        return doc
 
     def spec_hash(self) -> str:
         """A short hash of the canonical spec."""

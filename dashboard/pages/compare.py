@@ -118,8 +118,9 @@ def briefing(exp: Any, baseline: Any, reform: Any, city: Any, lang: Any) -> list
         names = scenario_names(experiment, lang)
         ends = [y for y in experiment.years() if y % 1 == 0]
         found = experiment_findings(experiment, ref, base, ends[-1], [city]) if ends and ref != base else []
-        items = [html.Li(finding_sentence(f, names.get(ref, labels.get(ref, ref)),
-                                          names.get(base, labels.get(base, base)), lang, caveat=False),
+        items = [html.Li([noise_badge(f, lang), " ",
+                          finding_sentence(f, names.get(ref, labels.get(ref, ref)),
+                                           names.get(base, labels.get(base, base)), lang, caveat=False)],
                          className="text-body" if f.distinguishable else "text-muted") for f in found]
         block: list[Any] = [regime_notes(described_scenarios(experiment, lang), [ref, base], lang)]
         if found:
@@ -131,6 +132,19 @@ def briefing(exp: Any, baseline: Any, reform: Any, city: Any, lang: Any) -> list
                 className="border rounded p-2 mb-3", id="cmp-findings"))
         return block
     return experiment.views.get(("briefing", base, ref, city, lang), compute)
+
+
+def noise_badge(finding: Any, lang: str) -> dbc.Badge:
+    """A badge before each effect: distinguishable from seed noise (its band excludes zero,
+    ``Finding.distinguishable``), within noise, or too few seeds to tell, so a scenario's noise is not read as an
+    effect at a glance."""
+    if not finding.has_band:
+        key, colour = "badge_no_band", "light"
+    else:
+        key, colour = ("badge_distinguishable", "success") if finding.distinguishable else ("badge_within_noise",
+                                                                                           "secondary")
+    return dbc.Badge(t(key, lang), color=colour, text_color="dark" if colour == "light" else None,
+                     className=f"noise-badge noise-{key.removeprefix('badge_')} me-1")
 
 
 @callback(Output("cmp-briefing", "children"), Input("cmp-exp", "value"), Input("cmp-baseline", "value"),

@@ -14,8 +14,10 @@ from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.components import error_alert, href, reproduce_box, shell, sync_url
 from dashboard.data import registry
-from dashboard.i18n import city_label, lang_of, t
-from dashboard.levers import LIMITS, Levers, cities_of, indicator_choices, read_levers, write_scenario
+from dashboard.i18n import city_label, lang_of, metric_label, t
+from dashboard.levers import LIMITS, ROOT_SEED, Levers, cities_of, indicator_choices, read_levers, write_scenario
+from dashboard.power import POWER_METRICS, advice, main_sweep
+from dashboard.reuse import reusing_model
 
 dash.register_page(__name__, path="/scenarios", name="Scenario builder", title="hukou-sim · scenarios", order=4)
 
@@ -87,6 +89,14 @@ def layout(lang: str | None = None, exp: str | None = None, base: str | None = N
                                                                    _float(query.get("indicator_factor"), 1.0),
                                                                    "indicator_factor", 0.1)], md=3)],
                 className="g-2 mt-1"),
+        html.H6(t("power_title", lang), className="mt-3"),
+        dbc.Row([col([dbc.Label(t("power_effect", lang)), dbc.Input(
+                     id="sb-effect", type="number", value=_float(query.get("effect"), 0.5), min=0, size="sm")], md=3),
+                 col([dbc.Label(t("power_metric", lang)), dcc.Dropdown(
+                     [{"label": metric_label(m, lang), "value": m} for m in POWER_METRICS],
+                     query.get("effect_metric") if query.get("effect_metric") in POWER_METRICS else POWER_METRICS[0],
+                     id="sb-effect_metric", clearable=False)], md=3),
+                 col(html.Div(id="sb-power", className="small"), md=6)], className="g-2"),
         html.Div([dbc.Button(t("run", lang), id="sb-run", color="primary", className="me-2", n_clicks=0),
                   dbc.Button(t("cancel", lang), id="sb-cancel", color="secondary", disabled=True, n_clicks=0)],
                  className="mt-3"),
@@ -153,6 +163,21 @@ def on_base(base: Any, city: Any, indicator: Any, lang: Any) -> tuple[Any, ...]:
     return (_city_options(base, lang_of(lang)), city, choices, indicator if indicator in choices else None)
 
 
+@callback(Output("sb-power", "children"), Input("sb-base", "value"), Input("sb-city", "value"),
+          Input("sb-scale", "value"), Input("sb-end", "value"), Input("sb-replications", "value"),
+          Input("sb-effect", "value"), Input("sb-effect_metric", "value"), State("sb-lang", "data"))
+def on_power(base: Any, city: Any, scale: Any, end: Any, seeds: Any, delta: Any, metric: Any,
+             lang: Any) -> list[Any]:
+    """The seeds the stated effect needs at the chosen scale, their finish time, and whether the main sweep's
+    baseline runs are the ones this scenario would run (``dashboard.power.advice``)."""
+    lang = lang_of(lang)
+    try:
+        lines = advice(registry(), base, city, scale, end, seeds, delta, metric, lang)
+    except ValueError as exc:
+        return [html.Div(str(exc), className="text-danger")]
+    return [html.Div(line, className=cls) for line, cls in lines]
+
+
 def _label(name: str, lang: str) -> str:
     return t(_LABELS.get(name, name), lang)
 
@@ -190,6 +215,31 @@ def levers_of(values: dict[str, Any], lang: str = "en") -> Levers:
         raise ValueError(f"{_label(field, lang)}: {why}" if field in FIELDS else str(exc)) from None
 
 
+def _matching_sweep(levers: Levers) -> Any | None:
+    """The main sweep whose baseline runs match the scenario's settings (``dashboard.power.baseline_match``)."""
+    from dashboard.power import baseline_match
+
+    sweep = main_sweep([registry().get(i) for i in registry().ids()], levers.base)
+    if sweep is None or baseline_match(sweep.manifest, levers.base, levers.scale, levers.end, levers.replications):
+        return None
+    return sweep
+
+
+def _root_seed(levers: Levers) -> int:
+    """The main sweep's root seed when its baseline runs match (so both run the same seeds), else the builder's."""
+    sweep = _matching_sweep(levers)
+    return ROOT_SEED if sweep is None else int(sweep.manifest.get("root_seed", ROOT_SEED))
+
+
+def _reusable(levers: Levers) -> Any | None:
+    """The matching main sweep when it was also made by this code, so its baseline runs are the ones this code
+    would make and are copied instead of run (``dashboard.reuse``)."""
+    from sim.run import code_version
+
+    sweep = _matching_sweep(levers)
+    return sweep if sweep is not None and sweep.manifest.get("code_version") == code_version() else None
+
+
 def run_scenario(set_progress: Any, values: dict[str, Any], lang: str) -> Any:
     """Validate, write the counterfactual, run the short sweep through ``experiments``, link to the comparison."""
     from experiments.spec import spec_from_dict
@@ -201,7 +251,7 @@ def run_scenario(set_progress: Any, values: dict[str, Any], lang: str) -> Any:
         folder = registry().scenarios_dir
         if folder is None:
             raise ValueError("this dashboard has no scenario folder")
-        ident, out, doc = write_scenario(levers, folder)
+        ident, out, doc = write_scenario(levers, folder, _root_seed(levers))
         spec = spec_from_dict(doc)
     except (ValueError, InputError) as exc:
         return error_alert(f"{t('bad_input', lang)}: {getattr(exc, 'message', None) or exc}", lang)
@@ -212,7 +262,9 @@ def run_scenario(set_progress: Any, values: dict[str, Any], lang: str) -> Any:
         set_progress((int(100 * done / total), f"{done}/{total}"))
 
     try:
-        summary = run_sweep(spec, out, workers=1, progress=progress)
+        source = _reusable(levers)
+        summary = run_sweep(spec, out, workers=1, progress=progress,
+                            **({"model": reusing_model(source.folder)} if source is not None else {}))
     except InputError as exc:
         return error_alert(f"{t('run_failed', lang)}: {exc.one_line()}", lang)
     except Exception as exc:  # a crashed model: say why instead of failing the callback
@@ -230,7 +282,9 @@ def run_scenario(set_progress: Any, values: dict[str, Any], lang: str) -> Any:
     return dbc.Alert([html.Div([html.B(levers.name)], id="sb-name-shown"),
                       dcc.Link(t("run_done", lang).format(city=city_label(str(levers.city), lang)), href=link,
                                id="sb-compare-link"),
-                      html.Div(t("saved_in", lang).format(folder=out), className="small text-muted")],
+                      html.Div(t("saved_in", lang).format(folder=out), className="small text-muted"),
+                      html.Div(t("reused_runs", lang).format(exp=source.id) if source is not None
+                               else t("baseline_run", lang), className="small text-muted", id="sb-reuse")],
                      color="success")
 
 
@@ -257,7 +311,8 @@ def reproduce(*args: Any) -> str:
         levers = levers_of(values, lang_of(args[-1]))
     except ValueError as exc:
         return f"# {exc}"
-    return scenario_snippet(levers, registry().scenarios_dir)
+    seed = _root_seed(levers)
+    return scenario_snippet(levers, registry().scenarios_dir, seed if seed != ROOT_SEED else None)
 
 
-sync_url("scenarios", {name: (f"sb-{name}", "value") for name in FIELDS})
+sync_url("scenarios", {name: (f"sb-{name}", "value") for name in (*FIELDS, "effect", "effect_metric")})
