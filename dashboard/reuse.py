@@ -22,34 +22,45 @@ __all__ = ["runs_by_config", "reuse_or_simulate", "reusing_model"]
 
 @functools.cache
 def runs_by_config(source: str) -> dict[str, str]:
-    """config hash → run folder, over the published runs of the sweep folder ``source`` (read once a process)."""
+    """config hash → run id, over the published runs of the sweep folder ``source`` (read once a process): from
+    each run's ``identity.json``, which the sweep's dataset keeps in its ``run_files`` table (or a run folder not
+    yet gathered)."""
+    from experiments.store import query
+
     out: dict[str, str] = {}
-    for identity in sorted(Path(source, "runs").glob("*/identity.json")):
+    try:
+        rows = query(source, "SELECT run_id, content FROM run_files WHERE name = 'identity.json' ORDER BY run_id")
+    except Exception:
+        return out
+    for run_id, content in zip(rows["run_id"], rows["content"], strict=True):
         try:
-            doc = json.loads(identity.read_text("utf-8"))
-        except (OSError, ValueError):
+            doc = json.loads(bytes(content).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
             continue
         if isinstance(doc, dict) and isinstance(doc.get("config_hash"), str):
-            out.setdefault(doc["config_hash"], str(identity.parent))
+            out.setdefault(doc["config_hash"], str(run_id))
     return out
 
 
 def reuse_or_simulate(config: Any, out: Path, *, source: str) -> None:
-    """The run model: copy the run of ``source`` with this configuration into ``out``, or simulate it."""
+    """The run model: copy the run of ``source`` with this configuration into ``out`` (written back from the
+    sweep's dataset, ``experiments.store.extract_run``), or simulate it."""
     found = runs_by_config(source).get(config.config_hash())
     if found is None:
         from experiments.runner import simulate
 
         simulate(config, out)
         return
+    from experiments.store import extract_run
+
+    staging = Path(out).parent / f".{Path(out).name}.reused"
+    shutil.rmtree(staging, ignore_errors=True)
+    extract_run(source, found, staging)
     Path(out).mkdir(parents=True, exist_ok=True)
-    for path in sorted(Path(found).iterdir()):
-        if path.name == "identity.json":  # the sweep writes the run's identity in its own folder
-            continue
-        if path.is_dir():
-            shutil.copytree(path, Path(out) / path.name)
-        else:
-            shutil.copy2(path, Path(out) / path.name)
+    for path in sorted(staging.iterdir()):
+        if path.name != "identity.json":  # the sweep writes the run's identity in its own folder
+            shutil.move(str(path), Path(out) / path.name)
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 def reusing_model(source: Path) -> Any:

@@ -214,10 +214,12 @@ def _summary_of(con: duckdb.DuckDBPyConnection, table: str, metrics: tuple[str, 
 
 def band_of(folder: Path) -> tuple[str, bool]:
     """What the bands of a sweep include, from its manifest: ("parameters and seeds" | "seed noise only", whether
-    its scenarios share parameter draws and seeds run by run, so differences are paired on the replicate)."""
+    its scenarios share parameter draws and seeds, or seeds (`paired_seeds`), run by run, so differences are
+    paired on the replicate)."""
     manifest = folder / "manifest.json"
     doc = json.loads(manifest.read_text("utf-8")) if manifest.is_file() else {}
-    return str(doc.get("band") or "seed noise only"), doc.get("parameter_draws") is not None
+    paired_seeds = (doc.get("spec") or {}).get("paired_seeds") is True   # every scenario on the baseline's seeds
+    return str(doc.get("band") or "seed noise only"), doc.get("parameter_draws") is not None or paired_seeds
 
 
 def _moments(rows: pd.DataFrame, by: list[str], metric: str) -> pd.DataFrame:

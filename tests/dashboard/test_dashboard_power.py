@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -98,7 +99,7 @@ def test_the_form_proposes_seeds_and_says_whether_the_baseline_is_reused(pages: 
 
 
 def test_a_matching_scenario_runs_the_main_sweep_baseline_seeds_and_badges_its_effects(
-        pages: dict[str, Any]) -> None:
+        pages: dict[str, Any], tmp_path: Path) -> None:
     values = {"base": "historical", "city": "chengdu", "quota_factor": 3.0, "min_score_shift": 0, "indicator": None,
               "indicator_factor": 1, "district_bonus_factor": 1, "talent_age_shift": 0, "name": "sized",
               "end": 2013, "replications": 2, "scale": 20000}
@@ -121,17 +122,27 @@ def test_a_matching_scenario_runs_the_main_sweep_baseline_seeds_and_badges_its_e
     assert len(a) and np.array_equal(a, b)
     # and they were copied, not run again: each baseline run's files are the main sweep's, manifest included
     assert "copied from the main sweep dash_fixture" in str(result)
-    for run in sorted((mine.folder / "runs").glob(f"s{int(base_key, 16):015x}-r*")):
+    from experiments.store import extract_run, query
+
+    mine_runs = set(query(mine.folder, "SELECT run_id FROM runs")["run_id"])
+    main_runs = set(query(main.folder, "SELECT run_id FROM runs")["run_id"])
+    shared = sorted(mine_runs & main_runs)
+    assert len(shared) == 2 and all(r.startswith(f"s{int(base_key, 16):015x}-r") for r in shared)
+    for run in shared:   # written back from each sweep's dataset: the baseline run's files are the main sweep's
+        extract_run(mine.folder, run, tmp_path / "mine" / run)
+        extract_run(main.folder, run, tmp_path / "main" / run)
         for name in ("manifest.json", "city_year.parquet"):
-            assert (run / name).read_bytes() == (main.folder / "runs" / run.name / name).read_bytes()
-    others = [r for r in (mine.folder / "runs").glob("s*-r*") if not (main.folder / "runs" / r.name).exists()]
-    assert len(others) == 2  # the scenario's own two runs were simulated
+            assert (tmp_path / "mine" / run / name).read_bytes() == (tmp_path / "main" / run / name).read_bytes()
+    assert len(mine_runs - main_runs) == 2  # the scenario's own two runs were simulated
     # on common seeds a city the levers do not touch runs the same draws in both arms: no effect there, not noise
     from dashboard.findings import experiment_findings
 
     reform = mine.scenarios().set_index("regimes")["key"].drop("historical").iloc[0]
     found = experiment_findings(mine, reform, base_key, 2013, ["guangzhou", "shenzhen"])
     assert found and all(f.paired and f.diff == 0 and not f.distinguishable for f in found)
+    from experiments.store import band_of
+
+    assert band_of(mine.folder)[1] and not band_of(main.folder)[1]  # the difference tables pair on the seed too
     badges = {"en": ("distinguishable from noise", "within noise"), "zh": ("可与噪声区分", "在噪声范围内")}
     for lang, words in badges.items():
         reform = mine.scenarios().set_index("regimes")["key"].drop("historical").iloc[0]
