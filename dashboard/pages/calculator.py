@@ -188,6 +188,7 @@ def calculate_all(values: dict[str, Any], lang: str) -> tuple[pd.DataFrame, pd.D
     """Totals (with the line's status read with the points route, the open channels and the indicators scored on
     assumptions), breakdowns (each row saying whether its scoring is cited or assumed, beside the points) and
     channels of the profile under each regime of its city, and the city."""
+    from dashboard.glossary import regime_name
     from policies.calculator import calculate
     from policies.cities import CITIES, CITY_NAMES, city_of_adcode
 
@@ -204,12 +205,12 @@ def calculate_all(values: dict[str, Any], lang: str) -> tuple[pd.DataFrame, pd.D
                        "route_reason": result.points_route_reason, "open": result.open_channels,
                        "assumed": len(result.assumed_indicators), "indicators": len(result.breakdown)})
         for row in result.breakdown:
-            parts.append({t("regime", lang): regime.name, t("indicator", lang): row.indicator,
+            parts.append({t("regime", lang): regime_name(regime.name, lang), t("indicator", lang): row.indicator,
                           t("points", lang): float(row.points),
                           t("basis", lang): t("basis_assumed" if row.assumed else "basis_cited", lang),
                           t("article", lang): row.ref})
         for route in result.channels:
-            channels.append({t("regime", lang): regime.name, t("channel", lang): route.channel,
+            channels.append({t("regime", lang): regime_name(regime.name, lang), t("channel", lang): route.channel,
                              t("eligible", lang): t("yes" if route.eligible else "no", lang),
                              t("reason", lang): "" if route.eligible else route.reason})
     return pd.DataFrame(totals), pd.DataFrame(parts), pd.DataFrame(channels), city

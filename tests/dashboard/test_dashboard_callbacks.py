@@ -110,6 +110,16 @@ def test_points_calculator_matches_the_worked_case(pages: dict[str, Any]) -> Non
     assert {row["Points"] for row in out[2]} >= {80.0}  # numbers, not text
 
 
+def test_the_calculator_names_regimes_in_the_reader_s_language(pages: dict[str, Any]) -> None:
+    """First-use review: Chinese mode left regime names in English (``talent_only``) in the calculator's tables."""
+    calc = pages["calculator"]
+    values = dict(calc.DEFAULTS, date="2017-06-01", home_district=440306, work_district=440306)
+    for lang, expected in (("zh", {"深圳", "仅限人才", "放开落户", "严格控制"}),
+                           ("en", {"Shenzhen", "Talent only", "Open registration", "Strict control"})):
+        _, parts, channels, _ = calc.calculate_all(values, lang)
+        assert set(parts.iloc[:, 0]) == set(channels.iloc[:, 0]) == expected
+
+
 def test_calculator_page_says_a_closed_route_assumed_scoring_and_takes_a_registered_lease(
         pages: dict[str, Any]) -> None:
     """First-use review: no registered-lease option (every renter: "no stable home"), 106 beside a line of 100
