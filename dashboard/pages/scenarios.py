@@ -28,10 +28,14 @@ _LABELS = {"base": "base_regime", "city": "lever_city", "indicator": "indicator_
            "end": "end_year"}
 
 
-def _regime_options() -> list[dict[str, str]]:
+def _regime_options(lang: str = "en") -> list[dict[str, str]]:
+    """Every regime the builder can start from, by its name in the reader's language ("Chengdu", "仅限人才")."""
+    from dashboard.glossary import regime_name
     from policies.catalogue import available
 
-    return [{"label": name, "value": name} for name in available()]
+    names = {name: regime_name(name, lang) for name in available()}
+    return [{"label": label[:1].upper() + label[1:] if lang_of(lang) == "en" else label, "value": name}
+            for name, label in names.items()]
 
 
 def _num(fid: str, value: Any, key: str, step: float) -> dbc.Input:
@@ -56,7 +60,7 @@ def layout(lang: str | None = None, exp: str | None = None, base: str | None = N
     d = Levers()
     col = dbc.Col
     form = [
-        dbc.Row([col([dbc.Label(t("base_regime", lang)), dcc.Dropdown(_regime_options(), base, id="sb-base",
+        dbc.Row([col([dbc.Label(t("base_regime", lang)), dcc.Dropdown(_regime_options(lang), base, id="sb-base",
                                                                        clearable=False)], md=2),
                  col([dbc.Label(t("lever_city", lang)), dcc.Dropdown(_city_options(base, lang), city, id="sb-city",
                                                                       clearable=False)], md=2),

@@ -120,6 +120,13 @@ def test_the_calculator_names_regimes_in_the_reader_s_language(pages: dict[str, 
         assert set(parts.iloc[:, 0]) == set(channels.iloc[:, 0]) == expected
 
 
+def test_the_builder_offers_regimes_by_name(pages: dict[str, Any]) -> None:
+    """The starting regime is chosen by its name in the reader's language, not its identifier."""
+    en, zh = str(pages["scenarios"].layout(lang="en")), str(pages["scenarios"].layout(lang="zh"))
+    assert "'label': 'Talent only', 'value': 'talent_only'" in en and "'label': 'talent_only'" not in en
+    assert "'label': '仅限人才', 'value': 'talent_only'" in zh and "'label': '历史政策', 'value': 'historical'" in zh
+
+
 def test_calculator_page_says_a_closed_route_assumed_scoring_and_takes_a_registered_lease(
         pages: dict[str, Any]) -> None:
     """First-use review: no registered-lease option (every renter: "no stable home"), 106 beside a line of 100
