@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -98,10 +99,9 @@ def calibrate(
                           f"{len(written.parameters)} parameters, method {written.provenance['method']!r}",
                           highlight=False)
         return 0
-    from experiments.calibration.smm import CalibrationFailed, install_calibration
     from experiments.calibration.smm import calibrate as run_calibration
+    from experiments.calibration.smm import install_calibration
     from experiments.calibration.spec import load_calibration_spec
-    from experiments.ledger import SweepLocked
 
     parsed = load_calibration_spec(spec)
     if out is None:
@@ -110,13 +110,8 @@ def calibrate(
     bar, progress = _progress_bar(quiet)
     if method == "abc":
         return _calibrate_abc(parsed, out, workers, scheduler, install, bar, progress)
-    try:
-        with bar:
-            result = run_calibration(parsed, out, workers=workers, progress=progress)
-    except CalibrationFailed as exc:
-        raise _Failed(str(exc)) from None
-    except SweepLocked as exc:
-        raise _Locked(str(exc)) from None
+    with _calibration_errors(), bar:
+        result = run_calibration(parsed, out, workers=workers, progress=progress)
     out_console.print(f"calibration {out}: objective {result.objective:.3f} over "
                       f"{result.provenance['objective_terms']} targets, {result.provenance['runs']} runs",
                       highlight=False)
@@ -131,19 +126,27 @@ def calibrate(
     return 0
 
 
-def _calibrate_abc(parsed: Any, out: Path, workers: int | None, scheduler: str | None, install: bool, bar: Progress,
-                   progress: Callable[[str, dict[str, int], float], None]) -> int:
-    from experiments.calibration.abc import calibrate_abc
-    from experiments.calibration.smm import CalibrationFailed, install_calibration
+@contextmanager
+def _calibration_errors() -> Iterator[None]:
+    """A calibration that cannot go on, or a folder another process holds, as the command's one-line errors."""
+    from experiments.calibration.smm import CalibrationFailed
     from experiments.ledger import SweepLocked
 
     try:
-        with bar:
-            result = calibrate_abc(parsed, out, workers=workers, scheduler=scheduler, progress=progress)
+        yield
     except CalibrationFailed as exc:
         raise _Failed(str(exc)) from None
     except SweepLocked as exc:
         raise _Locked(str(exc)) from None
+
+
+def _calibrate_abc(parsed: Any, out: Path, workers: int | None, scheduler: str | None, install: bool, bar: Progress,
+                   progress: Callable[[str, dict[str, int], float], None]) -> int:
+    from experiments.calibration.abc import calibrate_abc
+    from experiments.calibration.smm import install_calibration
+
+    with _calibration_errors(), bar:
+        result = calibrate_abc(parsed, out, workers=workers, scheduler=scheduler, progress=progress)
     p = result.provenance
     out_console.print(f"calibration {out}: ABC-SMC, {len(p['waves'])} generations, final temperature "
                       f"{p['final_temperature']:g}, {p['runs']} runs", highlight=False)
@@ -183,8 +186,7 @@ def calibrate_coverage(
     Example: hukou calibrate-coverage --truths 8 --scale 20000 --end 2012 --population 12 --generations 2
     --discrepancy 0.1 --parameter reconsider_rate --parameter inflow_persons_per_year.central --workers 2
     """
-    from experiments.calibration.coverage import coverage_spec, coverage_summary, run_coverage
-    from experiments.calibration.smm import CalibrationFailed
+    from experiments.calibration.coverage import coverage_spec, coverage_summary, finite_sample_coverage, run_coverage
     from experiments.calibration.spec import load_calibration_spec
 
     base = load_calibration_spec(spec)
@@ -192,19 +194,14 @@ def calibrate_coverage(
                           parameters=parameter, root_seed=seed, discrepancy=discrepancy)
     out = out or Path("sweeps") / "coverage" / f"{base.name}-t{truths}-s{scale:g}-e{end}-seed{seed}"
     bar, progress = _progress_bar(quiet)
-    try:
-        with bar:
-            table = run_coverage(cspec, out, truths=truths, seed=seed, workers=workers, progress=progress)
-    except CalibrationFailed as exc:
-        raise _Failed(str(exc)) from None
+    with _calibration_errors(), bar:
+        table = run_coverage(cspec, out, truths=truths, seed=seed, workers=workers, progress=progress)
     summary = coverage_summary(table)
     out_console.print(f"coverage {out}: {truths} truths, {int(table.groupby('truth')['runs'].first().sum())} "
                       f"calibration runs, scale {scale:g}, 2010–{end}", highlight=False)
     for r in summary.itertuples():
         out_console.print(f"  {r.parameter}: inside 50% {r.inside_50:.0%}, inside 90% {r.inside_90:.0%} "
                           f"({r.cases} cases; posterior sd / prior sd {r.sd_over_prior_sd:.2f})", highlight=False)
-    from experiments.calibration.coverage import finite_sample_coverage
-
     out_console.print(f"  an exact posterior sampled by {population} equally weighted particles: inside 50% "
                       f"{finite_sample_coverage(population, 0.25, 0.75):.0%}, inside 90% "
                       f"{finite_sample_coverage(population, 0.05, 0.95):.0%}", highlight=False)
