@@ -210,17 +210,24 @@ def calibrate_coverage(
 
 
 def run_validation_command(out: Path | None, seeds: int, scale: float, workers: int | None, end: int,
-                           quiet: bool) -> int:
+                           quiet: bool, posterior: Path | None = None, draws: int = 20) -> int:
     """``hukou validate`` without a spec: the historical regimes from the census day with the installed
-    (calibrated) defaults, over several seeds, compared with every observed target."""
+    (calibrated) defaults, over several seeds, compared with every observed target; with a posterior file,
+    parameter sets drawn from it."""
     from experiments.calibration.validate import ValidationFailed, run_validation
     from experiments.ledger import SweepLocked
 
-    out = out or Path("validation") / f"scale{scale:g}-seeds{seeds}"
+    if posterior is not None:
+        from experiments.posterior import load_posterior
+
+        load_posterior(posterior)  # a missing or malformed file: its one-line error before anything runs
+    out = out or Path("validation") / (f"scale{scale:g}-seeds{seeds}"
+                                       + ("" if posterior is None else f"-draws{draws}"))
     bar, progress = _progress_bar(quiet)
     try:
         with bar:
-            report = run_validation(out, seeds=seeds, scale=scale, workers=workers, end=end, progress=progress)
+            report = run_validation(out, seeds=seeds, scale=scale, workers=workers, end=end, progress=progress,
+                                    posterior=posterior, draws=draws)
     except ValidationFailed as exc:
         raise _Failed(str(exc)) from None
     except SweepLocked as exc:

@@ -313,15 +313,21 @@ def validate(
     end: Annotated[int, typer.Option(min=2020, max=2035, help="Validation: last year simulated.")] = 2022,
     workers: Workers = None,
     quiet: Quiet = False,
+    posterior: Annotated[Path | None, typer.Option(help="Validation: draw the behavioural parameters from this "
+                                                        "posterior file (posterior.json of hukou calibrate), so "
+                                                        "the bands carry parameter and seed uncertainty.")] = None,
+    draws: Annotated[int, typer.Option(min=1, max=10000, help="Validation with --posterior: parameter sets "
+                                                             "drawn (each run with --seeds seeds).")] = 20,
 ) -> int:
     """Check a spec, or a regime or counterfactual file, without running it (keys, types, ranges, regime names,
     override parameters and values); without a
     spec, run the historical regimes with the calibrated defaults and write the simulated-against-observed report
-    (docs/validation.md). Examples: hukou validate SPEC.yaml; hukou validate --out validation/run --seeds 5"""
+    (docs/validation.md). Examples: hukou validate SPEC.yaml; hukou validate --out validation/run --seeds 5;
+    hukou validate --posterior posterior.json --draws 20 --seeds 1 (bands of parameters and seeds)"""
     if spec is None:
         from hukou_cli.calibration_commands import run_validation_command
 
-        return run_validation_command(out, seeds, scale, workers, end, quiet)
+        return run_validation_command(out, seeds, scale, workers, end, quiet, posterior, draws)
     from experiments.plan import plan_runs
     from experiments.sampling import build_design
     from experiments.spec import load_spec

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -213,21 +214,32 @@ def moments_of_runs(folder: str | Path, targets: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def comparison_table(moments: pd.DataFrame, targets: pd.DataFrame, band: float = 0.90) -> pd.DataFrame:
+def comparison_table(moments: pd.DataFrame, targets: pd.DataFrame, band: float = 0.90,
+                     discrepancy: float | None = None) -> pd.DataFrame:
     """Simulated against observed, one row per target (Flee style): the tidy table of the fit and validation reports.
 
-    ``moments`` holds one row per run (columns named by target id), all runs of one parameter set. The band is the
-    central ``band`` interval of the runs' values (seeds), ``error`` = simulated mean − observed, ``relative_error``
-    = error / observed; for an ``at_least`` target the error is zero when the simulated value reaches the bound.
+    ``moments`` holds one row per run (columns named by target id): the runs of one parameter set (seeds), or of
+    parameter sets drawn from a posterior (parameters and seeds). The band is the central ``band`` interval of the
+    runs' values, ``error`` = simulated mean − observed, ``relative_error`` = error / observed; for an ``at_least``
+    target the error is zero when the simulated value reaches the bound.
+
+    With ``discrepancy`` the table also carries the *predictive* intervals of an observation (50% and 90%): the
+    runs' values times the error the calibration's likelihood assumes, log-normal with variance σ_i² + δ²
+    (measurement and model discrepancy, docs/validation.md). The model band says where the model goes; the
+    predictive interval says where an observation should fall if model and error model are right, so its coverage
+    on held-out targets is the calibration's honest check.
     """
     lo_q, hi_q = (1 - band) / 2, 1 - (1 - band) / 2
-    rows = []
+    rows, predictive = [], []
     for t in targets.itertuples():
         values = moments[t.target_id].to_numpy(dtype=float) if t.target_id in moments else np.array([np.nan])
         values = values[np.isfinite(values)]
         mean = float(values.mean()) if len(values) else float("nan")
         lo = float(np.quantile(values, lo_q)) if len(values) else float("nan")
         hi = float(np.quantile(values, hi_q)) if len(values) else float("nan")
+        if discrepancy is not None:
+            predictive.append(_predictive_interval(values, float(np.hypot(t.sigma_rel, discrepancy)),
+                                                   float(t.observed), t.comparison))
         error = mean - float(t.observed)
         floor = float(log_floor([t.measure])[0])
         if t.comparison == "at_least":
@@ -243,4 +255,28 @@ def comparison_table(moments: pd.DataFrame, targets: pd.DataFrame, band: float =
                      else bool(hi >= float(t.observed)),
                      "runs": int(len(values)), "comparison": t.comparison, "confidence": t.confidence,
                      "note": t.note, "source": t.source})
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if discrepancy is not None:
+        table = pd.concat([table, pd.DataFrame(predictive, index=table.index)], axis=1)
+    return table
+
+
+_PREDICTIVE_NOISE = np.random.default_rng(20201101).standard_normal(400)  # fixed: the same table on every machine
+
+
+def _predictive_interval(values: np.ndarray, sd_log: float, observed: float, comparison: str) -> dict[str, Any]:
+    """The 50% and 90% predictive intervals of an observation: each run's value times exp(sd_log · z) over a fixed
+    set of 400 standard normal draws z (so the table is deterministic), and whether the observation falls inside.
+    A one-sided (``at_least``) observation is inside when the interval's upper end reaches it."""
+    if not len(values):
+        nan = float("nan")
+        return {"predictive_lo50": nan, "predictive_hi50": nan, "predictive_lo90": nan, "predictive_hi90": nan,
+                "inside_predictive50": False, "inside_predictive90": False}
+    draws = (values[:, None] * np.exp(sd_log * _PREDICTIVE_NOISE[None, :])).ravel()
+    q05, q25, q75, q95 = (float(q) for q in np.quantile(draws, [0.05, 0.25, 0.75, 0.95]))
+    if comparison == "at_least":
+        inside50, inside90 = q75 >= observed, q95 >= observed
+    else:
+        inside50, inside90 = q25 <= observed <= q75, q05 <= observed <= q95
+    return {"predictive_lo50": q25, "predictive_hi50": q75, "predictive_lo90": q05, "predictive_hi90": q95,
+            "inside_predictive50": bool(inside50), "inside_predictive90": bool(inside90)}

@@ -68,9 +68,11 @@ class ValidationReport:
         district shares of the model against persistence per city and year."""
         lines = []
         for row in self.summary[self.summary["measure"] == "all"].itertuples():
+            predictive = (f", inside the 50%/90% predictive {row.inside_predictive50:.0%}/"
+                          f"{row.inside_predictive90:.0%}" if hasattr(row, "inside_predictive90") else "")
             lines.append(f"{row.target_kind:>11}: {row.n} targets, median |rel. error| {row.median_abs_rel_error:.1%},"
-                         f" RMS log error {row.rms_log_error:.3f}, inside the seed band {row.inside_band:.0%}, "
-                         f"|z| <= 2: {row.within_2_sigma:.0%}")
+                         f" RMS log error {row.rms_log_error:.3f}, inside the 90% band {row.inside_band:.0%}"
+                         f"{predictive}, |z| <= 2: {row.within_2_sigma:.0%}")
         for r in self.share_errors.itertuples():
             plural = "" if r.districts == 1 else "s"
             lines.append(f"district shares {r.city} {int(r.year)}: model {r.model_mae_pp:.2f} pp, 2010 carried "
@@ -78,12 +80,20 @@ class ValidationReport:
         return lines
 
 
-def validation_spec(seeds: int, scale: float, end: int, root_seed: int) -> dict[str, Any]:
-    """The sweep spec of a validation run (historical regimes, default behaviour, ``seeds`` replications)."""
-    return {"name": "validation", "description": "historical regimes with the installed (calibrated) defaults",
-            "levers": {"regimes": ["historical"]}, "constants": {"step_months": 3},
-            "outcomes": ["residents", "hukou_residents", "migrants", "settlements_total"],
-            "replications": seeds, "scale": scale, "start": 2010, "end": end, "root_seed": root_seed}
+def validation_spec(seeds: int, scale: float, end: int, root_seed: int, posterior: Path | None = None,
+                    draws: int = 20) -> dict[str, Any]:
+    """The sweep spec of a validation run (historical regimes, default behaviour, ``seeds`` replications); with a
+    posterior file, ``draws`` parameter sets drawn from it, each run with ``seeds`` seeds, so the bands carry
+    parameter and seed uncertainty."""
+    spec: dict[str, Any] = {
+        "name": "validation", "description": "historical regimes with the installed (calibrated) defaults",
+        "levers": {"regimes": ["historical"]}, "constants": {"step_months": 3},
+        "outcomes": ["residents", "hukou_residents", "migrants", "settlements_total"],
+        "replications": seeds, "scale": scale, "start": 2010, "end": end, "root_seed": root_seed}
+    if posterior is not None:
+        spec["description"] = "historical regimes with parameter sets drawn from a posterior"
+        spec["parameter_draws"] = {"file": str(Path(posterior).resolve()), "draws": draws}
+    return spec
 
 
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
@@ -101,6 +111,8 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
                          "mean_rel_error": float(ok["relative_error"].mean()) if len(ok) else np.nan,
                          "rms_log_error": float(np.sqrt(np.mean(log_err ** 2))) if len(ok) else np.nan,
                          "inside_band": float(ok["inside_band"].mean()) if len(ok) else np.nan,
+                         **{column: float(ok[column].mean()) if len(ok) else np.nan
+                            for column in ("inside_predictive50", "inside_predictive90") if column in ok},
                          "within_2_sigma": float((ok["z"].abs() <= 2).mean()) if len(ok) else np.nan})
     return pd.DataFrame(rows)
 
@@ -287,25 +299,53 @@ def _series_section(series: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _band_sentence(manifest: dict[str, Any]) -> str:
+    """What the report's bands include: seed noise at the installed defaults, or parameters drawn from a
+    posterior and seeds; and what the predictive intervals add."""
+    u = manifest.get("uncertainty") or {"bands": "seeds", "discrepancy": float("nan")}
+    if u["bands"] == "seeds":
+        band = ("Bands are the central 90% of the seeds at the installed defaults (stochastic uncertainty only, "
+                "not parameter uncertainty). ")
+    else:
+        band = (f"Bands are the central 90% of {u['draws']} parameter sets drawn from the posterior "
+                f"`{Path(u['posterior']).name}` ({u['method']}, {u['samples']} weighted samples), "
+                f"{manifest['seeds']} seed(s) each: parameter and seed uncertainty. ")
+    return band + ("Predictive intervals (50%, 90%) add the calibration's error model to the runs: log-normal, "
+                   f"variance σ_i² + {u['discrepancy']:g}² (measurement and model discrepancy); an honest model "
+                   "and error model put about 50% and 90% of held-out observations inside them. ")
+
+
+def _parameters_sentence(manifest: dict[str, Any]) -> str:
+    """The installed calibrated values, and which of them the posterior's draws replace."""
+    installed = ", ".join(f"`{k}` = {v:g}" for k, v in manifest["calibrated"].items()) or "none (priors only)"
+    drawn = (manifest.get("uncertainty") or {}).get("parameters")
+    if not drawn:
+        return f"Calibrated parameters in effect: {installed}."
+    return (f"Drawn from the posterior in each run: {', '.join(f'`{k}`' for k in drawn)}; installed calibrated "
+            f"values (in effect for any parameter not drawn): {installed}.")
+
+
 def _markdown(table: pd.DataFrame, summary: pd.DataFrame, manifest: dict[str, Any],
               shares: pd.DataFrame | None = None, share_errors: pd.DataFrame | None = None) -> str:
     lines = ["# Validation report", "",
              f"Historical regimes from the 2010 census day to {manifest['end']}, {manifest['seeds']} seeds at "
-             f"{manifest['scale']:g} persons per agent, with the installed defaults "
-             f"(code {manifest['code_version']}, {manifest['created']}).", "",
-             "Calibrated parameters in effect: "
-             + (", ".join(f"`{k}` = {v:g}" for k, v in manifest["calibrated"].items()) or "none (priors only)")
-             + ".", "",
+             f"{manifest['scale']:g} persons per agent"
+             + (", with the installed defaults " if (manifest.get("uncertainty") or {}).get("posterior") is None
+                else f" for each of {manifest['uncertainty']['draws']} parameter sets drawn from a posterior ")
+             + f"(code {manifest['code_version']}, {manifest['created']}).", "",
+             _parameters_sentence(manifest), "",
              "Target kinds: `calibration` = fitted by `hukou calibrate` (in-sample); `validation` = held out, never "
              "used in fitting; `initial` = the census-day state the model starts from (checks the set-up only). "
-             "Bands are the central 90% of the seeds (stochastic uncertainty only, not parameter uncertainty). "
-             "z = log error / measurement sigma.", "",
+             + _band_sentence(manifest) + "z = log error / measurement sigma.", "",
              "![series](series.png)", "", "![errors](errors.png)", "", "## Error measures", "",
              "| kind | measure | n | median abs. rel. error | mean rel. error (bias) | RMS log error | "
-             "inside seed band | within 2 sigma |", "|---|---|---|---|---|---|---|---|"]
+             "inside 90% band | inside 50% / 90% predictive | within 2 sigma |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in summary.itertuples():
+        predictive = (f"{r.inside_predictive50:.0%} / {r.inside_predictive90:.0%}"
+                      if hasattr(r, "inside_predictive90") else "—")
         lines.append(f"| {r.target_kind} | {r.measure} | {r.n} | {r.median_abs_rel_error:.1%} | "
-                     f"{r.mean_rel_error:+.1%} | {r.rms_log_error:.3f} | {r.inside_band:.0%} | "
+                     f"{r.mean_rel_error:+.1%} | {r.rms_log_error:.3f} | {r.inside_band:.0%} | {predictive} | "
                      f"{r.within_2_sigma:.0%} |")
     shares = pd.DataFrame() if shares is None else shares
     share_errors = pd.DataFrame() if share_errors is None else share_errors
@@ -338,10 +378,35 @@ def _markdown(table: pd.DataFrame, summary: pd.DataFrame, manifest: dict[str, An
     return "\n".join(lines) + "\n"
 
 
+def _uncertainty(posterior: Path | None, draws: int) -> dict[str, Any]:
+    """What the bands of a validation carry, for its manifest and report, and the model discrepancy δ of the
+    predictive intervals: the posterior's (its calibration spec's), else the shipped calibration spec's."""
+    from experiments.calibration.spec import load_calibration_spec
+
+    if posterior is None:
+        return {"bands": "seeds", "discrepancy": load_calibration_spec().model_discrepancy}
+    from experiments.integrity import digest_file
+    from experiments.posterior import load_posterior
+
+    loaded = load_posterior(posterior)
+    spec = loaded.provenance.get("spec") or {}
+    discrepancy = spec.get("model_discrepancy", load_calibration_spec().model_discrepancy)
+    return {"bands": "seeds" if loaded.is_point else "parameters and seeds", "discrepancy": float(discrepancy),
+            "posterior": str(posterior), "sha256": digest_file(Path(posterior))[0], "draws": draws,
+            "method": loaded.provenance.get("method_short") or loaded.provenance.get("method"),
+            "samples": len(loaded.samples), "parameters": list(loaded.parameters)}
+
+
 def run_validation(out: str | Path, *, seeds: int = 5, scale: float = 1000.0, workers: int | None = None,
                    end: int = 2022, root_seed: int = 20101101, targets: pd.DataFrame | None = None,
-                   progress: Progress | None = None) -> ValidationReport:
-    """Run the validation sweep into ``out/sweep`` (resumed if present) and write the report next to it."""
+                   progress: Progress | None = None, posterior: Path | None = None,
+                   draws: int = 20) -> ValidationReport:
+    """Run the validation sweep into ``out/sweep`` (resumed if present) and write the report next to it.
+
+    With ``posterior`` (a posterior.json of ``hukou calibrate``) the runs draw ``draws`` parameter sets from it,
+    ``seeds`` seeds each: the bands then carry parameter and seed uncertainty, and the predictive intervals add the
+    calibration's error model (measurement σ and its model discrepancy), so their coverage of the held-out
+    targets checks the posterior. Without it the bands are seed noise at the installed defaults."""
     from experiments.spec import spec_from_dict
     from experiments.sweep import run_sweep
     from sim.params import calibrated_parameters
@@ -350,13 +415,14 @@ def run_validation(out: str | Path, *, seeds: int = 5, scale: float = 1000.0, wo
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     targets = load_targets() if targets is None else targets
-    spec = spec_from_dict(validation_spec(seeds, scale, end, root_seed), "validation")
+    spec = spec_from_dict(validation_spec(seeds, scale, end, root_seed, posterior, draws), "validation")
+    uncertainty = _uncertainty(posterior, draws)
     summary = run_sweep(spec, out / "sweep", workers=workers,
                         progress=None if progress is None else (lambda c, s: progress("validation", c, s)))
     if not summary.ok:
         raise ValidationFailed(f"{len(summary.failed)} validation runs failed; see hukou status {out / 'sweep'}")
     moments = moments_of_runs(out / "sweep", targets)
-    table = comparison_table(moments, targets)
+    table = comparison_table(moments, targets, discrepancy=uncertainty["discrepancy"])
     table = table[[*TABLE_COLUMNS, *[c for c in table.columns if c not in TABLE_COLUMNS]]]
     errors = summarise(table)
     series = _series(out / "sweep")
@@ -375,7 +441,7 @@ def run_validation(out: str | Path, *, seeds: int = 5, scale: float = 1000.0, wo
     _plot_errors(table, out / "errors.png")
     _plot_shares(shares, out / "district_shares.png")
     manifest = {"seeds": seeds, "scale": scale, "end": end, "root_seed": root_seed, "code_version": code_version(),
-                "calibrated": calibrated_parameters(),
+                "calibrated": calibrated_parameters(), "uncertainty": uncertainty,
                 "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "sweep": str(out / "sweep"), "table_columns": list(table.columns)}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8")

@@ -89,3 +89,27 @@ def test_objective_zero_at_the_observations_and_one_sided_bounds() -> None:
     # model discrepancy widens every target's error in quadrature
     loose = objective(short, targets, discrepancy=0.1)["objective"].iloc[0]
     assert loose == pytest.approx(expected / 2)
+
+
+def test_predictive_intervals_add_the_error_model_and_count_coverage() -> None:
+    """The predictive interval of an observation widens the runs' spread by the error model (σ_i² + δ²): an
+    observation 5% off runs that all agree lies outside their band but inside the predictive 90% interval when
+    σ_i is 10%, and outside it when the error model is tight; one-sided targets count as inside once reached."""
+    from experiments.calibration.targets import comparison_table
+
+    targets = pd.DataFrame({"target_id": ["a", "b"], "city": ["shenzhen"] * 2, "year": [2015.0] * 2,
+                            "measure": ["residents"] * 2, "target_kind": ["validation"] * 2,
+                            "observed": [105.0, 300.0], "sigma_rel": [0.10, 0.01],
+                            "comparison": ["equal", "at_least"], "confidence": ["high"] * 2, "note": [""] * 2,
+                            "source": [""] * 2})
+    moments = pd.DataFrame({"a": [100.0, 100.0, 100.0], "b": [100.0, 100.0, 100.0]})
+    wide = comparison_table(moments, targets, discrepancy=0.0).set_index("target_id")
+    assert not wide.loc["a", "inside_band"] and wide.loc["a", "inside_predictive90"]
+    assert wide.loc["a", "predictive_lo90"] < 100.0 < wide.loc["a", "predictive_hi90"]
+    assert not wide.loc["b", "inside_predictive90"]  # 100 never reaches a bound of 300 with 1% error
+    tight = comparison_table(moments.assign(a=[100.0] * 3), targets.assign(sigma_rel=[0.001, 0.01]),
+                             discrepancy=0.001).set_index("target_id")
+    assert not tight.loc["a", "inside_predictive90"]
+    assert "predictive_lo90" not in comparison_table(moments, targets).columns  # only when asked for
+    again = comparison_table(moments, targets, discrepancy=0.0)
+    pd.testing.assert_frame_equal(again.set_index("target_id"), wide)  # deterministic

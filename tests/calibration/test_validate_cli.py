@@ -73,3 +73,49 @@ def test_bad_calibration_spec_is_one_line_exit_2(tmp_path: Path, capsys: pytest.
 def test_missing_calibration_spec_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["calibrate", "--spec", str(tmp_path / "nope.yaml"), "--no-install", "--quiet"]) == 2
     assert "nope.yaml" in capsys.readouterr().err
+
+def _two_point_posterior(path: Path) -> Path:
+    """A posterior of two parameter sets (the installed calibration and a higher wage weight), equal weights."""
+    from experiments.posterior import write_posterior
+    from sim.params import calibrated_parameters
+
+    base = dict(calibrated_parameters())
+    other = {**base, "beta_wage": base["beta_wage"] * 1.5}
+    write_posterior(path, [base, other], [0.5, 0.5], {
+        "method": "test", "method_short": "two points", "targets": [], "waves": [], "runs": 0, "seeds": {},
+        "code_version": "test", "date": "2026-12-02", "spec": {"model_discrepancy": 0.05}})
+    return path
+
+
+def test_validate_with_a_posterior_draws_parameters_and_states_it(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture) -> None:
+    posterior = _two_point_posterior(tmp_path / "posterior.json")
+    out = tmp_path / "validation"
+    code = main(["validate", "--out", str(out), "--posterior", str(posterior), "--draws", "4", "--seeds", "1",
+                 "--scale", "40000", "--end", "2020", "--workers", "1", "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    import json
+
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert manifest["uncertainty"]["bands"] == "parameters and seeds"
+    assert manifest["uncertainty"]["discrepancy"] == 0.05  # the posterior's own error model, not the default
+    draws = pd.read_parquet(out / "sweep" / "draws.parquet")
+    assert len(draws) == 4 and draws["beta_wage"].nunique() == 2  # both parameter sets are drawn
+    table = pd.read_parquet(out / "validation_table.parquet")
+    reached = table[table["year"] <= 2020.0]
+    # the predictive interval adds the error model to the runs, so it contains the model's own band
+    assert (reached["predictive_lo90"] <= reached["simulated_lo"]).all()
+    assert (reached["predictive_hi90"] >= reached["simulated_hi"]).all()
+    assert (reached["predictive_lo50"] <= reached["predictive_hi50"]).all()
+    summary = pd.read_csv(out / "validation_summary.csv")
+    assert summary["inside_predictive90"].between(0, 1).all()
+    report = (out / "report.md").read_text("utf-8")
+    assert "parameter and seed uncertainty" in report and "Drawn from the posterior in each run" in report
+    assert "predictive" in capsys.readouterr().out
+
+
+def test_validate_with_a_missing_posterior_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code = main(["validate", "--out", str(tmp_path / "v"), "--posterior", str(tmp_path / "nope.json"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "nope.json" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "v").exists()  # nothing was started
