@@ -73,6 +73,11 @@ def test_abc_calibration_writes_a_posterior_and_resumes_identically(tmp_path: Pa
     assert p["runs"] == sum(len(load_posterior(f).samples) for f in (out / "batches").glob("*.json"))
     assert p["final_temperature"] == 1.0 and p["exact"]
     assert (out / "abc.db").is_file() and (out / "report.md").is_file()
+    # prior against posterior and what the targets identify, per parameter
+    summary = pd.read_csv(out / "posterior_summary.csv")
+    assert summary.loc[0, "prior_sd"] == pytest.approx((2_600_000 - 600_000) / np.sqrt(12))
+    assert summary.loc[0, "identification"] in {"pinned down", "partly", "not identified"}
+    assert "sd / prior sd" in (out / "report.md").read_text("utf-8")
     # every evaluation is a run of a sweep batch: one sweep folder per batch, all of its runs published
     batches = sorted(d for d in (out / "batches").iterdir() if d.is_dir())
     assert len(batches) >= 2 and all((d / "manifest.json").is_file() for d in batches)
@@ -104,3 +109,21 @@ def test_abc_refuses_an_smm_folder_and_an_unknown_method(tmp_path: Path, capsys:
     assert "SMM calibration" in capsys.readouterr().err
     assert main(["calibrate", "--method", "mcmc", "--no-install", "--quiet"]) == 2
     assert "unknown method 'mcmc'" in capsys.readouterr().err
+
+
+def test_identification_and_posterior_correlations() -> None:
+    """The posterior sd against the prior's names what the data pin down; a weighted correlation finds a ridge."""
+    from experiments.calibration.abc import _strong_pairs, identification, weighted_correlations
+
+    assert [identification(r) for r in (0.1, 0.5, 0.9)] == ["pinned down", "partly", "not identified"]
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=500)
+    frame = pd.DataFrame({"pool": a, "cost": a + 0.1 * rng.normal(size=500), "free": rng.normal(size=500)})
+    weights = np.full(500, 1 / 500)
+    corr = weighted_correlations(frame, weights)
+    assert corr.loc["pool", "cost"] > 0.95 and abs(corr.loc["pool", "free"]) < 0.15
+    assert [(x, y) for x, y, _ in _strong_pairs(corr)] == [("pool", "cost")]
+    # the weights count: weight only on particles where free follows pool makes them correlate
+    follows = np.abs(frame["free"] - frame["pool"]) < 0.3
+    tilted = np.where(follows, 1.0, 0.0) / follows.sum()
+    assert weighted_correlations(frame, tilted).loc["pool", "free"] > 0.9
