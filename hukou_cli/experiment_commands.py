@@ -342,9 +342,11 @@ def validate(
     parsed = load_spec(spec)
     design = build_design(parsed)
     runs = len(plan_runs(parsed, design))
-    out_console.print(f"{spec}: ok — {parsed.name}: {len(design.scenarios)} scenarios × {parsed.replications} "
-                      f"replications = {runs} runs ({parsed.sampler.method}), {parsed.start}–{parsed.end}, "
-                      f"scale {parsed.scale:g}", highlight=False)
+    drawing = parsed.parameter_draws
+    drawn = f"{drawing.draws} parameter draws ({Path(drawing.file).name}) × " if drawing is not None else ""
+    out_console.print(f"{spec}: ok — {parsed.name}: {len(design.scenarios)} scenarios × {drawn}"
+                      f"{parsed.replications} replications = {runs} runs ({parsed.sampler.method}), "
+                      f"{parsed.start}–{parsed.end}, scale {parsed.scale:g}", highlight=False)
     return 0
 
 
