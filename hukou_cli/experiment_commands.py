@@ -195,7 +195,9 @@ def status(
 def query(
     folder: Annotated[Path, typer.Argument(help="Sweep folder.")],
     sql: Annotated[str, typer.Argument(help="SQL over the views runs, scenarios, city_year, district_year, "
-                                            "run_files, summary_city_year, summary_district_year.")],
+                                            "run_files, summary_city_year, summary_district_year, "
+                                            "summary_difference_city_year, summary_difference_district_year "
+                                            "(their band column: what the interval includes, from the manifest).")],
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
     limit: Annotated[int, typer.Option(help="Rows shown in the table (CSV prints all).")] = 50,
 ) -> None:
