@@ -76,6 +76,7 @@ def band_note(band: Band | None, lang: str) -> str:
         if band is not None and band.paired:
             text += ("" if lang_of(lang) == "zh" else " ") + t("band_note_paired_seeds", lang)
         return text
-    method = band.method or "?"
+    # the point estimate's method is a fixed phrase (experiments.posterior): said in the reader's language
+    method = t("method_point_estimate", lang) if band.method == "point estimate" else (band.method or "?")
     key = "band_note_parameters" if band.parameters else "band_note_point"
     return t(key, lang).format(draws=band.draws, distinct=band.distinct, method=method, seeds=band.seeds)

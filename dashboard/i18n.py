@@ -190,6 +190,7 @@ LABELS: dict[str, dict[str, str]] = {
         "briefing_levels_table": "Levels in {year}", "briefing_metrics": "What the metrics mean",
         "briefing_caveats": "Caveats",
         "noise_seeds": "seed noise", "noise_parameters": "parameter and seed uncertainty",
+        "method_point_estimate": "point estimate",
         "band_note_no_draws": "The bands are seed noise only: every run holds the behavioural parameters at their "
                               "calibrated values, so the uncertainty of those parameters is not in any band (issue "
                               "13). An effect distinguishable from seed noise may still lie within it.",
@@ -378,6 +379,7 @@ LABELS: dict[str, dict[str, str]] = {
         "briefing_tables": "数据表", "briefing_effects_table": "相对基准的效应",
         "briefing_levels_table": "{year}年的水平值", "briefing_metrics": "指标的含义", "briefing_caveats": "注意事项",
         "noise_seeds": "种子噪声", "noise_parameters": "参数与种子的不确定性",
+        "method_point_estimate": "点估计",
         "band_note_no_draws": "区间只反映种子噪声：每次运行的行为参数都固定在校准值，这些参数的不确定性不在任何区间内"
                               "（议题13）。可与种子噪声区分的效应仍可能落在参数不确定性之内。",
         "band_note_paired_seeds": "改革方案与基准使用相同的种子，效应的区间按种子逐一配对。",
