@@ -13,13 +13,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-## run: the default comparison (experiments/specs/compare_regimes.yaml: historical vs counterfactuals, 3 seeds,
-## scale 100, 2010-2035), then the dashboard over it at http://127.0.0.1:8050/. The sweep folder is named after
-## the spec and code hashes: a finished sweep of the same spec and code is reused, never recomputed.
+## run: the default comparison (experiments/specs/compare_regimes.yaml: historical vs counterfactuals, 3 parameter
+## sets drawn from the shipped posterior × 1 seed, scale 100, 2010-2035), then the dashboard over it at
+## http://127.0.0.1:8050/. The sweep folder is named after the spec, code and posterior hashes
+## (experiments.sweep.folder_name): a finished sweep of the same three is reused, never recomputed.
 COMPARE_SPEC := experiments/specs/compare_regimes.yaml
 COMPARE_OUT = sweeps/$$($(BIN)/python -c 'from experiments.spec import load_spec; \
-	from sim.run import code_version; spec = load_spec("$(COMPARE_SPEC)"); \
-	print(spec.name + "-" + spec.spec_hash()[:8] + "-" + code_version().rsplit(".", 1)[-1])')
+	from experiments.sweep import folder_name; print(folder_name(load_spec("$(COMPARE_SPEC)")))')
 run: $(STAMP)
 	@out=$(COMPARE_OUT) && \
 	$(BIN)/hukou sweep $(COMPARE_SPEC) --out $$out && \

@@ -25,7 +25,7 @@ from dashboard.i18n import t
 
 __all__ = ["PAGES", "shell", "manifest_panel", "report_manifest_body", "report_manifest_panel", "table", "graph",
            "sync_url", "first", "error_alert", "href", "summary_unavailable", "table_data", "csv_export", "csv_name",
-           "csv_params", "caveats", "resolve_experiment", "reproduce_box"]
+           "csv_params", "caveats", "resolve_experiment", "reproduce_box", "band_badge"]
 
 PAGES = (("overview", "/"), ("compare", "/compare"), ("map", "/map"), ("calculator", "/calculator"),
          ("scenarios", "/scenarios"), ("validation", "/validation"))
@@ -400,3 +400,12 @@ def regime_notes(options: list[dict[str, str]], keys: list[str] | None, lang: st
                          html.Ul([html.Li([html.B(o["label"] + ": "), o["title"]]) for o in chosen],
                                  className="mb-1")],
                         open=True, className="small text-muted mb-2")
+
+
+def band_badge(band: Any, lang: str, ident: str) -> dbc.Badge:
+    """The visible label of what a page's bands include: "Band includes: parameters and seeds" (the sweep drew
+    several parameter sets from a posterior) or "Band includes: seed noise only" (``dashboard.bands``)."""
+    from dashboard.bands import band_badge_text
+
+    return dbc.Badge(band_badge_text(band, lang), color="info" if band.parameters else "light", text_color="dark",
+                     className="band-badge fw-normal", id=ident)

@@ -35,6 +35,7 @@ import pandas as pd
 from sim.metrics import CITY_METRICS, COMPARE_METRICS, ZONE_SQL
 
 if TYPE_CHECKING:
+    from dashboard.bands import Band
     from experiments.dataset import Layout
     from experiments.integrity import Damage
 
@@ -202,6 +203,14 @@ class Experiment:
         if not inside(self.folder, path):
             raise ValueError(f"experiment {self.id}: manifest.json points outside its folder")
         return json.loads(path.read_text("utf-8"))
+
+    @cached_property
+    def band(self) -> Band:
+        """What this sweep's bands include and whether its scenarios are paired run by run, from its manifest
+        (``dashboard.bands.sweep_band``): what every page, finding and briefing says of its bands."""
+        from dashboard.bands import sweep_band
+
+        return sweep_band(self.folder, self.manifest)
 
     @cached_property
     def manifest_hash(self) -> str:

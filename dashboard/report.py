@@ -1,9 +1,10 @@
 """The briefing report: one self-contained HTML file of a sweep, in English or Chinese, for a policy office.
 
 It holds what a reader needs without the dashboard: the key findings of each reform against the baseline (the
-sentences of ``dashboard.findings``), figures of the headline outcomes over time per city with their seed bands,
-the numbers in tables with their units, what each regime is and what each metric means, the caveats (validation per
-city; the bands are seed noise only) and the manifest with the commands that reproduce it. plotly.js is written
+sentences of ``dashboard.findings``), figures of the headline outcomes over time per city with their bands, the
+numbers in tables with their units, what each regime is and what each metric means, the caveats (validation per
+city; what the bands include, from the sweep's manifest: parameters and seeds, or seed noise only,
+``dashboard.bands``) and the manifest with the commands that reproduce it. plotly.js is written
 into the file once, so it opens offline and from an e-mail attachment: nothing is fetched from a network.
 
 ``hukou report SWEEP --lang zh --out FILE.html`` writes it; the compare page's "Download briefing" button sends the
@@ -21,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from dashboard.bands import band_badge_text, band_note, noise_words
 from dashboard.data import DamagedResults, Experiment, reproduce_command
 from dashboard.figures import GRAPH_CONFIG, PALETTE, _base_layout, _rgba
 from dashboard.findings import (
@@ -61,6 +63,7 @@ table{border-collapse:collapse;font-size:.85em;margin:.5em 0 1em}th,td{border:1p
 th{background:#f4f4f4;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
 li{margin:.25em 0}.muted{color:#666}.yes{font-weight:600}pre{background:#f6f6f6;padding:.6em;overflow-x:auto}
 .note{font-size:.9em;color:#555}
+.band{font-weight:600;color:#222;border:1px solid #999;border-radius:.3em;padding:0 .35em}
 """
 
 
@@ -212,6 +215,8 @@ def build_report(experiment: Experiment, lang: str, command: str | None = None) 
     year = ends[-1] if ends else math.nan
     cities = [c for c in CITIES if c in set(summary["city"])]
     census = shipped_census_errors()
+    band = experiment.band
+    noise = noise_words(band, lang)
     parts: list[str] = []
 
     title = t("briefing_title", lang).format(name=experiment.title)
@@ -222,8 +227,9 @@ def build_report(experiment: Experiment, lang: str, command: str | None = None) 
 
     # key findings, reform by reform
     parts.append(f"<h2>{_e(t('key_findings', lang))}</h2>")
-    parts.append(f'<p class="note">{_e(t("findings_note", lang).format(year=_year(year)))} '
-                 f'{_e(t("briefing_seeds_note", lang))}</p>')
+    parts.append(f'<p class="note"><span class="band" id="band">{_e(band_badge_text(band, lang))}</span> '
+                 f'{_e(t("findings_note", lang).format(year=_year(year)))} {_e(band_note(band, lang))} '
+                 f'{_e(t("briefing_seeds_note", lang).format(noise=noise))}</p>')
     all_found = []
     for reform in reforms:
         found = experiment_findings(experiment, reform, base, year, cities) if ends else []
@@ -241,7 +247,8 @@ def build_report(experiment: Experiment, lang: str, command: str | None = None) 
 
     # figures
     parts.append(f"<h2>{_e(t('briefing_figures', lang))}</h2>")
-    parts.append(f'<p class="note">{_e(t("briefing_figures_note", lang))}</p>')
+    runs = t("runs_parameters" if band.parameters else "runs_seeds", lang)
+    parts.append(f'<p class="note">{_e(t("briefing_figures_note", lang).format(runs=runs))}</p>')
     for i, metric in enumerate(REPORT_FIGURES):
         parts.append(_figure_html(levels_figure(summary, metric, ordered, lang), i == 0, f"fig-{metric}"))
 
@@ -271,7 +278,7 @@ def build_report(experiment: Experiment, lang: str, command: str | None = None) 
 
     # caveats
     parts.append(f"<h2>{_e(t('briefing_caveats', lang))}</h2><ul>")
-    parts.append(f"<li>{_e(t('briefing_noise_only', lang))}</li>")
+    parts.append(f"<li>{_e(band_note(band, lang))}</li>")
     for city in cities:
         parts.append(f"<li>{_e(validation_caveat(city, census.get(city), lang))}</li>")
     for note in dict.fromkeys(n for m in (*FINDING_METRICS, *REPORT_FIGURES)
@@ -285,7 +292,7 @@ def build_report(experiment: Experiment, lang: str, command: str | None = None) 
             (t("spec_hash", lang), info["spec_hash"]), (t("created", lang), info.get("created") or "?"),
             (t("root_seed", lang), str(info["root_seed"])), (t("seeds", lang), ", ".join(str(s) for s in seeds)),
             (t("scale", lang), f"{info['scale']:g}" if info["scale"] else "?"), (t("year", lang), info["years"]),
-            (t("runs", lang), str(info["runs"]))]
+            (t("runs", lang), str(info["runs"])), (t("band_includes", lang), t(band.label, lang))]
     parts.append(f"<h2>{_e(t('manifest', lang))}</h2><table>"
                  + "".join(f"<tr><th>{_e(k)}</th><td><code>{_e(v)}</code></td></tr>" for k, v in rows) + "</table>")
     commands = [reproduce_command(experiment),

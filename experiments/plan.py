@@ -69,7 +69,7 @@ def draw_plan(spec: ExperimentSpec) -> DrawPlan | None:
         return None
     from experiments.posterior import load_posterior
 
-    posterior = load_posterior(spec.parameter_draws.file)
+    posterior = load_posterior(spec.parameter_draws.path)
     seed = spec.root_seed if spec.parameter_draws.seed is None else spec.parameter_draws.seed
     if spec.parameter_draws.resample:
         picked = posterior.draw(spec.parameter_draws.draws, seed)

@@ -32,8 +32,8 @@ from policies.yamlio import line_of, load_yaml, validation_error
 from sim.config import FIRST_YEAR, LAST_YEAR, MAX_SCALE
 from sim.metrics import CITY_METRICS
 
-__all__ = ["ExperimentSpec", "ParameterDraws", "Range", "Categorical", "Levers", "Constants", "Sampler", "load_spec",
-           "spec_from_dict", "behaviour_path_value"]
+__all__ = ["ExperimentSpec", "ParameterDraws", "INSTALLED", "installed_posterior", "Range", "Categorical", "Levers",
+           "Constants", "Sampler", "load_spec", "spec_from_dict", "behaviour_path_value"]
 
 
 class _Strict(BaseModel):
@@ -169,6 +169,19 @@ class Sampler(_Strict):
         return self
 
 
+# The reserved ``parameter_draws.file`` value that names the posterior shipped with the package
+# (sim/data/posterior.json, package data): a spec names it without a path that depends on where the spec file or the
+# package lies, and its canonical form (and so its hash) stays ``installed`` on every machine.
+INSTALLED = "installed"
+
+
+def installed_posterior() -> Path:
+    """The shipped posterior file, sim/data/posterior.json, wherever the package is installed."""
+    from importlib import resources
+
+    return Path(str(resources.files("sim.data").joinpath("posterior.json")))
+
+
 class ParameterDraws(_Strict):
     """The uncertainty sampler ``posterior``: parameter sets drawn from a posterior file (experiments/posterior.py).
 
@@ -176,15 +189,23 @@ class ParameterDraws(_Strict):
     seeds depend only on (draw, seed replicate), never on the scenario: reform and baseline share draws and seeds,
     so their difference is paired run by run. Relative file paths are read from the spec's folder. With
     ``resample: false`` every sample of the file runs once, in file order, whatever its weight: that is how a batch
-    of ABC-SMC particles (an explicit list of parameter sets) becomes one sweep.
+    of ABC-SMC particles (an explicit list of parameter sets) becomes one sweep. ``file: installed`` names the
+    posterior shipped with the package (``installed_posterior``); it stays ``installed`` in the canonical spec.
     """
 
     sampler: Literal["posterior"] = "posterior"
-    file: str = Field(min_length=1, description="posterior file (posterior.json), relative to the spec's folder")
+    file: str = Field(min_length=1, description="posterior file (posterior.json), relative to the spec's folder; "
+                      "`installed`: the posterior shipped with the package (sim/data/posterior.json)")
     draws: int = Field(ge=1, le=10000, description="parameter sets drawn (weighted resampling, with replacement)")
     seed: int | None = Field(None, ge=0, description="seed of the resampling (default: root_seed)")
     resample: StrictBool = Field(True, description="false: run every sample of the file once, in file order "
                                  "(draws = the number of samples; ABC-SMC's batches of particles)")
+
+    @property
+    def path(self) -> Path:
+        """The posterior file to read: the shipped one for ``installed``, else ``file`` (absolute once validated
+        by ``spec_from_dict``)."""
+        return installed_posterior() if self.file == INSTALLED else Path(self.file)
 
 
 class ExperimentSpec(_Strict):
@@ -372,12 +393,13 @@ def spec_from_dict(doc: Any, file: str | None = None) -> ExperimentSpec:
 def _check_draws(spec: ExperimentSpec, doc: Any, file: str | None) -> ExperimentSpec:
     """The posterior file resolves (relative to the spec's folder) and validates, and none of its parameters is
     also an uncertainty or a behavioural constant (which would silently win over the draw). The spec returned
-    names the file by its absolute path, so the copy a sweep folder keeps reads the same file."""
+    names the file by its absolute path, so the copy a sweep folder keeps reads the same file; ``installed`` is kept
+    as it is (the shipped posterior, ``installed_posterior``)."""
     from experiments.posterior import load_posterior
 
     draws = spec.parameter_draws
     assert draws is not None
-    path = Path(draws.file).expanduser()
+    path = installed_posterior() if draws.file == INSTALLED else Path(draws.file).expanduser()
     if not path.is_absolute():
         path = (Path(file).parent if file else Path.cwd()) / path
     path = path.resolve()
@@ -394,6 +416,8 @@ def _check_draws(spec: ExperimentSpec, doc: Any, file: str | None) -> Experiment
         if name in spec.constants.behaviour:
             raise _error(f"{name} is drawn from the posterior; remove it from constants.behaviour", file, doc,
                          f"constants.behaviour.{name}")
+    if draws.file == INSTALLED:
+        return spec
     return spec.model_copy(update={"parameter_draws": draws.model_copy(update={"file": str(path)})})
 
 

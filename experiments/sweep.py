@@ -52,7 +52,7 @@ from policies.extras import require_extra
 from policies.yamlio import dump_yaml, load_yaml_text
 
 __all__ = ["SweepSummary", "SweepWriteError", "run_sweep", "resume_sweep", "load_sweep_spec", "sweep_status",
-           "verify_sweep", "compact_sweep", "MANIFEST", "diff_keys"]
+           "verify_sweep", "compact_sweep", "MANIFEST", "diff_keys", "folder_name"]
 
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
@@ -103,11 +103,24 @@ def _draws_manifest(spec: ExperimentSpec, draws: DrawPlan | None) -> dict[str, A
     from experiments.integrity import digest_file
     from experiments.posterior import load_posterior
 
-    path = Path(spec.parameter_draws.file)
+    path = spec.parameter_draws.path
     posterior = load_posterior(path)
     return {"file": str(path), "sha256": digest_file(path)[0], "method": posterior.provenance.get("method"),
             "draws": len(draws.samples), "distinct": len(set(draws.samples)), "point": draws.point,
             "band": band_label(spec, draws)}
+
+
+def folder_name(spec: ExperimentSpec) -> str:
+    """``<name>-<spec hash>-<code hash>``, plus ``-<posterior hash>`` with parameter draws: what ``make run`` names
+    the default comparison's folder, so a finished sweep is reused only while spec, code and posterior are the same
+    (the shipped posterior, ``file: installed``, can change without the spec or the code hash changing)."""
+    from experiments.integrity import digest_file
+    from sim.run import code_version
+
+    name = f"{spec.name}-{spec.spec_hash()[:8]}-{code_version().rsplit('.', 1)[-1]}"
+    if spec.parameter_draws is not None:
+        name += f"-{digest_file(spec.parameter_draws.path)[0][:8]}"
+    return name
 
 
 def band_label(spec: ExperimentSpec, draws: DrawPlan | None) -> str:
@@ -340,7 +353,7 @@ def _coordinate(out: Path, spec: ExperimentSpec, text: str | None, design: Desig
             _scenarios_frame(design).to_parquet(out / "scenarios.parquet", index=False)
             if draws is not None and spec.parameter_draws is not None:
                 _draws_frame(draws).to_parquet(out / "draws.parquet", index=False)
-                shutil.copyfile(spec.parameter_draws.file, out / "posterior.json")  # the sweep's own record
+                shutil.copyfile(spec.parameter_draws.path, out / "posterior.json")  # the sweep's own record
             tmp = out / f".{MANIFEST}.tmp"
             tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8")
             ledger = Ledger(out / "ledger.sqlite")

@@ -195,7 +195,9 @@ def status(
 def query(
     folder: Annotated[Path, typer.Argument(help="Sweep folder.")],
     sql: Annotated[str, typer.Argument(help="SQL over the views runs, scenarios, city_year, district_year, "
-                                            "run_files, summary_city_year, summary_district_year.")],
+                                            "run_files, summary_city_year, summary_district_year, "
+                                            "summary_difference_city_year, summary_difference_district_year "
+                                            "(their band column: what the interval includes, from the manifest).")],
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
     limit: Annotated[int, typer.Option(help="Rows shown in the table (CSV prints all).")] = 50,
 ) -> None:
@@ -342,9 +344,11 @@ def validate(
     parsed = load_spec(spec)
     design = build_design(parsed)
     runs = len(plan_runs(parsed, design))
-    out_console.print(f"{spec}: ok — {parsed.name}: {len(design.scenarios)} scenarios × {parsed.replications} "
-                      f"replications = {runs} runs ({parsed.sampler.method}), {parsed.start}–{parsed.end}, "
-                      f"scale {parsed.scale:g}", highlight=False)
+    drawing = parsed.parameter_draws
+    drawn = f"{drawing.draws} parameter draws ({Path(drawing.file).name}) × " if drawing is not None else ""
+    out_console.print(f"{spec}: ok — {parsed.name}: {len(design.scenarios)} scenarios × {drawn}"
+                      f"{parsed.replications} replications = {runs} runs ({parsed.sampler.method}), "
+                      f"{parsed.start}–{parsed.end}, scale {parsed.scale:g}", highlight=False)
     return 0
 
 

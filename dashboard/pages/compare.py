@@ -12,6 +12,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.components import (
+    band_badge,
     caveats,
     csv_export,
     csv_name,
@@ -104,14 +105,16 @@ def on_experiment(exp: Any, baseline: Any, reform: Any, lang: Any) -> tuple[Any,
 
 def briefing(exp: Any, baseline: Any, reform: Any, city: Any, lang: Any) -> list[Any]:
     """The top of the page: what the two regimes are, and the key findings of the reform against the baseline in
-    the city at the last year's end (``dashboard.findings``), each saying whether it stands out from seed noise,
-    with the city's validation caveat once below them."""
+    the city at the last year's end (``dashboard.findings``), each saying whether it stands out from the band's
+    noise, under a label of what the band includes (parameters and seeds, or seed noise only: the sweep's
+    manifest, ``dashboard.bands``), with the city's validation caveat once below them."""
     lang = lang_of(lang)
     experiment = pick_experiment(exp)
     base, ref = _pick_pair(experiment, baseline, reform)
     city = pick_city(city, include_all=False)
 
     def compute() -> list[Any]:
+        from dashboard.bands import band_note
         from dashboard.findings import experiment_findings, finding_sentence, scenario_names, validation_caveat
 
         labels = labels_of(experiment, [ref, base], lang)
@@ -124,9 +127,10 @@ def briefing(exp: Any, baseline: Any, reform: Any, city: Any, lang: Any) -> list
                          className="text-body" if f.distinguishable else "text-muted") for f in found]
         block: list[Any] = [regime_notes(described_scenarios(experiment, lang), [ref, base], lang)]
         if found:
+            note = f"{t('findings_note', lang).format(year=int(ends[-1]))} {band_note(experiment.band, lang)}"
             block.append(html.Div([
-                html.H5(t("key_findings", lang)),
-                html.P(t("findings_note", lang).format(year=int(ends[-1])), className="small text-muted mb-1"),
+                html.H5([t("key_findings", lang), " ", band_badge(experiment.band, lang, "cmp-band")]),
+                html.P(note, className="small text-muted mb-1"),
                 html.Ul(items, className="mb-1"),
                 html.P(validation_caveat(city, found[0].census_error, lang), className="small text-muted")],
                 className="border rounded p-2 mb-3", id="cmp-findings"))
@@ -186,7 +190,11 @@ def update(exp: Any, baseline: Any, reform: Any, city: Any, view: Any, lang: Any
         title = f"{labels.get(ref, ref)} − {labels.get(base, base)} · {city_label(city, lang)}"
         data, columns = table_data(compare_table(diff, lang))
         name = csv_name("compare", experiment.id, f"{ref}_minus_{base}", city, view, lang)
-        notes = caveats(COMPARE_METRICS, lang, zone=view == "zones")
+        from dashboard.bands import band_badge_text
+
+        runs = t("runs_parameters" if experiment.band.parameters else "runs_seeds", lang)
+        chart_band = f"{band_badge_text(experiment.band, lang)}. {t('compare_chart_band', lang).format(runs=runs)}"
+        notes = [html.Li(chart_band, id="cmp-chart-band"), *caveats(COMPARE_METRICS, lang, zone=view == "zones")]
         return compare_figure(diff, lang, title), data, columns, csv_params(name), message, notes
     return experiment.views.get(("compare", base, ref, city, view, lang, substituted), compute)
 

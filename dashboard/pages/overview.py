@@ -10,6 +10,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.components import (
+    band_badge,
     caveats,
     csv_export,
     csv_name,
@@ -147,13 +148,15 @@ def update(exp: Any, regimes: Any, metric: Any, year: Any, city: Any, lang: Any)
 def findings(exp: Any, regimes: Any, metric: Any, year: Any, city: Any, lang: Any) -> list[Any]:
     """Key findings above the chart: per city in view, the largest effect on the chosen metric among the regimes
     shown against the historical rules (``dashboard.findings.overview_findings``), as a sentence that says whether
-    it stands out from seed noise and carries the city's validation caveat, and how many of the regimes shown do."""
+    it stands out from the band's noise and carries the city's validation caveat, and how many of the regimes shown
+    do, under a label of what the band includes (the sweep's manifest, ``dashboard.bands``)."""
     lang = lang_of(lang)
     experiment = pick_experiment(exp)
     keys = pick_keys(experiment, regimes)
     metric, year, city = pick_metric(metric), pick_year(experiment, year), pick_city(city)
 
     def compute() -> list[Any]:
+        from dashboard.bands import band_note, noise_words
         from dashboard.controls import CITIES, year_text
         from dashboard.findings import baseline_key, finding_sentence, overview_findings, scenario_names
 
@@ -173,12 +176,14 @@ def findings(exp: Any, regimes: Any, metric: Any, year: Any, city: Any, lang: An
         for finding, clear, compared in found:
             sentence = finding_sentence(finding, names.get(finding.reform, finding.reform), base_name, lang)
             count = t("overview_findings_count", lang).format(clear=clear, compared=compared, baseline=base_name,
-                                                              city=city_label(finding.city, lang))
+                                                              city=city_label(finding.city, lang),
+                                                              noise=noise_words(experiment.band, lang))
             items.append(html.Li([sentence, html.Br(), html.Small(count, className="text-muted")],
                                  className="text-body" if finding.distinguishable else "text-muted"))
         note = t("overview_findings_note", lang).format(metric=metric_label(metric, lang), year=year_text(year),
-                                                         baseline=base_name)
-        return [html.Div([html.H5(t("key_findings", lang)), html.P(note, className="small text-muted mb-1"),
+                                                         baseline=base_name) + " " + band_note(experiment.band, lang)
+        return [html.Div([html.H5([t("key_findings", lang), " ", band_badge(experiment.band, lang, "ov-band")]),
+                          html.P(note, className="small text-muted mb-1"),
                           html.Ul(items, className="mb-1")], className="border rounded p-2 mb-3",
                          id="ov-findings-box")]
     return experiment.views.get(("overview-findings", tuple(keys), metric, year, city, lang), compute)
