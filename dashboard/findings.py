@@ -77,11 +77,15 @@ class Finding:
         return self.has_band and (self.low > 0 or self.high < 0)
 
 
-def effect(reform: pd.DataFrame, baseline: pd.DataFrame, level: float = 0.95) -> tuple[float, float, float, bool]:
+def effect(reform: pd.DataFrame, baseline: pd.DataFrame, level: float = 0.95,
+           draws: bool = False) -> tuple[float, float, float, bool]:
     """(difference, band low, band high, paired) of two arms' per-run values (columns ``value`` and, when known,
     ``seed``). Paired by seed when every run of each arm has a partner with the same seed (two or more pairs);
-    Welch's interval otherwise. The band is NaN below two runs an arm. Plain numpy: a page asks for several at
-    once, and pandas' per-call overhead was most of the time."""
+    Welch's interval otherwise. The band is NaN below two runs an arm. With ``draws`` (the runs carry parameter
+    sets drawn from a posterior) the paired band is a prediction interval, ``t · sd · √(1 + 1/n)``, where the
+    effect lies given the parameters' uncertainty, which more draws do not shrink; otherwise it is the interval of
+    the mean over seeds, ``t · sd / √n`` (experiments.store._spread, the same rule as the sweep's summaries).
+    Plain numpy: a page asks for several at once, and pandas' per-call overhead was most of the time."""
     r_all, b_all = reform["value"].to_numpy(dtype="float64"), baseline["value"].to_numpy(dtype="float64")
     r_ok, b_ok = ~np.isnan(r_all), ~np.isnan(b_all)
     r, b = r_all[r_ok], b_all[b_ok]
@@ -92,7 +96,8 @@ def effect(reform: pd.DataFrame, baseline: pd.DataFrame, level: float = 0.95) ->
         ro, bo = np.argsort(rs, kind="stable"), np.argsort(bs, kind="stable")
         if len(np.unique(rs)) == len(rs) and np.array_equal(rs[ro], bs[bo]):
             d = r[ro] - b[bo]
-            mean, se = float(d.mean()), float(d.std(ddof=1) / math.sqrt(len(d)))
+            spread = math.sqrt(1 + 1 / len(d)) if draws else 1 / math.sqrt(len(d))
+            mean, se = float(d.mean()), float(d.std(ddof=1) * spread)
             half = _t_quantile(level, len(d) - 1) * se if se > 0 else 0.0
             return mean, mean - half, mean + half, True
     diff = float(r.mean() - b.mean())
@@ -132,7 +137,7 @@ def key_findings(runs: pd.DataFrame, reform: str, baseline: str, year: float, *,
             r, b = groups.get((reform, city, metric)), groups.get((baseline, city, metric))
             if r is None or b is None:
                 continue
-            diff, low, high, paired = effect(r, b, level)
+            diff, low, high, paired = effect(r, b, level, draws=band.startswith("parameters"))
             if math.isnan(diff):
                 continue
             out.append(Finding(city, metric, float(year), reform, baseline, diff, low, high,

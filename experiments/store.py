@@ -204,12 +204,25 @@ def _summary_of(con: duckdb.DuckDBPyConnection, table: str, metrics: tuple[str, 
             mean = np.add.reduceat(np.where(valid, values, 0.0), starts) / n
             deviation = np.where(valid, values - mean[group_of_row], 0.0)
             sd = np.where(n > 1, np.sqrt(np.add.reduceat(deviation * deviation, starts) / (n - 1)), np.nan)
-            half = np.array([t_of_n.get(int(k), np.nan) for k in n]) * sd / np.sqrt(n)
+            half = np.array([t_of_n.get(int(k), np.nan) for k in n]) * sd * _spread(n, band)
         part = heads.assign(metric=metric, n=n, mean=mean, sd=sd, ci_low=mean - half, ci_high=mean + half,
                             band=band)
         parts.append(part[n > 0])
     out = pd.concat(parts, ignore_index=True)
     return out.sort_values(["scenario", *keys, "metric"], kind="mergesort", ignore_index=True)[columns]
+
+
+def _spread(n: np.ndarray, band: str) -> np.ndarray:
+    """The factor of ``t · sd`` that makes an interval's half width, by what the runs vary in.
+
+    Seed noise only: the runs are Monte Carlo replicates of one parameter set, so the interval is that of their
+    mean, ``1/√n``: more seeds, a sharper estimate. Parameters and seeds: the runs are draws from the posterior,
+    whose spread does not shrink with more draws, so the interval is a prediction interval for one more draw,
+    ``√(1 + 1/n)``: where the outcome (or a reform's effect) lies given what the calibration leaves uncertain,
+    seed noise included."""
+    n = np.asarray(n, dtype="float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sqrt(1.0 + 1.0 / n) if band.startswith("parameters") else 1.0 / np.sqrt(n)
 
 
 def band_of(folder: Path) -> tuple[str, bool]:
@@ -234,7 +247,8 @@ def _difference(con: duckdb.DuckDBPyConnection, table: str, metrics: tuple[str, 
     """Per scenario other than the baseline, key and metric: the scenario minus the baseline, with its interval.
 
     Paired (common parameter draws and seeds): the difference is taken run by run on the same replicate, which is
-    the same (draw, seed) in both, and the interval is a Student-t over those differences, so what the two runs
+    the same (draw, seed) in both, and the interval is a Student-t over those differences (of their mean for seeds,
+    a prediction interval for parameter draws: ``_spread``), so what the two runs
     share (the parameter set, the seed's draws of persons) cancels and the band is that of the effect, not the
     difference of two wide bands. Unpaired (independent seeds): the difference of the means with a Welch interval.
     Sums are taken over rows sorted by scenario, keys and replicate, so rebuilt tables are bit-identical.
@@ -278,7 +292,7 @@ def _difference_of(others: pd.DataFrame, base: pd.DataFrame, metrics: tuple[str,
             grouped = joined.groupby(["scenario", *keys], sort=True)["d"]
             out = grouped.agg(n="count", mean="mean", sd="std").reset_index()
             t = stats.t.ppf(0.5 + level / 2, np.maximum(out["n"] - 1, 1))
-            half = np.where(out["n"] > 1, t * out["sd"] / np.sqrt(out["n"]), np.nan)
+            half = np.where(out["n"] > 1, t * out["sd"] * _spread(out["n"].to_numpy(), label), np.nan)
         else:
             a = _moments(others, ["scenario", *keys], metric)
             b = _moments(base, list(keys), metric)

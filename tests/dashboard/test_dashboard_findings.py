@@ -158,3 +158,26 @@ def test_scenarios_sharing_their_regimes_keep_their_labels() -> None:
     names = scenario_names(Sweep(), "en")  # type: ignore[arg-type]
     assert names == {"a": "the historical rules (historical, quota=2500)",
                      "b": "the historical rules (historical, quota=5000)", "c": "Talent only"}
+
+
+def test_an_effect_over_parameter_draws_keeps_its_width_as_draws_grow() -> None:
+    """Paired on (draw, seed): over seeds the band is the mean's, t · sd / √n (it narrows with more runs); over
+    posterior draws it is where the effect lies, a prediction interval t · sd · √(1 + 1/n), as in the sweep's
+    summaries (experiments.store._spread)."""
+    import numpy as np
+    from scipy import stats
+
+    from dashboard.findings import effect
+
+    rng = np.random.default_rng(3)
+    for n in (5, 80):
+        base = rng.normal(100, 5, n)
+        effects = rng.normal(2, 1, n)
+        reform = pd.DataFrame({"value": base + effects, "seed": np.arange(n)})
+        baseline = pd.DataFrame({"value": base, "seed": np.arange(n)})
+        t_sd = stats.t.ppf(0.975, n - 1) * np.std(effects, ddof=1)
+        diff, low, high, paired = effect(reform, baseline, draws=False)
+        assert paired and high - low == pytest.approx(2 * t_sd / np.sqrt(n))
+        diff, low, high, paired = effect(reform, baseline, draws=True)
+        assert paired and high - low == pytest.approx(2 * t_sd * np.sqrt(1 + 1 / n))
+        assert diff == pytest.approx(effects.mean())

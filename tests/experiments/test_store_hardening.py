@@ -114,3 +114,17 @@ def test_summaries_are_byte_identical_whatever_the_input_order(tmp_path: Path) -
         assert digest(forward) == first
     write_summaries(backward)  # the same numbers read in another order
     assert digest(backward) == first
+
+
+def test_a_band_of_parameter_draws_is_a_prediction_interval_and_of_seeds_the_mean_s() -> None:
+    """Seeds are Monte Carlo replicates: their band is that of the mean and narrows as 1/√n. Posterior draws are
+    the calibration's uncertainty, which more draws must not shrink: their band is a prediction interval,
+    √(1 + 1/n)."""
+    import numpy as np
+
+    from experiments.store import _spread
+
+    n = np.array([4, 100])
+    assert np.allclose(_spread(n, "seed noise only"), [0.5, 0.1])
+    assert np.allclose(_spread(n, "parameters and seeds"), [np.sqrt(1.25), np.sqrt(1.01)])
+    assert np.allclose(_spread(n, "parameters and seeds, paired on (draw, seed)"), np.sqrt(1 + 1 / n))
