@@ -96,6 +96,7 @@ def _draw_block(rng: np.random.Generator, origin: np.ndarray, b: Behaviour, *, m
         employed = np.zeros(n, dtype=bool)
     si_months = np.where(formal & employed, months, 0).astype(np.uint16)
     records = _records(rng, b.person_records, education >= 5, n)
+    ui_lag = _ui_lag(rng, b, records, n)   # drawn last: the other attributes' draws are those before it existed
     return {
         "settled": np.full(n, -1, dtype=np.int8),
         "permit": np.zeros(n, dtype=bool),
@@ -122,6 +123,7 @@ def _draw_block(rng: np.random.Generator, origin: np.ndarray, b: Behaviour, *, m
         "settle_step": np.full(n, -1, dtype=np.int16),
         "school_level": np.zeros(n, dtype=np.uint8),   # unranked until the next school year
         "records": records,
+        "ui_lag": ui_lag,
     }
 
 
@@ -135,3 +137,14 @@ def _records(rng: np.random.Generator, shares: PersonRecords, bachelor_plus: np.
             has &= bachelor_plus
         records |= has.astype(np.uint8) * np.uint8(bit)
     return records
+
+
+def _ui_lag(rng: np.random.Generator, b: Behaviour, records: np.ndarray, n: int) -> np.ndarray:
+    """Months each migrant's unemployment insurance began after the medical insurance (behaviour.yaml
+    unemployment_insurance_lag): for a share of those who have it, 1 to ``max_months`` months, uniform; 0 for the
+    rest and for those without it (the record ``no_unemployment_insurance``), whose months are none anyway."""
+    lag = b.unemployment_insurance_lag
+    has = rng.random(n, dtype=np.float32) < lag.share
+    months = rng.integers(1, lag.max_months + 1, size=n, dtype=np.int16)
+    has &= (records & RECORD_BITS["no_unemployment_insurance"]) == 0
+    return np.where(has, months, 0).astype(np.uint8)
