@@ -96,8 +96,7 @@ def _draw_block(rng: np.random.Generator, origin: np.ndarray, b: Behaviour, *, m
         employed = np.zeros(n, dtype=bool)
     si_months = np.where(formal & employed, months, 0).astype(np.uint16)
     records = _records(rng, b.person_records, education >= 5, n)
-    ui_lag = _ui_lag(rng, b, records, n)   # drawn last: the other attributes' draws are those before it existed
-    return {
+    columns = {
         "settled": np.full(n, -1, dtype=np.int8),
         "permit": np.zeros(n, dtype=bool),
         "birth_month": birth_month,
@@ -123,8 +122,11 @@ def _draw_block(rng: np.random.Generator, origin: np.ndarray, b: Behaviour, *, m
         "settle_step": np.full(n, -1, dtype=np.int16),
         "school_level": np.zeros(n, dtype=np.uint8),   # unranked until the next school year
         "records": records,
-        "ui_lag": ui_lag,
     }
+    # Drawn last, after the columns above (some draw as they are built): every other attribute is drawn as before
+    # the lag existed, so a run with a share of 0 is the run without it.
+    columns["ui_lag"] = _ui_lag(rng, b, records, n)
+    return columns
 
 
 def _records(rng: np.random.Generator, shares: PersonRecords, bachelor_plus: np.ndarray, n: int) -> np.ndarray:

@@ -8,11 +8,13 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pytest
 
 from policies.allocation import admit
 from policies.mechanisms import variants_of
 from policies.points_channel import rules as points_channel
 from policies.schema import WINDOW_YEARS
+from sim import attributes
 from sim.attributes import draw_migrants
 from sim.config import RunConfig
 from sim.model import HukouModel
@@ -80,3 +82,15 @@ def test_the_lag_lets_guangzhou_2011_tie_break_decide_who_is_admitted() -> None:
         assert admit(keys, 1, np.array(lottery), admit_ties=False).chosen.tolist() == [0]
     medical_only = points_channel.rank_keys(persons, {**params, "rank_by": ["si_medical"]}, None)
     assert admit(medical_only, 1, np.array([0.9, 0.1]), admit_ties=False).chosen.tolist() == [1]
+
+
+def test_the_lag_is_drawn_after_every_other_attribute(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every other attribute is drawn as before the lag existed (so runs differ only where unemployment-insurance
+    months are read): drawing no lag at all leaves the other columns as they are."""
+    b, origin = default_behaviour(), np.zeros(5_000, dtype=np.int8)
+    with_lag = draw_migrants(np.random.default_rng(3), origin, b, month_index=740, step=0)
+    monkeypatch.setattr(attributes, "_ui_lag", lambda rng, b, records, n: np.zeros(n, dtype=np.uint8))
+    without = draw_migrants(np.random.default_rng(3), origin, b, month_index=740, step=0)
+    assert (with_lag["ui_lag"] > 0).any() and not without["ui_lag"].any()
+    for name in set(with_lag) - {"ui_lag"}:
+        np.testing.assert_array_equal(with_lag[name], without[name], err_msg=name)
