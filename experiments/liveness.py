@@ -18,18 +18,24 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from policies.errors import InputError
 from policies.liveness import Mechanism, Outcome, Registry
+from policies.mechanisms import MECHANISMS
 from sim.config import RunConfig
-from sim.geography import CORE_ZONE
+from sim.geography import CITIES, CORE_ZONE, ZONES
 from sim.metrics import CITY_METRICS
+from sim.population import RECORD_BITS
+
+if TYPE_CHECKING:
+    from sim.model import HukouModel
 
 __all__ = ["K_SE", "VERDICTS", "Measured", "verdict", "outcome_value", "arm_configs", "check_rows", "run_liveness",
-           "write_table", "read_table", "number"]
+           "write_table", "read_table", "number", "settlers", "SETTLER_RECORDS", "CHANNELS"]
 
 log = logging.getLogger(__name__)
 # Standard errors the mean per-seed difference must exceed. With 2 seeds (1 degree of freedom) this is a loose test
@@ -40,6 +46,9 @@ _DISTRICT_COLUMNS = ("residents", "hukou_residents", "migrants", "permit_holders
                      "settled_points", "settled_other", "migrants_bachelor_plus", "arrivals", "returns",
                      "migrant_children", "migrant_children_in_school", "rent_index", "housing_stock",
                      "wage_index_low", "wage_index_mid", "wage_index_high", "school_places")
+# What a ``settlers`` outcome may name: the channel mechanisms (``column``) and the records (``having``).
+CHANNELS = tuple(name for name, module in MECHANISMS.items() if getattr(module, "ROLE", None) == "channel")
+SETTLER_RECORDS = (*RECORD_BITS, "rural", "ui_lag")
 
 
 @dataclass(frozen=True)
@@ -103,10 +112,13 @@ def check_rows(registry: Registry, rows: Iterable[int] | None = None) -> list[Me
     for r in chosen:
         assert r.perturb is not None
         o = r.perturb.outcome
-        known = CITY_METRICS if o.table == "city_year" else _DISTRICT_COLUMNS
+        known = {"city_year": CITY_METRICS, "district_year": _DISTRICT_COLUMNS, "settlers": CHANNELS}[o.table]
         if o.column not in known:
             raise InputError(f"row {r.row}: unknown {o.table} column {o.column!r} (known: {', '.join(known)})",
                              field=f"rows.{r.row}.perturb.outcome.column")
+        if o.having is not None and o.having not in SETTLER_RECORDS:
+            raise InputError(f"row {r.row}: unknown record {o.having!r} (known: {', '.join(SETTLER_RECORDS)})",
+                             field=f"rows.{r.row}.perturb.outcome.having")
     return chosen
 
 
@@ -120,8 +132,36 @@ def arm_configs(row: Mechanism, seed: int, scale: float) -> tuple[RunConfig, Run
     return base, base.model_copy(update={"overrides": {**p.context, **p.set}})
 
 
-def outcome_value(city_year: pd.DataFrame, district_year: pd.DataFrame, o: Outcome) -> float:
-    """The outcome of one run: the yearly value of ``o`` averaged over its window (census-day rows left out)."""
+def settlers(model: HukouModel) -> pd.DataFrame:
+    """The migrants of a finished run who obtained hukou and are still in a city: the city they live in, the
+    channel, the calendar year of the step they settled in, whether their district is the core, the persons an
+    agent stands for, and one column per record (``SETTLER_RECORDS``). What a ``settlers`` outcome counts."""
+    pop, geo = model.population, model.geography
+    rows = np.flatnonzero((pop["settled"] >= 0) & (pop["district"] >= 0))
+    year_of_step = np.array([d.year for d in model.clock.boundaries], dtype=np.int32)
+    records, district = pop["records"][rows], pop["district"][rows]
+    return pd.DataFrame({
+        "city": np.asarray(CITIES)[geo.city[district]], "core": np.asarray(ZONES)[geo.zone[district]] == CORE_ZONE,
+        "rural": pop["rural"][rows], "ui_lag": pop["ui_lag"][rows] > 0,
+        "channel": np.asarray(model.channel_names, dtype=object)[pop["settled"][rows]],
+        "year": year_of_step[pop["settle_step"][rows]], "persons": model.scale,
+        **{name: (records & bit) > 0 for name, bit in RECORD_BITS.items()},
+    })
+
+
+def outcome_value(city_year: pd.DataFrame, district_year: pd.DataFrame, o: Outcome,
+                  settled: pd.DataFrame | None = None) -> float:
+    """The outcome of one run: the yearly value of ``o`` averaged over its window (census-day rows left out;
+    ``settled`` is ``settlers`` of the run, needed by a ``settlers`` outcome only)."""
+    if o.table == "settlers":
+        if settled is None:
+            raise ValueError("a settlers outcome needs the run's settlers")
+        chosen = (settled["city"] == o.city) & (settled["channel"] == o.column) & settled["year"].between(*o.years)
+        if o.having:
+            chosen &= settled[o.having]
+        if o.zone:
+            chosen &= settled["core"] == (o.zone == "core")
+        return float(settled.loc[chosen, "persons"].sum()) / (o.years[1] - o.years[0] + 1)
     frame = city_year if o.table == "city_year" else district_year
     frame = frame[~frame["census_day"] & (frame["city"] == o.city) & frame["year"].between(*o.years)]
     if o.table == "city_year":
@@ -160,8 +200,9 @@ def run_liveness(rows: Sequence[Mechanism], *, scale: float, seeds: int, threads
     for done, (key, (config, outcomes)) in enumerate(plan.items()):
         model = run_simulation(config, threads=threads)
         city, district = model.city_year(), model.district_year()
+        settled = settlers(model) if any(o.table == "settlers" for o in outcomes) else None
         for o in outcomes:
-            values[(key, o)] = outcome_value(city, district, o)
+            values[(key, o)] = outcome_value(city, district, o, settled)
         del model
         if progress:
             progress(done + 1, len(plan))

@@ -44,28 +44,43 @@ class Outcome(_Strict):
 
     ``city_year``: the city's metric. ``district_year``: the column over ``districts`` (or a ``zone``: ``core`` or
     ``suburban``, every zone but the core), summed, averaged, or as a share of the city's total (``how``).
+    ``settlers``: the yearly settlements through the channel ``column`` (a channel mechanism, e.g.
+    ``points_channel``) of the migrants who carry the record ``having`` (a bit of ``sim.population.RECORD_BITS``,
+    ``rural``: a rural origin, or ``ui_lag``: unemployment insurance begun after medical insurance), optionally
+    living in a ``zone``. A rule that acts on a record held by 1% of
+    migrants moves the city's totals by less than their seed noise, but it moves exactly these settlements: the
+    outcome the rule acts on, counted from the run's final state (settlers who left the city before the run's end
+    are not counted, in either arm).
     """
 
     column: str
     city: Literal["shenzhen", "guangzhou", "chengdu"]
     years: tuple[int, int]
-    table: Literal["city_year", "district_year"] = "city_year"
+    table: Literal["city_year", "district_year", "settlers"] = "city_year"
     districts: tuple[int, ...] = ()
     zone: Literal["core", "suburban"] | None = None
     how: Literal["sum", "mean", "share"] = "sum"
+    having: str | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Outcome:
         if self.years[1] < self.years[0]:
             raise ValueError(f"years {list(self.years)}: the last year is before the first")
-        if self.table == "city_year" and (self.districts or self.zone or self.how != "sum"):
-            raise ValueError("districts, zone and how apply to district_year outcomes only")
+        if self.table != "district_year" and (self.districts or self.how != "sum"):
+            raise ValueError("districts and how apply to district_year outcomes only")
+        if self.table == "city_year" and self.zone:
+            raise ValueError("zone applies to district_year and settlers outcomes only")
         if self.table == "district_year" and bool(self.districts) == bool(self.zone):
             raise ValueError("a district_year outcome names either districts or a zone")
+        if self.table != "settlers" and self.having is not None:
+            raise ValueError("having applies to settlers outcomes only")
         return self
 
     def label(self) -> str:
         """Short text for tables: ``school_access, shenzhen 2017–2020`` or ``migrants (core), guangzhou …``."""
+        if self.table == "settlers":
+            who = (f" with {self.having}" if self.having else "") + (f" (zone {self.zone})" if self.zone else "")
+            return f"settlers through {self.column}{who}, {self.city} {self.years[0]}–{self.years[1]}"
         where = f"zone {self.zone}" if self.zone else (f"{len(self.districts)} districts" if self.districts else "")
         what = self.column if not where else f"{self.column} ({'share of city, ' if self.how == 'share' else ''}"\
             f"{'mean over ' if self.how == 'mean' else ''}{where})"

@@ -96,7 +96,7 @@ def _draw_block(rng: np.random.Generator, origin: np.ndarray, b: Behaviour, *, m
         employed = np.zeros(n, dtype=bool)
     si_months = np.where(formal & employed, months, 0).astype(np.uint16)
     records = _records(rng, b.person_records, education >= 5, n)
-    return {
+    columns = {
         "settled": np.full(n, -1, dtype=np.int8),
         "permit": np.zeros(n, dtype=bool),
         "birth_month": birth_month,
@@ -123,6 +123,10 @@ def _draw_block(rng: np.random.Generator, origin: np.ndarray, b: Behaviour, *, m
         "school_level": np.zeros(n, dtype=np.uint8),   # unranked until the next school year
         "records": records,
     }
+    # Drawn last, after the columns above (some draw as they are built): every other attribute is drawn as before
+    # the lag existed, so a run with a share of 0 is the run without it.
+    columns["ui_lag"] = _ui_lag(rng, b, records, n)
+    return columns
 
 
 def _records(rng: np.random.Generator, shares: PersonRecords, bachelor_plus: np.ndarray, n: int) -> np.ndarray:
@@ -135,3 +139,14 @@ def _records(rng: np.random.Generator, shares: PersonRecords, bachelor_plus: np.
             has &= bachelor_plus
         records |= has.astype(np.uint8) * np.uint8(bit)
     return records
+
+
+def _ui_lag(rng: np.random.Generator, b: Behaviour, records: np.ndarray, n: int) -> np.ndarray:
+    """Months each migrant's unemployment insurance began after the medical insurance (behaviour.yaml
+    unemployment_insurance_lag): for a share of those who have it, 1 to ``max_months`` months, uniform; 0 for the
+    rest and for those without it (the record ``no_unemployment_insurance``), whose months are none anyway."""
+    lag = b.unemployment_insurance_lag
+    has = rng.random(n, dtype=np.float32) < lag.share
+    months = rng.integers(1, lag.max_months + 1, size=n, dtype=np.int16)
+    has &= (records & RECORD_BITS["no_unemployment_insurance"]) == 0
+    return np.where(has, months, 0).astype(np.uint8)

@@ -47,6 +47,14 @@ class PersonRecords(_Frozen):
     no_unemployment_insurance: float = Prob
 
 
+class UnemploymentInsuranceLag(_Frozen):
+    """How much later than their medical insurance migrants began their unemployment insurance
+    (``sim/attributes.py``): a ``share`` of those who have it, by 1 to ``max_months`` months (uniform)."""
+
+    share: float = Prob
+    max_months: int = Field(ge=1, le=255)   # kept in a uint8 column (sim.population COLUMNS ui_lag)
+
+
 class ByTier(_Frozen):
     """One value per skill tier."""
 
@@ -85,6 +93,7 @@ class Behaviour(_Frozen):
     housing_shares: dict[str, list[float]]
     registered_lease_share: float = Prob
     person_records: PersonRecords
+    unemployment_insurance_lag: UnemploymentInsuranceLag
     home_purchase_rate: ByTier
     job_separation_rate: ByTier
     job_finding_rate: float = Field(ge=0)

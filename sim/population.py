@@ -33,7 +33,7 @@ RECORD_BITS = {"criminal": 1, "bad_credit": 2, "blood_donor": 4, "volunteer": 8,
 DONATIONS_PER_YEAR = 1.0         # assumption: a donor gives once a year (the usual whole-blood interval allows more)
 VOLUNTEER_HOURS_PER_YEAR = 50.0  # assumption: registered service hours of a volunteer in a year
 
-# name -> dtype: 38 bytes a migrant (ROW_BYTES).
+# name -> dtype: 39 bytes a migrant (ROW_BYTES).
 COLUMNS: dict[str, np.dtype] = {
     "uid": np.dtype(np.int32),
     "district": np.dtype(np.int8),          # index into Geography; OUTSIDE once left
@@ -63,6 +63,7 @@ COLUMNS: dict[str, np.dtype] = {
     "school_level": np.dtype(np.uint8),     # school priority reached at the last allocation in the current city
                                             # (sim/phases/services.py: 0 unranked, 1..MAX_TIER, BARRED)
     "records": np.dtype(np.uint8),          # bit flags (RECORD_BITS): criminal record, bad credit, blood donor, ...
+    "ui_lag": np.dtype(np.uint8),           # months unemployment insurance began after medical insurance (0: with it)
 }
 ROW_BYTES = sum(d.itemsize for d in COLUMNS.values())
 EVENTS = ("arrive", "move", "permit", "settle", "return", "retire", "lose_permit")
@@ -240,9 +241,10 @@ class MigrantBatch:
     reads it and kept for the batch's life. It answers the same attribute names as ``policies.schema.Persons``,
     plus ``len`` and ``take``.
 
-    The five insurances are paid together by an employer (assumption: Chinese employers enrol all five), so every
-    insurance reads the migrant's months; social-service records, patents and criminal or credit records are not
-    part of the migrant state and are zero (no data on their distribution among migrants).
+    The insurances are paid together by an employer, so pension, medical, work-injury and maternity insurance read
+    the migrant's months; unemployment insurance reads them less the migrant's ``ui_lag`` (begun later), or none
+    (the record ``no_unemployment_insurance``). Social-service, patent, criminal and credit records are the bits of
+    ``records`` (drawn with behaviour.yaml's person_records shares).
     """
 
     # The Persons columns (how each is computed: ``_SOURCES`` below).
@@ -349,7 +351,8 @@ _SOURCES: dict[str, Callable[[MigrantBatch], np.ndarray]] = {
     "shortage_occupation": lambda b: b.col("shortage"),
     "si_pension": lambda b: b.col("si_months").astype(np.int32),
     "si_medical": lambda b: b.si_pension,
-    "si_unemployment": lambda b: np.where(_flag(b, "no_unemployment_insurance"), 0, b.si_pension).astype(np.int32),
+    "si_unemployment": lambda b: np.where(_flag(b, "no_unemployment_insurance"), 0,
+                                          np.maximum(b.si_pension - b.col("ui_lag"), 0)).astype(np.int32),
     "si_work_injury": lambda b: b.si_pension,
     "si_maternity": lambda b: b.si_pension,
     "residence_permit_months": lambda b: b.col("permit_months").astype(np.int32),

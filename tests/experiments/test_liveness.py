@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
 from experiments.liveness import (
     K_SE,
@@ -16,6 +17,7 @@ from experiments.liveness import (
     check_rows,
     outcome_value,
     run_liveness,
+    settlers,
     verdict,
     write_table,
 )
@@ -23,6 +25,8 @@ from experiments.liveness_docs import render, stale_sections, update_docs
 from hukou_cli.main import main
 from policies.errors import InputError
 from policies.liveness import STATUSES, Outcome, load_registry
+from sim.config import RunConfig
+from sim.model import HukouModel
 
 # Rows fast enough for every test run (short horizons that share baselines: 2015, 2020, 2021) and covering the kinds
 # of mechanism: permit take-up, a talent route, tax entry, a quota, family entry, a permit condition, school tiers,
@@ -86,6 +90,37 @@ def test_outcome_values_average_the_window_and_aggregate_districts() -> None:
     two = Outcome(column="migrants", city="shenzhen", years=years, table="district_year", districts=(2, 3),
                   how="mean")
     assert outcome_value(city, district, two) == pytest.approx((45 + 90) / 2)
+
+
+def test_settlers_outcomes_count_one_channel_s_settlers_with_a_record() -> None:
+    """A rule on a record of 1% of migrants (rows 80-82) is measured on the settlers it acts on: those of one
+    channel and city, settled in the window, with the record (and in a zone), persons per year of the window."""
+    city, district = _frames()
+    settled = pd.DataFrame({"city": ["guangzhou"] * 4 + ["shenzhen"],
+                            "channel": ["points_channel", "points_channel", "talent_channel", "points_channel",
+                                        "points_channel"],
+                            "year": [2011, 2012, 2011, 2014, 2011], "persons": 50.0,
+                            "core": [True, False, False, False, True],
+                            "criminal": [True, False, True, True, True]})
+    points = Outcome(column="points_channel", table="settlers", city="guangzhou", years=(2011, 2012))
+    assert outcome_value(city, district, points, settled) == 50.0                 # two settlers in two years
+    with_record = points.model_copy(update={"having": "criminal"})
+    assert outcome_value(city, district, with_record, settled) == 25.0
+    assert outcome_value(city, district, points.model_copy(update={"zone": "suburban"}), settled) == 25.0
+    assert "settlers through points_channel with criminal" in with_record.label()
+    with pytest.raises(ValidationError, match="having applies to settlers"):
+        Outcome(column="migrants", city="guangzhou", years=(2011, 2012), having="criminal")
+
+
+def test_settlers_of_a_run_are_its_settled_agents_still_present() -> None:
+    model = HukouModel(RunConfig(scale=5000, end=2012, seed=4)).run()
+    frame = settlers(model)
+    pop = model.population
+    assert len(frame) == int(((pop["settled"] >= 0) & (pop["district"] >= 0)).sum()) > 0
+    assert set(frame["channel"]) <= set(model.channel_names) and frame["year"].between(2010, 2012).all()
+    guangzhou = model.city_year().query("city == 'guangzhou' and not census_day and year == 2011")
+    here = frame[(frame["city"] == "guangzhou") & (frame["channel"] == "points_channel") & (frame["year"] == 2011)]
+    assert here["persons"].sum() <= float(guangzhou["settlements_points"].iloc[0])  # less those who have left
 
 
 def test_registry_has_every_audit_row_and_each_live_row_an_experiment() -> None:
