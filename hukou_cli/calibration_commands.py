@@ -72,6 +72,9 @@ def calibrate(
                                              "sample (the spec's abc block; thousands of runs).")] = "smm",
     scheduler: Annotated[str | None, typer.Option(help="With --method abc: run the batches on Dask (local, slurm "
                                                        "or a scheduler address), as hukou sweep.")] = None,
+    finish: Annotated[bool, typer.Option(help="With --method abc: run nothing; write the posterior of a "
+                                              "calibration stopped early from its last complete generation "
+                                              "(tempered: wider than the posterior, exact false).")] = False,
 ) -> int:
     """Estimate behavioural parameters against the calibration targets, write the calibrated parameter set with
     its provenance, a fit report and a posterior file (posterior.json), and install it as the default.
@@ -86,6 +89,10 @@ def calibrate(
         from policies.errors import InputError
 
         raise InputError(f"unknown method {method!r} (smm or abc)", field="--method")
+    if finish and method != "abc":
+        from policies.errors import InputError
+
+        raise InputError("--finish works with --method abc", field="--finish")
     if scheduler is not None and method != "abc":
         from policies.errors import InputError
 
@@ -109,7 +116,7 @@ def calibrate(
         out = Path("sweeps") / "calibration" / f"{parsed.name}-{digest[:8]}{'-abc' if method == 'abc' else ''}"
     bar, progress = _progress_bar(quiet)
     if method == "abc":
-        return _calibrate_abc(parsed, out, workers, scheduler, install, bar, progress)
+        return _calibrate_abc(parsed, out, workers, scheduler, install, bar, progress, finish)
     with _calibration_errors(), bar:
         result = run_calibration(parsed, out, workers=workers, progress=progress)
     out_console.print(f"calibration {out}: objective {result.objective:.3f} over "
@@ -141,12 +148,15 @@ def _calibration_errors() -> Iterator[None]:
 
 
 def _calibrate_abc(parsed: Any, out: Path, workers: int | None, scheduler: str | None, install: bool, bar: Progress,
-                   progress: Callable[[str, dict[str, int], float], None]) -> int:
-    from experiments.calibration.abc import calibrate_abc
+                   progress: Callable[[str, dict[str, int], float], None], finish: bool = False) -> int:
+    from experiments.calibration.abc import calibrate_abc, finish_abc
     from experiments.calibration.smm import install_calibration
 
-    with _calibration_errors(), bar:
-        result = calibrate_abc(parsed, out, workers=workers, scheduler=scheduler, progress=progress)
+    if finish:
+        result = finish_abc(parsed, out)
+    else:
+        with _calibration_errors(), bar:
+            result = calibrate_abc(parsed, out, workers=workers, scheduler=scheduler, progress=progress)
     p = result.provenance
     out_console.print(f"calibration {out}: ABC-SMC, {len(p['waves'])} generations, final temperature "
                       f"{p['final_temperature']:g}, {p['runs']} runs", highlight=False)

@@ -41,7 +41,7 @@ from experiments.sweep import run_sweep
 from policies.errors import InputError
 from policies.yamlio import dump_yaml
 
-__all__ = ["AbcResult", "calibrate_abc", "weighted_quantile", "MARKER"]
+__all__ = ["AbcResult", "calibrate_abc", "finish_abc", "weighted_quantile", "MARKER"]
 
 log = logging.getLogger(__name__)
 MARKER = "abc_spec.json"
@@ -203,6 +203,39 @@ def calibrate_abc(spec: CalibrationSpec, out: str | Path, *, targets: pd.DataFra
                               max_total_nr_simulations=spec.abc.max_runs // spec.abc.replications)
     finally:
         np.random.set_state(state)  # noqa: NPY002 - pyabc draws from it
+    result = _result(spec, problem, history, sampler, fit)
+    _write_outputs(result, spec)
+    return result
+
+
+def finish_abc(spec: CalibrationSpec, out: str | Path, *, targets: pd.DataFrame | None = None) -> AbcResult:
+    """Write the posterior of a calibration stopped before its last generation, from its last complete one,
+    running nothing: pyabc's database (``abc.db``) as the interrupted run left it, the runs and batches counted
+    from the batches' ledgers. The sample is tempered (temperature above 1, wider than the posterior) and the
+    provenance says so (``exact: false``, ``final_temperature``), as for a calibration stopped by ``max_runs``.
+
+    Why: the last generation, at temperature 1, accepts few particles and can cost more runs than all the others
+    together; a calibration that ran out of time keeps what it learnt instead of nothing.
+    """
+    import pyabc
+
+    out = Path(out)
+    db = out / "abc.db"
+    if not db.is_file():
+        raise InputError("no abc.db here: nothing to finish (run hukou calibrate --method abc first)", file=out)
+    _start(spec, out)  # the folder must hold a calibration of this very spec
+    targets = load_targets(spec.targets_file) if targets is None else targets.reset_index(drop=True)
+    fit = targets[targets["target_kind"] == spec.fit_kind].reset_index(drop=True)
+    problem = _Problem(spec, out, targets, fit, None, None, None)
+    history = pyabc.History(f"sqlite:///{db}")
+    if history.max_t < 0:
+        raise InputError("abc.db holds no complete generation yet: nothing to finish", file=db)
+    sampler = SweepBatchSampler(SweepModel(problem.names), problem.evaluate, spec.root_seed, spec.abc.max_batch)
+    from experiments.ledger import Ledger
+
+    ledgers = sorted((out / "batches").glob("*/ledger.sqlite"))
+    sampler.batches = [{"label": f.parent.name} for f in ledgers]
+    problem.runs = sum(Ledger(f, readonly=True).counts()["done"] for f in ledgers)  # runs made, the last batch's too
     result = _result(spec, problem, history, sampler, fit)
     _write_outputs(result, spec)
     return result

@@ -127,3 +127,32 @@ def test_identification_and_posterior_correlations() -> None:
     follows = np.abs(frame["free"] - frame["pool"]) < 0.3
     tilted = np.where(follows, 1.0, 0.0) / follows.sum()
     assert weighted_correlations(frame, tilted).loc["pool", "free"] > 0.9
+
+
+def test_finish_writes_a_tempered_posterior_from_the_last_complete_generation(tmp_path: Path,
+                                                                             capsys: pytest.CaptureFixture) -> None:
+    """A calibration stopped before its last generation keeps what it learnt: --finish runs nothing and writes
+    the posterior of the last generation in abc.db, marked tempered (exact false), with the runs counted from
+    the batches' ledgers."""
+    from experiments.posterior import load_posterior
+
+    spec = _spec(tmp_path, _targets(tmp_path))
+    out = tmp_path / "cal"
+    _calibrate(spec, out, workers=1)
+    full = load_posterior(out / "posterior.json")
+    (out / "posterior.json").unlink()
+    runs_before = sorted(p.stat().st_mtime_ns for p in (out / "batches").glob("*/ledger.sqlite"))
+    code = main(["calibrate", "--method", "abc", "--finish", "--spec", str(spec), "--out", str(out), "--no-install",
+                 "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    again = load_posterior(out / "posterior.json")
+    # the database holds the finished calibration: the same final population, weights and run count
+    assert again.samples == full.samples and np.allclose(again.weights, full.weights)
+    assert again.provenance["runs"] == full.provenance["runs"]
+    assert sorted(p.stat().st_mtime_ns for p in (out / "batches").glob("*/ledger.sqlite")) == runs_before
+    # nothing to finish: a one-line error, exit 2
+    capsys.readouterr()  # pyabc's log of the calibration above
+    code = main(["calibrate", "--method", "abc", "--finish", "--spec", str(spec), "--out", str(tmp_path / "none"),
+                 "--no-install", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "abc.db" in err and len(err.strip().splitlines()) == 1

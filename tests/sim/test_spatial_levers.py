@@ -235,7 +235,7 @@ def test_a_counterfactual_borrowing_shenzhen_levers_moves_guangzhou_only_where_i
     """policies/regimes/counterfactuals/guangzhou_renewal_like_shenzhen.yaml (a variant of its own extending
     spatial_levers.shenzhen_2016, aimed at Guangzhou's districts) in a run: from 2017 Guangzhou's core loses housing
     at Shenzhen's old-SEZ rates (1.5% renewal, 0.5% plans, 0.3% rental standards a year) instead of its own 0.75%,
-    while Shenzhen's and Chengdu's housing, whose levers are those of history, stays within 0.2% of the historical
+    while Shenzhen's and Chengdu's housing, whose levers are those of history, stays within 0.3% of the historical
     run (its supply answers demand, which moves a little as migrants choose between cities and natives between
     districts)."""
     example = Path(__file__).parents[2] / "policies" / "regimes" / "counterfactuals" / \
@@ -249,4 +249,4 @@ def test_a_counterfactual_borrowing_shenzhen_levers_moves_guangzhou_only_where_i
     # one year of -2.3% instead of -0.75%: about 1.6% less housing in each core district
     np.testing.assert_allclose(ratio, (1 - 0.015 - 0.005 - 0.003) / (1 - 0.0075), rtol=5e-3)
     others = history.index[history.city != "guangzhou"]
-    np.testing.assert_allclose(borrowed.loc[others, "housing_stock"], history.loc[others, "housing_stock"], rtol=2e-3)
+    np.testing.assert_allclose(borrowed.loc[others, "housing_stock"], history.loc[others, "housing_stock"], rtol=3e-3)
