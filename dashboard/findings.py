@@ -137,7 +137,7 @@ def key_findings(runs: pd.DataFrame, reform: str, baseline: str, year: float, *,
             r, b = groups.get((reform, city, metric)), groups.get((baseline, city, metric))
             if r is None or b is None:
                 continue
-            diff, low, high, paired = effect(r, b, level, draws=band.startswith("parameters"))
+            diff, low, high, paired = effect(r, b, level, draws=band == PARAMETERS)
             if math.isnan(diff):
                 continue
             out.append(Finding(city, metric, float(year), reform, baseline, diff, low, high,
