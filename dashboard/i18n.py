@@ -412,11 +412,11 @@ LABELS: dict[str, dict[str, str]] = {
         "compare_chart_band": "图中阴影为两种方案{runs}间均值之差的95%韦尔奇区间：两种方案各用自己的种子，"
                               "没有可配对的运行。",
         "compare_chart_band_paired": "图中阴影与表中区间为改革方案减去基准逐次运行配对后的95%区间：每次改革方案运行"
-                                     "减去相同{pairs}的基准运行，{interval}。与上方主要发现的数值相同，相对于设计中"
-                                     "第一个情景时也与实验的 summary_difference 表（hukou query）相同。",
+                                     "减去相同{pairs}的基准运行，{interval}。与上方主要发现的数值相同；相对于设计中"
+                                     "第一个情景时，也与实验的差值汇总表相同。",
         "pairs_draws": "参数抽样与种子", "pairs_seeds": "种子",
-        "interval_prediction": "为对后验抽样的预测区间（t·sd·√(1+1/n)），增加抽样不会使其变窄",
-        "interval_mean": "为种子间均值的区间（t·sd/√n）",
+        "interval_prediction": "为对后验抽样的预测区间（t分位数×标准差×√(1+1/n)），增加抽样不会使其变窄",
+        "interval_mean": "为种子间均值的区间（t分位数×标准差÷√n）",
         "band_paired_on": "按{pairs}配对", "band_welch": "独立运行间的韦尔奇区间",
         "badge_distinguishable": "可与噪声区分", "badge_within_noise": "在噪声范围内",
         "badge_no_band": "种子太少，无法判断",

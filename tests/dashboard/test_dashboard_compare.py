@@ -6,6 +6,7 @@ interval, and the note, the table and the reproduced code say which."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -71,14 +72,18 @@ def _pair(experiment: Experiment) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize("name", SWEEPS)
-def test_paired_compare_band_equals_the_store_and_the_findings(paired_pages: dict[str, Any], paired_root: Path,
-                                                               name: str) -> None:
+def test_paired_compare_band_equals_hukou_query_and_the_findings(paired_pages: dict[str, Any], paired_root: Path,
+                                                                 name: str, capsys: pytest.CaptureFixture) -> None:
+    import io
+
     from dashboard.findings import FINDING_METRICS, experiment_findings
-    from experiments.store import query
+    from hukou_cli.main import main
 
     compare, experiment = paired_pages["compare"], Experiment(name, paired_root / name)
     base, reform = _pair(experiment)  # historical is the design's first scenario: the store's baseline
-    store = query(paired_root / name, "SELECT * FROM summary_difference_city_year")
+    capsys.readouterr()
+    assert main(["query", str(paired_root / name), "SELECT * FROM summary_difference_city_year", "--csv"]) == 0
+    store = pd.read_csv(io.StringIO(capsys.readouterr().out))  # what `hukou query` prints, every digit
     assert store["paired"].all() and (store["scenario"] == int(reform, 16)).all()
     runs = {"paired_draws": 4, "paired_seeds": 3}[name]
     checked = effects = 0
@@ -152,8 +157,13 @@ def test_paired_view_is_labelled_tabulated_and_reproduced(paired_pages: dict[str
     label = {"paired_draws": "parameters and seeds, paired on parameter draw and seed",
              "paired_seeds": "seed noise only, paired on seed"}[name]
     assert {row["Band includes"] for row in data} == {label}
-    zh = compare.update(name, base, reform, "chengdu", "city", "zh")[5][0].children
+    _, zh_rows, *_, zh_notes = compare.update(name, base, reform, "chengdu", "city", "zh")
+    zh = zh_notes[0].children
     assert "逐次运行配对" in zh and ("参数抽样与种子" if name == "paired_draws" else "相同种子") in zh
+    zh_label = {"paired_draws": "参数与随机种子，按参数抽样与种子配对",
+                "paired_seeds": "仅随机种子噪声，按种子配对"}[name]
+    assert {row["区间包含"] for row in zh_rows} == {zh_label}
+    assert not re.findall(r"[A-Za-z][A-Za-z_-]+", zh)  # no English in Chinese mode (test_dashboard_browser)
     _, sql = compare.reproduce(name, base, reform, "chengdu", "city")
     assert "paired_difference" in sql and "difference_from_stats" not in sql
     namespace: dict[str, Any] = {}
