@@ -36,6 +36,7 @@ from sim.metrics import CITY_METRICS, COMPARE_METRICS, ZONE_SQL
 
 if TYPE_CHECKING:
     from dashboard.bands import Band
+    from dashboard.paired import PairedRuns
     from experiments.dataset import Layout
     from experiments.integrity import Damage
 
@@ -386,6 +387,22 @@ class Experiment:
             return part
         return self._cached(f"stats:{view}:{city}", load)
 
+    def city_pairs(self, view: str, city: str) -> PairedRuns:
+        """Every run's compare metrics in one city as an array by row (year, zone, metric), scenario key and
+        replicate (``dashboard.paired.paired_runs``), kept per view and city: what a paired reform–baseline
+        difference is taken from when the sweep's scenarios share their draws and seeds (``Band.paired``)."""
+        if view not in STATS_VIEWS:
+            raise ValueError(f"unknown view {view!r}")
+
+        def load() -> PairedRuns:
+            from dashboard.paired import paired_runs
+
+            runs = zone_runs(self) if view == "zones" else city_runs(self)
+            part = runs[runs["city"] == city].drop(columns="city")
+            # plain Python strings: a request builds its frame from these rows (see city_stats)
+            return paired_runs(_plain(part.astype({"zone": object, "metric": object})))
+        return self._cached(f"pairs:{view}:{city}", load)
+
     def warm(self) -> None:
         """Read every frame a page can ask for (summaries, per-run values, per-scenario statistics, districts)."""
         self.scenarios()
@@ -396,7 +413,12 @@ class Experiment:
         self.districts()
         self.seeds()
         self.run_values(0.0, ())
-        for view in STATS_VIEWS:
+        for view in STATS_VIEWS:  # what the Compare page's differences are taken from: paired runs, else moments
+            if self.band.paired:
+                runs = zone_runs(self) if view == "zones" else city_runs(self)
+                for city in dict.fromkeys(runs["city"]):
+                    self.city_pairs(view, str(city))
+                continue
             stats = self.scenario_stats(view)
             for city in dict.fromkeys(stats.index.get_level_values("city")):
                 self.city_stats(view, str(city))

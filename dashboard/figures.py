@@ -136,14 +136,16 @@ def _year_text(year: float, lang: str) -> str:
 
 
 def difference_from_stats(stats: pd.DataFrame, reform: str, baseline: str, level: float = 0.95) -> pd.DataFrame:
-    """Reform minus baseline from ``run_stats`` output, with a Welch confidence interval (NaN below two seeds)."""
+    """Reform minus baseline from ``run_stats`` output, with a Welch confidence interval (NaN below two seeds):
+    the band of scenarios whose runs are independent (``paired`` False). Scenarios that share their draws and
+    seeds are compared run by run instead (``dashboard.paired.paired_difference``)."""
     from scipy import stats as st
 
     keys = set(stats.index.get_level_values("key").unique())  # a few keys, not one per row
     groups = [n for n in stats.index.names if n != "key"]
     if reform not in keys or baseline not in keys:
         return pd.DataFrame(columns=[*groups, "reform", "baseline", "diff", "low", "high", "n_reform",
-                                     "n_baseline"])
+                                     "n_baseline", "paired"])
     r = stats.xs(reform, level="key")
     b = stats.xs(baseline, level="key")
     out = r.add_suffix("_reform").join(b.add_suffix("_baseline"), how="inner")
@@ -159,6 +161,7 @@ def difference_from_stats(stats: pd.DataFrame, reform: str, baseline: str, level
     out["high"] = np.where(valid, out["diff"] + half, np.nan)
     out = out.rename(columns={"mean_reform": "reform", "mean_baseline": "baseline", "count_reform": "n_reform",
                               "count_baseline": "n_baseline"}).drop(columns=["var_reform", "var_baseline"])
+    out["paired"] = False
     return out.reset_index()
 
 
@@ -261,9 +264,10 @@ def compare_figure(diff: pd.DataFrame, lang: str, title: str = "") -> dict[str, 
     return {"data": data, "layout": layout}
 
 
-def compare_table(diff: pd.DataFrame, lang: str) -> pd.DataFrame:
+def compare_table(diff: pd.DataFrame, lang: str, band: str | None = None) -> pd.DataFrame:
     """The last year's differences as a table for reading and CSV download: numbers, with their units in columns
-    of their own (levels in the metric's unit, differences of shares in percentage points)."""
+    of their own (levels in the metric's unit, differences of shares in percentage points), and, given ``band``,
+    what the interval includes and how it is made as the last column (so a downloaded CSV says it too)."""
     if diff.empty:
         return pd.DataFrame()
     ends = diff[diff["year"] % 1 == 0]
@@ -278,7 +282,8 @@ def compare_table(diff: pd.DataFrame, lang: str) -> pd.DataFrame:
                      t("unit_difference", lang): metric_unit(r.metric, lang, difference=True),
                      t("difference", lang): metric_number(r.metric, r.diff, difference=True),
                      t("ci_low", lang): metric_number(r.metric, r.low, difference=True),
-                     t("ci_high", lang): metric_number(r.metric, r.high, difference=True)})
+                     t("ci_high", lang): metric_number(r.metric, r.high, difference=True),
+                     **({t("band_includes", lang): band} if band is not None else {})})
     return pd.DataFrame(rows)
 
 

@@ -10,10 +10,11 @@ same seeds (common random numbers: the scenario builder's runs, and a sweep with
 scenarios share parameter draws and seeds), the differences are taken run by run and the band is a t interval of
 their mean, which removes the noise both arms share. A ``hukou sweep`` without them gives every scenario seeds of
 its own (experiments/seeds.py: independent streams per scenario and replicate), so there is nothing to pair: the
-band is then Welch's interval of the difference of the two means, the same as the compare chart's. The sentence
-says which. What the band includes comes from the sweep's manifest (``dashboard.bands``): parameter uncertainty and
-seed noise when its runs carry several parameter sets drawn from a posterior, else seed noise only; the sentence
-names what an effect is told apart from accordingly.
+band is then Welch's interval of the difference of the two means. The compare chart's band is made the same way
+(``dashboard.paired`` when paired, Welch's otherwise), so a finding and the chart give the same numbers. The
+sentence says which. What the band includes comes from the sweep's manifest (``dashboard.bands``): parameter
+uncertainty and seed noise when its runs carry several parameter sets drawn from a posterior, else seed noise only;
+the sentence names what an effect is told apart from accordingly.
 """
 
 from __future__ import annotations

