@@ -180,7 +180,7 @@ def _check_method_options(method: str, **given: Any) -> None:
 
 def _calibrate_history(parsed: Any, out: Path, workers: int | None, scheduler: str | None, bar: Progress,
                        progress: Callable[[str, dict[str, int], float], None], drop_late: bool) -> int:
-    from experiments.calibration.history_matching import RESULT_FILE, calibrate_history
+    from experiments.calibration.history_matching import RESULT_FILE, calibrate_history, number
 
     with _calibration_errors(), bar:
         result = calibrate_history(parsed, out, workers=workers, scheduler=scheduler, progress=progress,
@@ -194,7 +194,7 @@ def _calibrate_history(parsed: Any, out: Path, workers: int | None, scheduler: s
         out_console.print(f"  wave {w['wave']}: {w['runs']} runs, NROY {w['nroy_fraction']:.3f} of the box, "
                           f"held-back emulator errors within ±3: {val}", highlight=False)
     for name, r in p["nroy_ranges"].items():
-        out_console.print(f"  {name}: " + ("ruled out everywhere" if r is None else f"{r[0]:.4g} – {r[1]:.4g}"),
+        out_console.print(f"  {name}: " + ("ruled out everywhere" if r is None else f"{number(r[0])} – {number(r[1])}"),
                           highlight=False)
     out_console.print(f"report: {out / 'report.md'}; provenance: {out / RESULT_FILE}; plausible sample: "
                       f"{out / 'nroy.csv'}", highlight=False)

@@ -415,6 +415,10 @@ def _provenance(spec: CalibrationSpec, result: HistoryResult, obs: Observations,
                   for w in result.waves],
         "nroy_fraction": last.nroy_fraction,
         "nroy_ranges": {n: None if r is None else list(r) for n, r in last.nroy_ranges.items()},
+        # the central 90% of each parameter over the NROY region (a ruled-out corner leaves the ranges whole
+        # but moves these)
+        "nroy_central_90": {n: [float(result.nroy[n].quantile(0.05)), float(result.nroy[n].quantile(0.95))]
+                            if len(result.nroy) else None for n in result.names},
         "candidates": h.candidates,
         "runs": int(simulator.runs),
         "seeds": {"root_seed": spec.root_seed, "candidates": "SeedSequence(root_seed, spawn_key=(0,))",
@@ -433,6 +437,11 @@ def _write_outputs(result: HistoryResult, spec: CalibrationSpec, out: Path) -> N
     (out / "report.md").write_text(report(result, spec), "utf-8")
 
 
+def number(x: float) -> str:
+    """A parameter value for reading: whole numbers with thousands separators from 1,000 up, else 4 digits."""
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
+
+
 def report(result: HistoryResult, spec: CalibrationSpec) -> str:
     """Per wave: runs, the NROY share of the box, the emulators' validation; then the NROY ranges."""
     p = result.provenance
@@ -447,10 +456,14 @@ def report(result: HistoryResult, spec: CalibrationSpec) -> str:
     for w in p["waves"]:
         val = "–" if w["validation_within_3"] is None else f"{w['validation_within_3']:.0%} of {w['held_back']} runs"
         lines.append(f"| {w['wave']} | {w['runs']} | {val} | {w['nroy_fraction']:.3f} |")
-    lines += ["", "| parameter | prior box | NROY range after the last wave |", "|---|---|---|"]
+    lines += ["", "Per parameter, over the NROY region after the last wave: its range and its central 90% (the box's "
+              "own central 90% is its middle nine tenths).", "",
+              "| parameter | prior box | NROY range | NROY central 90% |", "|---|---|---|---|"]
     for n, r in p["nroy_ranges"].items():
-        rng = spec.parameters[n]
-        lines.append(f"| `{n}` | {rng.low:g} – {rng.high:g} | {'empty' if r is None else f'{r[0]:.4g} – {r[1]:.4g}'} |")
+        rng, q = spec.parameters[n], p["nroy_central_90"][n]
+        lines.append(f"| `{n}` | {number(rng.low)} – {number(rng.high)} | "
+                     + ("empty | – |" if r is None or q is None
+                        else f"{number(r[0])} – {number(r[1])} | {number(q[0])} – {number(q[1])} |"))
     return "\n".join(lines) + "\n"
 
 
