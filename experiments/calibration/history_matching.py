@@ -25,8 +25,8 @@
    standard deviations.
 
 The second-highest is the default because at the coarse scales a calibration can afford, one noisy target (a small
-district's share) is poorly emulated, and a single poor emulator should not rule out a region on its own; Vernon et
-al. (2010) use ``I_2M`` and ``I_3M`` for the same reason. Every random choice is a ``SeedSequence`` of the spec's
+district's share) is poorly emulated, and a single poor emulator should not rule out a region on its own: Vernon et
+al.'s ``I_2M`` and ``I_3M`` are the measures one output cannot push over the cut-off alone. Every random choice is a ``SeedSequence`` of the spec's
 root seed, so the same spec gives the same designs, runs and files.
 """
 
@@ -135,14 +135,22 @@ def fit_emulator(x: np.ndarray, y: np.ndarray, seed: int, restarts: int = 1) -> 
     """A Gaussian process of one output over unit coordinates: Matern 5/2 with a length scale per parameter (rough
     enough for an agent-based model's response, smooth enough to interpolate 20–40 runs) plus white noise for the
     seed noise; outputs normalised, hyperparameters by maximum likelihood from the initial kernel and ``restarts``
-    seeded random starts (one is enough for a handful of parameters; each costs a full optimisation)."""
+    seeded random starts (one is enough for a handful of parameters; each costs a full optimisation).
+
+    No length scale shorter than the design's spacing, ``n^(-1/d)`` for ``n`` space-filling points in ``d``
+    dimensions (at most 0.5): the runs cannot resolve a feature narrower than the gaps between them, and a shorter
+    length scale lets the likelihood explain one run's seed noise as a spike instead of as noise. Measured: with a
+    bound of 0.05, a small district's share that one run of 20 drew 11 sd off made the emulator interpolate it and
+    rule out a patch of the box around that run (docs/validation.md, "History matching").
+    """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
-    d = x.shape[1]
-    kernel = (ConstantKernel(1.0, (1e-3, 1e3)) * Matern(length_scale=np.full(d, 0.5), length_scale_bounds=(0.05, 20.0),
-                                                        nu=2.5)
+    n, d = x.shape
+    shortest = min(0.5, float(n) ** (-1.0 / d))
+    kernel = (ConstantKernel(1.0, (1e-3, 1e3))
+              * Matern(length_scale=np.full(d, 0.5), length_scale_bounds=(shortest, 20.0), nu=2.5)
               + WhiteKernel(1e-2, (1e-8, 1.0)))
     gp = GaussianProcessRegressor(kernel=kernel, normalize_y=True, n_restarts_optimizer=restarts,
                                   random_state=seed)
