@@ -26,8 +26,8 @@
 
 The second-highest is the default because at the coarse scales a calibration can afford, one noisy target (a small
 district's share) is poorly emulated, and a single poor emulator should not rule out a region on its own: Vernon et
-al.'s ``I_2M`` and ``I_3M`` are the measures one output cannot push over the cut-off alone. Every random choice is a ``SeedSequence`` of the spec's
-root seed, so the same spec gives the same designs, runs and files.
+al.'s ``I_2M`` and ``I_3M`` are the measures one output cannot push over the cut-off alone. Every random choice is
+a ``SeedSequence`` of the spec's root seed, so the same spec gives the same designs, runs and files.
 """
 
 from __future__ import annotations
