@@ -409,6 +409,7 @@ def _provenance(spec: CalibrationSpec, result: HistoryResult, obs: Observations,
                    f"exceeds {h.cutoff:g}"),
         "method_short": f"history matching {spec.name}",
         "spec": spec.model_dump(mode="json"),
+        "history": h.model_dump(mode="json"),  # the settings, also when the spec left them at their defaults
         "fit_kind": spec.fit_kind,
         "targets": obs.ids,
         "targets_left_out": left_out,

@@ -11,7 +11,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+)
 
 from experiments.spec import ExperimentSpec, Range, spec_from_dict
 from policies.errors import InputError
@@ -106,6 +114,16 @@ class CalibrationSpec(_Strict):
         if v not in (1, 3):
             raise ValueError("step_months is 1 or 3")
         return v
+
+    @model_serializer(mode="wrap")
+    def _without_default_history(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The dump leaves out a default ``history`` block: SMM and ABC folders compare their spec's dump with the
+        one they were started with (and name their default folder by its hash), so a spec written before history
+        matching existed must dump as it did then, or every such folder would refuse to resume."""
+        data: dict[str, Any] = handler(self)
+        if self.history == History():
+            data.pop("history", None)
+        return data
 
     def sweep_spec(self, name: str, parameters: dict[str, Range] | None, n: int | None,
                    fixed: dict[str, Any] | None = None, replications: int | None = None,
