@@ -121,3 +121,14 @@ def test_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
         assert main(argv) == 2, argv
         err = capsys.readouterr().err.strip()
         assert err.startswith("hukou: error:") and len(err.splitlines()) == 1, err
+
+
+def test_a_default_history_block_leaves_the_spec_dump_as_before() -> None:
+    """SMM and ABC folders compare their spec's dump and hash it for their default name: a spec without a history
+    block must dump as it did before history matching existed, and one with a block must keep it."""
+    from experiments.calibration.spec import calibration_spec_from_dict
+
+    doc = load_calibration_spec().model_dump(mode="json")
+    assert "history" not in doc
+    spec = calibration_spec_from_dict({**doc, "history": {"waves": 2}}, "test")
+    assert spec.model_dump(mode="json")["history"]["waves"] == 2
