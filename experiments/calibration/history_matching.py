@@ -83,7 +83,7 @@ class WaveResult:
     design: np.ndarray  # parameter values run (n × d)
     outputs: np.ndarray  # their log moments (n × m)
     emulators: list[Any]
-    training_runs: int
+    training_runs: int  # parameter sets the cutting emulators were fitted on (this wave's and earlier ones)
     held_back: int
     validation_within_3: float | None  # share of the held-back standardised errors within ±3
     nroy_fraction: float
@@ -247,7 +247,7 @@ def history_match(simulate: Simulate, names: list[str], box: np.ndarray, obs: Ob
         ranges = {n: (float(candidates[alive, j].min()), float(candidates[alive, j].max())) if alive.any() else None
                   for j, n in enumerate(names)}
         waves.append(WaveResult(number=k, design=design, outputs=outputs, emulators=emulators,
-                                training_runs=int(len(x_all) - held_all.sum()), held_back=int(held.sum()),
+                                training_runs=int(len(x_all)), held_back=int(held.sum()),
                                 validation_within_3=validation, nroy_fraction=float(alive.mean()),
                                 nroy_ranges=ranges, seed=seed))
         log.info("wave %d: %d runs, NROY %.3f of the box", k, len(design), alive.mean())
