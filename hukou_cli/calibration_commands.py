@@ -69,12 +69,28 @@ def calibrate(
     = None,
     method: Annotated[str, typer.Option(help="smm: simulated method of moments, a point estimate (the default, "
                                              "a few hundred runs); abc: ABC-SMC with pyabc, a weighted posterior "
-                                             "sample (the spec's abc block; thousands of runs).")] = "smm",
-    scheduler: Annotated[str | None, typer.Option(help="With --method abc: run the batches on Dask (local, slurm "
-                                                       "or a scheduler address), as hukou sweep.")] = None,
+                                             "sample (the spec's abc block; thousands of runs); history: history "
+                                             "matching with emulators, the region not ruled out yet (the spec's "
+                                             "history block).")] = "smm",
+    scheduler: Annotated[str | None, typer.Option(help="With --method abc or history: run the batches on Dask "
+                                                       "(local, slurm or a scheduler address), as hukou sweep.")]
+    = None,
     finish: Annotated[bool, typer.Option(help="With --method abc: run nothing; write the posterior of a "
                                               "calibration stopped early from its last complete generation "
                                               "(tempered: wider than the posterior, exact false).")] = False,
+    nroy: Annotated[Path | None, typer.Option(help="With --method abc: narrow each parameter's prior box to the "
+                                                   "NROY range of the history matching in this folder.")] = None,
+    waves: Annotated[int | None, typer.Option(min=1, max=20, help="With --method history: waves (default: the "
+                                              "spec's history block).")] = None,
+    runs_per_wave: Annotated[int | None, typer.Option(min=4, help="With --method history: parameter sets run per "
+                                                      "wave (default: the spec's history block).")] = None,
+    scale: Annotated[float | None, typer.Option(min=1, help="With --method history: persons per agent instead of "
+                                                "the spec's.")] = None,
+    end: Annotated[int | None, typer.Option(help="With --method history: last simulated year instead of the "
+                                            "spec's; fit targets dated later are left out (and listed).")] = None,
+    parameter: Annotated[list[str] | None, typer.Option(help="With --method history: history-match only this "
+                                                        "parameter of the spec (repeatable; the others stay at "
+                                                        "their priors' values). Default: all.")] = None,
 ) -> int:
     """Estimate behavioural parameters against the calibration targets, write the calibrated parameter set with
     its provenance, a fit report and a posterior file (posterior.json), and install it as the default.
@@ -82,21 +98,27 @@ def calibrate(
     --method smm (default): a point estimate; posterior.json is one point with weight 1, method "point estimate".
     --method abc: ABC-SMC; posterior.json is the final population with its weights, calibrated.yaml the posterior
     mean. Run again on the same --out to resume: finished runs are read back from the batches' ledgers.
+    --method history: history matching in waves with Gaussian-process emulators; writes history_matching.json,
+    nroy.csv (the plausible candidate sample) and report.md, installs nothing. --method abc --nroy FOLDER starts
+    ABC-SMC from its NROY ranges.
 
     Example: hukou calibrate --workers 2
     """
-    if method not in ("smm", "abc"):
+    if method not in ("smm", "abc", "history"):
         from policies.errors import InputError
 
-        raise InputError(f"unknown method {method!r} (smm or abc)", field="--method")
+        raise InputError(f"unknown method {method!r} (smm, abc or history)", field="--method")
+    _check_method_options(method, nroy=nroy, waves=waves, runs_per_wave=runs_per_wave, scale=scale, end=end,
+                          parameter=parameter)
     if finish and method != "abc":
         from policies.errors import InputError
 
         raise InputError("--finish works with --method abc", field="--finish")
-    if scheduler is not None and method != "abc":
+    if scheduler is not None and method == "smm":
         from policies.errors import InputError
 
-        raise InputError("--scheduler works with --method abc (the SMM stages run locally)", field="--scheduler")
+        raise InputError("--scheduler works with --method abc or history (the SMM stages run locally)",
+                         field="--scheduler")
     if installed_posterior is not None:
         from experiments.calibration.smm import CALIBRATED_FILE
         from experiments.posterior import posterior_from_calibrated, write_posterior
@@ -111,10 +133,21 @@ def calibrate(
     from experiments.calibration.spec import load_calibration_spec
 
     parsed = load_calibration_spec(spec)
+    if method == "history":
+        from experiments.calibration.history_matching import history_spec
+
+        parsed = history_spec(parsed, scale=scale, end=end, parameters=parameter, waves=waves,
+                              runs_per_wave=runs_per_wave)
+    if nroy is not None:
+        from experiments.calibration.history_matching import narrow_to_nroy
+
+        parsed = narrow_to_nroy(parsed, nroy)
     if out is None:
         digest = hashlib.sha256(json.dumps(parsed.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
-        out = Path("sweeps") / "calibration" / f"{parsed.name}-{digest[:8]}{'-abc' if method == 'abc' else ''}"
+        out = Path("sweeps") / "calibration" / f"{parsed.name}-{digest[:8]}{'' if method == 'smm' else '-' + method}"
     bar, progress = _progress_bar(quiet)
+    if method == "history":
+        return _calibrate_history(parsed, out, workers, scheduler, bar, progress, drop_late=end is not None)
     if method == "abc":
         return _calibrate_abc(parsed, out, workers, scheduler, install, bar, progress, finish)
     with _calibration_errors(), bar:
@@ -130,6 +163,41 @@ def calibrate(
     if install:
         target = install_calibration(out)
         out_console.print(f"installed as the model's default: {target}", highlight=False)
+    return 0
+
+
+def _check_method_options(method: str, **given: Any) -> None:
+    """Options that belong to another method are refused, so that none is silently ignored."""
+    from policies.errors import InputError
+
+    own = {"nroy": "abc", "waves": "history", "runs_per_wave": "history", "scale": "history", "end": "history",
+           "parameter": "history"}
+    for name, value in given.items():
+        if value is not None and own[name] != method:
+            raise InputError(f"--{name.replace('_', '-')} works with --method {own[name]}",
+                             field=f"--{name.replace('_', '-')}")
+
+
+def _calibrate_history(parsed: Any, out: Path, workers: int | None, scheduler: str | None, bar: Progress,
+                       progress: Callable[[str, dict[str, int], float], None], drop_late: bool) -> int:
+    from experiments.calibration.history_matching import RESULT_FILE, calibrate_history, number
+
+    with _calibration_errors(), bar:
+        result = calibrate_history(parsed, out, workers=workers, scheduler=scheduler, progress=progress,
+                                   drop_late=drop_late)
+    p = result.provenance
+    out_console.print(f"history matching {out}: {len(p['waves'])} waves, {p['runs']} runs, {len(p['targets'])} "
+                      f"fit targets" + (f" ({len(p['targets_left_out'])} after {parsed.end} left out)"
+                                        if p["targets_left_out"] else ""), highlight=False)
+    for w in p["waves"]:
+        val = "–" if w["validation_within_3"] is None else f"{w['validation_within_3']:.0%}"
+        out_console.print(f"  wave {w['wave']}: {w['runs']} runs, NROY {w['nroy_fraction']:.3f} of the box, "
+                          f"held-back emulator errors within ±3: {val}", highlight=False)
+    for name, r in p["nroy_ranges"].items():
+        out_console.print(f"  {name}: " + ("ruled out everywhere" if r is None else f"{number(r[0])} – {number(r[1])}"),
+                          highlight=False)
+    out_console.print(f"report: {out / 'report.md'}; provenance: {out / RESULT_FILE}; plausible sample: "
+                      f"{out / 'nroy.csv'}", highlight=False)
     return 0
 
 

@@ -9,16 +9,24 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+)
 
 from experiments.spec import ExperimentSpec, Range, spec_from_dict
 from policies.errors import InputError
 from policies.yamlio import line_of, load_yaml, validation_error
 from sim.config import FIRST_YEAR, LAST_YEAR
 
-__all__ = ["CalibrationSpec", "Stage", "Abc", "load_calibration_spec", "calibration_spec_from_dict",
+__all__ = ["CalibrationSpec", "Stage", "Abc", "History", "load_calibration_spec", "calibration_spec_from_dict",
            "default_spec_path"]
 
 
@@ -49,6 +57,27 @@ class Abc(_Strict):
                           "this (pyabc's budget; a batch's runs past its last acceptance come on top)")
 
 
+class History(_Strict):
+    """History-matching settings (``hukou calibrate --method history``, experiments/calibration/history_matching.py).
+
+    Each wave runs ``runs_per_wave`` parameter sets (``replications`` seeds each) spread over the region not ruled
+    out yet, fits one Gaussian-process emulator per fit target and rules out the points whose implausibility
+    exceeds ``cutoff`` (docs/validation.md, "History matching").
+    """
+
+    waves: int = Field(3, ge=1, le=20, description="waves of design, runs, emulators and cut")
+    runs_per_wave: int = Field(40, ge=4, le=5000, description="parameter sets run in each wave")
+    replications: int = Field(1, ge=1, le=20, description="seeds per parameter set (their log moments averaged)")
+    cutoff: float = Field(3.0, gt=0, le=10, description="implausibility above which a point is ruled out "
+                          "(3: Pukelsheim's three-sigma rule)")
+    rule: Literal["second", "max"] = Field("second", description="which implausibility is cut: the second-highest "
+                                           "over the targets (the maximum with one target), or the maximum")
+    candidates: int = Field(20000, ge=100, le=1_000_000, description="candidate points sampled over the prior box "
+                            "to estimate the region not ruled out yet and to draw the next wave's design from")
+    holdout: float = Field(0.2, ge=0, lt=0.5, description="share of each wave's runs held back to validate its "
+                           "emulators (they are refitted on all runs afterwards)")
+
+
 class CalibrationSpec(_Strict):
     """What ``hukou calibrate`` estimates and how (docs/validation.md)."""
 
@@ -64,6 +93,7 @@ class CalibrationSpec(_Strict):
     explore: Stage = Field(default_factory=lambda: Stage(n=48))
     refine: Stage = Field(default_factory=lambda: Stage(n=24, shrink=0.3))
     abc: Abc = Field(default_factory=Abc)
+    history: History = Field(default_factory=History)
     replications: int = Field(2, ge=1, le=100)
     confirm_replications: int = Field(4, ge=1, le=100)
     scale: float = Field(1000.0, gt=0)
@@ -84,6 +114,16 @@ class CalibrationSpec(_Strict):
         if v not in (1, 3):
             raise ValueError("step_months is 1 or 3")
         return v
+
+    @model_serializer(mode="wrap")
+    def _without_default_history(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The dump leaves out a default ``history`` block: SMM and ABC folders compare their spec's dump with the
+        one they were started with (and name their default folder by its hash), so a spec written before history
+        matching existed must dump as it did then, or every such folder would refuse to resume."""
+        data: dict[str, Any] = handler(self)
+        if self.history == History():
+            data.pop("history", None)
+        return data
 
     def sweep_spec(self, name: str, parameters: dict[str, Range] | None, n: int | None,
                    fixed: dict[str, Any] | None = None, replications: int | None = None,
