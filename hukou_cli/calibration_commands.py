@@ -91,6 +91,10 @@ def calibrate(
     parameter: Annotated[list[str] | None, typer.Option(help="With --method history: history-match only this "
                                                         "parameter of the spec (repeatable; the others stay at "
                                                         "their priors' values). Default: all.")] = None,
+    emulator_posterior: Annotated[bool, typer.Option(help="With --method history: then sample the posterior on "
+                                                     "the last wave's emulators with emcee (writes posterior/ in "
+                                                     "the folder: posterior.json, its summary and report).")]
+    = False,
 ) -> int:
     """Estimate behavioural parameters against the calibration targets, write the calibrated parameter set with
     its provenance, a fit report and a posterior file (posterior.json), and install it as the default.
@@ -99,8 +103,9 @@ def calibrate(
     --method abc: ABC-SMC; posterior.json is the final population with its weights, calibrated.yaml the posterior
     mean. Run again on the same --out to resume: finished runs are read back from the batches' ledgers.
     --method history: history matching in waves with Gaussian-process emulators; writes history_matching.json,
-    nroy.csv (the plausible candidate sample) and report.md, installs nothing. --method abc --nroy FOLDER starts
-    ABC-SMC from its NROY ranges.
+    nroy.csv (the plausible candidate sample) and report.md, installs nothing; with --emulator-posterior, also the
+    posterior on the last wave's emulators (posterior/posterior.json). --method abc --nroy FOLDER starts ABC-SMC
+    from its NROY ranges.
 
     Example: hukou calibrate --workers 2
     """
@@ -109,7 +114,7 @@ def calibrate(
 
         raise InputError(f"unknown method {method!r} (smm, abc or history)", field="--method")
     _check_method_options(method, nroy=nroy, waves=waves, runs_per_wave=runs_per_wave, scale=scale, end=end,
-                          parameter=parameter)
+                          parameter=parameter, emulator_posterior=emulator_posterior or None)
     if finish and method != "abc":
         from policies.errors import InputError
 
@@ -147,7 +152,8 @@ def calibrate(
         out = Path("sweeps") / "calibration" / f"{parsed.name}-{digest[:8]}{'' if method == 'smm' else '-' + method}"
     bar, progress = _progress_bar(quiet)
     if method == "history":
-        return _calibrate_history(parsed, out, workers, scheduler, bar, progress, drop_late=end is not None)
+        return _calibrate_history(parsed, out, workers, scheduler, bar, progress, drop_late=end is not None,
+                                  emulator_posterior=emulator_posterior)
     if method == "abc":
         return _calibrate_abc(parsed, out, workers, scheduler, install, bar, progress, finish)
     with _calibration_errors(), bar:
@@ -171,7 +177,7 @@ def _check_method_options(method: str, **given: Any) -> None:
     from policies.errors import InputError
 
     own = {"nroy": "abc", "waves": "history", "runs_per_wave": "history", "scale": "history", "end": "history",
-           "parameter": "history"}
+           "parameter": "history", "emulator_posterior": "history"}
     for name, value in given.items():
         if value is not None and own[name] != method:
             raise InputError(f"--{name.replace('_', '-')} works with --method {own[name]}",
@@ -179,7 +185,8 @@ def _check_method_options(method: str, **given: Any) -> None:
 
 
 def _calibrate_history(parsed: Any, out: Path, workers: int | None, scheduler: str | None, bar: Progress,
-                       progress: Callable[[str, dict[str, int], float], None], drop_late: bool) -> int:
+                       progress: Callable[[str, dict[str, int], float], None], drop_late: bool,
+                       emulator_posterior: bool = False) -> int:
     from experiments.calibration.history_matching import RESULT_FILE, calibrate_history, number
 
     with _calibration_errors(), bar:
@@ -198,6 +205,19 @@ def _calibrate_history(parsed: Any, out: Path, workers: int | None, scheduler: s
                           highlight=False)
     out_console.print(f"report: {out / 'report.md'}; provenance: {out / RESULT_FILE}; plausible sample: "
                       f"{out / 'nroy.csv'}", highlight=False)
+    if emulator_posterior:
+        from experiments.calibration.emulator_posterior import sample_posterior, write_emulator_posterior
+
+        with _calibration_errors():
+            posterior = sample_posterior(result, parsed)
+        folder = write_emulator_posterior(posterior, parsed, out)
+        s = posterior.provenance["sampler"]
+        out_console.print(f"emulator posterior {folder}: {s['draws']} draws, acceptance "
+                          f"{s['acceptance_fraction']:.2f}, about {s['effective_samples']:,.0f} effective samples",
+                          highlight=False)
+        for r in posterior.summary.itertuples():
+            out_console.print(f"  {r.parameter}: mean {number(r.mean)}, 90% {number(r.q05)} – {number(r.q95)} "
+                              f"({r.identification})", highlight=False)
     return 0
 
 

@@ -99,6 +99,8 @@ class HistoryResult:
     waves: list[WaveResult]
     nroy: pd.DataFrame  # the last wave's plausible candidates (parameter values, their cut implausibility)
     provenance: dict[str, Any] = field(default_factory=dict)
+    observations: Observations | None = None  # the targets the waves matched (for the emulator posterior)
+    box: np.ndarray | None = None  # the prior box (d × 2) the candidates and unit coordinates refer to
 
 
 def _seed(root: int, *key: int) -> int:
@@ -256,7 +258,7 @@ def history_match(simulate: Simulate, names: list[str], box: np.ndarray, obs: Ob
         if integer[j]:
             nroy[n] = nroy[n].round().astype(int)
     nroy["implausibility"] = cut[alive]
-    return HistoryResult(names=list(names), waves=waves, nroy=nroy)
+    return HistoryResult(names=list(names), waves=waves, nroy=nroy, observations=obs, box=box)
 
 
 class SweepSimulator:
