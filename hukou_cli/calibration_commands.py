@@ -103,9 +103,9 @@ def calibrate(
     --method abc: ABC-SMC; posterior.json is the final population with its weights, calibrated.yaml the posterior
     mean. Run again on the same --out to resume: finished runs are read back from the batches' ledgers.
     --method history: history matching in waves with Gaussian-process emulators; writes history_matching.json,
-    nroy.csv (the plausible candidate sample) and report.md, installs nothing; with --emulator-posterior, also the
-    posterior on the last wave's emulators (posterior/posterior.json). --method abc --nroy FOLDER starts ABC-SMC
-    from its NROY ranges.
+    nroy.csv (the plausible candidate sample) and report.md; with --emulator-posterior, also the posterior on the
+    last wave's emulators (posterior/posterior.json), whose mean it installs unless --no-install. --method abc
+    --nroy FOLDER starts ABC-SMC from its NROY ranges.
 
     Example: hukou calibrate --workers 2
     """
@@ -153,7 +153,7 @@ def calibrate(
     bar, progress = _progress_bar(quiet)
     if method == "history":
         return _calibrate_history(parsed, out, workers, scheduler, bar, progress, drop_late=end is not None,
-                                  emulator_posterior=emulator_posterior)
+                                  emulator_posterior=emulator_posterior, install=install)
     if method == "abc":
         return _calibrate_abc(parsed, out, workers, scheduler, install, bar, progress, finish)
     with _calibration_errors(), bar:
@@ -186,7 +186,7 @@ def _check_method_options(method: str, **given: Any) -> None:
 
 def _calibrate_history(parsed: Any, out: Path, workers: int | None, scheduler: str | None, bar: Progress,
                        progress: Callable[[str, dict[str, int], float], None], drop_late: bool,
-                       emulator_posterior: bool = False) -> int:
+                       emulator_posterior: bool = False, install: bool = False) -> int:
     from experiments.calibration.history_matching import RESULT_FILE, calibrate_history, number
 
     with _calibration_errors(), bar:
@@ -218,6 +218,11 @@ def _calibrate_history(parsed: Any, out: Path, workers: int | None, scheduler: s
         for r in posterior.summary.itertuples():
             out_console.print(f"  {r.parameter}: mean {number(r.mean)}, 90% {number(r.q05)} – {number(r.q95)} "
                               f"({r.identification})", highlight=False)
+        if install:
+            from experiments.calibration.smm import install_calibration
+
+            target = install_calibration(folder)
+            out_console.print(f"installed as the model's default (posterior mean): {target}", highlight=False)
     return 0
 
 

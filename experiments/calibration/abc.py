@@ -354,8 +354,10 @@ def _write_outputs(result: AbcResult, spec: CalibrationSpec) -> None:
     (out / "report.md").write_text(report(result, spec), "utf-8")
 
 
-def calibrated_yaml(result: AbcResult, spec: CalibrationSpec) -> str:
-    """The calibrated parameter file: the posterior mean of each parameter, its sd and intervals, its prior."""
+def calibrated_yaml(result: AbcResult | Any, spec: CalibrationSpec) -> str:
+    """The calibrated parameter file: the posterior mean of each parameter, its sd and intervals, its prior.
+    ``result``: anything with ``summary``, ``estimate`` and ``provenance`` as ``AbcResult`` has them (also the
+    emulator posterior, experiments/calibration/emulator_posterior.py)."""
     from sim.params import default_behaviour
 
     prior = default_behaviour(calibrated=False).model_dump()
@@ -367,7 +369,7 @@ def calibrated_yaml(result: AbcResult, spec: CalibrationSpec) -> str:
             "interval_50": [float(f"{row.q25:.4g}"), float(f"{row.q75:.4g}")],
             "interval_90": [float(f"{row.q05:.4g}"), float(f"{row.q95:.4g}")],
             "prior_value": behaviour_path_value(prior, row.parameter), "prior_range": [rng.low, rng.high]}
-    header = ("# Behavioural parameters estimated by `hukou calibrate --method abc` (experiments/calibration/abc.py,\n"
+    header = (f"# Behavioural parameters estimated by hukou calibrate ({result.provenance['method_short']};\n"
               "# docs/validation.md). value: the posterior mean (the model's default); sd, interval_50 and\n"
               "# interval_90: the weighted posterior sample's spread and central intervals (posterior.json).\n")
     return header + dump_yaml({"parameters": params, "provenance": result.provenance}, width=110)

@@ -64,6 +64,7 @@ class EmulatorPosterior:
     correlations: pd.DataFrame
     predictive: pd.DataFrame  # per fit target: observed, emulated predictive mean and 50%/90% intervals
     provenance: dict[str, Any] = field(default_factory=dict)
+    estimate: dict[str, float | int] = field(default_factory=dict)  # the posterior mean, as the parameter's type
 
 
 def log_likelihood(mean: np.ndarray, sd: np.ndarray, z: np.ndarray, var: np.ndarray,
@@ -170,7 +171,10 @@ def sample_posterior(result: HistoryResult, spec: CalibrationSpec, *, steps: int
                             for j, n in enumerate(names)})
     weights = np.full(len(values), 1.0 / len(values))
     frame = pd.DataFrame(values, columns=names)
-    return EmulatorPosterior(samples=samples, summary=_summary(spec, frame, weights),
+    summary = _summary(spec, frame, weights)
+    estimate = {r.parameter: (int(round(r.mean)) if spec.parameters[r.parameter].integer else float(f"{r.mean:.4g}"))
+                for r in summary.itertuples()}
+    return EmulatorPosterior(samples=samples, summary=summary, estimate=estimate,
                              correlations=weighted_correlations(frame, weights),
                              predictive=_predictive(result, chain.unit, np.random.default_rng(seed)),
                              provenance=_provenance(spec, result, chain.diagnostics, seed))
@@ -244,8 +248,9 @@ def _provenance(spec: CalibrationSpec, result: HistoryResult, diagnostics: dict[
 
 
 def write_emulator_posterior(posterior: EmulatorPosterior, spec: CalibrationSpec, out: Path) -> Path:
-    """Write ``posterior.json``, the summary, correlations, emulated predictive fit and a report into
-    ``out/posterior/``; returns that folder."""
+    """Write ``posterior.json``, the summary, correlations, emulated predictive fit, ``calibrated.yaml`` (the
+    posterior mean, what ``--install`` makes the default) and a report into ``out/posterior/``; returns it."""
+    from experiments.calibration.abc import calibrated_yaml
     from experiments.posterior import write_posterior
 
     folder = Path(out) / FOLDER
@@ -255,6 +260,7 @@ def write_emulator_posterior(posterior: EmulatorPosterior, spec: CalibrationSpec
     posterior.summary.to_csv(folder / "posterior_summary.csv", index=False)
     posterior.correlations.to_csv(folder / "posterior_correlations.csv", index_label="parameter")
     posterior.predictive.to_csv(folder / "predictive.csv", index=False)
+    (folder / "calibrated.yaml").write_text(calibrated_yaml(posterior, spec), "utf-8")
     (folder / "report.md").write_text(report(posterior, spec), "utf-8")
     return folder
 

@@ -68,7 +68,7 @@ def test_the_command_writes_the_emulator_posterior(tmp_path: Path, capsys: pytes
     code = main(["calibrate", "--method", "history", "--scale", "20000", "--end", "2011", "--waves", "1",
                  "--runs-per-wave", "6", "--parameter", "reconsider_rate", "--parameter",
                  "inflow_persons_per_year.central", "--workers", "1", "--quiet", "--out", str(out),
-                 "--emulator-posterior"])
+                 "--emulator-posterior", "--no-install"])
     assert code == 0, capsys.readouterr()
     folder = out / "posterior"
     doc = json.loads((folder / "posterior.json").read_text("utf-8"))
@@ -76,7 +76,8 @@ def test_the_command_writes_the_emulator_posterior(tmp_path: Path, capsys: pytes
     assert sorted(doc["parameters"]) == ["inflow_persons_per_year.central", "reconsider_rate"]
     assert len(doc["samples"]) == 400
     assert all(isinstance(s["values"]["inflow_persons_per_year.central"], int) for s in doc["samples"])
-    for name in ("posterior_summary.csv", "posterior_correlations.csv", "predictive.csv", "report.md"):
+    for name in ("posterior_summary.csv", "posterior_correlations.csv", "predictive.csv", "report.md",
+                 "calibrated.yaml"):
         assert (folder / name).is_file()
     assert "emulator posterior" in capsys.readouterr().out
 
