@@ -60,6 +60,18 @@ def two_point_posterior(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def one_point_posterior(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The installed calibration as a one-point posterior (``hukou calibrate --installed-posterior``): draws from it
+    repeat one parameter set, so a band built on them is seed noise only."""
+    from experiments.calibration.smm import CALIBRATED_FILE
+    from experiments.posterior import posterior_from_calibrated, write_posterior
+
+    path = tmp_path_factory.mktemp("point") / "posterior.json"
+    write_posterior(path, *posterior_from_calibrated(CALIBRATED_FILE))
+    return path
+
+
 def _sweeps(root: Path, specs: dict[str, dict[str, Any]]) -> Path:
     """Run each spec (one process: less start-up than two for a few short runs) into ``root/<name>``."""
     from experiments.sweep import run_sweep
@@ -73,11 +85,12 @@ def _sweeps(root: Path, specs: dict[str, dict[str, Any]]) -> Path:
 
 
 @pytest.fixture(scope="session")
-def bands_root(tmp_path_factory: pytest.TempPathFactory, two_point_posterior: Path) -> Path:
+def bands_root(tmp_path_factory: pytest.TempPathFactory, two_point_posterior: Path,
+               one_point_posterior: Path) -> Path:
     """Two finished sweeps: ``bands_params`` (both sets of a two-point posterior, each once) and ``bands_point``
-    (two draws from the shipped posterior, ``file: installed``, the installed point estimate)."""
+    (two draws from a one-point posterior, the installed calibration written as one point)."""
     draws = {"bands_params": {"file": str(two_point_posterior), "draws": 2, "resample": False},
-             "bands_point": {"file": "installed", "draws": 2}}
+             "bands_point": {"file": str(one_point_posterior), "draws": 2}}
     return _sweeps(tmp_path_factory.mktemp("bands"),
                    {name: {**BANDS_SPEC, "parameter_draws": drawing} for name, drawing in draws.items()})
 

@@ -1,7 +1,7 @@
 """What the bands include, said from the sweep's manifest (issue 13): a sweep that draws two parameter sets from a
 posterior says "parameters and seeds" and that reform and baseline are paired on them, on the compare page, in the
 overview's findings, in the finding sentences, in the briefing and in ``hukou query``'s summaries; a sweep that
-draws from the shipped one-point posterior (``file: installed``) says "seed noise only", in both languages."""
+draws from a one-point posterior (the installed calibration as one point) says "seed noise only", in both languages."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def test_manifests_and_band_come_from_the_draws(bands_root: Path) -> None:
     assert not point.parameters and point.paired and (point.draws, point.distinct) == (2, 1)
     assert point.label == "seed noise only"
     kept = yaml.safe_load((bands_root / "bands_point" / "spec.yaml").read_text("utf-8"))
-    assert kept["parameter_draws"]["file"] == "installed"  # the sweep's own copy names the shipped posterior
+    assert kept["parameter_draws"]["file"].endswith("posterior.json")  # the sweep's own copy names its file
 
 
 def test_finding_sentences_say_what_the_band_includes(bands_root: Path) -> None:
