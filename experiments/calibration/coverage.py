@@ -1,4 +1,5 @@
-"""Coverage of the ABC-SMC posterior on synthetic truths (``hukou calibrate-coverage``, docs/validation.md).
+"""Coverage of a calibration's posterior on synthetic truths (``hukou calibrate-coverage``, docs/validation.md):
+ABC-SMC's (``method="abc"``) or the emulator posterior of a history matching (``method="history"``).
 
 A check of the method, not of the model: parameter sets are drawn from the prior, the model is run at each (the
 synthetic truth), its moments of the fit targets are perturbed by the error model the calibration assumes
@@ -38,7 +39,8 @@ log = logging.getLogger(__name__)
 
 def coverage_spec(spec: CalibrationSpec, *, scale: float, end: int, population: int, generations: int,
                   parameters: list[str] | None = None, root_seed: int | None = None,
-                  discrepancy: float | None = None) -> CalibrationSpec:
+                  discrepancy: float | None = None, waves: int | None = None,
+                  runs_per_wave: int | None = None) -> CalibrationSpec:
     """The spec a coverage check calibrates with: ``spec`` at another scale, end, ABC size and model discrepancy
     (validated). A coarse model's seed noise is large; a discrepancy above it keeps the acceptance rate at
     temperature 1 workable, and the synthetic observations are drawn with the same error, so the check stays
@@ -59,6 +61,9 @@ def coverage_spec(spec: CalibrationSpec, *, scale: float, end: int, population: 
     # few small sweeps waste fewer runs past the last acceptance than one large one
     doc["abc"] = {**doc.get("abc", {}), "population": population, "generations": generations,
                   "max_batch": max(16, 4 * population)}
+    if waves is not None or runs_per_wave is not None:
+        doc["history"] = {**doc.get("history", {}), **({"waves": waves} if waves is not None else {}),
+                          **({"runs_per_wave": runs_per_wave} if runs_per_wave is not None else {})}
     return calibration_spec_from_dict(doc, "coverage")
 
 
@@ -93,8 +98,21 @@ def synthetic_targets(spec: CalibrationSpec, truth: dict[str, Any], folder: Path
     return targets
 
 
+def _posterior(spec: CalibrationSpec, folder: Path, targets: pd.DataFrame, method: str, workers: int | None,
+               progress: Progress | None) -> tuple[pd.DataFrame, int, float]:
+    """Calibrate on ``targets`` by ``method``: the posterior's per-parameter summary, the runs, the temperature."""
+    if method == "history":
+        from experiments.calibration.emulator_posterior import sample_posterior
+        from experiments.calibration.history_matching import calibrate_history
+
+        matched = calibrate_history(spec, folder / "history", targets=targets, workers=workers, progress=progress)
+        return sample_posterior(matched, spec).summary, int(matched.provenance["runs"]), 1.0
+    result = calibrate_abc(spec, folder / "abc", targets=targets, workers=workers, progress=progress)
+    return result.summary, int(result.provenance["runs"]), float(result.provenance["final_temperature"])
+
+
 def run_coverage(spec: CalibrationSpec, out: Path, *, truths: int, seed: int = 0, workers: int | None = None,
-                 progress: Progress | None = None) -> pd.DataFrame:
+                 progress: Progress | None = None, method: str = "abc") -> pd.DataFrame:
     """Calibrate on ``truths`` synthetic truths drawn from the prior; one row per truth and parameter with the
     truth, the posterior's 50% and 90% central intervals and whether each contains it (also ``coverage.csv``)."""
     out = Path(out)
@@ -107,15 +125,15 @@ def run_coverage(spec: CalibrationSpec, out: Path, *, truths: int, seed: int = 0
         # each truth's calibration its own proposals and run seeds: with one root seed they would all start from
         # the same prior particles, run with the same seeds, and their coverage would not be independent
         own = spec.model_copy(update={"root_seed": spec.root_seed * 1000 + k + 1})
-        result = calibrate_abc(own, folder / "abc", targets=targets, workers=workers, progress=progress)
-        for r in result.summary.itertuples():
+        summary, runs, temperature = _posterior(own, folder, targets, method, workers, progress)
+        for r in summary.itertuples():
             x = float(truth[r.parameter])
             prior_sd = (r.prior_high - r.prior_low) / np.sqrt(12.0)
             rows.append({"truth": k, "parameter": r.parameter, "value": x, "mean": r.mean, "sd": r.sd,
                          "sd_over_prior_sd": r.sd / prior_sd, "q05": r.q05,
                          "q25": r.q25, "q75": r.q75, "q95": r.q95, "inside_50": bool(r.q25 <= x <= r.q75),
-                         "inside_90": bool(r.q05 <= x <= r.q95), "runs": result.provenance["runs"],
-                         "final_temperature": result.provenance["final_temperature"]})
+                         "inside_90": bool(r.q05 <= x <= r.q95), "runs": runs,
+                         "final_temperature": temperature})
         log.info("truth %d of %d done", k + 1, truths)
     table = pd.DataFrame(rows)
     out.mkdir(parents=True, exist_ok=True)
