@@ -81,8 +81,9 @@ class Finding:
 def effect(reform: pd.DataFrame, baseline: pd.DataFrame, level: float = 0.95,
            draws: bool = False) -> tuple[float, float, float, bool]:
     """(difference, band low, band high, paired) of two arms' per-run values (columns ``value`` and, when known,
-    ``seed``). Paired by seed when every run of each arm has a partner with the same seed (two or more pairs);
-    Welch's interval otherwise. The band is NaN below two runs an arm. With ``draws`` (the runs carry parameter
+    ``seed``). Paired by seed when every run of each arm has a partner with the same seed (two or more pairs
+    where both runs define the value: a pair with an undefined value is dropped, as the sweep's summaries and the
+    Compare page drop it); Welch's interval otherwise. The band is NaN below two runs an arm. With ``draws`` (the runs carry parameter
     sets drawn from a posterior) the paired band is a prediction interval, ``t · sd · √(1 + 1/n)``, where the
     effect lies given the parameters' uncertainty, which more draws do not shrink; otherwise it is the interval of
     the mean over seeds, ``t · sd / √n`` (experiments.store._spread, the same rule as the sweep's summaries).
@@ -92,11 +93,12 @@ def effect(reform: pd.DataFrame, baseline: pd.DataFrame, level: float = 0.95,
     r, b = r_all[r_ok], b_all[b_ok]
     if not len(r) or not len(b):
         return math.nan, math.nan, math.nan, False
-    if "seed" in reform.columns and "seed" in baseline.columns and len(r) >= 2 and len(r) == len(b):
-        rs, bs = reform["seed"].to_numpy()[r_ok], baseline["seed"].to_numpy()[b_ok]
+    if "seed" in reform.columns and "seed" in baseline.columns and len(r_all) == len(b_all):
+        rs, bs = reform["seed"].to_numpy(), baseline["seed"].to_numpy()
         ro, bo = np.argsort(rs, kind="stable"), np.argsort(bs, kind="stable")
-        if len(np.unique(rs)) == len(rs) and np.array_equal(rs[ro], bs[bo]):
-            d = r[ro] - b[bo]
+        both = r_ok[ro] & b_ok[bo]
+        if len(np.unique(rs)) == len(rs) and np.array_equal(rs[ro], bs[bo]) and both.sum() >= 2:
+            d = r_all[ro][both] - b_all[bo][both]
             spread = math.sqrt(1 + 1 / len(d)) if draws else 1 / math.sqrt(len(d))
             mean, se = float(d.mean()), float(d.std(ddof=1) * spread)
             half = _t_quantile(level, len(d) - 1) * se if se > 0 else 0.0

@@ -94,7 +94,9 @@ def test_paired_compare_band_equals_hukou_query_and_the_findings(paired_pages: d
         assert len(merged) == len(page)  # every compare metric has its summary row
         for column, theirs in (("diff", "mean"), ("low", "ci_low"), ("high", "ci_high")):
             assert np.allclose(merged[column], merged[theirs], rtol=1e-12, atol=1e-15, equal_nan=True), column
-        assert (merged["n_reform"] == merged["n"]).all() and (merged["n"] == runs).all()
+        # a metric a run leaves undefined (no settler yet: no time to hukou) drops that pair, in both alike
+        assert (merged["n_reform"] == merged["n"]).all() and (merged["n"] <= runs).all()
+        assert (merged["n"] == runs).mean() > 0.9
         checked += int(merged["low"].notna().sum())
         effects += int((merged["high"] - merged["low"] > 0).sum())
         # the key findings above the chart: the same effect and band
@@ -127,7 +129,10 @@ def test_paired_band_is_not_the_difference_of_two_wide_bands(paired_pages: dict[
         merged = paired.merge(welch, on=["year", "zone", "metric"], suffixes=("_paired", "_welch"))
         merged = merged.dropna(subset=["low_paired", "low_welch"]).assign(
             paired=lambda f: f["high_paired"] - f["low_paired"], welch=lambda f: f["high_welch"] - f["low_welch"])
-        assert np.allclose(merged["diff_paired"], merged["diff_welch"])  # the same runs: the same mean difference
+        # the same runs: the same mean difference (where no run leaves the metric undefined, which drops a pair but
+        # only a run from Welch's means)
+        full = merged["n_reform_paired"] == merged["n_reform_welch"]
+        assert full.mean() > 0.9 and np.allclose(merged.loc[full, "diff_paired"], merged.loc[full, "diff_welch"])
         before = merged[merged["year"] < YEAR]
         assert len(before) > 50 and (before["diff_paired"] == 0).all() and (before["paired"] == 0).all()
         assert before["welch"].sum() > 0
