@@ -81,13 +81,14 @@ class Finding:
 def effect(reform: pd.DataFrame, baseline: pd.DataFrame, level: float = 0.95,
            draws: bool = False) -> tuple[float, float, float, bool]:
     """(difference, band low, band high, paired) of two arms' per-run values (columns ``value`` and, when known,
-    ``seed``). Paired by seed when every run of each arm has a partner with the same seed (two or more pairs
-    where both runs define the value: a pair with an undefined value is dropped, as the sweep's summaries and the
-    Compare page drop it); Welch's interval otherwise. The band is NaN below two runs an arm. With ``draws`` (the runs carry parameter
-    sets drawn from a posterior) the paired band is a prediction interval, ``t · sd · √(1 + 1/n)``, where the
-    effect lies given the parameters' uncertainty, which more draws do not shrink; otherwise it is the interval of
-    the mean over seeds, ``t · sd / √n`` (experiments.store._spread, the same rule as the sweep's summaries).
-    Plain numpy: a page asks for several at once, and pandas' per-call overhead was most of the time."""
+    ``seed``).
+    Paired by seed when every run of each arm has a partner with the same seed (two or more pairs where both runs
+    define the value: a pair with an undefined value is dropped, as the sweep's summaries and the Compare page drop
+    it); Welch's interval otherwise. The band is NaN below two runs an arm. With ``draws`` (the runs carry parameter
+    sets drawn from a posterior) the paired band is a prediction interval, ``t · sd · √(1 + 1/n)``, where the effect
+    lies given the parameters' uncertainty, which more draws do not shrink; otherwise it is the interval of the mean
+    over seeds, ``t · sd / √n`` (experiments.store._spread, the same rule as the sweep's summaries). Plain numpy: a
+    page asks for several at once, and pandas' per-call overhead was most of the time."""
     r_all, b_all = reform["value"].to_numpy(dtype="float64"), baseline["value"].to_numpy(dtype="float64")
     r_ok, b_ok = ~np.isnan(r_all), ~np.isnan(b_all)
     r, b = r_all[r_ok], b_all[b_ok]
