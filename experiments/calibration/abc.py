@@ -246,18 +246,7 @@ def _result(spec: CalibrationSpec, problem: _Problem, history: Any, sampler: Swe
     frame, w = history.get_distribution(m=0, t=history.max_t)
     frame = frame.reset_index(drop=True)[problem.names]
     weights = np.asarray(w, float) / np.sum(w)
-    rows, estimate = [], {}
-    for n, r in spec.parameters.items():
-        x = frame[n].to_numpy(float)
-        mean = float(np.sum(weights * x))
-        estimate[n] = int(round(mean)) if r.integer else float(f"{mean:.4g}")
-        sd = float(np.sqrt(np.sum(weights * (x - mean) ** 2)))
-        prior_sd = (r.high - r.low) / np.sqrt(12.0)  # a uniform prior over the box
-        rows.append({"parameter": n, "prior_low": r.low, "prior_high": r.high, "mean": mean, "sd": sd,
-                     "prior_sd": prior_sd, "sd_over_prior_sd": sd / prior_sd,
-                     "identification": identification(sd / prior_sd),
-                     **{f"q{int(q * 100):02d}": weighted_quantile(x, weights, q)
-                        for q in (0.05, 0.25, 0.5, 0.75, 0.95)}})
+    summary, estimate = summarise_sample(spec, frame, weights)
     ws, stats = history.get_weighted_sum_stats_for_model(m=0, t=history.max_t)
     ws = np.asarray(ws, float) / np.sum(ws)
     pred = []
@@ -278,9 +267,29 @@ def _result(spec: CalibrationSpec, problem: _Problem, history: Any, sampler: Swe
              for p in pops.itertuples()]
     provenance = _provenance(spec, problem, waves, sampler)
     samples = pd.DataFrame([problem.values(row) for row in frame.to_dict("records")])
-    return AbcResult(parameters=samples, weights=weights, estimate=estimate, summary=pd.DataFrame(rows),
+    return AbcResult(parameters=samples, weights=weights, estimate=estimate, summary=summary,
                      predictive=predictive, folder=problem.out, provenance=provenance,
                      correlations=weighted_correlations(frame, weights))
+
+
+def summarise_sample(spec: CalibrationSpec, frame: pd.DataFrame,
+                     weights: np.ndarray) -> tuple[pd.DataFrame, dict[str, float | int]]:
+    """Per parameter of a weighted posterior sample (``frame``: a column per parameter of ``spec``): its prior box
+    and sd (uniform over the box), weighted mean, sd, identification and 5/25/50/75/95% quantiles; and the mean
+    as the parameter's type (the estimate ``calibrated.yaml`` installs)."""
+    rows, estimate = [], {}
+    for n in frame.columns:
+        r, x = spec.parameters[n], frame[n].to_numpy(float)
+        mean = float(np.sum(weights * x))
+        estimate[n] = int(round(mean)) if r.integer else float(f"{mean:.4g}")
+        sd = float(np.sqrt(np.sum(weights * (x - mean) ** 2)))
+        prior_sd = (r.high - r.low) / np.sqrt(12.0)  # a uniform prior over the box
+        rows.append({"parameter": n, "prior_low": r.low, "prior_high": r.high, "mean": mean, "sd": sd,
+                     "prior_sd": prior_sd, "sd_over_prior_sd": sd / prior_sd,
+                     "identification": identification(sd / prior_sd),
+                     **{f"q{int(q * 100):02d}": weighted_quantile(x, weights, q)
+                        for q in (0.05, 0.25, 0.5, 0.75, 0.95)}})
+    return pd.DataFrame(rows), estimate
 
 
 def identification(sd_ratio: float) -> str:
@@ -383,6 +392,24 @@ def _strong_pairs(corr: pd.DataFrame, threshold: float = 0.5) -> list[tuple[str,
     return sorted(pairs, key=lambda p: -abs(p[2]))
 
 
+def posterior_table(summary: pd.DataFrame, correlations: pd.DataFrame) -> list[str]:
+    """Markdown lines: how to read identification, prior against posterior per parameter, the strong correlations."""
+    lines = ["Prior: uniform over the box (its sd is the box's width / √12). Identification reads the posterior sd "
+             "against the prior's: below 0.3 pinned down, 0.3–0.7 partly, above 0.7 not identified by these "
+             "targets.", "",
+             "| parameter | prior box | prior sd | posterior mean | posterior sd | sd / prior sd | identification "
+             "| 50% interval | 90% interval |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in summary.itertuples():
+        lines.append(f"| `{r.parameter}` | {r.prior_low:g} – {r.prior_high:g} | {r.prior_sd:.3g} | {r.mean:.4g} | "
+                     f"{r.sd:.3g} | {r.sd_over_prior_sd:.2f} | {r.identification} | {r.q25:.4g} – {r.q75:.4g} | "
+                     f"{r.q05:.4g} – {r.q95:.4g} |")
+    strong = _strong_pairs(correlations)
+    lines += ["", "Posterior correlations of |r| ≥ 0.5 (ridges: pairs the targets identify only together): "
+              + ("; ".join(f"`{a}` and `{b}` {r:+.2f}" for a, b, r in strong) if strong else "none") + "."]
+    return lines
+
+
 def report(result: AbcResult, spec: CalibrationSpec) -> str:
     """The posterior and the posterior predictive fit per target, as Markdown."""
     p = result.provenance
@@ -390,19 +417,7 @@ def report(result: AbcResult, spec: CalibrationSpec) -> str:
     lines = [f"# Calibration {spec.name} (ABC-SMC)", "", spec.description, "",
              f"{p['runs']} runs at {spec.scale:g} persons per agent in {p['batches']} sweep batches; "
              f"final temperature {p['final_temperature']:g} ({state}).", "",
-             "Prior: uniform over the box (its sd is the box's width / √12). Identification reads the posterior sd "
-             "against the prior's: below 0.3 pinned down, 0.3–0.7 partly, above 0.7 not identified by these "
-             "targets.", "",
-             "| parameter | prior box | prior sd | posterior mean | posterior sd | sd / prior sd | identification "
-             "| 50% interval | 90% interval |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for r in result.summary.itertuples():
-        lines.append(f"| `{r.parameter}` | {r.prior_low:g} – {r.prior_high:g} | {r.prior_sd:.3g} | {r.mean:.4g} | "
-                     f"{r.sd:.3g} | {r.sd_over_prior_sd:.2f} | {r.identification} | {r.q25:.4g} – {r.q75:.4g} | "
-                     f"{r.q05:.4g} – {r.q95:.4g} |")
-    strong = _strong_pairs(result.correlations)
-    lines += ["", "Posterior correlations of |r| ≥ 0.5 (ridges: pairs the targets identify only together): "
-              + ("; ".join(f"`{a}` and `{b}` {r:+.2f}" for a, b, r in strong) if strong else "none") + "."]
+             *posterior_table(result.summary, result.correlations)]
     pr = result.predictive
     lines += ["", f"Posterior predictive (parameters and seeds, no measurement error): {int(pr['inside_50'].sum())}"
               f" of {len(pr)} observations inside the 50% interval, {int(pr['inside_90'].sum())} inside the 90%.",

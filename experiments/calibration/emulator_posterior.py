@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.calibration.abc import identification, weighted_correlations, weighted_quantile
+from experiments.calibration.abc import posterior_table, summarise_sample, weighted_correlations
 from experiments.calibration.history_matching import HistoryResult, _predict, cut_measure, implausibility
 from experiments.calibration.smm import CalibrationFailed
 from experiments.calibration.spec import CalibrationSpec
@@ -171,28 +171,11 @@ def sample_posterior(result: HistoryResult, spec: CalibrationSpec, *, steps: int
                             for j, n in enumerate(names)})
     weights = np.full(len(values), 1.0 / len(values))
     frame = pd.DataFrame(values, columns=names)
-    summary = _summary(spec, frame, weights)
-    estimate = {r.parameter: (int(round(r.mean)) if spec.parameters[r.parameter].integer else float(f"{r.mean:.4g}"))
-                for r in summary.itertuples()}
+    summary, estimate = summarise_sample(spec, frame, weights)
     return EmulatorPosterior(samples=samples, summary=summary, estimate=estimate,
                              correlations=weighted_correlations(frame, weights),
                              predictive=_predictive(result, chain.unit, np.random.default_rng(seed)),
                              provenance=_provenance(spec, result, chain.diagnostics, seed))
-
-
-def _summary(spec: CalibrationSpec, frame: pd.DataFrame, weights: np.ndarray) -> pd.DataFrame:
-    rows = []
-    for n in frame.columns:
-        r, x = spec.parameters[n], frame[n].to_numpy(float)
-        mean = float(np.sum(weights * x))
-        sd = float(np.sqrt(np.sum(weights * (x - mean) ** 2)))
-        prior_sd = (r.high - r.low) / np.sqrt(12.0)
-        rows.append({"parameter": n, "prior_low": r.low, "prior_high": r.high, "mean": mean, "sd": sd,
-                     "prior_sd": prior_sd, "sd_over_prior_sd": sd / prior_sd,
-                     "identification": identification(sd / prior_sd),
-                     **{f"q{int(q * 100):02d}": weighted_quantile(x, weights, q)
-                        for q in (0.05, 0.25, 0.5, 0.75, 0.95)}})
-    return pd.DataFrame(rows)
 
 
 def _predictive(result: HistoryResult, unit: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
@@ -274,22 +257,7 @@ def report(posterior: EmulatorPosterior, spec: CalibrationSpec) -> str:
              f"steps, the first {s['burn']} discarded; mean acceptance {s['acceptance_fraction']:.2f}; about "
              f"{s['effective_samples']:,.0f} effective samples (walkers × kept steps / the longest "
              "autocorrelation time).", "",
-             "Prior: uniform over the box (its sd is the box's width / √12). Identification reads the posterior sd "
-             "against the prior's: below 0.3 pinned down, 0.3–0.7 partly, above 0.7 not identified by these "
-             "targets.", "",
-             "| parameter | prior box | prior sd | posterior mean | posterior sd | sd / prior sd | identification "
-             "| 50% interval | 90% interval |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for r in posterior.summary.itertuples():
-        lines.append(f"| `{r.parameter}` | {r.prior_low:g} – {r.prior_high:g} | {r.prior_sd:.3g} | {r.mean:.4g} | "
-                     f"{r.sd:.3g} | {r.sd_over_prior_sd:.2f} | {r.identification} | {r.q25:.4g} – {r.q75:.4g} | "
-                     f"{r.q05:.4g} – {r.q95:.4g} |")
-    corr = posterior.correlations
-    strong = sorted(((a, b, float(corr.loc[a, b])) for i, a in enumerate(corr.columns)
-                     for b in corr.columns[i + 1:] if np.isfinite(corr.loc[a, b]) and abs(corr.loc[a, b]) >= 0.5),
-                    key=lambda t: -abs(t[2]))
-    lines += ["", "Posterior correlations of |r| ≥ 0.5: "
-              + ("; ".join(f"`{a}` and `{b}` {r:+.2f}" for a, b, r in strong) if strong else "none") + "."]
+             *posterior_table(posterior.summary, posterior.correlations)]
     pr = posterior.predictive
     lines += ["", f"Emulated posterior predictive (parameters and seed noise, no measurement error): "
               f"{int(pr['inside_50'].sum())} of {len(pr)} observations inside the 50% interval, "
