@@ -49,11 +49,11 @@ def test_report_of_the_fixture(results_root: Path, tmp_path: Path, lang: str, ca
         assert "Under Talent only, Shenzhen's hukou share of residents in 2013 is" in text
         assert "Talent only against the historical rules" in headings
         assert "The bands are seed noise only" in text and "(issue 13)" in text
-        assert "Validation: the model puts Chengdu's residents at the 2020 census 1.0% below" in text
+        assert "Validation: the model puts Chengdu's residents at the 2020 census 1.6% below" in text
         assert "Hukou share of residents" in headings
     else:
         assert "在“仅限人才”下，深圳2013年的常住人口户籍比例比“历史政策”" in text
-        assert "区间只反映种子噪声" in text and "验证：模型对成都2020年普查常住人口的模拟值低于普查 1.0%" in text
+        assert "区间只反映种子噪声" in text and "验证：模型对成都2020年普查常住人口的模拟值低于普查 1.6%" in text
         english = {pair[0] for pair in _METRICS.values()} | {metric_label(m, "en") for m in _METRICS}
         left = [h for h in headings if any(name in h for name in english)]
         assert not left, left
