@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from sim.model import HukouModel
 
 __all__ = ["K_SE", "VERDICTS", "Measured", "verdict", "outcome_value", "arm_configs", "check_rows", "run_liveness",
-           "write_table", "read_table", "number", "settlers", "SETTLER_RECORDS", "CHANNELS"]
+           "row_seeds", "write_table", "read_table", "number", "settlers", "SETTLER_RECORDS", "CHANNELS"]
 
 log = logging.getLogger(__name__)
 # Standard errors the mean per-seed difference must exceed. With 2 seeds (1 degree of freedom) this is a loose test
@@ -178,9 +178,16 @@ def outcome_value(city_year: pd.DataFrame, district_year: pd.DataFrame, o: Outco
     return float(yearly.mean())
 
 
+def row_seeds(row: Mechanism, seeds: int) -> int:
+    """Seeds a row runs: the command's, or the row's own (``perturb.seeds``) where more."""
+    assert row.perturb is not None
+    return max(seeds, row.perturb.seeds or 0)
+
+
 def run_liveness(rows: Sequence[Mechanism], *, scale: float, seeds: int, threads: int = 1,
                  progress: Callable[[int, int], None] | None = None) -> list[Measured]:
-    """Run both arms of every row for seeds 1..``seeds`` and measure each row (identical configs run once)."""
+    """Run both arms of every row for seeds 1..``seeds`` (1..the row's own ``perturb.seeds`` where more) and
+    measure each row (identical configs run once)."""
     from sim.run import run_simulation
 
     if seeds < 2:
@@ -189,7 +196,7 @@ def run_liveness(rows: Sequence[Mechanism], *, scale: float, seeds: int, threads
     arms: dict[tuple[int, int], tuple[str, str]] = {}
     for r in rows:
         assert r.perturb is not None
-        for seed in range(1, seeds + 1):
+        for seed in range(1, row_seeds(r, seeds) + 1):
             keys = []
             for config in arm_configs(r, seed, scale):
                 key = config.config_hash()
@@ -210,8 +217,9 @@ def run_liveness(rows: Sequence[Mechanism], *, scale: float, seeds: int, threads
     for r in rows:
         assert r.perturb is not None
         o = r.perturb.outcome
-        base = [values[(arms[(r.row, s)][0], o)] for s in range(1, seeds + 1)]
-        diffs = [values[(arms[(r.row, s)][1], o)] - b for s, b in zip(range(1, seeds + 1), base, strict=True)]
+        own = range(1, row_seeds(r, seeds) + 1)
+        base = [values[(arms[(r.row, s)][0], o)] for s in own]
+        diffs = [values[(arms[(r.row, s)][1], o)] - b for s, b in zip(own, base, strict=True)]
         effect, noise, said = verdict(diffs, r.perturb.expect)
         out.append(Measured(r.row, r.mechanism, r.article, o.label(), r.perturb.expect, r.perturb.describe(),
                             float(np.mean(base)), effect, noise, tuple(diffs), said))

@@ -97,12 +97,19 @@ class Perturbation(_Strict):
     # Persons per agent for this row's runs where finer than the command's: a channel of a few thousand persons a
     # year is two or three agents at 2,000 persons an agent, too few for any effect on it to rise above seed noise.
     scale: float | None = Field(default=None, gt=0)
+    # Seeds for this row where more than the command's: an effect of a handful of persons (a tie-break that
+    # reorders one or two agents at the cut) needs more seeds than scale to be told from noise, since a finer
+    # scale multiplies the cost of every run while a seed adds one run per arm.
+    seeds: int | None = Field(default=None, ge=2, le=50)
 
     def describe(self) -> str:
-        """The overrides as ``key = value`` text (``off`` for null), and the row's own scale where it has one."""
+        """The overrides as ``key = value`` text (``off`` for null), and the row's own scale and seeds where it
+        has them."""
         text = "; ".join(f"{k} = {'off' if v is None else json.dumps(v, ensure_ascii=False)}"
                          for k, v in self.set.items())
-        return text + (f" (at {self.scale:g} persons an agent)" if self.scale else "")
+        own = [f"at {self.scale:g} persons an agent"] if self.scale else []
+        own += [f"{self.seeds} seeds"] if self.seeds else []
+        return text + (f" ({', '.join(own)})" if own else "")
 
 
 class Mechanism(_Strict):

@@ -16,6 +16,7 @@ from experiments.liveness import (
     arm_configs,
     check_rows,
     outcome_value,
+    row_seeds,
     run_liveness,
     settlers,
     verdict,
@@ -77,6 +78,17 @@ def test_a_row_with_its_own_scale_runs_finer_never_coarser() -> None:
         assert base.scale == perturbed.scale == expected and base.seed == perturbed.seed == 3
         assert perturbed.overrides != base.overrides
     assert "(at 200 persons an agent)" in row.perturb.describe()
+
+
+def test_a_row_with_its_own_seeds_runs_more_never_fewer() -> None:
+    """The tie-break of row 82 reorders one or two agents at the cut: it runs 12 seeds where the command asks
+    for 3, and a command asking for more wins; its description says so."""
+    row = next(r for r in load_registry().rows if r.row == 82)
+    assert row.perturb is not None and row.perturb.seeds == 12
+    assert row_seeds(row, 3) == 12 and row_seeds(row, 20) == 20
+    other = next(r for r in load_registry().rows if r.row == 41)
+    assert row_seeds(other, 3) == 3
+    assert row.perturb.describe().endswith("(at 3 persons an agent, 12 seeds)")
 
 
 def test_outcome_values_average_the_window_and_aggregate_districts() -> None:
